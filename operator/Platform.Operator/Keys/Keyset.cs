@@ -1,0 +1,23 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Platform.Operator.Keys;
+
+/// <summary>The keyset contract (DESIGN §3): the operator writes it, auth reads it.</summary>
+public sealed record Keyset(long Version, IReadOnlyList<KeysetKey> Keys)
+{
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+}
+
+public sealed record KeysetKey(
+    string Kid,
+    string Alg,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ActivatesAt,
+    DateTimeOffset? RetiresAt,
+    DateTimeOffset? ExpiresAt,
+    JsonElement PrivateJwk);

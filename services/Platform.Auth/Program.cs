@@ -1,0 +1,20 @@
+using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Redis;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddPlatformPostgres("auth");
+builder.AddPlatformRedis();
+builder.AddPlatformRabbitMq();
+
+var app = builder.Build();
+if (MigrateCommand.IsMigrateCommand(args))
+{
+    return await MigrateCommand.RunAsync(app);
+}
+
+app.MapDefaultEndpoints();
+await app.RunAsync();
+return 0;

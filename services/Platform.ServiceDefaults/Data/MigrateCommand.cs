@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Platform.ServiceDefaults.Data;
+
+/// <summary>A schema step of a service, applied by its <c>migrate</c> command in registration order.</summary>
+public interface IDatabaseMigration
+{
+    Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The <c>migrate</c> command: creates the service's database when it is missing and applies its schema
+/// steps, under an advisory lock so two migrators (a Helm hook retried, a developer's terminal) never race.
+/// </summary>
+public static partial class MigrateCommand
+{
+    private const long MigrationLockKey = 0x706c_6174_666f_726d; // "platform"
+
+    public static bool IsMigrateCommand(string[] args) => args is ["migrate", ..];
+
+    public static async Task<int> RunAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Migrate");
+        var database = app.Services.GetRequiredService<PrimaryDatabase>();
+        try
+        {
+            await EnsureDatabaseExistsAsync(database, logger, cancellationToken);
+            var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
+            await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLockKey})", lockConnection))
+            {
+                await take.ExecuteNonQueryAsync(cancellationToken);
+            }
+            foreach (var migration in app.Services.GetServices<IDatabaseMigration>())
+            {
+                LogApplying(logger, migration.GetType().Name, database.Name);
+                await migration.ApplyAsync(dataSource, cancellationToken);
+            }
+            LogDone(logger, database.Name);
+            return 0;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            LogFailed(logger, e, database.Name);
+            return 1;
+        }
+    }
+
+    private static async Task EnsureDatabaseExistsAsync(PrimaryDatabase database, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!IsPlainIdentifier(database.Name))
+        {
+            throw new InvalidOperationException($"Database name '{database.Name}' must be lower-case letters, digits and underscores.");
+        }
+        var maintenance = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection) { Parameters = { new() { Value = database.Name } } };
+        if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
+        {
+            return;
+        }
+        try
+        {
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.Name}\"", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+            LogCreated(logger, database.Name);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
+        {
+            // Another migrator created it between our check and our CREATE: that is the outcome we wanted.
+        }
+    }
+
+    private static bool IsPlainIdentifier(string name) =>
+        name.Length is > 0 and <= 63 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && !char.IsAsciiDigit(name[0]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created database {Database}")]
+    private static partial void LogCreated(ILogger logger, string database);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Migration} to {Database}")]
+    private static partial void LogApplying(ILogger logger, string migration, string database);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} is up to date")]
+    private static partial void LogDone(ILogger logger, string database);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Migrating {Database} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string database);
+}

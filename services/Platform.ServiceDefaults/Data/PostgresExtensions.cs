@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Platform.ServiceDefaults.Health;
+
+namespace Platform.ServiceDefaults.Data;
+
+/// <summary>Where a service's own database lives on the primary.</summary>
+public sealed record PrimaryDatabase(string ConnectionString, string Name);
+
+public static class PostgresExtensions
+{
+    /// <summary>
+    /// Registers the service's database on the primary: ConnectionStrings:Postgres names the server and
+    /// credentials, the service names its database. Its readiness is part of /readyz.
+    /// </summary>
+    public static WebApplicationBuilder AddPlatformPostgres(this WebApplicationBuilder builder, string database)
+    {
+        var configured = builder.Configuration.GetConnectionString("Postgres");
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            throw new InvalidOperationException("ConnectionStrings:Postgres is not set; the service cannot start without its database.");
+        }
+        var connection = new NpgsqlConnectionStringBuilder(configured)
+        {
+            Database = database,
+            ApplicationName = builder.Environment.ApplicationName,
+        };
+        if (!configured.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            connection.Timeout = 3;
+        }
+        builder.Services.AddSingleton(new PrimaryDatabase(connection.ConnectionString, database));
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connection.ConnectionString));
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
+        return builder;
+    }
+}

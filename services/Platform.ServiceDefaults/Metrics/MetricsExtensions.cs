@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+
+namespace Platform.ServiceDefaults.Metrics;
+
+public static class MetricsExtensions
+{
+    /// <summary>Meters every service exports; services add their own under "Platform.*".</summary>
+    private static readonly string[] ExportedMeters =
+    [
+        "Microsoft.AspNetCore.Hosting",
+        "Microsoft.AspNetCore.Server.Kestrel",
+        "Microsoft.AspNetCore.Diagnostics",
+        "System.Runtime",
+        "System.Net.Http",
+        "Platform.*",
+    ];
+
+    /// <summary>
+    /// Request durations of these services are mostly below a millisecond; ASP.NET Core's advised buckets
+    /// start at 5 ms, which would put every request in the first bucket and make p50/p99 meaningless.
+    /// </summary>
+    private static readonly double[] RequestDurationBuckets =
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
+    {
+        var scraper = new PrometheusScraper();
+        services.AddSingleton(scraper);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(ExportedMeters)
+            .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
+            .AddView("http.client.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
+            .AddReader(scraper.Reader));
+        return services;
+    }
+
+    public static IEndpointConventionBuilder MapPrometheusScrapingEndpoint(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet("/metrics", (PrometheusScraper scraper) =>
+                Results.Text(scraper.Scrape(), "text/plain; version=0.0.4; charset=utf-8"))
+            .ExcludeFromDescription()
+            .DisableHttpMetrics();
+}

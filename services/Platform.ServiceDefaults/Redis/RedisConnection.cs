@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Platform.ServiceDefaults.Redis;
+
+/// <summary>
+/// The one Redis connection of a process. Callers use the async API of <see cref="Database"/> and
+/// <see cref="Subscriber"/> only. While Redis is unreachable commands fail fast instead of queueing, so a
+/// Redis outage makes callers fall back at once rather than wait; the connection and its subscriptions come
+/// back by themselves, and <see cref="Restored"/> tells who must resynchronise state kept from Redis.
+/// </summary>
+public interface IRedisConnection
+{
+    IDatabase Database { get; }
+
+    ISubscriber Subscriber { get; }
+
+    bool IsConnected { get; }
+
+    event EventHandler? Restored;
+
+    Task<TimeSpan> PingAsync();
+}
+
+public sealed partial class RedisConnection : IRedisConnection, IDisposable
+{
+    private readonly ConnectionMultiplexer multiplexer;
+    private readonly ILogger logger;
+
+    private RedisConnection(ConnectionMultiplexer multiplexer, ILogger logger)
+    {
+        this.multiplexer = multiplexer;
+        this.logger = logger;
+        multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(logger, e.EndPoint?.ToString(), e.FailureType.ToString());
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            LogConnectionRestored(logger, e.EndPoint?.ToString());
+            Restored?.Invoke(this, EventArgs.Empty);
+        };
+    }
+
+    public event EventHandler? Restored;
+
+    public IDatabase Database => multiplexer.GetDatabase();
+
+    public ISubscriber Subscriber => multiplexer.GetSubscriber();
+
+    public bool IsConnected => multiplexer.IsConnected;
+
+    public Task<TimeSpan> PingAsync() => multiplexer.GetDatabase().PingAsync();
+
+    /// <summary>Connects without failing when Redis is down: the connection keeps retrying in the background.</summary>
+    public static async Task<RedisConnection> ConnectAsync(string connectionString, string clientName, ILogger logger)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName = clientName;
+        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2_000);
+        options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2_000);
+        options.SyncTimeout = Math.Min(options.SyncTimeout, 2_000);
+        options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2_000);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+        return new RedisConnection(multiplexer, logger);
+    }
+
+    public void Dispose() => multiplexer.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection to {Endpoint} failed: {FailureType}")]
+    private static partial void LogConnectionFailed(ILogger logger, string? endpoint, string failureType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection to {Endpoint} restored")]
+    private static partial void LogConnectionRestored(ILogger logger, string? endpoint);
+}

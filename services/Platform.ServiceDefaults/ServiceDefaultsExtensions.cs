@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Hosting;
+using Platform.ServiceDefaults.Logging;
+using Platform.ServiceDefaults.Metrics;
+using Platform.ServiceDefaults.Problems;
+
+namespace Platform.ServiceDefaults;
+
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>
+    /// What every service gets: JSON logs with trace ids, problem details for every error, Prometheus
+    /// metrics, liveness/readiness checks, hardened Kestrel limits and a bounded graceful shutdown.
+    /// </summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        builder.Logging.AddPlatformJsonConsole();
+        builder.ConfigurePlatformKestrel();
+        builder.Services.Configure<HostOptions>(options =>
+            options.ShutdownTimeout = TimeSpan.FromSeconds(builder.Configuration.GetValue("Shutdown:TimeoutSeconds", 25)));
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddPlatformProblemDetails();
+        builder.Services.AddPrometheusMetrics();
+        builder.Services.AddHealthChecks()
+            .AddCheck<ShutdownHealthCheck>("shutdown", tags: [HealthEndpoints.ReadyTag]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Error handling first in the pipeline, then /healthz, /readyz and /metrics — in every environment,
+    /// because probes and Prometheus need them in production.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealthEndpoints();
+        app.MapPrometheusScrapingEndpoint();
+        return app;
+    }
+}

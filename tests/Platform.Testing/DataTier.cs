@@ -1,0 +1,74 @@
+namespace Platform.Testing;
+
+/// <summary>
+/// A private data tier (PostgreSQL primary and replica, Redis, RabbitMQ) started by scripts/datatier.sh
+/// as local processes, on a block of four ports starting at <c>basePort</c> and in its own run directory,
+/// so test assemblies never collide with each other or with a running <c>make run</c>.
+/// </summary>
+public sealed class DataTier
+{
+    public const string Primary = "primary";
+    public const string Replica = "replica";
+    public const string Redis = "redis";
+    public const string RabbitMq = "rabbitmq";
+
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(5);
+
+    public DataTier(string name, int basePort)
+    {
+        RunDirectory = RepoPaths.RunDirectory(name);
+        Environment = new Dictionary<string, string>
+        {
+            ["PLATFORM_RUN_DIR"] = RunDirectory,
+            ["PG_PORT"] = basePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PG_REPLICA_PORT"] = (basePort + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["REDIS_PORT"] = (basePort + 2).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RABBITMQ_PORT"] = (basePort + 3).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PLATFORM_DATATIER_FAST"] = "1",
+        };
+    }
+
+    public string RunDirectory { get; }
+
+    /// <summary>The variables that point scripts/datatier.sh (and scripts/platform.sh) at this tier.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    public string PostgresPrimary { get; private set; } = "";
+
+    public string PostgresReplica { get; private set; } = "";
+
+    public string RedisConnectionString { get; private set; } = "";
+
+    public string RabbitMqUri { get; private set; } = "";
+
+    public async Task UpAsync(params string[] components)
+    {
+        await RunAsync("up", components);
+        var variables = ParseEnv((await RunAsync("env", [])).Output);
+        PostgresPrimary = variables["PLATFORM_PG_PRIMARY"];
+        PostgresReplica = variables["PLATFORM_PG_REPLICA"];
+        RedisConnectionString = variables["PLATFORM_REDIS"];
+        RabbitMqUri = variables["PLATFORM_RABBITMQ"];
+    }
+
+    public Task DownAsync(params string[] components) => RunAsync("down", components);
+
+    private async Task<CommandResult> RunAsync(string command, string[] components) =>
+        (await ShellCommand.RunAsync("bash", [RepoPaths.Script("datatier.sh"), command, .. components], Environment, ScriptTimeout))
+            .EnsureSuccess($"datatier.sh {command} {string.Join(' ', components)}");
+
+    /// <summary>Parses the script's <c>NAME='value'</c> lines.</summary>
+    public static Dictionary<string, string> ParseEnv(string output)
+    {
+        var variables = new Dictionary<string, string>();
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                variables[line[..equals]] = line[(equals + 1)..].Trim('\'');
+            }
+        }
+        return variables;
+    }
+}
