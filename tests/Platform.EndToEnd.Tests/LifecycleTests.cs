@@ -21,9 +21,12 @@ public sealed class LifecycleTests(LocalPlatform platform)
     [Fact]
     public async Task Down_leaves_no_process_behind_and_up_brings_everything_back()
     {
-        var servicePids = Directory.GetFiles(Path.Combine(platform.Tier.RunDirectory, "pids"), "*.pid")
-            .Select(file => int.Parse(File.ReadAllText(file).Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        Assert.Equal(4, servicePids.Count);
+        var servicePids = ServiceNames
+            .Select(service => int.Parse(File.ReadAllText(PidFile(service)).Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.All(servicePids, pid => Assert.True(IsAlive(pid)));
+        var running = ProcessesOfRunDirectory();
+        Assert.Superset(servicePids.ToHashSet(), running.ToHashSet());
+        Assert.True(running.Count > servicePids.Count, "the data tier's processes should be visible too");
 
         (await platform.PlatformAsync("down")).EnsureSuccess("platform.sh down");
 
@@ -35,7 +38,7 @@ public sealed class LifecycleTests(LocalPlatform platform)
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 
-    /// <summary>Every process whose command line names this platform's run directory or one of its ports' services.</summary>
+    /// <summary>Every process whose command line names this platform's run directory, and the services started from it.</summary>
     private List<int> ProcessesOfRunDirectory()
     {
         var runDirectory = platform.Tier.RunDirectory;
@@ -45,7 +48,7 @@ public sealed class LifecycleTests(LocalPlatform platform)
             try
             {
                 var commandLine = File.ReadAllText($"/proc/{process.Id}/cmdline").Replace('\0', ' ');
-                if (commandLine.Contains(runDirectory, StringComparison.Ordinal) || OwnsServicePort(process.Id))
+                if (commandLine.Contains(runDirectory, StringComparison.Ordinal) || IsServiceProcess(process.Id))
                 {
                     pids.Add(process.Id);
                 }
@@ -66,11 +69,12 @@ public sealed class LifecycleTests(LocalPlatform platform)
         return pids;
     }
 
-    private bool OwnsServicePort(int pid)
-    {
-        var pidFiles = Path.Combine(platform.Tier.RunDirectory, "pids");
-        return Directory.Exists(pidFiles) && Directory.GetFiles(pidFiles, "*.pid").Any(file => File.ReadAllText(file).Trim() == pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
+    private static readonly string[] ServiceNames = ["auth", "tasks", "files", "gateway"];
+
+    private string PidFile(string service) => Path.Combine(platform.Tier.RunDirectory, "pids", service + ".pid");
+
+    private bool IsServiceProcess(int pid) =>
+        ServiceNames.Select(PidFile).Any(file => File.Exists(file) && File.ReadAllText(file).Trim() == pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
 }

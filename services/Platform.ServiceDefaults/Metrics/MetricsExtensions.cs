@@ -26,15 +26,32 @@ public static class MetricsExtensions
     private static readonly double[] RequestDurationBuckets =
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+    /// <summary>
+    /// .NET runtime gauges whose names end in ".count" would render as "_count", a suffix Prometheus reserves
+    /// for histograms and summaries (promtool rejects it); these names say the same without it.
+    /// </summary>
+    private static readonly (string Instrument, string Name)[] RuntimeGaugeRenames =
+    [
+        ("dotnet.assembly.count", "dotnet.assemblies.loaded"),
+        ("dotnet.process.cpu.count", "dotnet.process.cpus"),
+        ("dotnet.timer.count", "dotnet.timers"),
+    ];
+
     public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
     {
         var scraper = new PrometheusScraper();
         services.AddSingleton(scraper);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(ExportedMeters)
-            .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
-            .AddView("http.client.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
-            .AddReader(scraper.Reader));
+        services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics.AddMeter(ExportedMeters)
+                .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
+                .AddView("http.client.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
+                .AddReader(scraper.Reader);
+            foreach (var (instrument, name) in RuntimeGaugeRenames)
+            {
+                metrics.AddView(instrument, name);
+            }
+        });
         return services;
     }
 

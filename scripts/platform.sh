@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The local platform, as `make run` / `make stop` / `make status` use it:
+#   up     data tier (scripts/datatier.sh) → build → migrations → local keyset → the four services
+#          in the background (logs in $PLATFORM_RUN_DIR/logs) → wait for every /readyz → print the URLs.
+#          Idempotent: what already runs is left running.
+#   down   stops the services this script started, then the data tier. Leaves no process behind.
+#   status what runs, where.
+# Every port and the run directory can be overridden by environment variables (see README).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="${PLATFORM_RUN_DIR:-$ROOT/.run}"
+CONFIGURATION="${PLATFORM_CONFIGURATION:-Release}"
+GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+AUTH_PORT="${AUTH_PORT:-8081}"
+TASKS_PORT="${TASKS_PORT:-8082}"
+FILES_PORT="${FILES_PORT:-8083}"
+READY_TIMEOUT="${PLATFORM_READY_TIMEOUT:-90}"
+SERVICES=(auth tasks files gateway)
+export PLATFORM_RUN_DIR="$RUN"
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'platform: %s\n' "$*" >&2; exit 1; }
+
+project_of() {
+  case "$1" in
+    auth) echo Platform.Auth ;; tasks) echo Platform.Tasks ;; files) echo Platform.Files ;; gateway) echo Platform.Gateway ;;
+    *) die "unknown service $1" ;;
+  esac
+}
+
+port_of() {
+  case "$1" in
+    auth) echo "$AUTH_PORT" ;; tasks) echo "$TASKS_PORT" ;; files) echo "$FILES_PORT" ;; gateway) echo "$GATEWAY_PORT" ;;
+  esac
+}
+
+dll_of() {
+  local project; project="$(project_of "$1")"
+  echo "$ROOT/services/$project/bin/$CONFIGURATION/net10.0/$project.dll"
+}
+
+operator_dll() { echo "$ROOT/operator/Platform.Operator/bin/$CONFIGURATION/net10.0/Platform.Operator.dll"; }
+
+pid_file() { echo "$RUN/pids/$1.pid"; }
+
+running_pid() {
+  local file; file="$(pid_file "$1")"
+  [[ -f "$file" ]] || return 1
+  local pid; pid="$(cat "$file")"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$(project_of "$1").dll"; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$file"
+  return 1
+}
+
+load_datatier_env() {
+  local line
+  while IFS= read -r line; do
+    [[ "$line" =~ ^([A-Z_]+)=\'(.*)\'$ ]] || continue
+    export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+  done < <("$ROOT/scripts/datatier.sh" env)
+}
+
+# The configuration every service gets; gateway routes point at the local service ports.
+service_env() {
+  export ConnectionStrings__Postgres="$PLATFORM_PG_PRIMARY"
+  export ConnectionStrings__PostgresReplica="$PLATFORM_PG_REPLICA"
+  export ConnectionStrings__Redis="$PLATFORM_REDIS"
+  export ConnectionStrings__RabbitMq="$PLATFORM_RABBITMQ"
+  export Keys__Directory="$RUN/keys"
+  export ReverseProxy__Clusters__auth__Destinations__local__Address="http://127.0.0.1:$AUTH_PORT/"
+  export ReverseProxy__Clusters__tasks__Destinations__local__Address="http://127.0.0.1:$TASKS_PORT/"
+  export ReverseProxy__Clusters__files__Destinations__local__Address="http://127.0.0.1:$FILES_PORT/"
+  export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+}
+
+build() {
+  if [[ "${PLATFORM_SKIP_BUILD:-0}" == 1 ]]; then return; fi
+  say "building ($CONFIGURATION)…"
+  dotnet build "$ROOT/Platform.sln" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v:q >"$RUN/logs/build.log" 2>&1 \
+    || { cat "$RUN/logs/build.log" >&2; die "build failed (log: $RUN/logs/build.log)"; }
+}
+
+migrate() {
+  local service
+  for service in auth tasks files; do
+    (cd "$(dirname "$(dll_of "$service")")" && dotnet "$(dll_of "$service")" migrate) >>"$RUN/logs/migrate.log" 2>&1 \
+      || { tail -n 20 "$RUN/logs/migrate.log" >&2; die "migrating $service failed (log: $RUN/logs/migrate.log)"; }
+  done
+  say "migrations applied"
+}
+
+start_service() {
+  local service="$1" port pid
+  port="$(port_of "$service")"
+  if pid="$(running_pid "$service")"; then
+    say "$service already running (pid $pid)"
+    return
+  fi
+  # From its output directory: that is the content root, where its appsettings.json is.
+  cd "$(dirname "$(dll_of "$service")")"
+  ASPNETCORE_URLS="http://127.0.0.1:$port" setsid nohup dotnet "$(dll_of "$service")" \
+    >>"$RUN/logs/$service.log" 2>&1 < /dev/null &
+  echo $! > "$(pid_file "$service")"
+  cd "$ROOT"
+  say "$service started (pid $!, port $port)"
+}
+
+wait_ready() {
+  local service="$1" port deadline
+  port="$(port_of "$service")"
+  deadline=$((SECONDS + READY_TIMEOUT))
+  until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$port/readyz"; do
+    running_pid "$service" >/dev/null || { tail -n 30 "$RUN/logs/$service.log" >&2; die "$service exited during start-up (log: $RUN/logs/$service.log)"; }
+    (( SECONDS < deadline )) || die "$service is not ready after ${READY_TIMEOUT}s (log: $RUN/logs/$service.log; curl http://127.0.0.1:$port/readyz)"
+    sleep 0.5
+  done
+}
+
+stop_service() {
+  local service="$1" pid
+  pid="$(running_pid "$service")" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$service did not stop in 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$(pid_file "$service")"
+  say "$service stopped"
+}
+
+up() {
+  local started=$SECONDS service
+  command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is required"
+  command -v curl >/dev/null || die "curl is required"
+  mkdir -p "$RUN/logs" "$RUN/pids"
+  "$ROOT/scripts/datatier.sh" up
+  load_datatier_env
+  service_env
+  build
+  migrate
+  dotnet "$(operator_dll)" keys init --dir "$RUN/keys"
+  for service in "${SERVICES[@]}"; do start_service "$service"; done
+  for service in "${SERVICES[@]}"; do wait_ready "$service"; done
+  say ""
+  say "platform ready in $((SECONDS - started)) s"
+  say "  gateway  http://localhost:$GATEWAY_PORT   (API: /api/auth, /api/tasks, /api/files)"
+  say "  auth     http://localhost:$AUTH_PORT   tasks http://localhost:$TASKS_PORT   files http://localhost:$FILES_PORT"
+  say "  each service: /healthz /readyz /metrics; logs in $RUN/logs; stop with: make stop"
+}
+
+down() {
+  local i
+  for (( i=${#SERVICES[@]}-1; i>=0; i-- )); do stop_service "${SERVICES[$i]}"; done
+  "$ROOT/scripts/datatier.sh" down
+}
+
+status() {
+  local service pid
+  "$ROOT/scripts/datatier.sh" status
+  printf '%-10s %-6s %-8s %s\n' SERVICE PORT STATE PID
+  for service in "${SERVICES[@]}"; do
+    if pid="$(running_pid "$service")"; then
+      printf '%-10s %-6s %-8s %s\n' "$service" "$(port_of "$service")" running "$pid"
+    else
+      printf '%-10s %-6s %-8s %s\n' "$service" "$(port_of "$service")" stopped -
+    fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: builds the solution once (warnings are errors), runs every test project one after the other
+# (each starts its own data tier on its own ports; running them in parallel would only fight over 2 cores),
+# then the data-tier script's own self-test, and ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+dotnet build Platform.sln -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly || { echo "build failed"; exit 1; }
+
+passed=0 failed=0 skipped=0 status=0
+results="$ROOT/.run/test-results"
+mkdir -p "$results"
+for project in tests/*.Tests/*.Tests.csproj; do
+  name="$(basename "$project" .csproj)"
+  echo "=== $name"
+  log="$results/$name.log"
+  dotnet test "$project" -c Debug --no-build --nologo --logger "console;verbosity=normal" 2>&1 \
+    | grep --line-buffered -vE '^\s*\{"(Timestamp|EventId)"' | tee "$log"
+  code=${PIPESTATUS[0]}
+  summary="$(grep -E '^(Passed|Failed)!' "$log" | tail -n 1)"
+  p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary"); f=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$summary"); s=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$summary")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+  if [[ $code -ne 0 ]]; then
+    status=1
+    [[ -n "$summary" ]] || { echo "$name: the test run did not complete"; failed=$((failed + 1)); }
+  fi
+done
+
+echo "=== datatier self-test"
+if bash scripts/datatier-selftest.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+
+echo
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status
