@@ -113,7 +113,7 @@ wait_ready() {
   local service="$1" port deadline
   port="$(port_of "$service")"
   deadline=$((SECONDS + READY_TIMEOUT))
-  until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$port/readyz"; do
+  until curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:$port/readyz"; do
     running_pid "$service" >/dev/null || { tail -n 30 "$RUN/logs/$service.log" >&2; die "$service exited during start-up (log: $RUN/logs/$service.log)"; }
     (( SECONDS < deadline )) || die "$service is not ready after ${READY_TIMEOUT}s (log: $RUN/logs/$service.log; curl http://127.0.0.1:$port/readyz)"
     sleep 0.5
