@@ -70,7 +70,6 @@ service_env() {
   export ConnectionStrings__PostgresReplica="$PLATFORM_PG_REPLICA"
   export ConnectionStrings__Redis="$PLATFORM_REDIS"
   export ConnectionStrings__RabbitMq="$PLATFORM_RABBITMQ"
-  export Keys__Directory="$RUN/keys"
   export ReverseProxy__Clusters__auth__Destinations__local__Address="http://127.0.0.1:$AUTH_PORT/"
   export ReverseProxy__Clusters__tasks__Destinations__local__Address="http://127.0.0.1:$TASKS_PORT/"
   export ReverseProxy__Clusters__files__Destinations__local__Address="http://127.0.0.1:$FILES_PORT/"

@@ -9,6 +9,9 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 dotnet build Platform.sln -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly || { echo "build failed"; exit 1; }
 
+# The last "Passed: N" (Failed, Skipped) line of a project's log: dotnet test's own summary.
+count() { grep -E "^\s*$1: *[0-9]+\s*$" "$log" | tail -n 1 | grep -oE '[0-9]+'; }
+
 passed=0 failed=0 skipped=0 status=0
 results="$ROOT/.run/test-results"
 mkdir -p "$results"
@@ -19,8 +22,8 @@ for project in tests/*.Tests/*.Tests.csproj; do
   dotnet test "$project" -c Debug --no-build --nologo --logger "console;verbosity=normal" 2>&1 \
     | grep --line-buffered -vE '^\s*\{"(Timestamp|EventId)"' | tee "$log"
   code=${PIPESTATUS[0]}
-  summary="$(grep -E '^(Passed|Failed)!' "$log" | tail -n 1)"
-  p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary"); f=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$summary"); s=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$summary")
+  summary="$(grep -E '^Test Run (Successful|Failed|Aborted)' "$log" | tail -n 1)"
+  p=$(count Passed); f=$(count Failed); s=$(count Skipped)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
   if [[ $code -ne 0 ]]; then
     status=1

@@ -28,8 +28,9 @@ public sealed class LifecycleTests(LocalPlatform platform)
         Assert.Superset(servicePids.ToHashSet(), running.ToHashSet());
         Assert.True(running.Count > servicePids.Count, "the data tier's processes should be visible too");
 
-        (await platform.PlatformAsync("down")).EnsureSuccess("platform.sh down");
+        var down = (await platform.PlatformAsync("down")).EnsureSuccess("platform.sh down");
 
+        Assert.DoesNotContain("killing", down.Output, StringComparison.Ordinal); // every service stopped on SIGTERM
         Assert.Empty(ProcessesOfRunDirectory());
         Assert.All(servicePids, pid => Assert.False(IsAlive(pid), $"service process {pid} survived platform.sh down"));
 

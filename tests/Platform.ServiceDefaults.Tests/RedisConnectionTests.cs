@@ -12,8 +12,11 @@ public sealed class RedisConnectionTests(DataTierFixture fixture) : IAsyncLifeti
     private readonly string prefix = "test:" + Guid.NewGuid().ToString("N") + ":";
     private RedisConnection redis = null!;
 
-    public async Task InitializeAsync() =>
-        redis = await RedisConnection.ConnectAsync(fixture.Tier.RedisConnectionString, "redis-tests", NullLogger.Instance);
+    public Task InitializeAsync()
+    {
+        redis = RedisConnection.Connect(fixture.Tier.RedisConnectionString, "redis-tests", NullLogger.Instance);
+        return Task.CompletedTask;
+    }
 
     public async Task DisposeAsync()
     {

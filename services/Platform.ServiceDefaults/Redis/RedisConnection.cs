@@ -50,7 +50,7 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     public Task<TimeSpan> PingAsync() => multiplexer.GetDatabase().PingAsync();
 
     /// <summary>Connects without failing when Redis is down: the connection keeps retrying in the background.</summary>
-    public static async Task<RedisConnection> ConnectAsync(string connectionString, string clientName, ILogger logger)
+    public static RedisConnection Connect(string connectionString, string clientName, ILogger logger)
     {
         var options = ConfigurationOptions.Parse(connectionString);
         options.AbortOnConnectFail = false;
@@ -60,7 +60,7 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2_000);
         options.SyncTimeout = Math.Min(options.SyncTimeout, 2_000);
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2_000);
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+        var multiplexer = ConnectionMultiplexer.Connect(options);
         return new RedisConnection(multiplexer, logger);
     }
 

@@ -16,8 +16,7 @@ public static class RedisExtensions
             throw new InvalidOperationException("ConnectionStrings:Redis is not set.");
         }
         builder.Services.AddSingleton<IRedisConnection>(services =>
-            RedisConnection.ConnectAsync(connectionString, builder.Environment.ApplicationName, services.GetRequiredService<ILogger<RedisConnection>>())
-                .GetAwaiter().GetResult());
+            RedisConnection.Connect(connectionString, builder.Environment.ApplicationName, services.GetRequiredService<ILogger<RedisConnection>>()));
         builder.Services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
         return builder;
