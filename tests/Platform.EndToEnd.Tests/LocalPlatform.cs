@@ -16,6 +16,7 @@ public sealed class LocalPlatform : IAsyncLifetime
     public LocalPlatform()
     {
         Tier = new DataTier("endtoend", BasePort);
+        var basePort = Tier.BasePort;
         var environment = new Dictionary<string, string>(Tier.Environment)
         {
             ["PLATFORM_SKIP_BUILD"] = "1",
@@ -28,15 +29,15 @@ public sealed class LocalPlatform : IAsyncLifetime
         };
         foreach (var (service, offset) in new[] { ("GATEWAY", 10), ("AUTH", 11), ("TASKS", 12), ("FILES", 13) })
         {
-            environment[service + "_PORT"] = (BasePort + offset).ToString(CultureInfo.InvariantCulture);
+            environment[service + "_PORT"] = (basePort + offset).ToString(CultureInfo.InvariantCulture);
         }
         Environment = environment;
         Services = new Dictionary<string, Uri>
         {
-            ["gateway"] = new($"http://127.0.0.1:{BasePort + 10}"),
-            ["auth"] = new($"http://127.0.0.1:{BasePort + 11}"),
-            ["tasks"] = new($"http://127.0.0.1:{BasePort + 12}"),
-            ["files"] = new($"http://127.0.0.1:{BasePort + 13}"),
+            ["gateway"] = new($"http://127.0.0.1:{basePort + 10}"),
+            ["auth"] = new($"http://127.0.0.1:{basePort + 11}"),
+            ["tasks"] = new($"http://127.0.0.1:{basePort + 12}"),
+            ["files"] = new($"http://127.0.0.1:{basePort + 13}"),
         };
     }
 

@@ -16,6 +16,8 @@ public sealed class DataTier
 
     public DataTier(string name, int basePort)
     {
+        basePort = WithOffset(basePort);
+        BasePort = basePort;
         RunDirectory = RepoPaths.RunDirectory(name);
         Environment = new Dictionary<string, string>
         {
@@ -29,6 +31,25 @@ public sealed class DataTier
     }
 
     public string RunDirectory { get; }
+
+    /// <summary>The first port of this tier's block, after <see cref="WithOffset"/>.</summary>
+    public int BasePort { get; }
+
+    /// <summary>
+    /// Shifts a port block by PLATFORM_TEST_PORT_OFFSET (0–85), so two checkouts of the repository can run
+    /// their suites at once. A tier occupies base..base+13 plus RabbitMQ's ports 1000–3000 below its AMQP port,
+    /// so blocks 100 apart, shifted by less than 86, never overlap.
+    /// </summary>
+    public static int WithOffset(int port)
+    {
+        var configured = System.Environment.GetEnvironmentVariable("PLATFORM_TEST_PORT_OFFSET");
+        if (string.IsNullOrEmpty(configured))
+        {
+            return port;
+        }
+        var offset = int.Parse(configured, System.Globalization.CultureInfo.InvariantCulture);
+        return offset is >= 0 and <= 85 ? port + offset : throw new InvalidOperationException("PLATFORM_TEST_PORT_OFFSET must be between 0 and 85.");
+    }
 
     /// <summary>The variables that point scripts/datatier.sh (and scripts/platform.sh) at this tier.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; }
