@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Messaging;
+using Platform.Testing;
+
+namespace Platform.ServiceDefaults.Tests.Messaging;
+
+/// <summary>
+/// A database of a test's own, created and migrated by the <c>migrate</c> command of a service that registered
+/// the outbox (so it also proves that registration brings the schema along), and dropped at the end.
+/// </summary>
+public sealed class TestDatabase : IAsyncDisposable
+{
+    private readonly string serverConnectionString;
+
+    private TestDatabase(string serverConnectionString, string name)
+    {
+        this.serverConnectionString = serverConnectionString;
+        Name = name;
+        DataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString);
+    }
+
+    public string Name { get; }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    public static async Task<TestDatabase> CreateAsync(DataTier tier)
+    {
+        var name = "messaging_" + Guid.NewGuid().ToString("N")[..12];
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.Configuration["ConnectionStrings:Postgres"] = tier.PostgresPrimary;
+        builder.AddPlatformPostgres(name);
+        builder.AddPlatformOutbox();
+        await using (var app = builder.Build())
+        {
+            Assert.Equal(0, await MigrateCommand.RunAsync(app));
+        }
+        return new TestDatabase(tier.PostgresPrimary, name);
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql, params object[] parameters)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    public Task<long> CountOutboxAsync() => ScalarAsync<long>("SELECT count(*) FROM outbox");
+
+    /// <summary>Commits the events in one transaction of their own.</summary>
+    public async Task EnqueueAsync(params IEnumerable<IntegrationEvent> events)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var integrationEvent in events)
+        {
+            await Outbox.EnqueueAsync(connection, transaction, integrationEvent, CancellationToken.None);
+        }
+        await transaction.CommitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        var maintenance = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
