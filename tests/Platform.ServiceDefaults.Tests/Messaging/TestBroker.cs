@@ -80,6 +80,18 @@ public sealed class TestBroker : IAsyncDisposable
         return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
     }
 
+    /// <summary>A consumer declares its queue once it has started; publishing earlier would reach no queue.</summary>
+    public Task WaitForConsumerAsync(string queue, TimeSpan timeout) =>
+        Poll.UntilAsync(
+            async () =>
+            {
+                await using var channel = await connection.CreateChannelAsync();
+                return (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
+            },
+            consumers => consumers > 0,
+            timeout,
+            $"a consumer on {queue}");
+
     public Task PublishAsync(IntegrationEvent integrationEvent) =>
         PublishAsync(integrationEvent.Type, IntegrationEventJson.Serialize(integrationEvent), integrationEvent.Id.ToString());
 
