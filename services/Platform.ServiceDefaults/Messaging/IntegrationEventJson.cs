@@ -5,14 +5,14 @@ namespace Platform.ServiceDefaults.Messaging;
 
 /// <summary>
 /// The wire form of <see cref="IntegrationEvent"/>: UTF-8 JSON with camelCase names. Reading is strict, because a
-/// message that is not a whole envelope must be dead-lettered rather than half-handled.
+/// message that is not a whole envelope must be dead-lettered rather than half-handled; only the correlation id
+/// may be missing.
 /// </summary>
 public static class IntegrationEventJson
 {
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
         RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true,
     };
 
     public static byte[] Serialize(IntegrationEvent integrationEvent) =>
@@ -28,9 +28,9 @@ public static class IntegrationEventJson
             error = parsed switch
             {
                 null => "the message is JSON null",
-                { Id: var id } when id == Guid.Empty => "id is empty",
-                { Type: var type } when string.IsNullOrWhiteSpace(type) => "type is empty",
-                { Source: var source } when string.IsNullOrWhiteSpace(source) => "source is empty",
+                { Id: var id } when id == Guid.Empty => "id is missing or empty",
+                { Type: var type } when string.IsNullOrWhiteSpace(type) => "type is missing or empty",
+                { Source: var source } when string.IsNullOrWhiteSpace(source) => "source is missing or empty",
                 { OccurredAt: var occurredAt } when occurredAt == default => "occurredAt is missing",
                 { Data.ValueKind: JsonValueKind.Undefined } => "data is missing",
                 _ => null,
