@@ -7,7 +7,7 @@ using RabbitMQ.Client.Events;
 namespace Platform.ServiceDefaults.Messaging;
 
 /// <summary>What one <c>AddPlatformEventConsumer</c> call asked for.</summary>
-internal sealed record EventConsumerRegistration(string Queue, IReadOnlyList<string> RoutingKeys, Type HandlerType, EventConsumerOptions Options);
+internal sealed record EventConsumerRegistration(string Queue, IReadOnlyList<string> RoutingKeys, EventConsumerOptions Options);
 
 /// <summary>
 /// Consumes a service's queue with manual acknowledgements. A message is acknowledged only after its handling
@@ -77,7 +77,7 @@ internal sealed partial class EventConsumer(
     private async Task<(IChannel Channel, AsyncEventingBasicConsumer Consumer)> StartConsumingAsync(IConnection connection, CancellationToken stoppingToken)
     {
         var options = registration.Options;
-        var channel = await connection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: options.Concurrency), stoppingToken);
+        var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: options.Concurrency), stoppingToken);
         try
         {
             await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: options.Prefetch, global: false, stoppingToken);

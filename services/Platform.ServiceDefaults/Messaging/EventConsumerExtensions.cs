@@ -33,7 +33,7 @@ public static class EventConsumerExtensions
         configure?.Invoke(options);
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
 
-        var registration = new EventConsumerRegistration(queue, [.. routingKeys], typeof(THandler), options);
+        var registration = new EventConsumerRegistration(queue, [.. routingKeys], options);
         builder.Services.AddMessagingSchema();
         builder.Services.TryAddScoped<THandler>();
         builder.Services.AddSingleton<IHostedService>(services =>
