@@ -9,7 +9,8 @@ namespace Platform.ServiceDefaults.Messaging;
 public sealed record IntegrationEvent(Guid Id, string Type, DateTimeOffset OccurredAt, string Source, string? CorrelationId, JsonElement Data)
 {
     /// <summary>
-    /// A new event carrying <paramref name="data"/> serialised as camelCase JSON. The time is cut to whole
+    /// A new event carrying <paramref name="data"/> serialised as camelCase JSON (the web defaults: the strict
+    /// reading of envelopes is not imposed on the producers' own data types). The time is cut to whole
     /// microseconds because that is what PostgreSQL keeps, so the event a consumer receives equals this one.
     /// </summary>
     public static IntegrationEvent Create<TData>(string type, string source, TData data, string? correlationId = null)
@@ -23,7 +24,7 @@ public sealed record IntegrationEvent(Guid Id, string Type, DateTimeOffset Occur
             now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)),
             source,
             correlationId,
-            JsonSerializer.SerializeToElement(data, IntegrationEventJson.Options));
+            JsonSerializer.SerializeToElement(data, JsonSerializerOptions.Web));
     }
 
     /// <summary>Data is compared by value: the same JSON read back from the database or the broker is the same event.</summary>
