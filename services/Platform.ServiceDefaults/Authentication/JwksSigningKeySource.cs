@@ -34,6 +34,7 @@ internal sealed partial class JwksSigningKeySource : ISigningKeySource
     private readonly Lock gate = new();
     private volatile KeySet? current;
     private Task<KeySet?> fetch = Task.FromResult<KeySet?>(null);
+    private bool fetchIsForced;
     private DateTimeOffset lastForcedFetch = DateTimeOffset.MinValue;
     private DateTimeOffset noFetchBefore = DateTimeOffset.MinValue;
 
@@ -83,7 +84,8 @@ internal sealed partial class JwksSigningKeySource : ISigningKeySource
         {
             if (!fetch.IsCompleted)
             {
-                return fetch;
+                // A forced refresh must see the keys as of now: a revalidation that started earlier may predate the new key.
+                return forced && !fetchIsForced ? ForcedAfterAsync(fetch) : fetch;
             }
             var now = time.GetUtcNow();
             var rateLimited = forced && current is not null && now - lastForcedFetch < ForcedRefreshInterval;
@@ -95,9 +97,16 @@ internal sealed partial class JwksSigningKeySource : ISigningKeySource
             {
                 lastForcedFetch = now;
             }
+            fetchIsForced = forced;
             fetch = FetchAsync();
             return fetch;
         }
+    }
+
+    private async Task<KeySet?> ForcedAfterAsync(Task<KeySet?> earlier)
+    {
+        await earlier;
+        return await SharedFetch(forced: true);
     }
 
     private async Task<KeySet?> FetchAsync()
