@@ -79,6 +79,7 @@ internal sealed class BearerAuthenticationHandler(
             };
         }
         problem.Status = Response.StatusCode;
-        await problemDetails.WriteAsync(new ProblemDetailsContext { HttpContext = Context, ProblemDetails = problem });
+        // TryWrite: a client that accepts no JSON still gets the status and the challenge, just no body.
+        await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = Context, ProblemDetails = problem });
     }
 }

@@ -62,6 +62,19 @@ public sealed class BearerTokenValidationTests(DataTierFixture fixture) : IAsync
     }
 
     [Fact]
+    public async Task A_client_that_accepts_only_html_still_gets_the_401_challenge()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, ProtectedApp.WhoAmI);
+        request.Headers.Accept.ParseAdd("text/html");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer not-a-jwt");
+
+        using var response = await app.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Garbage_is_refused_as_malformed() =>
         await AssertRefused("not-a-jwt", "malformed");
 
