@@ -32,27 +32,25 @@ internal sealed class BearerAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? authorization = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(authorization))
+        var token = authorization switch
+        {
+            null or "" => null,
+            _ when authorization.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) => authorization[Prefix.Length..].Trim(),
+            _ when authorization.Equals(SchemeName, StringComparison.OrdinalIgnoreCase) => "", // refused as malformed
+            _ => null, // another scheme: not ours to judge
+        };
+        if (token is null)
         {
             return AuthenticateResult.NoResult();
         }
-        if (!authorization.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+
+        var outcome = await validator.ValidateAsync(token, Context.RequestAborted);
+        if (outcome.Principal is { } principal)
         {
-            return authorization.Equals(SchemeName, StringComparison.OrdinalIgnoreCase)
-                ? Refuse(TokenFailure.Malformed) // "Bearer" with nothing after it
-                : AuthenticateResult.NoResult(); // another scheme: not ours to judge
+            return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
         }
-
-        var outcome = await validator.ValidateAsync(authorization[Prefix.Length..].Trim(), Context.RequestAborted);
-        return outcome.Principal is { } principal
-            ? AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName))
-            : Refuse(outcome.Failure!);
-    }
-
-    private AuthenticateResult Refuse(TokenFailure refusal)
-    {
-        failure = refusal;
-        return AuthenticateResult.Fail(refusal.Description);
+        failure = outcome.Failure;
+        return AuthenticateResult.Fail(failure!.Description);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

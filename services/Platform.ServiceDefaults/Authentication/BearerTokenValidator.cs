@@ -99,7 +99,7 @@ internal sealed partial class BearerTokenValidator
             return Refuse(TokenFailure.Revoked);
         }
         cache.Add(hash, result.ClaimsIdentity, sessionId, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
-        return new TokenValidationOutcome(new ClaimsPrincipal(result.ClaimsIdentity.Clone()), null);
+        return new TokenValidationOutcome(new ClaimsPrincipal(result.ClaimsIdentity), null);
     }
 
     private async Task<TokenValidationResult> CheckWithLatestKeysAsync(JsonWebToken jwt, CancellationToken cancellationToken)

@@ -16,13 +16,13 @@ internal sealed partial class JwksSigningKeySource : ISigningKeySource
 {
     public const string HttpClientName = "Platform.Authentication.Jwks";
 
-    public static readonly TimeSpan MinimumLifetime = TimeSpan.FromSeconds(10);
-    public static readonly TimeSpan MaximumLifetime = TimeSpan.FromHours(1);
-    public static readonly TimeSpan DefaultLifetime = TimeSpan.FromMinutes(5);
-    public static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MinimumLifetime = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaximumLifetime = TimeSpan.FromHours(1);
+    private static readonly TimeSpan DefaultLifetime = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>After a failed fetch nobody tries again for this long; callers get what there is.</summary>
-    public static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
 
     private const int MaximumDocumentBytes = 256 * 1024;
 
@@ -117,10 +117,6 @@ internal sealed partial class JwksSigningKeySource : ISigningKeySource
             using var client = httpClients.CreateClient(HttpClientName);
             using var response = await client.GetAsync(jwksUri, HttpCompletionOption.ResponseHeadersRead);
             response.EnsureSuccessStatusCode();
-            if (response.Content.Headers.ContentLength > MaximumDocumentBytes)
-            {
-                throw new InvalidDataException($"The JWK set is larger than {MaximumDocumentBytes} bytes.");
-            }
             var body = await ReadBoundedAsync(response.Content);
             var (keys, ignored) = JsonWebKeySetReader.Read(body);
             if (keys.Count == 0)

@@ -30,9 +30,9 @@ public sealed class SessionRevocations
         this.time = time;
     }
 
-    public static RedisChannel RedisChannelName { get; } = RedisChannel.Literal(Channel);
+    internal static RedisChannel RedisChannelName { get; } = RedisChannel.Literal(Channel);
 
-    public static RedisKey KeyFor(Guid sessionId) => KeyPrefix + sessionId.ToString("D");
+    private static RedisKey KeyFor(Guid sessionId) => KeyPrefix + sessionId.ToString("D");
 
     /// <summary>
     /// Revokes a session everywhere for <paramref name="ttl"/> — the access-token lifetime plus clock skew:
