@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Health;
 using Platform.ServiceDefaults.Hosting;
 using Platform.ServiceDefaults.Logging;
@@ -33,13 +34,14 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Error handling first in the pipeline, then /healthz, /readyz and /metrics — in every environment,
-    /// because probes and Prometheus need them in production.
+    /// Error handling first in the pipeline, then authentication if the service added it, then /healthz,
+    /// /readyz and /metrics — in every environment, because probes and Prometheus need them in production.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UsePlatformAuthentication();
         app.MapHealthEndpoints();
         app.MapPrometheusScrapingEndpoint();
         return app;

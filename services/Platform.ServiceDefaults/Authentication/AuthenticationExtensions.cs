@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.ServiceDefaults.Redis;
+
+namespace Platform.ServiceDefaults.Authentication;
+
+public static class AuthenticationExtensions
+{
+    /// <summary>
+    /// Bearer-token authentication with the platform's access tokens, and authorization whose default policy
+    /// requires an authenticated user (endpoints opt in with <c>RequireAuthorization()</c>). Needs
+    /// <see cref="RedisExtensions.AddPlatformRedis"/> for session revocations. Keys come from
+    /// <c>Auth:JwksUri</c> unless the service registers its own <see cref="ISigningKeySource"/> (before or
+    /// after this call).
+    /// </summary>
+    public static WebApplicationBuilder AddPlatformAuthentication(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<AuthenticationMetrics>();
+
+        services.AddHttpClient(JwksSigningKeySource.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
+        services.TryAddSingleton<ISigningKeySource, JwksSigningKeySource>();
+        services.AddHostedService<SigningKeysWarmup>();
+
+        services.TryAddSingleton<RevokedSessions>();
+        services.TryAddSingleton(provider => new SessionRevocations(
+            provider.GetRequiredService<IRedisConnection>(), provider.GetRequiredService<RevokedSessions>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<RevokedSessionsSync>();
+
+        services.TryAddSingleton<ValidatedTokenCache>();
+        services.TryAddSingleton<BearerTokenValidator>();
+        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, configureOptions: null);
+        services.AddAuthorization(options => options.DefaultPolicy = new AuthorizationPolicyBuilder(BearerAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser()
+            .Build());
+        return builder;
+    }
+
+    /// <summary>
+    /// Authentication and authorization right after error handling, so a failure in them is answered as a
+    /// problem too; only for services that called <see cref="AddPlatformAuthentication"/>.
+    /// </summary>
+    internal static void UsePlatformAuthentication(this WebApplication app)
+    {
+        if (app.Services.GetService<IAuthenticationSchemeProvider>() is null)
+        {
+            return;
+        }
+        app.UseAuthentication();
+        app.UseAuthorization();
+    }
+}

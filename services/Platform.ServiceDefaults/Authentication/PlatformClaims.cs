@@ -1,0 +1,12 @@
+namespace Platform.ServiceDefaults.Authentication;
+
+/// <summary>
+/// The claims of an authenticated request, under their JWT names: inbound claim mapping is off, so
+/// <c>sub</c> stays <c>sub</c> instead of becoming a long SOAP-era URI.
+/// </summary>
+public static class PlatformClaims
+{
+    public const string UserId = "sub";
+    public const string SessionId = "sid";
+    public const string Email = "email";
+}

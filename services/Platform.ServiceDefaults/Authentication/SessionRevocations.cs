@@ -1,0 +1,52 @@
+using System.Globalization;
+using StackExchange.Redis;
+using Platform.ServiceDefaults.Redis;
+
+namespace Platform.ServiceDefaults.Authentication;
+
+/// <summary>
+/// The Redis contract for session revocations (DESIGN §6) and its publishing side, which the auth service
+/// calls on logout, on refresh-token reuse and when a session is deleted:
+/// <list type="bullet">
+/// <item><c>SET revoked:session:{sid} {unix seconds until which it matters} EX {ttl}</c>, so a validator that
+/// (re)connects finds every revocation still in force by <c>SCAN revoked:session:*</c>;</item>
+/// <item><c>PUBLISH auth:revocations {sid}</c>, so connected validators refuse the session at once.</item>
+/// </list>
+/// The sid is a UUID in its 36-character form.
+/// </summary>
+public sealed class SessionRevocations
+{
+    public const string KeyPrefix = "revoked:session:";
+    public const string Channel = "auth:revocations";
+
+    private readonly IRedisConnection redis;
+    private readonly RevokedSessions local;
+    private readonly TimeProvider time;
+
+    internal SessionRevocations(IRedisConnection redis, RevokedSessions local, TimeProvider time)
+    {
+        this.redis = redis;
+        this.local = local;
+        this.time = time;
+    }
+
+    internal static RedisChannel RedisChannelName { get; } = RedisChannel.Literal(Channel);
+
+    private static RedisKey KeyFor(Guid sessionId) => KeyPrefix + sessionId.ToString("D");
+
+    /// <summary>
+    /// Revokes a session everywhere for <paramref name="ttl"/> — the access-token lifetime plus clock skew:
+    /// after that no token of the session can be valid anyway. This process refuses the session at once even
+    /// if Redis is down; the call then throws a <see cref="RedisException"/> and the caller must not report
+    /// the revocation as done, because other services have not heard of it.
+    /// </summary>
+    public async Task PublishAsync(Guid sessionId, TimeSpan ttl)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        var until = time.GetUtcNow() + ttl;
+        local.Revoke(sessionId, until);
+        var database = redis.Database;
+        await database.StringSetAsync(KeyFor(sessionId), until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ttl);
+        await redis.Subscriber.PublishAsync(RedisChannelName, sessionId.ToString("D"));
+    }
+}
