@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Platform.Operator.Cli;
 using Platform.Operator.Keys;
+using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Tests;
 

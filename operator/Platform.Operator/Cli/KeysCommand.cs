@@ -1,4 +1,5 @@
 using Platform.Operator.Keys;
+using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Cli;
 

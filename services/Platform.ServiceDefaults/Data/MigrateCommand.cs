@@ -21,20 +21,23 @@ public static partial class MigrateCommand
 
     public static bool IsMigrateCommand(string[] args) => args is ["migrate", ..];
 
-    public static async Task<int> RunAsync(WebApplication app, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(WebApplication app, CancellationToken cancellationToken = default) =>
+        RunAsync(app.Services, cancellationToken);
+
+    public static async Task<int> RunAsync(IServiceProvider services, CancellationToken cancellationToken = default)
     {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Migrate");
-        var database = app.Services.GetRequiredService<PrimaryDatabase>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Migrate");
+        var database = services.GetRequiredService<PrimaryDatabase>();
         try
         {
             await EnsureDatabaseExistsAsync(database, logger, cancellationToken);
-            var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
+            var dataSource = services.GetRequiredService<NpgsqlDataSource>();
             await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
             await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLockKey})", lockConnection))
             {
                 await take.ExecuteNonQueryAsync(cancellationToken);
             }
-            foreach (var migration in app.Services.GetServices<IDatabaseMigration>())
+            foreach (var migration in services.GetServices<IDatabaseMigration>())
             {
                 LogApplying(logger, migration.GetType().Name, database.Name);
                 await migration.ApplyAsync(dataSource, cancellationToken);

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -13,7 +15,8 @@ public static class PostgresExtensions
 {
     /// <summary>
     /// Registers the service's database on the primary: ConnectionStrings:Postgres names the server and
-    /// credentials, the service names its database. Its readiness is part of /readyz.
+    /// credentials, the service names its database (Postgres:Database overrides the name, e.g. one database per
+    /// test class). Its readiness is part of /readyz.
     /// </summary>
     public static WebApplicationBuilder AddPlatformPostgres(this WebApplicationBuilder builder, string database)
     {
@@ -22,6 +25,7 @@ public static class PostgresExtensions
         {
             throw new InvalidOperationException("ConnectionStrings:Postgres is not set; the service cannot start without its database.");
         }
+        database = builder.Configuration["Postgres:Database"] is { Length: > 0 } overridden ? overridden : database;
         var connection = new NpgsqlConnectionStringBuilder(configured)
         {
             Database = database,
@@ -35,6 +39,22 @@ public static class PostgresExtensions
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connection.ConnectionString));
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
+        return builder;
+    }
+
+    /// <summary>
+    /// The service's database through EF Core: a pooled context on the primary's data source, and its
+    /// migrations as a step of the <c>migrate</c> command. Migrations are hand-written classes without a model
+    /// snapshot, so EF's "pending model changes" check, which compares against a snapshot, does not apply.
+    /// </summary>
+    public static WebApplicationBuilder AddPlatformDbContext<TContext>(this WebApplicationBuilder builder, string database)
+        where TContext : DbContext
+    {
+        builder.AddPlatformPostgres(database);
+        builder.Services.AddDbContextPool<TContext>((services, options) => options
+            .UseNpgsql(services.GetRequiredService<NpgsqlDataSource>())
+            .ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.PendingModelChangesWarning)));
+        builder.Services.AddSingleton<IDatabaseMigration, EfCoreMigration<TContext>>();
         return builder;
     }
 }

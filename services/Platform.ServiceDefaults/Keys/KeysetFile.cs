@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Platform.Operator.Keys;
+namespace Platform.ServiceDefaults.Keys;
 
 /// <summary>
 /// keyset.json on disk. Writes go to a temporary file that is renamed over the old one, so a reader

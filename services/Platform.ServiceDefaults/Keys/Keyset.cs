@@ -1,9 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Platform.Operator.Keys;
+namespace Platform.ServiceDefaults.Keys;
 
-/// <summary>The keyset contract (DESIGN §3): the operator writes it, auth reads it.</summary>
+/// <summary>
+/// The keyset contract (DESIGN §3): the operator writes it, auth reads it. A key is "next" before
+/// <see cref="KeysetKey.ActivatesAt"/>, active until a later key activates, then retiring until
+/// <see cref="KeysetKey.ExpiresAt"/>.
+/// </summary>
 public sealed record Keyset(long Version, IReadOnlyList<KeysetKey> Keys)
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
