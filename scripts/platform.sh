@@ -70,6 +70,11 @@ service_env() {
   export ConnectionStrings__PostgresReplica="$PLATFORM_PG_REPLICA"
   export ConnectionStrings__Redis="$PLATFORM_REDIS"
   export ConnectionStrings__RabbitMq="$PLATFORM_RABBITMQ"
+  # Tokens: auth signs with the local keyset; every service validates against auth's JWKS.
+  export Keys__Directory="$RUN/keys"
+  export Tokens__Issuer="http://localhost:$GATEWAY_PORT"
+  export Auth__Issuer="http://localhost:$GATEWAY_PORT"
+  export Auth__JwksUri="http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json"
   export ReverseProxy__Clusters__auth__Destinations__local__Address="http://127.0.0.1:$AUTH_PORT/"
   export ReverseProxy__Clusters__tasks__Destinations__local__Address="http://127.0.0.1:$TASKS_PORT/"
   export ReverseProxy__Clusters__files__Destinations__local__Address="http://127.0.0.1:$FILES_PORT/"

@@ -1,13 +1,22 @@
+using Platform.Auth;
+using Platform.Auth.Accounts;
+using Platform.Auth.Data;
+using Platform.Auth.Keys;
+using Platform.Auth.Sessions;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
 using Platform.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddPlatformPostgres("auth");
+builder.AddPlatformDbContext<AuthDbContext>("auth");
 builder.AddPlatformRedis();
 builder.AddPlatformRabbitMq();
+builder.AddPlatformOutbox();
+builder.AddPlatformAuthentication();
+builder.AddAuthService();
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))
@@ -16,5 +25,7 @@ if (MigrateCommand.IsMigrateCommand(args))
 }
 
 app.MapDefaultEndpoints();
+app.MapKeysApi();
+app.MapGroup("/api/auth").MapAccountsApi().MapSessionsApi();
 await app.RunAsync();
 return 0;

@@ -1,0 +1,102 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Platform.Auth.Data;
+using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.Messaging;
+using Platform.Auth.Passwords;
+using Platform.Auth.Sessions;
+
+namespace Platform.Auth.Accounts;
+
+public static class AccountsApi
+{
+    public sealed record RegisterRequest(string? Email, string? Password, string? Name);
+
+    public sealed record UserView(Guid Id, string Email, string? Name, DateTimeOffset CreatedAt)
+    {
+        public static UserView Of(User user) => new(user.Id, user.Email, user.Name, user.CreatedAt);
+    }
+
+    public static RouteGroupBuilder MapAccountsApi(this RouteGroupBuilder auth)
+    {
+        auth.MapPost("/register", RegisterAsync);
+        auth.MapGet("/me", MeAsync).RequireAuthorization();
+        auth.MapDelete("/account", DeleteAsync).RequireAuthorization();
+        return auth;
+    }
+
+    private static async Task<IResult> RegisterAsync(RegisterRequest request, HttpContext http, AuthDbContext db, PasswordHasher hasher, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        Add(errors, "email", CredentialRules.EmailProblem(request.Email));
+        Add(errors, "password", CredentialRules.PasswordProblem(request.Password));
+        Add(errors, "name", CredentialRules.NameProblem(request.Name));
+        if (errors.Count > 0)
+        {
+            return AuthProblems.Validation(errors);
+        }
+        var email = request.Email!.Trim();
+        var normalized = CredentialRules.Normalize(email);
+        if (await db.Users.AnyAsync(u => u.EmailNormalized == normalized, cancellationToken))
+        {
+            return EmailTaken();
+        }
+        if (await hasher.HashAsync(request.Password!, cancellationToken) is not { } hash)
+        {
+            return AuthProblems.Throttled(http, TimeSpan.FromSeconds(1), AuthProblems.Overloaded, "Too many sign-ups at once; try again in a moment.");
+        }
+        var user = new User { Id = Guid.CreateVersion7(), Email = email, EmailNormalized = normalized, Name = request.Name?.Trim(), PasswordHash = hash, CreatedAt = clock.GetUtcNow() };
+        db.Users.Add(user);
+        db.AddEvent(IntegrationEvent.Create(EventTypes.UserRegistered, Source, new { userId = user.Id, email = user.Email }, CorrelationId()));
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return EmailTaken(); // a concurrent registration of the same address won the race
+        }
+        return TypedResults.Created("/api/auth/me", UserView.Of(user));
+    }
+
+    private static async Task<IResult> MeAsync(ClaimsPrincipal principal, AuthDbContext db, CancellationToken cancellationToken) =>
+        await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == principal.UserId(), cancellationToken) is { } user
+            ? TypedResults.Ok(UserView.Of(user))
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "The account no longer exists.");
+
+    /// <summary>
+    /// Deletes the account and, in the same transaction, the <c>user.deleted</c> event that tells the other services
+    /// to purge the user's data; then ends all its sessions everywhere.
+    /// </summary>
+    private static async Task<IResult> DeleteAsync(ClaimsPrincipal principal, AuthDbContext db, SessionManager sessions, RevocationPropagator revocations, CancellationToken cancellationToken)
+    {
+        var userId = principal.UserId();
+        var live = await sessions.LiveSessionIdsAsync(userId, cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken) == 0)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "The account no longer exists.");
+        }
+        db.AddEvent(IntegrationEvent.Create(EventTypes.UserDeleted, Source, new { userId }, CorrelationId()));
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await revocations.PublishAsync(live, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private const string Source = "auth";
+
+    private static string? CorrelationId() => System.Diagnostics.Activity.Current?.TraceId.ToString();
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult EmailTaken() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: AuthProblems.EmailTaken, title: "An account with this e-mail address exists.");
+
+    private static void Add(Dictionary<string, string[]> errors, string field, string? problem)
+    {
+        if (problem is not null)
+        {
+            errors[field] = [problem];
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using Platform.ServiceDefaults.Problems;
+
+namespace Platform.Auth;
+
+/// <summary>Problem answers of the auth API, each with its stable type.</summary>
+public static class AuthProblems
+{
+    public const string InvalidCredentials = ProblemTypes.BaseUri + "invalid-credentials";
+    public const string InvalidRefreshToken = ProblemTypes.BaseUri + "invalid-refresh-token";
+    public const string EmailTaken = ProblemTypes.BaseUri + "email-taken";
+    public const string LoginThrottled = ProblemTypes.BaseUri + "login-throttled";
+    public const string Overloaded = ProblemTypes.BaseUri + "overloaded";
+    public const string SigningKeyUnavailable = ProblemTypes.BaseUri + "signing-key-unavailable";
+
+    public static IResult Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The request is not valid.", type: ProblemTypes.Validation);
+
+    public static IResult InvalidLogin() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, type: InvalidCredentials,
+            title: "The e-mail address or password is wrong.");
+
+    public static IResult RefreshRejected() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, type: InvalidRefreshToken,
+            title: "The refresh token is not valid.", detail: "Log in again.");
+
+    public static IResult Throttled(HttpContext http, TimeSpan retryAfter, string type, string title)
+    {
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: type == Overloaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests, type: type, title: title);
+    }
+
+    public static IResult NoSigningKey() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: SigningKeyUnavailable,
+            title: "No signing key is active.", detail: "Tokens cannot be issued until the keyset has an active key.");
+}

@@ -1,0 +1,52 @@
+using Microsoft.EntityFrameworkCore;
+using Platform.ServiceDefaults.Messaging;
+
+namespace Platform.Auth.Data;
+
+public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbContext(options)
+{
+    public DbSet<User> Users => Set<User>();
+
+    public DbSet<Session> Sessions => Set<Session>();
+
+    public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.AddOutbox();
+        modelBuilder.Entity<User>(user =>
+        {
+            user.ToTable("users");
+            user.Property(u => u.Id).HasColumnName("id");
+            user.Property(u => u.Email).HasColumnName("email");
+            user.Property(u => u.EmailNormalized).HasColumnName("email_normalized");
+            user.Property(u => u.Name).HasColumnName("name");
+            user.Property(u => u.PasswordHash).HasColumnName("password_hash");
+            user.Property(u => u.CreatedAt).HasColumnName("created_at");
+            user.HasIndex(u => u.EmailNormalized).IsUnique().HasDatabaseName("users_email_normalized_key");
+        });
+        modelBuilder.Entity<Session>(session =>
+        {
+            session.ToTable("sessions");
+            session.Property(s => s.Id).HasColumnName("id");
+            session.Property(s => s.UserId).HasColumnName("user_id");
+            session.Property(s => s.CreatedAt).HasColumnName("created_at");
+            session.Property(s => s.LastUsedAt).HasColumnName("last_used_at");
+            session.Property(s => s.ExpiresAt).HasColumnName("expires_at");
+            session.Property(s => s.RevokedAt).HasColumnName("revoked_at");
+            session.Property(s => s.RevokedReason).HasColumnName("revoked_reason");
+            session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<RefreshToken>(token =>
+        {
+            token.ToTable("refresh_tokens");
+            token.HasKey(t => t.Hash);
+            token.Property(t => t.Hash).HasColumnName("hash");
+            token.Property(t => t.SessionId).HasColumnName("session_id");
+            token.Property(t => t.CreatedAt).HasColumnName("created_at");
+            token.Property(t => t.ExpiresAt).HasColumnName("expires_at");
+            token.Property(t => t.SpentAt).HasColumnName("spent_at");
+            token.HasOne<Session>().WithMany().HasForeignKey(t => t.SessionId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+}

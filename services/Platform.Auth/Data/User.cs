@@ -1,0 +1,18 @@
+namespace Platform.Auth.Data;
+
+public sealed class User
+{
+    public Guid Id { get; set; }
+
+    /// <summary>The address as the user typed it (trimmed), for display.</summary>
+    public string Email { get; set; } = "";
+
+    /// <summary>Lower-cased: the unique key, so "Ada@X.org" and "ada@x.org" are one account.</summary>
+    public string EmailNormalized { get; set; } = "";
+
+    public string? Name { get; set; }
+
+    public string PasswordHash { get; set; } = "";
+
+    public DateTimeOffset CreatedAt { get; set; }
+}

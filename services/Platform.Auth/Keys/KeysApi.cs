@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Platform.Auth.Keys;
+
+public static class KeysApi
+{
+    private static readonly string[] SubjectTypes = ["public"];
+    private static readonly string[] ResponseTypes = ["token"];
+    private static readonly string[] Claims = ["iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp", "email"];
+
+    /// <summary>
+    /// The public keys validators need (next, active and retiring), issuer metadata, and — not routed by the
+    /// gateway — the keyset version this pod has loaded, which the operator reads before it activates a key.
+    /// </summary>
+    public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/.well-known/jwks.json", (KeysetProvider keys, IOptions<KeysOptions> options, TimeProvider clock, HttpContext http) =>
+        {
+            http.Response.Headers.CacheControl = $"public, max-age={options.Value.JwksMaxAgeSeconds}";
+            var published = keys.Current.PublishedAt(clock.GetUtcNow()).Select(k => k.PublicJwk).ToList();
+            return TypedResults.Json(new { keys = published.Select(PublicJwkJson) });
+        });
+
+        endpoints.MapGet("/.well-known/openid-configuration", (IOptions<TokenOptions> tokens, KeysetProvider keys, TimeProvider clock) =>
+        {
+            var issuer = tokens.Value.Issuer.TrimEnd('/');
+            return TypedResults.Json(new Dictionary<string, object>
+            {
+                ["issuer"] = tokens.Value.Issuer,
+                ["jwks_uri"] = issuer + "/.well-known/jwks.json",
+                ["id_token_signing_alg_values_supported"] = keys.Current.PublishedAt(clock.GetUtcNow()).Select(k => k.Key.Alg).Distinct().ToArray(),
+                ["subject_types_supported"] = SubjectTypes,
+                ["response_types_supported"] = ResponseTypes,
+                ["claims_supported"] = Claims,
+            });
+        });
+
+        endpoints.MapGet("/internal/keyset", (KeysetProvider keys, TimeProvider clock) =>
+        {
+            var current = keys.Current;
+            var now = clock.GetUtcNow();
+            return TypedResults.Ok(new
+            {
+                version = current.Version,
+                loadedAt = current.LoadedAt,
+                activeKid = current.ActiveAt(now)?.Kid,
+                kids = current.PublishedAt(now).Select(k => k.Kid),
+                pod = Environment.MachineName,
+            });
+        }).ExcludeFromDescription();
+        return endpoints;
+    }
+
+    private static Dictionary<string, string> PublicJwkJson(JsonWebKey key)
+    {
+        var json = new Dictionary<string, string> { ["kty"] = key.Kty, ["kid"] = key.Kid, ["alg"] = key.Alg, ["use"] = key.Use };
+        if (key.Kty == JsonWebAlgorithmsKeyTypes.EllipticCurve)
+        {
+            json["crv"] = key.Crv;
+            json["x"] = key.X;
+            json["y"] = key.Y;
+        }
+        else
+        {
+            json["n"] = key.N;
+            json["e"] = key.E;
+        }
+        return json;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Platform.Auth.Accounts;
+using Platform.Auth.Data;
+using Platform.ServiceDefaults.Authentication;
+using Platform.Auth.Passwords;
+using Platform.Auth.Tokens;
+
+namespace Platform.Auth.Sessions;
+
+public static class SessionsApi
+{
+    public sealed record LoginRequest(string? Email, string? Password);
+
+    public sealed record RefreshRequest(string? RefreshToken);
+
+    public sealed record SessionView(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, DateTimeOffset ExpiresAt, bool Current);
+
+    public static RouteGroupBuilder MapSessionsApi(this RouteGroupBuilder auth)
+    {
+        auth.MapPost("/login", LoginAsync);
+        auth.MapPost("/refresh", RefreshAsync);
+        auth.MapPost("/logout", LogoutAsync).RequireAuthorization();
+        auth.MapGet("/sessions", ListAsync).RequireAuthorization();
+        auth.MapDelete("/sessions/{id:guid}", RevokeAsync).RequireAuthorization();
+        auth.MapDelete("/sessions", RevokeOthersAsync).RequireAuthorization();
+        return auth;
+    }
+
+    /// <summary>
+    /// Unknown address and wrong password give the same answer after the same bcrypt work, and both count
+    /// against the address's throttle, so neither the answer nor its timing tells whether an account exists.
+    /// </summary>
+    private static async Task<IResult> LoginAsync(LoginRequest request, HttpContext http, AuthDbContext db, PasswordHasher hasher,
+        LoginThrottle throttle, SessionManager sessions, AccessTokenIssuer issuer, AuthMetrics metrics, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Email) || string.IsNullOrEmpty(request.Password) || request.Password.Length > CredentialRules.MaxPasswordLength
+            || request.Email.Length > CredentialRules.MaxEmailLength)
+        {
+            return AuthProblems.Validation(new Dictionary<string, string[]> { ["credentials"] = ["An e-mail address and a password (at most 128 characters) are required."] });
+        }
+        var email = CredentialRules.Normalize(request.Email);
+        if (await throttle.BlockedForAsync(email) is { } blocked && blocked > TimeSpan.Zero)
+        {
+            metrics.Login("throttled");
+            return AuthProblems.Throttled(http, blocked, AuthProblems.LoginThrottled, "Too many failed logins for this account; try again later.");
+        }
+        var user = await db.Users.SingleOrDefaultAsync(u => u.EmailNormalized == email, cancellationToken);
+        var check = await hasher.VerifyAsync(request.Password, user?.PasswordHash, cancellationToken);
+        if (check is null)
+        {
+            metrics.Login("overloaded");
+            return AuthProblems.Throttled(http, TimeSpan.FromSeconds(1), AuthProblems.Overloaded, "Too many logins at once; try again in a moment.");
+        }
+        if (check == PasswordCheck.Invalid || user is null)
+        {
+            await throttle.RecordFailureAsync(email);
+            metrics.Login("failure");
+            return AuthProblems.InvalidLogin();
+        }
+        await throttle.ResetAsync(email);
+        if (check == PasswordCheck.ValidButWeakerThanConfigured && await hasher.HashAsync(request.Password, cancellationToken) is { } stronger)
+        {
+            user.PasswordHash = stronger;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        if (!issuer.CanIssue)
+        {
+            return AuthProblems.NoSigningKey();
+        }
+        var (session, refreshToken) = await sessions.StartAsync(user, cancellationToken);
+        metrics.Login("success");
+        return Tokens(issuer, user, session, refreshToken);
+    }
+
+    private static async Task<IResult> RefreshAsync(RefreshRequest request, SessionManager sessions, AccessTokenIssuer issuer, CancellationToken cancellationToken) =>
+        await sessions.RefreshAsync(request.RefreshToken, cancellationToken) switch
+        {
+            RefreshOutcome.Refreshed refreshed => Tokens(issuer, refreshed.User, refreshed.Session, refreshed.RefreshToken),
+            _ => AuthProblems.RefreshRejected(),
+        };
+
+    private static async Task<IResult> LogoutAsync(ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken)
+    {
+        await sessions.RevokeAsync(principal.UserId(), principal.SessionId(), "logout", cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> ListAsync(ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken)
+    {
+        var current = principal.SessionId();
+        var live = await sessions.ListLiveAsync(principal.UserId(), cancellationToken);
+        return TypedResults.Ok(new { items = live.Select(s => new SessionView(s.Id, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.Id == current)), nextCursor = (string?)null });
+    }
+
+    private static async Task<IResult> RevokeAsync(Guid id, ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken) =>
+        await sessions.RevokeAsync(principal.UserId(), id, "revoked-by-user", cancellationToken)
+            ? TypedResults.NoContent()
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such live session.");
+
+    private static async Task<IResult> RevokeOthersAsync(ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken)
+    {
+        await sessions.RevokeAllExceptAsync(principal.UserId(), principal.SessionId(), "revoked-by-user", cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static IResult Tokens(AccessTokenIssuer issuer, User user, Session session, string refreshToken)
+    {
+        if (issuer.Issue(user.Id, session.Id, user.Email) is not { } access)
+        {
+            return AuthProblems.NoSigningKey();
+        }
+        return TypedResults.Ok(new TokenResponse(access.Token, refreshToken, "Bearer", (int)access.Lifetime.TotalSeconds));
+    }
+}

@@ -1,0 +1,46 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Platform.Auth.Keys;
+
+namespace Platform.Auth.Tokens;
+
+public sealed record IssuedAccessToken(string Token, DateTimeOffset ExpiresAt, TimeSpan Lifetime);
+
+/// <summary>Signs access tokens with the key that is active now (DESIGN §2, §3).</summary>
+public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions> options, TimeProvider clock)
+{
+    private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public bool CanIssue => keys.Current.ActiveAt(clock.GetUtcNow()) is not null;
+
+    /// <summary>Null when no key is active (an empty or not-yet-active keyset): auth cannot sign then.</summary>
+    public IssuedAccessToken? Issue(Guid userId, Guid sessionId, string email)
+    {
+        var now = clock.GetUtcNow();
+        if (keys.Current.ActiveAt(now) is not { } key)
+        {
+            return null;
+        }
+        var settings = options.Value;
+        var expires = now + settings.AccessTokenLifetime;
+        var token = handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            SigningCredentials = key.SigningCredentials,
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = userId.ToString(),
+                ["sid"] = sessionId.ToString(),
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+                [JwtRegisteredClaimNames.Email] = email,
+            },
+        });
+        return new IssuedAccessToken(token, expires, settings.AccessTokenLifetime);
+    }
+}

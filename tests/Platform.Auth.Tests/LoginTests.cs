@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Platform.Auth.Data;
+
+namespace Platform.Auth.Tests;
+
+[Collection(AuthTierCollection.Name)]
+public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
+{
+    private AuthHost host = null!;
+    private AuthApiClient api = null!;
+
+    public async Task InitializeAsync()
+    {
+        host = await AuthHost.StartAsync(fixture.Tier, "auth_login");
+        api = new AuthApiClient(host.CreateRealClient());
+    }
+
+    public async Task DisposeAsync() => await host.DisposeAsync();
+
+    [Fact]
+    public async Task Login_returns_an_es256_access_token_with_the_contract_claims_and_a_refresh_token()
+    {
+        var email = AuthApiClient.NewEmail();
+        using var registered = await api.RegisterAsync(email);
+        var userId = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+
+        var tokens = await api.LoginOkAsync(email.ToUpperInvariant());
+
+        Assert.Equal("Bearer", tokens.TokenType);
+        Assert.Equal(600, tokens.ExpiresIn);
+        Assert.Equal(43, tokens.RefreshToken.Length);
+        var jwt = new JsonWebToken(tokens.AccessToken);
+        Assert.Equal("ES256", jwt.Alg);
+        Assert.False(string.IsNullOrEmpty(jwt.Kid));
+        Assert.Equal(AuthHost.Issuer, jwt.Issuer);
+        Assert.Equal(["platform"], jwt.Audiences);
+        Assert.Equal(userId, jwt.Subject);
+        Assert.Equal(email, jwt.GetClaim("email").Value);
+        Assert.True(Guid.TryParse(jwt.GetClaim("sid").Value, out _));
+        Assert.False(string.IsNullOrEmpty(jwt.Id));
+        Assert.Equal(TimeSpan.FromMinutes(10), jwt.ValidTo - jwt.IssuedAt);
+        Assert.Equal(jwt.IssuedAt, jwt.ValidFrom);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_and_an_unknown_address_get_the_same_answer()
+    {
+        var (email, _) = await api.NewUserAsync();
+
+        using var wrongPassword = await api.LoginAsync(email, "Wrong-password-1");
+        using var unknownAddress = await api.LoginAsync(AuthApiClient.NewEmail());
+
+        var first = await AuthApiClient.ProblemAsync(wrongPassword, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
+        var second = await AuthApiClient.ProblemAsync(unknownAddress, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
+        Assert.Equal(first.GetProperty("title").GetString(), second.GetProperty("title").GetString());
+        Assert.Equal(
+            first.EnumerateObject().Select(p => p.Name).Order(),
+            second.EnumerateObject().Select(p => p.Name).Order());
+    }
+
+    [Fact]
+    public async Task Repeated_failures_throttle_the_account_with_retry_after_and_the_block_expires()
+    {
+        var (email, _) = await api.NewUserAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            using var failed = await api.LoginAsync(email, "Wrong-password-1");
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+        }
+        using var sixth = await api.LoginAsync(email, "Wrong-password-1");
+        Assert.Equal(HttpStatusCode.Unauthorized, sixth.StatusCode);
+
+        using var blocked = await api.LoginAsync(email);
+
+        await AuthApiClient.ProblemAsync(blocked, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
+        Assert.True(blocked.Headers.RetryAfter?.Delta is { } delay && delay >= TimeSpan.FromSeconds(1));
+        await Platform.Testing.Poll.UntilAsync(async () =>
+        {
+            using var again = await api.LoginAsync(email);
+            return again.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(10), "the one-second block to expire");
+    }
+
+    [Fact]
+    public async Task A_raised_bcrypt_cost_rehashes_the_password_at_the_next_login()
+    {
+        var (email, _) = await api.NewUserAsync();
+        await using var stronger = await AuthHost.StartAsync(fixture.Tier, "auth_login", host.KeysDirectory,
+            new Dictionary<string, string?> { ["Passwords:BcryptCost"] = "5" });
+        var strongerApi = new AuthApiClient(stronger.CreateRealClient());
+
+        await strongerApi.LoginOkAsync(email);
+
+        await using var scope = stronger.Services.CreateAsyncScope();
+        var hash = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().Users
+            .Where(u => u.EmailNormalized == email).Select(u => u.PasswordHash).SingleAsync();
+        Assert.StartsWith("$2a$05$", hash, StringComparison.Ordinal);
+        await strongerApi.LoginOkAsync(email);
+    }
+
+    [Fact]
+    public async Task A_login_storm_beyond_the_hashing_queue_gets_503_with_retry_after_not_a_hang()
+    {
+        var (email, _) = await api.NewUserAsync();
+        await using var narrow = await AuthHost.StartAsync(fixture.Tier, "auth_login", host.KeysDirectory, new Dictionary<string, string?>
+        {
+            ["Passwords:BcryptCost"] = "10",
+            ["Passwords:MaxConcurrentHashes"] = "1",
+            ["Passwords:MaxQueuedHashes"] = "1",
+        });
+        var narrowApi = new AuthApiClient(narrow.CreateRealClient());
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => narrowApi.LoginAsync(email)));
+
+        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+        var overloaded = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.NotEmpty(overloaded);
+        Assert.All(overloaded, r => Assert.NotNull(r.Headers.RetryAfter));
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, r.StatusCode.ToString()));
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{\"email\": \"x@example.org\"}")]
+    [InlineData("{\"email\": \"x@example.org\", \"password\": \"\"}")]
+    public async Task Missing_credentials_are_400(string body)
+    {
+        using var response = await api.Http.PostAsync("/api/auth/login", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+}
