@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Platform.Auth.Keys;
 using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
@@ -16,6 +17,12 @@ public static class AuthServiceExtensions
         builder.Services.AddOptions<TokenOptions>().BindConfiguration("Tokens").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PasswordOptions>().BindConfiguration("Passwords").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KeysOptions>().BindConfiguration("Keys").ValidateDataAnnotations().ValidateOnStart();
+        // Auth validates exactly what it signs: one setting (Tokens) instead of two that could disagree.
+        builder.Services.AddOptions<AuthOptions>().Configure<IOptions<TokenOptions>>((validation, tokens) =>
+        {
+            validation.Issuer = tokens.Value.Issuer;
+            validation.Audience = tokens.Value.Audience;
+        });
         builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddSingleton<KeysetProvider>();

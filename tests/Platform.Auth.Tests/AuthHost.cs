@@ -43,8 +43,6 @@ public sealed class AuthHost : WebApplicationFactory<Program>
             ["Keys:PollSeconds"] = "1",
             ["Tokens:Issuer"] = Issuer,
             ["Passwords:BcryptCost"] = "4", // the minimum: tests register hundreds of users; the cost itself is tested on its own
-            ["Auth:Issuer"] = Issuer,
-            ["Auth:Audience"] = "platform",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
