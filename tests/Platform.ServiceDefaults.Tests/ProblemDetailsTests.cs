@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Platform.ServiceDefaults.Problems;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests;
 
 public sealed class ProblemDetailsTests : IAsyncLifetime

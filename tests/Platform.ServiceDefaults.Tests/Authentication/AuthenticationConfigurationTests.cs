@@ -6,6 +6,8 @@ using Microsoft.IdentityModel.Tokens;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Redis;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
 /// <summary>The Auth section is checked when the service starts, and the key source is the service's to replace.</summary>

@@ -4,6 +4,8 @@ using System.Text.Json;
 using Microsoft.IdentityModel.Tokens;
 using Platform.ServiceDefaults.Problems;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
 /// <summary>What a protected endpoint accepts, and the forgeries and mistakes it refuses.</summary>

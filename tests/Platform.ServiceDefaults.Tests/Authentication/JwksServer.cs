@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
 /// <summary>

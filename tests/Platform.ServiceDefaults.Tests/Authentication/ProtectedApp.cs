@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Http;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Redis;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
 /// <summary>

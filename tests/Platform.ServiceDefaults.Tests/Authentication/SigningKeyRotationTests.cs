@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
 /// <summary>DESIGN §3: a rotation under load rejects no valid token, and the issuer is asked only as often as needed.</summary>

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
 
+using Platform.Testing;
+
 namespace Platform.ServiceDefaults.Tests.Messaging;
 
 /// <summary>A wrong messaging setting stops the service at start, not at its first event.</summary>

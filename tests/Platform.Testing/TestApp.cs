@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.ServiceDefaults;
 
-namespace Platform.ServiceDefaults.Tests;
+namespace Platform.Testing;
 
 /// <summary>A real Kestrel server on a loopback port, configured with the service defaults.</summary>
 public sealed class TestApp : IAsyncDisposable
