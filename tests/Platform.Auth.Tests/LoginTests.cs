@@ -124,6 +124,51 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, r.StatusCode.ToString()));
     }
 
+    [Fact]
+    public async Task An_unknown_address_costs_one_bcrypt_verification_like_a_wrong_password()
+    {
+        var (email, _) = await api.NewUserAsync();
+        var before = await HashCountAsync();
+
+        (await api.LoginAsync(email, "Wrong-password-1")).Dispose();
+        var afterWrongPassword = await HashCountAsync();
+        (await api.LoginAsync(AuthApiClient.NewEmail(), "Wrong-password-1")).Dispose();
+        var afterUnknownAddress = await HashCountAsync();
+
+        Assert.Equal(1, afterWrongPassword - before);
+        Assert.Equal(1, afterUnknownAddress - afterWrongPassword);
+    }
+
+    [Fact]
+    public async Task Throttling_still_holds_while_redis_is_down()
+    {
+        var (email, _) = await api.NewUserAsync();
+        await fixture.Tier.DownAsync(Platform.Testing.DataTier.Redis);
+        try
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                using var failed = await api.LoginAsync(email, "Wrong-password-1");
+                Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+            }
+
+            using var blocked = await api.LoginAsync(email);
+
+            await AuthApiClient.ProblemAsync(blocked, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
+        }
+        finally
+        {
+            await fixture.Tier.UpAsync(Platform.Testing.DataTier.Redis);
+        }
+    }
+
+    private async Task<long> HashCountAsync()
+    {
+        var metrics = await api.Http.GetStringAsync("/metrics");
+        var line = metrics.Split('\n').Single(l => l.StartsWith("auth_password_hash_duration_seconds_count", StringComparison.Ordinal));
+        return long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Theory]
     [InlineData("{}")]
     [InlineData("{\"email\": \"x@example.org\"}")]
