@@ -12,7 +12,8 @@ public static class MediaTypes
     {
         if (string.IsNullOrWhiteSpace(value) || value.Length > MaxLength
             || !MediaTypeHeaderValue.TryParse(value, out var parsed)
-            || parsed.MatchesAllTypes || parsed.MatchesAllSubTypes) // wildcards name ranges of types, not a type
+            || parsed.MatchesAllTypes || parsed.MatchesAllSubTypes // wildcards name ranges of types, not a type
+            || parsed.Parameters.Any(parameter => !parameter.Value.HasValue)) // RFC 9110 parameters are name=value
         {
             return Default;
         }
