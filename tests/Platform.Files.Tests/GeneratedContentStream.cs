@@ -12,6 +12,7 @@ public sealed class GeneratedContentStream(long length, ulong seed = 0x9E3779B97
     private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private ulong state = seed | 1;
     private long produced;
+    private string? finalHash = length == 0 ? Convert.ToHexStringLower(SHA256.HashData([])) : null;
 
     public override bool CanRead => true;
 
@@ -23,8 +24,8 @@ public sealed class GeneratedContentStream(long length, ulong seed = 0x9E3779B97
 
     public override long Position { get => produced; set => throw new NotSupportedException(); }
 
-    /// <summary>The hash of everything read so far: of the whole content once it has all been read.</summary>
-    public string Sha256Hex => Convert.ToHexStringLower(hash.GetCurrentHash());
+    /// <summary>The hash of the whole content, once it has all been read (it survives the HTTP client disposing the stream).</summary>
+    public string Sha256Hex => finalHash ?? throw new InvalidOperationException($"Only {produced} of {length} bytes have been read.");
 
     /// <summary>The content in memory, for the sizes where that is harmless.</summary>
     public static byte[] Bytes(int length, ulong seed = 0x9E3779B97F4A7C15)
@@ -52,6 +53,10 @@ public sealed class GeneratedContentStream(long length, ulong seed = 0x9E3779B97
         }
         hash.AppendData(target);
         produced += count;
+        if (produced == length && finalHash is null)
+        {
+            finalHash = Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
         return count;
     }
 

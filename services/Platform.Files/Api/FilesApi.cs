@@ -52,8 +52,8 @@ public static class FilesApi
 
     /// <summary>
     /// ASP.NET Core's file result does the HTTP semantics over the seekable chunk stream: ETag and If-None-Match
-    /// (304), If-Range, a single byte range (206, or 416 with <c>Content-Range: bytes */size</c>; several ranges get
-    /// the whole file, 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>.
+    /// (304), If-Range, a single byte range (206, or 416 with <c>Content-Range: bytes */size</c>, also for any range of an
+    /// empty file; several ranges, or a malformed one, get the whole file, 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>.
     /// </summary>
     private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ContentAsync(
         Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileDataSources sources, FilesMetrics metrics, CancellationToken cancellationToken)
@@ -63,9 +63,23 @@ public static class FilesApi
         {
             return FilesProblems.NotFound();
         }
+        IgnoreRangesOfOtherUnits(http.Request);
         http.Response.Headers.XContentTypeOptions = "nosniff";
         return TypedResults.File(new StoredContentStream(sources.ReadsFor(owner), file, metrics), file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
+    }
+
+    /// <summary>
+    /// RFC 9110 §14.2: a Range in a unit we do not serve is ignored. ASP.NET Core's range handling looks only at the
+    /// ranges, so <c>items=0-10</c> would otherwise be served as bytes 0–10.
+    /// </summary>
+    private static void IgnoreRangesOfOtherUnits(HttpRequest request)
+    {
+        var range = request.Headers.Range;
+        if (range.Count > 0 && (range.Count > 1 || !RangeHeaderValue.TryParse(range.ToString(), out var parsed) || !parsed.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase)))
+        {
+            request.Headers.Remove(HeaderNames.Range);
+        }
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken) =>
