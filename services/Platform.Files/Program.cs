@@ -1,11 +1,21 @@
+using Platform.Files;
+using Platform.Files.Api;
+using Platform.Files.Events;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddPlatformPostgres("files");
+builder.AddPlatformRedis();
 builder.AddPlatformRabbitMq();
+builder.AddPlatformOutbox();
+builder.AddPlatformEventConsumer<UserDeletedHandler>("files.events", [EventTypes.UserDeleted]);
+builder.AddPlatformAuthentication();
+builder.AddFilesService();
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))
@@ -14,5 +24,6 @@ if (MigrateCommand.IsMigrateCommand(args))
 }
 
 app.MapDefaultEndpoints();
+app.MapGroup("/api/files").RequireAuthorization().MapUploadsApi().MapFilesApi();
 await app.RunAsync();
 return 0;

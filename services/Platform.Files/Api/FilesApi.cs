@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
+using Platform.Files.Data;
+using Platform.Files.Storage;
+using Platform.ServiceDefaults.Authentication;
+
+namespace Platform.Files.Api;
+
+/// <summary>Listing, metadata, content and deletion of the caller's own files; another user's file is 404.</summary>
+public static class FilesApi
+{
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 200;
+
+    public static RouteGroupBuilder MapFilesApi(this RouteGroupBuilder files)
+    {
+        files.MapGet("/", ListAsync);
+        files.MapGet("/{id:guid}", GetAsync);
+        files.MapGet("/{id:guid}/content", ContentAsync);
+        files.MapDelete("/{id:guid}", DeleteAsync);
+        return files;
+    }
+
+    /// <summary>Newest first; the cursor is the last id of the page, so pages stay stable while files come and go.</summary>
+    private static async Task<Results<Ok<FilePage>, ValidationProblem>> ListAsync(string? cursor, string? limit, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken)
+    {
+        var pageSize = DefaultPageSize;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
+        {
+            return FilesProblems.Validation("limit", $"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+        Guid? after = null;
+        if (cursor is not null)
+        {
+            if (!Guid.TryParseExact(cursor, "N", out var last))
+            {
+                return FilesProblems.Validation("cursor", "cursor must be a nextCursor this API returned.");
+            }
+            after = last;
+        }
+        var found = await catalog.ListAsync(principal.UserId(), after, pageSize + 1, cancellationToken);
+        var items = found.Take(pageSize).Select(FileView.Of).ToList();
+        return TypedResults.Ok(new FilePage(items, found.Count > pageSize ? items[^1].Id.ToString("N") : null));
+    }
+
+    private static async Task<Results<Ok<FileView>, ProblemHttpResult>> GetAsync(Guid id, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken) =>
+        await catalog.FindAsync(principal.UserId(), id, cancellationToken) is { } file
+            ? TypedResults.Ok(FileView.Of(file))
+            : FilesProblems.NotFound();
+
+    /// <summary>
+    /// ASP.NET Core's file result does the HTTP semantics over the seekable chunk stream: ETag and If-None-Match
+    /// (304), If-Range, a single byte range (206, or 416 with <c>Content-Range: bytes */size</c>, also for any range of an
+    /// empty file; several ranges, or a malformed one, get the whole file, 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>.
+    /// </summary>
+    private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ContentAsync(
+        Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileDataSources sources, FilesMetrics metrics, CancellationToken cancellationToken)
+    {
+        var owner = principal.UserId();
+        if (await catalog.FindAsync(owner, id, cancellationToken) is not { } file)
+        {
+            return FilesProblems.NotFound();
+        }
+        IgnoreRangesOfOtherUnits(http.Request);
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        return TypedResults.File(new StoredContentStream(sources.ReadsFor(owner), file, metrics), file.ContentType, file.Name,
+            lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
+    }
+
+    /// <summary>
+    /// RFC 9110 §14.2: a Range in a unit we do not serve is ignored. ASP.NET Core's range handling looks only at the
+    /// ranges, so <c>items=0-10</c> would otherwise be served as bytes 0–10.
+    /// </summary>
+    private static void IgnoreRangesOfOtherUnits(HttpRequest request)
+    {
+        var range = request.Headers.Range;
+        if (range.Count > 0 && (range.Count > 1 || !RangeHeaderValue.TryParse(range.ToString(), out var parsed) || !parsed.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase)))
+        {
+            request.Headers.Remove(HeaderNames.Range);
+        }
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken) =>
+        await catalog.DeleteAsync(principal.UserId(), id, FileEvents.CorrelationId(), cancellationToken)
+            ? TypedResults.NoContent()
+            : FilesProblems.NotFound();
+}

@@ -1,0 +1,22 @@
+using Microsoft.Net.Http.Headers;
+
+namespace Platform.Files.Api;
+
+/// <summary>The content type a file is stored and served with: a syntactically valid media type, else octet-stream.</summary>
+public static class MediaTypes
+{
+    public const string Default = "application/octet-stream";
+    private const int MaxLength = 255;
+
+    public static string Normalize(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.Length > MaxLength
+            || !MediaTypeHeaderValue.TryParse(value, out var parsed)
+            || parsed.MatchesAllTypes || parsed.MatchesAllSubTypes // wildcards name ranges of types, not a type
+            || parsed.Parameters.Any(parameter => !parameter.Value.HasValue)) // RFC 9110 parameters are name=value
+        {
+            return Default;
+        }
+        return parsed.ToString();
+    }
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Platform.Files.Storage;
+using Platform.ServiceDefaults.Authentication;
+
+namespace Platform.Files.Api;
+
+/// <summary>
+/// <c>POST /api/files</c>: a raw body (its Content-Type, <c>?name=</c>) or a multipart form whose <c>file</c>
+/// part is streamed straight from the request into storage — never buffered as a form file.
+/// </summary>
+public static class UploadsApi
+{
+    /// <summary>What a multipart body may carry beyond the file itself: boundaries, part headers, small fields.</summary>
+    private const long MultipartAllowance = 1024 * 1024;
+
+    private const int MaxBoundaryLength = 70; // RFC 2046
+
+    public static RouteGroupBuilder MapUploadsApi(this RouteGroupBuilder files)
+    {
+        files.MapPost("/", UploadAsync);
+        return files;
+    }
+
+    private static async Task<Results<Created<FileView>, ProblemHttpResult, ValidationProblem>> UploadAsync(
+        HttpContext http, ClaimsPrincipal principal, FileUploader uploader, IOptions<FilesOptions> options, FilesMetrics metrics, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var limits = options.Value;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = limits.MaxFileBytes > long.MaxValue - MultipartAllowance ? null : limits.MaxFileBytes + MultipartAllowance;
+        }
+        var owner = principal.UserId();
+        var (outcome, invalid) = MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var requestType)
+                && requestType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            ? await FromMultipartAsync(http.Request, requestType, owner, uploader, cancellationToken)
+            : (await FromRawBodyAsync(http.Request, owner, uploader, limits, cancellationToken), null);
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        switch (outcome)
+        {
+            case UploadOutcome.Stored stored:
+                metrics.Upload("stored", elapsed, stored.File.Size);
+                return TypedResults.Created($"/api/files/{stored.File.Id}", FileView.Of(stored.File));
+            case UploadOutcome.TooLarge:
+                metrics.Upload("too_large", elapsed, 0);
+                return FilesProblems.FileTooLarge(limits.MaxFileBytes);
+            case UploadOutcome.OverQuota:
+                metrics.Upload("quota_exceeded", elapsed, 0);
+                return FilesProblems.QuotaFull(limits.QuotaBytesPerUser);
+            case UploadOutcome.OwnerDeleted:
+                metrics.Upload("owner_deleted", elapsed, 0);
+                return FilesProblems.AccountGone();
+            default:
+                metrics.Upload("invalid", elapsed, 0);
+                return invalid!;
+        }
+    }
+
+    private static Task<UploadOutcome> FromRawBodyAsync(HttpRequest request, Guid owner, FileUploader uploader, FilesOptions limits, CancellationToken cancellationToken) =>
+        request.ContentLength > limits.MaxFileBytes
+            ? Task.FromResult<UploadOutcome>(new UploadOutcome.TooLarge())
+            : uploader.StoreAsync(owner, FileNames.Sanitize(request.Query["name"].FirstOrDefault()), MediaTypes.Normalize(request.ContentType), request.Body, cancellationToken);
+
+    /// <summary>Parts before the <c>file</c> part are skipped unread; parts after it are never read.</summary>
+    private static async Task<(UploadOutcome?, ValidationProblem?)> FromMultipartAsync(
+        HttpRequest request, MediaTypeHeaderValue requestType, Guid owner, FileUploader uploader, CancellationToken cancellationToken)
+    {
+        var boundary = HeaderUtilities.RemoveQuotes(requestType.Boundary).Value;
+        if (string.IsNullOrWhiteSpace(boundary) || boundary.Length > MaxBoundaryLength)
+        {
+            return (null, FilesProblems.Validation("file", "A multipart/form-data body needs a boundary of at most 70 characters."));
+        }
+        try
+        {
+            var reader = new MultipartReader(boundary, request.Body);
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    && disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase)
+                    && HeaderUtilities.RemoveQuotes(disposition.Name).Equals("file", StringComparison.Ordinal))
+                {
+                    var name = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+                    return (await uploader.StoreAsync(owner, FileNames.Sanitize(name), MediaTypes.Normalize(section.ContentType), section.Body, cancellationToken), null);
+                }
+            }
+            return (null, FilesProblems.Validation("file", "The multipart form has no part named 'file'."));
+        }
+        catch (Exception e) when (e is InvalidDataException || (e is IOException && e is not BadHttpRequestException && !cancellationToken.IsCancellationRequested))
+        {
+            // The multipart reader's verdict on a malformed body (missing boundary, overlong headers): the client's error.
+            return (null, FilesProblems.Validation("file", "The multipart/form-data body is malformed."));
+        }
+    }
+}

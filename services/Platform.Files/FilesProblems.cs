@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.ServiceDefaults.Problems;
+
+namespace Platform.Files;
+
+/// <summary>Problem answers of the files API, each with its stable type.</summary>
+public static class FilesProblems
+{
+    public const string QuotaExceeded = ProblemTypes.BaseUri + "quota-exceeded";
+
+    public static ProblemHttpResult FileTooLarge(long maxFileBytes) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, type: ProblemTypes.PayloadTooLarge,
+            title: "The file is larger than this service accepts.", detail: $"A file may have at most {maxFileBytes} bytes.");
+
+    public static ProblemHttpResult QuotaFull(long quotaBytes) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, type: QuotaExceeded,
+            title: "Storing this file would exceed your storage quota.", detail: $"All of a user's files together may have at most {quotaBytes} bytes.");
+
+    public static ProblemHttpResult NotFound() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "No such file.");
+
+    public static ProblemHttpResult AccountGone() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
+
+    public static ValidationProblem Validation(string field, string problem) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] }, title: "The request is not valid.", type: ProblemTypes.Validation);
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.Files.Data;
+using Platform.Files.Storage;
+using Platform.ServiceDefaults.Data;
+
+namespace Platform.Files;
+
+public static class FilesServiceExtensions
+{
+    /// <summary>Limits (validated at start), the schema as a migrate step, storage and metrics.</summary>
+    public static WebApplicationBuilder AddFilesService(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<FilesOptions>().BindConfiguration(FilesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IDatabaseMigration, FilesSchema>();
+        builder.Services.AddSingleton<FilesMetrics>();
+        builder.Services.AddSingleton<FileDataSources>();
+        builder.Services.AddSingleton<FileCatalog>();
+        builder.Services.AddSingleton<FileUploader>();
+        return builder;
+    }
+}

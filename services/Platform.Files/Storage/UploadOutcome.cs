@@ -1,0 +1,15 @@
+using Platform.Files.Data;
+
+namespace Platform.Files.Storage;
+
+/// <summary>How an upload ended; only <see cref="Stored"/> left anything behind.</summary>
+public abstract record UploadOutcome
+{
+    public sealed record Stored(StoredFile File) : UploadOutcome;
+
+    public sealed record TooLarge : UploadOutcome;
+
+    public sealed record OverQuota : UploadOutcome;
+
+    public sealed record OwnerDeleted : UploadOutcome;
+}

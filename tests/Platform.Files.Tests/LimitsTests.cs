@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace Platform.Files.Tests;
+
+/// <summary>A 1 MiB per-file maximum and a 3 MiB quota, so the limits are reached with small uploads.</summary>
+[Collection(FilesTierCollection.Name)]
+public sealed class LimitsTests(FilesTierFixture fixture) : IAsyncLifetime
+{
+    private const int MaxFile = 1024 * 1024;
+    private const int Quota = 3 * MaxFile;
+    private FilesPlatform platform = null!;
+    private FilesClient user = null!;
+
+    public async Task InitializeAsync()
+    {
+        platform = await FilesPlatform.StartAsync(fixture.Tier, "files_limits", new Dictionary<string, string?>
+        {
+            ["Files:MaxFileBytes"] = MaxFile.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Files:QuotaBytesPerUser"] = Quota.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        user = await platform.NewUserAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        user.Dispose();
+        await platform.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_file_of_exactly_the_maximum_size_is_stored()
+    {
+        using var response = await user.UploadRawAsync(new StreamContent(new GeneratedContentStream(MaxFile)), "max.bin");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_raw_upload_declaring_more_than_the_maximum_is_413_and_nothing_is_stored()
+    {
+        var before = await platform.AllStoredRowsAsync();
+
+        using var response = await user.UploadRawAsync(new ByteArrayContent(new byte[MaxFile + 1]), "big.bin");
+
+        await FilesClient.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "https://platform.dev/problems/payload-too-large");
+        Assert.Equal(before, await platform.AllStoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task A_streamed_raw_upload_passing_the_maximum_is_cut_off_with_413_and_nothing_is_stored()
+    {
+        var before = await platform.AllStoredRowsAsync();
+        var content = new StreamContent(new GeneratedContentStream(MaxFile + 1));
+        Assert.Null(content.Headers.ContentLength); // chunked: the service finds out only while reading
+
+        using var response = await user.UploadRawAsync(content, "big.bin");
+
+        await FilesClient.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "https://platform.dev/problems/payload-too-large");
+        Assert.Equal(before, await platform.AllStoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task A_multipart_upload_passing_the_maximum_is_413_and_nothing_is_stored()
+    {
+        var before = await platform.AllStoredRowsAsync();
+
+        using var response = await user.UploadMultipartAsync(new StreamContent(new GeneratedContentStream(2L * MaxFile)), "big.bin");
+
+        await FilesClient.ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "https://platform.dev/problems/payload-too-large");
+        Assert.Equal(before, await platform.AllStoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task An_upload_that_would_pass_the_quota_is_413_quota_exceeded_until_space_is_freed()
+    {
+        var files = new List<UploadedFile>();
+        for (var i = 0; i < 3; i++)
+        {
+            files.Add(await user.UploadOkAsync(new byte[MaxFile], $"part{i}.bin"));
+        }
+        var before = await platform.AllStoredRowsAsync();
+
+        using var overQuota = await user.UploadRawAsync(new StreamContent(new GeneratedContentStream(1)), "one-more.bin");
+
+        await FilesClient.ProblemAsync(overQuota, HttpStatusCode.RequestEntityTooLarge, "https://platform.dev/problems/quota-exceeded");
+        Assert.Equal(before, await platform.AllStoredRowsAsync());
+        using var deleted = await user.DeleteAsync($"/api/files/{files[0].Id}");
+        using var afterDelete = await user.UploadRawAsync(new ByteArrayContent([1]), "one-more.bin");
+        Assert.Equal(HttpStatusCode.Created, afterDelete.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_quota_is_per_user()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await user.UploadOkAsync(new byte[MaxFile], $"part{i}.bin");
+        }
+        using var other = await platform.NewUserAsync();
+
+        using var response = await other.UploadRawAsync(new ByteArrayContent(new byte[MaxFile]), "mine.bin");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Concurrent_uploads_cannot_together_pass_the_quota()
+    {
+        await user.UploadOkAsync(new byte[MaxFile], "a.bin");
+        await user.UploadOkAsync(new byte[MaxFile], "b.bin");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
+        {
+            using var response = await user.UploadRawAsync(new StreamContent(new GeneratedContentStream(MaxFile)) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, $"race{i}.bin");
+            return response.StatusCode;
+        }));
+
+        Assert.Single(answers, status => status == HttpStatusCode.Created);
+        Assert.Equal(3, answers.Count(status => status == HttpStatusCode.RequestEntityTooLarge));
+        Assert.Equal(Quota, (await user.ListAllAsync()).Sum(f => f.Size));
+    }
+}

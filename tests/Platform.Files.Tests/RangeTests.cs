@@ -1,0 +1,113 @@
+using System.Net;
+using Platform.Files.Storage;
+
+namespace Platform.Files.Tests;
+
+/// <summary>Single byte ranges per RFC 9110 §14, over a file of three chunks so ranges cross chunk boundaries.</summary>
+[Collection(FilesTierCollection.Name)]
+public sealed class RangeTests(FilesTierFixture fixture) : IAsyncLifetime
+{
+    private const int Size = 2 * FileUploader.ChunkSize + 1000;
+    private static readonly byte[] Content = GeneratedContentStream.Bytes(Size, seed: 42);
+    private FilesPlatform platform = null!;
+    private FilesClient user = null!;
+    private UploadedFile file = null!;
+
+    public async Task InitializeAsync()
+    {
+        platform = await FilesPlatform.StartAsync(fixture.Tier, "files_range");
+        user = await platform.NewUserAsync();
+        file = await user.UploadOkAsync(Content, "three-chunks.bin", "application/octet-stream");
+    }
+
+    public async Task DisposeAsync()
+    {
+        user.Dispose();
+        await platform.DisposeAsync();
+    }
+
+    public static TheoryData<string, long, long> SatisfiableRanges() => new()
+    {
+        { "bytes=0-0", 0, 0 },
+        { "bytes=0-99", 0, 99 },
+        { $"bytes={Size - 1}-{Size - 1}", Size - 1, Size - 1 },
+        { "bytes=-1", Size - 1, Size - 1 },
+        { "bytes=-1500", Size - 1500, Size - 1 },
+        { "bytes=1000000-", 1000000, Size - 1 },
+        { $"bytes={FileUploader.ChunkSize - 100}-{FileUploader.ChunkSize + 100}", FileUploader.ChunkSize - 100, FileUploader.ChunkSize + 100 },
+        { "bytes=100-99999999", 100, Size - 1 },
+        { "bytes=-99999999", 0, Size - 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(SatisfiableRanges))]
+    public async Task A_satisfiable_range_answers_206_with_exactly_those_bytes(string range, long first, long last)
+    {
+        using var response = await GetWithRangeAsync(range);
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal($"bytes {first}-{last}/{Size}", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(Content.AsSpan((int)first, (int)(last - first + 1)).ToArray(), await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal($"\"{file.Sha256}\"", response.Headers.ETag?.Tag);
+    }
+
+    public static TheoryData<string> UnsatisfiableRanges() => [$"bytes={Size}-", $"bytes={Size + 1000}-{Size + 2000}", "bytes=-0"];
+
+    [Theory]
+    [MemberData(nameof(UnsatisfiableRanges))]
+    public async Task A_range_beyond_the_end_is_416_with_the_size(string range)
+    {
+        using var response = await GetWithRangeAsync(range);
+
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        Assert.Equal($"bytes */{Size}", response.Content.Headers.ContentRange?.ToString());
+    }
+
+    [Theory]
+    [InlineData("bytes=abc")]
+    [InlineData("bytes=5-2")]
+    [InlineData("items=0-10")]
+    [InlineData("bytes 0-10")]
+    [InlineData("bytes=0-1,5-6")]
+    public async Task A_malformed_or_multiple_range_is_ignored_and_the_whole_file_is_200(string range)
+    {
+        using var response = await GetWithRangeAsync(range);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Content, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task If_range_with_an_old_etag_gets_the_whole_file_and_with_the_current_one_the_range()
+    {
+        using var stale = await user.GetAsync($"/api/files/{file.Id}/content", h =>
+        {
+            h.TryAddWithoutValidation("Range", "bytes=0-9");
+            h.TryAddWithoutValidation("If-Range", "\"0000\"");
+        });
+        using var current = await user.GetAsync($"/api/files/{file.Id}/content", h =>
+        {
+            h.TryAddWithoutValidation("Range", "bytes=0-9");
+            h.TryAddWithoutValidation("If-Range", $"\"{file.Sha256}\"");
+        });
+
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Equal(Size, (await stale.Content.ReadAsByteArrayAsync()).Length);
+        Assert.Equal(HttpStatusCode.PartialContent, current.StatusCode);
+        Assert.Equal(Content[..10], await current.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task An_empty_file_has_no_satisfiable_first_byte_range_and_answers_416()
+    {
+        var empty = await user.UploadOkAsync([], "empty.bin");
+
+        using var response = await user.GetAsync($"/api/files/{empty.Id}/content", h => h.TryAddWithoutValidation("Range", "bytes=0-"));
+
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        Assert.Equal("bytes */0", response.Content.Headers.ContentRange?.ToString());
+    }
+
+    private Task<HttpResponseMessage> GetWithRangeAsync(string range) =>
+        user.GetAsync($"/api/files/{file.Id}/content", h => Assert.True(h.TryAddWithoutValidation("Range", range)));
+}
