@@ -122,7 +122,7 @@ public sealed partial record TaskInput(Change<string> Title, Change<string> Desc
         }
         if (value.ValueKind == JsonValueKind.String && TryParseRfc3339(value.GetString()!, out var dueAt))
         {
-            return new(true, dueAt);
+            return new(true, dueAt.ToUniversalTime()); // timestamptz keeps the instant, not the offset
         }
         errors["dueAt"] = ["The due date must be an RFC 3339 date-time with an offset (e.g. 2026-12-01T17:00:00Z) or null."];
         return default;
