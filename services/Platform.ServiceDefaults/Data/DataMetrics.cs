@@ -9,24 +9,28 @@ public sealed class DataMetrics
 
     private readonly Counter<long> reads;
 
-    public DataMetrics(IMeterFactory meters, ReplicaLagMonitor monitor)
+    private readonly Meter meter;
+
+    public DataMetrics(IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(meters);
-        ArgumentNullException.ThrowIfNull(monitor);
-        var meter = meters.Create(MeterName);
+        meter = meters.Create(MeterName);
         reads = meter.CreateCounter<long>("db.reads", "{read}", "Reads by the server that answered them (primary or replica).");
-        meter.CreateObservableGauge("db.replica.lag", () => LagOf(monitor), "s",
-            "Replay lag of the read replica, sampled in the background; absent while the replica cannot be measured.");
     }
+
+    /// <summary>Called by the monitor as it starts, so the gauge exists before the first read.</summary>
+    public void ObserveReplicaLag(Func<TimeSpan?> lag) =>
+        meter.CreateObservableGauge("db.replica.lag", () => LagOf(lag), "s",
+            "Replay lag of the read replica, sampled in the background; absent while the replica cannot be measured.");
 
     public void Read(ReadTarget target) =>
         reads.Add(1, new KeyValuePair<string, object?>("target", target == ReadTarget.Replica ? "replica" : "primary"));
 
-    private static IEnumerable<Measurement<double>> LagOf(ReplicaLagMonitor monitor)
+    private static IEnumerable<Measurement<double>> LagOf(Func<TimeSpan?> lag)
     {
-        if (monitor.Lag is { } lag)
+        if (lag() is { } measured)
         {
-            yield return new Measurement<double>(lag.TotalSeconds);
+            yield return new Measurement<double>(measured.TotalSeconds);
         }
     }
 }

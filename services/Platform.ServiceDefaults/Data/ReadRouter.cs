@@ -47,13 +47,15 @@ public sealed partial class ReadRouter(
     }
 
     /// <summary>
-    /// The replica is unreachable, or cancelled the query because replay needed its rows (a recovery conflict):
-    /// the primary can answer either way. Errors in the query itself would fail there too, and are not caught.
+    /// The replica is unreachable, cancelled the query because replay needed its rows (a recovery conflict), or
+    /// has not yet replayed the database or schema a migration just made: the primary can answer in each case.
+    /// Other errors in the query would fail there too, and are not caught.
     /// </summary>
     private static bool IsReplicaTrouble(Exception e) => e switch
     {
         PostgresException postgres => postgres.SqlState is PostgresErrorCodes.SerializationFailure
-            or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.InvalidCatalogName,
+            or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.InvalidCatalogName
+            or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn,
         NpgsqlException or TimeoutException => true,
         _ => false,
     };

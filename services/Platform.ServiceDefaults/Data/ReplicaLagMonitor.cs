@@ -17,6 +17,7 @@ public sealed partial class ReplicaLagMonitor(
     PrimaryDatabase primary,
     ReadReplica replica,
     IOptions<ReadRoutingOptions> options,
+    DataMetrics metrics,
     ILogger<ReplicaLagMonitor> logger) : BackgroundService
 {
     private const string ReplicaSql =
@@ -36,6 +37,12 @@ public sealed partial class ReplicaLagMonitor(
 
     /// <summary>A read on the replica failed to connect: stop using it until the next good sample.</summary>
     public void ReportFailure() => Volatile.Write(ref usable, false);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        metrics.ObserveReplicaLag(() => Lag);
+        return base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
