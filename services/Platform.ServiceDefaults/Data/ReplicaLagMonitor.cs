@@ -14,7 +14,7 @@ namespace Platform.ServiceDefaults.Data;
 /// good sample, and whenever the replica does not answer, it is not <see cref="Usable"/>.
 /// </summary>
 public sealed partial class ReplicaLagMonitor(
-    PrimaryDatabase primary,
+    NpgsqlDataSource primary,
     ReadReplica replica,
     IOptions<ReadRoutingOptions> options,
     DataMetrics metrics,
@@ -50,11 +50,10 @@ public sealed partial class ReplicaLagMonitor(
         {
             return;
         }
-        await using var primarySource = NpgsqlDataSource.Create(primary.ConnectionString);
         using var timer = new PeriodicTimer(interval);
         do
         {
-            await SampleAsync(primarySource, replicaSource, stoppingToken);
+            await SampleAsync(primary, replicaSource, stoppingToken);
         }
         while (await WaitAsync(timer, stoppingToken));
     }
