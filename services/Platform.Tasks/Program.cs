@@ -1,13 +1,20 @@
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
 using Platform.ServiceDefaults.Redis;
+using Platform.Tasks;
+using Platform.Tasks.Tasks;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddPlatformPostgres("tasks");
+builder.AddPlatformReadReplica();
 builder.AddPlatformRedis();
 builder.AddPlatformRabbitMq();
+builder.AddPlatformOutbox();
+builder.AddPlatformAuthentication();
+builder.AddTasksService();
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))
@@ -16,5 +23,6 @@ if (MigrateCommand.IsMigrateCommand(args))
 }
 
 app.MapDefaultEndpoints();
+app.MapGroup("/api/tasks").MapTasksApi();
 await app.RunAsync();
 return 0;

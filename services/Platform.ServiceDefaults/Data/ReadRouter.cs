@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Platform.ServiceDefaults.Data;
+
+/// <summary>
+/// Sends a read to the replica or the primary (DESIGN §6): the primary when the subject wrote recently
+/// (<see cref="RecentWriters"/>), when the replica is lagging or unmeasured (<see cref="ReplicaLagMonitor"/>),
+/// and — retried there — when the replica fails to connect. Writers call <see cref="NoteWriteAsync"/> after
+/// their commit and before they answer, so every read that starts after the answer sees the write.
+/// </summary>
+public sealed partial class ReadRouter(
+    NpgsqlDataSource primary,
+    ReadReplica replica,
+    ReplicaLagMonitor monitor,
+    RecentWriters writers,
+    DataMetrics metrics,
+    ILogger<ReadRouter> logger)
+{
+    public Task NoteWriteAsync(string subject) => writers.NoteWriteAsync(subject);
+
+    /// <summary>Runs <paramref name="read"/> on a connection to the chosen server; the same connection serves all of its queries.</summary>
+    public async Task<T> ReadAsync<T>(string subject, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        if (replica.DataSource is { } replicaSource && monitor.Usable && !await writers.WroteRecentlyAsync(subject))
+        {
+            try
+            {
+                await using var connection = await replicaSource.OpenConnectionAsync(cancellationToken);
+                var result = await read(connection);
+                metrics.Read(ReadTarget.Replica);
+                return result;
+            }
+            catch (Exception e) when (IsReplicaTrouble(e) && !cancellationToken.IsCancellationRequested)
+            {
+                monitor.ReportFailure();
+                LogFellBack(logger, e.Message);
+            }
+        }
+        await using (var connection = await primary.OpenConnectionAsync(cancellationToken))
+        {
+            var result = await read(connection);
+            metrics.Read(ReadTarget.Primary);
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// The replica is unreachable, cancelled the query because replay needed its rows (a recovery conflict), or
+    /// has not yet replayed the database or schema a migration just made: the primary can answer in each case.
+    /// Other errors in the query would fail there too, and are not caught.
+    /// </summary>
+    private static bool IsReplicaTrouble(Exception e) => e switch
+    {
+        PostgresException postgres => postgres.SqlState is PostgresErrorCodes.SerializationFailure
+            or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.InvalidCatalogName
+            or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn,
+        NpgsqlException or TimeoutException => true,
+        _ => false,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A read on the replica failed ({Reason}); answered from the primary")]
+    private static partial void LogFellBack(ILogger logger, string reason);
+}

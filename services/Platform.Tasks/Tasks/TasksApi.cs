@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.ServiceDefaults.Authentication;
+
+namespace Platform.Tasks.Tasks;
+
+/// <summary>
+/// <c>/api/tasks</c>: the caller's own tasks only. Another user's task, like a missing one or a malformed id,
+/// is 404. GET answers a strong ETag (the version); PUT, PATCH and DELETE honour If-Match (412 when stale) and
+/// proceed without one.
+/// </summary>
+public static class TasksApi
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    public static RouteGroupBuilder MapTasksApi(this RouteGroupBuilder tasks)
+    {
+        tasks.RequireAuthorization();
+        tasks.MapGet("/", ListAsync);
+        tasks.MapPost("/", CreateAsync);
+        tasks.MapGet("/{id}", GetAsync);
+        tasks.MapPut("/{id}", ReplaceAsync);
+        tasks.MapPatch("/{id}", PatchAsync);
+        tasks.MapDelete("/{id}", DeleteAsync);
+        return tasks;
+    }
+
+    private static async Task<Results<Ok<TaskPage>, ValidationProblem>> ListAsync(
+        string? status, string? cursor, string? limit, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (status is not null && !TaskStatuses.IsValid(status))
+        {
+            errors["status"] = ["The status must be one of todo, in_progress, done."];
+        }
+        Guid? after = null;
+        if (cursor is not null)
+        {
+            if (PageCursor.TryDecode(cursor, out var lastId))
+            {
+                after = lastId;
+            }
+            else
+            {
+                errors["cursor"] = ["The cursor is not one this API gave out; start again without it."];
+            }
+        }
+        var pageSize = DefaultLimit;
+        if (limit is not null && !(int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) && pageSize is >= 1 and <= MaxLimit))
+        {
+            errors["limit"] = [$"The limit must be a whole number from 1 to {MaxLimit}."];
+        }
+        if (errors.Count > 0)
+        {
+            return TasksProblems.Validation(errors);
+        }
+        return TypedResults.Ok(await store.ListAsync(user.UserId(), status, after, pageSize, cancellationToken));
+    }
+
+    private static async Task<Results<Created<TaskItem>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+    {
+        var (input, invalid, refused) = await ReadInputAsync(http.Request, titleRequired: true, cancellationToken);
+        if (input is null)
+        {
+            return invalid is not null ? invalid : refused!;
+        }
+        var task = await store.CreateAsync(user.UserId(), input.ApplyTo(TaskInput.Defaults), cancellationToken);
+        http.Response.Headers.ETag = task.ETag;
+        return TypedResults.Created($"/api/tasks/{task.Id}", task);
+    }
+
+    private static async Task<Results<Ok<TaskItem>, ProblemHttpResult>> GetAsync(
+        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId) || await store.GetAsync(user.UserId(), taskId, cancellationToken) is not { } task)
+        {
+            return TasksProblems.NotFound();
+        }
+        http.Response.Headers.ETag = task.ETag;
+        return TypedResults.Ok(task);
+    }
+
+    private static async Task<Results<Ok<TaskItem>, ValidationProblem, ProblemHttpResult>> ReplaceAsync(
+        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId))
+        {
+            return TasksProblems.NotFound();
+        }
+        var (input, invalid, refused) = await ReadInputAsync(http.Request, titleRequired: true, cancellationToken);
+        if (input is null)
+        {
+            return invalid is not null ? invalid : refused!;
+        }
+        var replacement = input.ApplyTo(TaskInput.Defaults);
+        return Answer(http, await store.UpdateAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), _ => replacement, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<TaskItem>, ValidationProblem, ProblemHttpResult>> PatchAsync(
+        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId))
+        {
+            return TasksProblems.NotFound();
+        }
+        var (patch, invalid, refused) = await ReadInputAsync(http.Request, titleRequired: false, cancellationToken);
+        if (patch is null)
+        {
+            return invalid is not null ? invalid : refused!;
+        }
+        return Answer(http, await store.UpdateAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), patch.ApplyTo, cancellationToken));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId))
+        {
+            return TasksProblems.NotFound();
+        }
+        return await store.DeleteAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), cancellationToken) switch
+        {
+            WriteOutcome.Done => TypedResults.NoContent(),
+            WriteOutcome.PreconditionFailed => TasksProblems.PreconditionFailed(),
+            _ => TasksProblems.NotFound(),
+        };
+    }
+
+    private static Results<Ok<TaskItem>, ValidationProblem, ProblemHttpResult> Answer(HttpContext http, (WriteOutcome Outcome, TaskItem? Task) result)
+    {
+        switch (result.Outcome)
+        {
+            case WriteOutcome.Done:
+                http.Response.Headers.ETag = result.Task!.ETag;
+                return TypedResults.Ok(result.Task);
+            case WriteOutcome.PreconditionFailed:
+                return TasksProblems.PreconditionFailed();
+            default:
+                return TasksProblems.NotFound();
+        }
+    }
+
+    /// <summary>
+    /// The body as <see cref="TaskInput"/>: JSON (PATCH: a merge patch, <c>application/merge-patch+json</c> or
+    /// <c>application/json</c>); malformed JSON is <c>invalid-json</c>, bad fields are <c>validation</c> per field.
+    /// </summary>
+    private static async Task<(TaskInput? Input, ValidationProblem? Invalid, ProblemHttpResult? Refused)> ReadInputAsync(HttpRequest request, bool titleRequired, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, null, TasksProblems.UnsupportedMediaType(titleRequired ? "application/json" : "application/merge-patch+json or application/json"));
+        }
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return (null, null, TasksProblems.InvalidJson());
+        }
+        using (document)
+        {
+            var errors = new Dictionary<string, string[]>();
+            var input = TaskInput.Read(document.RootElement, titleRequired, errors);
+            return input is null ? (null, TasksProblems.Validation(errors), null) : (input, null, null);
+        }
+    }
+}

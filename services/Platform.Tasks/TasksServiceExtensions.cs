@@ -1,0 +1,22 @@
+using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Messaging;
+using Platform.Tasks.Data;
+using Platform.Tasks.Events;
+using Platform.Tasks.Tasks;
+
+namespace Platform.Tasks;
+
+public static class TasksServiceExtensions
+{
+    /// <summary>Options (validated at start), the schema, the store and its cache, and the <c>user.deleted</c> consumer.</summary>
+    public static WebApplicationBuilder AddTasksService(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IDatabaseMigration, TasksSchema>();
+        builder.Services.AddSingleton<TaskCache>();
+        builder.Services.AddSingleton<TaskStore>();
+        var queue = builder.Configuration[$"{TasksOptions.Section}:{nameof(TasksOptions.EventQueue)}"] is { Length: > 0 } configured ? configured : new TasksOptions().EventQueue;
+        builder.AddPlatformEventConsumer<UserDeletedHandler>(queue, [EventTypes.UserDeleted]);
+        return builder;
+    }
+}

@@ -1,0 +1,202 @@
+using System.Net;
+using Npgsql;
+using Platform.Testing;
+
+namespace Platform.Tasks.Tests;
+
+/// <summary>
+/// Reads route to the replica and through the Redis cache, yet a user always reads their own writes: with the
+/// replica caught up, with its replay paused, while Redis is down and after it comes back, and without a replica.
+/// </summary>
+[Collection(TasksTierCollection.Name)]
+public sealed class ConsistencyTests(TasksTierFixture fixture) : IAsyncLifetime
+{
+    private const int Rounds = 100;
+
+    private TasksHost host = null!;
+
+    public async Task InitializeAsync()
+    {
+        host = await TasksHost.StartAsync(fixture, "tasks_consistency");
+        using var metrics = new HttpClient { BaseAddress = host.Address };
+        await Poll.UntilAsync(() => metrics.GetStringAsync("/metrics"), text => text.Contains("db_replica_lag_seconds", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the replica to be measured");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await fixture.Tier.UpAsync(DataTier.Redis, DataTier.Replica);
+        await host.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Write_then_read_100_times_is_never_stale()
+    {
+        await WriteThenReadAsync(host.NewUser(fixture));
+    }
+
+    [Fact]
+    public async Task Write_then_read_is_never_stale_while_replica_replay_is_paused()
+    {
+        var user = host.NewUser(fixture);
+        var task = await user.CreateOkAsync("before the pause");
+        await using var replica = new NpgsqlConnection(fixture.Tier.PostgresReplica);
+        await replica.OpenAsync();
+        await ExecuteAsync(replica, "SELECT pg_wal_replay_pause()");
+        try
+        {
+            await WriteThenReadAsync(user);
+            Assert.Equal(task.Id, (await user.GetOkAsync(task.Id)).Id);
+        }
+        finally
+        {
+            await ExecuteAsync(replica, "SELECT pg_wal_replay_resume()");
+        }
+    }
+
+    [Fact]
+    public async Task Another_instance_of_the_service_reads_a_users_fresh_write_from_the_primary()
+    {
+        var user = host.NewUser(fixture);
+        var task = await user.CreateOkAsync("old title");
+        await using var second = await TasksHost.StartAsync(fixture, host.Database);
+        var throughSecond = new TasksClient(new HttpClient { BaseAddress = second.Address }, user.UserId, fixture.Issuer.TokenFor(user.UserId));
+        await using var replica = new NpgsqlConnection(fixture.Tier.PostgresReplica);
+        await replica.OpenAsync();
+        await ExecuteAsync(replica, "SELECT pg_wal_replay_pause()");
+        try
+        {
+            for (var round = 1; round <= 20; round++)
+            {
+                using var changed = await user.SendAsync(HttpMethod.Patch, $"/api/tasks/{task.Id}", TasksClient.Json(new { title = $"round {round}" }));
+                Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+                Assert.Equal($"round {round}", (await throughSecond.GetOkAsync(task.Id)).Title);
+            }
+        }
+        finally
+        {
+            await ExecuteAsync(replica, "SELECT pg_wal_replay_resume()");
+        }
+    }
+
+    [Fact]
+    public async Task Reads_skip_a_replica_that_lags_beyond_the_bound()
+    {
+        var writer = host.NewUser(fixture);
+        var reader = host.NewUser(fixture);
+        using var metrics = new HttpClient { BaseAddress = host.Address };
+        await Poll.UntilAsync(async () => { await reader.ListOkAsync(); return Reads(await metrics.GetStringAsync("/metrics"), "replica") > 0; },
+            TimeSpan.FromSeconds(30), "a read served by the replica");
+        await using var replica = new NpgsqlConnection(fixture.Tier.PostgresReplica);
+        await replica.OpenAsync();
+        await ExecuteAsync(replica, "SELECT pg_wal_replay_pause()");
+        try
+        {
+            await writer.CreateOkAsync("moves the primary on");
+            await Poll.UntilAsync(() => metrics.GetStringAsync("/metrics"), text => ReplicaLag(text) > 2,
+                TimeSpan.FromSeconds(30), "the replica lag to pass the 2 s bound");
+            var before = await metrics.GetStringAsync("/metrics");
+
+            for (var i = 0; i < 10; i++)
+            {
+                await reader.ListOkAsync();
+            }
+
+            var after = await metrics.GetStringAsync("/metrics");
+            Assert.Equal(Reads(before, "replica"), Reads(after, "replica"));
+            Assert.True(Reads(after, "primary") >= Reads(before, "primary") + 10);
+        }
+        finally
+        {
+            await ExecuteAsync(replica, "SELECT pg_wal_replay_resume()");
+        }
+    }
+
+    [Fact]
+    public async Task Write_then_read_is_never_stale_while_redis_is_down_and_after_it_restarts()
+    {
+        var user = host.NewUser(fixture);
+        var task = await user.CreateOkAsync("cached before the outage");
+        await user.GetOkAsync(task.Id);
+        await user.ListOkAsync();
+
+        await fixture.Tier.DownAsync(DataTier.Redis);
+        try
+        {
+            using var changed = await user.SendAsync(HttpMethod.Patch, $"/api/tasks/{task.Id}", """{"title":"changed during the outage"}""");
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            Assert.Equal("changed during the outage", (await user.GetOkAsync(task.Id)).Title);
+            await WriteThenReadAsync(user, rounds: 20);
+        }
+        finally
+        {
+            await fixture.Tier.UpAsync(DataTier.Redis);
+        }
+
+        await Poll.UntilAsync(async () => (await new HttpClient { BaseAddress = host.Address }.GetAsync("/readyz")).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(30), "the service to be ready again");
+        Assert.Equal("changed during the outage", (await user.GetOkAsync(task.Id)).Title);
+        Assert.Contains(task.Id, (await user.ListOkAsync("?limit=200")).Items.Select(t => t.Id));
+        await WriteThenReadAsync(user);
+    }
+
+    [Fact]
+    public async Task Reads_keep_answering_from_the_primary_while_the_replica_is_stopped()
+    {
+        var user = host.NewUser(fixture);
+        var tasks = new List<TaskView>();
+        for (var i = 0; i < 3; i++)
+        {
+            tasks.Add(await user.CreateOkAsync($"task {i}"));
+        }
+        var reader = new TasksClient(user.Http, user.UserId, fixture.Issuer.TokenFor(user.UserId));
+
+        await fixture.Tier.DownAsync(DataTier.Replica);
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.Equal(tasks[i % 3].Id, (await reader.GetOkAsync(tasks[i % 3].Id)).Id);
+                Assert.Equal(3, (await reader.ListOkAsync()).Items.Count);
+            }
+            await WriteThenReadAsync(user, rounds: 20);
+        }
+        finally
+        {
+            await fixture.Tier.UpAsync(DataTier.Replica);
+        }
+    }
+
+    /// <summary>Each round changes a task and lists, then reads it back at once: every answer must show the change.</summary>
+    private static async Task WriteThenReadAsync(TasksClient user, int rounds = Rounds)
+    {
+        var task = await user.CreateOkAsync("round 0");
+        for (var round = 1; round <= rounds; round++)
+        {
+            var title = $"round {round}";
+            using (var changed = await user.SendAsync(HttpMethod.Patch, $"/api/tasks/{task.Id}", TasksClient.Json(new { title })))
+            {
+                Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            }
+            var read = await user.GetOkAsync(task.Id);
+            Assert.Equal((title, round + 1), (read.Title, read.Version));
+            var listed = (await user.ListOkAsync("?limit=200")).Items.Single(t => t.Id == task.Id);
+            Assert.Equal(title, listed.Title);
+        }
+    }
+
+    private static double Reads(string metrics, string target) => Sample(metrics, $"db_reads_total{{target=\"{target}\"}} ") ?? 0;
+
+    private static double ReplicaLag(string metrics) => Sample(metrics, "db_replica_lag_seconds ") ?? 0;
+
+    private static double? Sample(string metrics, string prefix) =>
+        metrics.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) is { } line
+            ? double.Parse(line[prefix.Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)
+            : null;
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
