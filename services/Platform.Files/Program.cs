@@ -10,6 +10,7 @@ using Platform.ServiceDefaults.Redis;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddPlatformPostgres("files");
+builder.AddPlatformReadReplica();
 builder.AddPlatformRedis();
 builder.AddPlatformRabbitMq();
 builder.AddPlatformOutbox();

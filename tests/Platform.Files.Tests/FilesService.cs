@@ -29,6 +29,7 @@ public sealed class FilesService : WebApplicationFactory<Program>
         var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = tier.PostgresPrimary,
+            ["ConnectionStrings:PostgresReplica"] = tier.PostgresReplica,
             ["ConnectionStrings:Redis"] = tier.RedisConnectionString,
             ["ConnectionStrings:RabbitMq"] = tier.RabbitMqUri,
             ["Postgres:Database"] = database,

@@ -7,7 +7,7 @@ public sealed class FilesTierFixture : IAsyncLifetime
 {
     public DataTier Tier { get; } = new("files", basePort: 25800);
 
-    public Task InitializeAsync() => Tier.UpAsync(DataTier.Primary, DataTier.Redis, DataTier.RabbitMq);
+    public Task InitializeAsync() => Tier.UpAsync(DataTier.Primary, DataTier.Replica, DataTier.Redis, DataTier.RabbitMq);
 
     public Task DisposeAsync() => Tier.DownAsync();
 }

@@ -65,7 +65,7 @@ public static class FilesApi
         }
         IgnoreRangesOfOtherUnits(http.Request);
         http.Response.Headers.XContentTypeOptions = "nosniff";
-        return TypedResults.File(new StoredContentStream(sources.ReadsFor(owner), file, metrics), file.ContentType, file.Name,
+        return TypedResults.File(new StoredContentStream(sources.Content, file, metrics), file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
     }
 

@@ -8,31 +8,33 @@ public sealed class FileCatalog(FileDataSources sources)
 {
     private const string Columns = "id, owner, name, content_type, size, sha256, chunk_size, created_at";
 
-    public async Task<StoredFile?> FindAsync(Guid owner, Guid id, CancellationToken cancellationToken)
-    {
-        await using var command = sources.ReadsFor(owner).CreateCommand($"SELECT {Columns} FROM files WHERE id = $1 AND owner = $2");
-        command.Parameters.Add(new() { Value = id });
-        command.Parameters.Add(new() { Value = owner });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-    }
+    public Task<StoredFile?> FindAsync(Guid owner, Guid id, CancellationToken cancellationToken) =>
+        sources.ReadAsync(owner, async connection =>
+        {
+            await using var command = new NpgsqlCommand($"SELECT {Columns} FROM files WHERE id = $1 AND owner = $2", connection);
+            command.Parameters.Add(new() { Value = id });
+            command.Parameters.Add(new() { Value = owner });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        }, cancellationToken);
 
     /// <summary>Newest first; <paramref name="after"/> is the last id of the previous page (keyset pagination).</summary>
-    public async Task<IReadOnlyList<StoredFile>> ListAsync(Guid owner, Guid? after, int limit, CancellationToken cancellationToken)
-    {
-        await using var command = sources.ReadsFor(owner).CreateCommand(
-            $"SELECT {Columns} FROM files WHERE owner = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3");
-        command.Parameters.Add(new() { Value = owner });
-        command.Parameters.Add(new() { Value = after.HasValue ? after.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
-        command.Parameters.Add(new() { Value = limit });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var files = new List<StoredFile>(limit);
-        while (await reader.ReadAsync(cancellationToken))
+    public Task<IReadOnlyList<StoredFile>> ListAsync(Guid owner, Guid? after, int limit, CancellationToken cancellationToken) =>
+        sources.ReadAsync<IReadOnlyList<StoredFile>>(owner, async connection =>
         {
-            files.Add(Read(reader));
-        }
-        return files;
-    }
+            await using var command = new NpgsqlCommand(
+                $"SELECT {Columns} FROM files WHERE owner = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", connection);
+            command.Parameters.Add(new() { Value = owner });
+            command.Parameters.Add(new() { Value = after.HasValue ? after.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+            command.Parameters.Add(new() { Value = limit });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var files = new List<StoredFile>(limit);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                files.Add(Read(reader));
+            }
+            return files;
+        }, cancellationToken);
 
     /// <summary>Deletes the file and its content, with its <c>file.deleted</c> event in the same transaction.</summary>
     public async Task<bool> DeleteAsync(Guid owner, Guid id, string? correlationId, CancellationToken cancellationToken)
@@ -51,6 +53,7 @@ public sealed class FileCatalog(FileDataSources sources)
         await Outbox.EnqueueAsync(connection, transaction,
             IntegrationEvent.Create(EventTypes.FileDeleted, FileEvents.Source, new { fileId = id, userId = owner }, correlationId), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await sources.NoteWriteAsync(owner);
         return true;
     }
 

@@ -89,6 +89,7 @@ public sealed class FileUploader(FileDataSources sources, IOptions<FilesOptions>
         await Outbox.EnqueueAsync(connection, transaction, IntegrationEvent.Create(EventTypes.FileUploaded, FileEvents.Source,
             new { fileId = id, userId = owner, name, size, sha256 = file.Sha256Hex, contentType }, FileEvents.CorrelationId()), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await sources.NoteWriteAsync(owner);
         return new UploadOutcome.Stored(file);
     }
 
