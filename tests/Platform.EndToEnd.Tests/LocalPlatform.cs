@@ -56,7 +56,11 @@ public sealed class LocalPlatform : IAsyncLifetime
     public Task<CommandResult> PlatformAsync(string command) =>
         ShellCommand.RunAsync("bash", [RepoPaths.Script("platform.sh"), command], Environment, TimeSpan.FromMinutes(5));
 
-    public async Task InitializeAsync() => (await PlatformAsync("up")).EnsureSuccess("platform.sh up");
+    public async Task InitializeAsync()
+    {
+        (await PlatformAsync("up")).EnsureSuccess("platform.sh up");
+        await Tier.LoadConnectionStringsAsync();
+    }
 
     public async Task DisposeAsync()
     {

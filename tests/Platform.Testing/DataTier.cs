@@ -65,6 +65,12 @@ public sealed class DataTier
     public async Task UpAsync(params string[] components)
     {
         await RunAsync("up", components);
+        await LoadConnectionStringsAsync();
+    }
+
+    /// <summary>Reads the connection strings of a tier that something else (scripts/platform.sh) started.</summary>
+    public async Task LoadConnectionStringsAsync()
+    {
         var variables = ParseEnv((await RunAsync("env", [])).Output);
         PostgresPrimary = variables["PLATFORM_PG_PRIMARY"];
         PostgresReplica = variables["PLATFORM_PG_REPLICA"];
