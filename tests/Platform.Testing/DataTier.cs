@@ -78,6 +78,16 @@ public sealed class DataTier
         RabbitMqUri = variables["PLATFORM_RABBITMQ"];
     }
 
+    /// <summary>What a service needs to reach this tier, with its own database.</summary>
+    public Dictionary<string, string?> ServiceSettings(string database) => new()
+    {
+        ["ConnectionStrings:Postgres"] = PostgresPrimary,
+        ["ConnectionStrings:PostgresReplica"] = PostgresReplica,
+        ["ConnectionStrings:Redis"] = RedisConnectionString,
+        ["ConnectionStrings:RabbitMq"] = RabbitMqUri,
+        ["Postgres:Database"] = database,
+    };
+
     public Task DownAsync(params string[] components) => RunAsync("down", components);
 
     private async Task<CommandResult> RunAsync(string command, string[] components) =>
