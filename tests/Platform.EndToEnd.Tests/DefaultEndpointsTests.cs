@@ -40,14 +40,16 @@ public sealed class DefaultEndpointsTests(LocalPlatform platform)
     [Fact]
     public async Task The_gateway_forwards_api_routes_with_the_trace_context_and_logs_are_json_with_trace_ids()
     {
+        using var gateway = new HttpClient { BaseAddress = platform.Services["gateway"], Timeout = TimeSpan.FromSeconds(30) };
+        var (_, token) = await PlatformUser.SignUpAsync(gateway);
         var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(platform.Services["gateway"], "/api/tasks/does-not-exist"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/tasks/{Guid.NewGuid()}");
         request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
 
-        using var response = await platform.Client.SendAsync(request);
+        using var response = await gateway.SendAsync(request);
 
-        // Without a token the tasks service itself answers 401: the log line below shows the request reached it.
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var upstreamEntry = await Poll.UntilAsync(
             () => Task.FromResult(ReadJsonLogLines(platform.LogFile("tasks")).FirstOrDefault(entry => entry.GetRawText().Contains(traceId, StringComparison.Ordinal))),
@@ -59,13 +61,54 @@ public sealed class DefaultEndpointsTests(LocalPlatform platform)
         Assert.Matches("^[0-9a-f]{16}$", scope.GetProperty("SpanId").GetString());
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("garbage")]
+    [InlineData("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")]
+    public async Task The_gateway_refuses_a_missing_or_invalid_token_at_the_edge_without_forwarding_it(string? token)
+    {
+        var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(platform.Services["gateway"], "/api/tasks"));
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var response = await platform.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.DoesNotContain(ReadJsonLogLines(platform.LogFile("tasks")), entry => entry.GetRawText().Contains(traceId, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Answers_from_the_edge_carry_the_security_headers()
+    {
+        using var response = await platform.Client.GetAsync(new Uri(platform.Services["gateway"], "/.well-known/jwks.json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.False(response.Headers.Contains("Server"));
+    }
+
     [Fact]
     public async Task The_gateway_does_not_route_anything_outside_the_api()
     {
-        using var response = await platform.Client.GetAsync(new Uri(platform.Services["gateway"], "/api/unknown/thing"));
+        using var gateway = new HttpClient { BaseAddress = platform.Services["gateway"], Timeout = TimeSpan.FromSeconds(30) };
+        var (_, token) = await PlatformUser.SignUpAsync(gateway);
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var anonymous = await gateway.GetAsync("/api/unknown/thing");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/unknown/thing");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var signedIn = await gateway.SendAsync(request);
+
+        // Anonymous clients learn nothing about the route table; a signed-in one hears that there is no such route.
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, signedIn.StatusCode);
+        Assert.Equal("application/problem+json", signedIn.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -59,5 +60,6 @@ public static class MetricsExtensions
         endpoints.MapGet("/metrics", (PrometheusScraper scraper) =>
                 Results.Text(scraper.Scrape(), "text/plain; version=0.0.4; charset=utf-8"))
             .ExcludeFromDescription()
-            .DisableHttpMetrics();
+            .DisableHttpMetrics()
+            .AllowAnonymous(); // probes and Prometheus carry no token, even where a fallback policy demands one
 }
