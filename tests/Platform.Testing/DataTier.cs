@@ -37,8 +37,9 @@ public sealed class DataTier
 
     /// <summary>
     /// Shifts a port block by PLATFORM_TEST_PORT_OFFSET (0–85), so two checkouts of the repository can run
-    /// their suites at once. A tier occupies base..base+13 plus RabbitMQ's ports 1000–3000 below its AMQP port,
-    /// so blocks 100 apart, shifted by less than 86, never overlap.
+    /// their suites at once. A tier occupies base..base+13 (the end-to-end suite's services included) plus
+    /// RabbitMQ's ports 1000–3000 below its AMQP port: checkouts running at the same time need offsets at least
+    /// 14 apart (e.g. 0, 40 and 70), and blocks 100 apart stay apart under any offset below 86.
     /// </summary>
     public static int WithOffset(int port)
     {
