@@ -14,7 +14,9 @@ public sealed class MetricsTests(AuthTierFixture fixture)
         (await api.LoginAsync(email, "Wrong-password-1")).Dispose();
         (await api.SendAsync(HttpMethod.Get, "/api/auth/me", tokens.AccessToken)).Dispose();
 
-        var metrics = await api.Http.GetStringAsync("/metrics");
+        // outbox_pending is reported once the dispatcher has counted the outbox, shortly after start.
+        var metrics = await Poll.UntilAsync(() => api.Http.GetStringAsync("/metrics"),
+            scrape => scrape.Contains("# TYPE outbox_pending gauge", StringComparison.Ordinal), TimeSpan.FromSeconds(15), "the outbox to be counted");
 
         Assert.Contains("auth_logins_total{result=\"success\"} 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("auth_logins_total{result=\"failure\"} 1\n", metrics, StringComparison.Ordinal);
