@@ -29,8 +29,6 @@ public sealed partial class KeysetProvider : BackgroundService
 
     public LoadedKeyset Current => current;
 
-    public event EventHandler? Changed;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var watcher = CreateWatcher();
@@ -74,7 +72,6 @@ public sealed partial class KeysetProvider : BackgroundService
             current = new LoadedKeyset(keyset.Version, keyset.Keys.Select(SigningKeyMaterial.From).ToList(), clock.GetUtcNow());
             loadedHash = hash;
             LogLoaded(logger, keyset.Version, keyset.Keys.Count, path);
-            Changed?.Invoke(this, EventArgs.Empty);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException or CryptographicException or FormatException or ArgumentException)

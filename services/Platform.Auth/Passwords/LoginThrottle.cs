@@ -42,7 +42,7 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
             var remaining = await redis.Database.KeyTimeToLiveAsync(blocked);
             return remaining is { } ttl && ttl > TimeSpan.Zero ? ttl : TimeSpan.Zero;
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogRedisDown(logger, e);
             return fallback.TryGetValue(failures.ToString(), out MemoryState? state) && state!.BlockedUntil > clock.GetUtcNow()
@@ -59,7 +59,7 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
             await redis.Database.ScriptEvaluateAsync(RecordFailureScript, [failures, blocked],
                 [(long)Window.TotalMilliseconds, FreeFailures, (long)MaxBlock.TotalMilliseconds]);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogRedisDown(logger, e);
             RecordFailureInMemory(failures.ToString());
@@ -74,7 +74,7 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
         {
             await redis.Database.KeyDeleteAsync([failures, blocked]);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogRedisDown(logger, e);
         }

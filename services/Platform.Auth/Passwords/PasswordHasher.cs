@@ -24,7 +24,7 @@ public sealed class PasswordHasher : IDisposable
     private readonly ConcurrencyLimiter gate;
     private readonly int cost;
     private readonly AuthMetrics metrics;
-    private readonly Lazy<string> dummyHash;
+    private readonly string dummyHash;
 
     public PasswordHasher(IOptions<PasswordOptions> options, AuthMetrics metrics)
     {
@@ -38,7 +38,8 @@ public sealed class PasswordHasher : IDisposable
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
         // Compared against when the e-mail is unknown, so that answer costs exactly what a wrong password costs.
-        dummyHash = new Lazy<string>(() => BCryptNet.EnhancedHashPassword(Guid.NewGuid().ToString(), HashType.SHA384, cost));
+        // Made here, not on first use: otherwise the first unknown address would cost one hash more than the rest.
+        dummyHash = BCryptNet.EnhancedHashPassword(Guid.NewGuid().ToString(), HashType.SHA384, cost);
     }
 
     public async Task<string?> HashAsync(string password, CancellationToken cancellationToken)
@@ -55,7 +56,7 @@ public sealed class PasswordHasher : IDisposable
         {
             return null;
         }
-        var hash = storedHash ?? dummyHash.Value;
+        var hash = storedHash ?? dummyHash;
         var valid = Timed(() => Verify(password, hash));
         if (!valid || storedHash is null)
         {

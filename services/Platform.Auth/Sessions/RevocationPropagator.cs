@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Platform.Auth.Data;
 using Platform.ServiceDefaults.Authentication;
 using StackExchange.Redis;
+using Platform.ServiceDefaults.Redis;
 
 namespace Platform.Auth.Sessions;
 
@@ -36,7 +37,7 @@ public sealed partial class RevocationPropagator(
                 await revocations.PublishAsync(sessionId, Relevance);
             }
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             behind = true;
             LogDeferred(logger, e, sessionIds.Count);
@@ -77,7 +78,7 @@ public sealed partial class RevocationPropagator(
                 LogCaughtUp(logger, recent.Count);
             }
         }
-        catch (Exception e) when (e is RedisException or Npgsql.NpgsqlException or TimeoutException)
+        catch (Exception e) when (RedisConnection.IsOutage(e) || e is Npgsql.NpgsqlException)
         {
             behind = true;
             LogStillBehind(logger, e);

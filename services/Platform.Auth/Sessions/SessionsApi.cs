@@ -40,7 +40,8 @@ public static class SessionsApi
             return AuthProblems.Validation(new Dictionary<string, string[]> { ["credentials"] = ["An e-mail address and a password (at most 128 characters) are required."] });
         }
         var email = CredentialRules.Normalize(request.Email);
-        if (await throttle.BlockedForAsync(email) is { } blocked && blocked > TimeSpan.Zero)
+        var blocked = await throttle.BlockedForAsync(email);
+        if (blocked > TimeSpan.Zero)
         {
             metrics.Login("throttled");
             return AuthProblems.Throttled(http, blocked, AuthProblems.LoginThrottled, "Too many failed logins for this account; try again later.");

@@ -99,7 +99,7 @@ internal sealed partial class RevokedSessionsSync(
         {
             return false; // stopping, or the start budget is spent: the loop tries again
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogSyncFailed(logger, e.Message);
             return false;

@@ -48,7 +48,7 @@ public sealed class RecentWriters
         {
             await redis.Database.StringSetAsync(prefix + subject, 1, window);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             Doubt();
         }
@@ -74,7 +74,7 @@ public sealed class RecentWriters
         {
             return await redis.Database.KeyExistsAsync(prefix + subject);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             Doubt();
             return true;
@@ -98,7 +98,7 @@ public sealed class RecentWriters
             {
                 await redis.Database.StringSetAsync(prefix + subject, 1, left);
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (RedisConnection.IsOutage(e))
             {
                 Doubt();
                 return;

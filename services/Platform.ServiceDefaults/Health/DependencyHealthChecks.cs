@@ -31,7 +31,7 @@ internal sealed class RedisHealthCheck(IRedisConnection redis) : IHealthCheck
             var latency = await redis.PingAsync().WaitAsync(cancellationToken);
             return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:0.#} ms");
         }
-        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or OperationCanceledException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.");
         }

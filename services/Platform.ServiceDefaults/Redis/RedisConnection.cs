@@ -24,6 +24,18 @@ public interface IRedisConnection
 
 public sealed partial class RedisConnection : IRedisConnection, IDisposable
 {
+    /// <summary>
+    /// Whether an exception from a Redis call means Redis is unavailable, so the caller should fall back rather
+    /// than fail: refused or dropped (<see cref="RedisException"/>), hung (<see cref="RedisTimeoutException"/> is a
+    /// <see cref="TimeoutException"/>), cancelled by the client when it gave up on the connection, or torn down
+    /// mid-read — a hung server whose connection the client abandons surfaces from the socket pipe as an
+    /// <see cref="InvalidOperationException"/>, <see cref="ObjectDisposedException"/> or <see cref="IOException"/>
+    /// (seen with Redis stopped by SIGSTOP). Callers wrap only the Redis call, so nothing else is caught by this.
+    /// </summary>
+    public static bool IsOutage(Exception exception) =>
+        exception is RedisException or TimeoutException or OperationCanceledException
+            or InvalidOperationException or ObjectDisposedException or IOException;
+
     private readonly ConnectionMultiplexer multiplexer;
     private readonly ILogger logger;
 

@@ -49,7 +49,7 @@ public sealed class TaskCache
             Count(value.IsNull ? "miss" : "hit");
             return value.IsNull ? null : JsonSerializer.Deserialize<T>((byte[])value!, JsonSerializerOptions.Web);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException or JsonException)
+        catch (Exception e) when (RedisConnection.IsOutage(e) || e is JsonException)
         {
             Count("error");
             return null;
@@ -70,7 +70,7 @@ public sealed class TaskCache
             _ = redis.Database.HashSetAsync(key, field, bytes, flags: CommandFlags.FireAndForget);
             _ = redis.Database.KeyExpireAsync(key, ttl, flags: CommandFlags.FireAndForget);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             // The next read misses and asks the database again.
         }
@@ -87,7 +87,7 @@ public sealed class TaskCache
         {
             _ = redis.Database.KeyDeleteAsync(Key(userId, generation), CommandFlags.FireAndForget);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             // TTL does it later.
         }
