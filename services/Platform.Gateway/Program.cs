@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Platform.Gateway;
 using Platform.Gateway.Edge;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
@@ -6,21 +8,17 @@ using Platform.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddPlatformRedis();
-builder.AddPlatformAuthentication();
+// Without Redis the gateway only degrades: limits fall back to memory, the revoked-session set stays as it was.
+builder.AddPlatformRedis(outageStatus: HealthStatus.Degraded);
+builder.AddPlatformAuthentication(GatewayMetrics.TokenCacheInstrument);
 // Secure by default: a route needs a valid token unless its configuration says "Anonymous" (register, login,
 // refresh and the JWKS do). The services validate the token again: defence in depth.
 builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
-
-var routes = builder.Configuration.GetSection("ReverseProxy");
-if (!routes.GetSection("Routes").GetChildren().Any())
-{
-    throw new InvalidOperationException($"No ReverseProxy:Routes configured (content root {builder.Environment.ContentRootPath}); the gateway would route nothing.");
-}
-builder.Services.AddReverseProxy().LoadFromConfig(routes);
+builder.AddEdge();
+builder.AddProxy();
 
 var app = builder.Build();
-app.UseSecurityHeaders();
+app.UseEdge();
 app.MapDefaultEndpoints();
-app.MapReverseProxy();
+app.MapProxy();
 await app.RunAsync();

@@ -9,7 +9,7 @@ using Platform.Testing;
 namespace Platform.EndToEnd.Tests;
 
 [Collection(LocalPlatformCollection.Name)]
-public sealed class AccountDeletionTests(LocalPlatform platform)
+public sealed class AccountDeletionTests(EndToEndPlatform platform)
 {
     /// <summary>
     /// The whole chain of DESIGN §5 with nothing stubbed: auth's outbox, the broker, and the tasks and files

@@ -7,7 +7,7 @@ using Platform.Testing;
 namespace Platform.EndToEnd.Tests;
 
 [Collection(LocalPlatformCollection.Name)]
-public sealed class AuthFlowTests(LocalPlatform platform)
+public sealed class AuthFlowTests(EndToEndPlatform platform)
 {
     private const string Password = "correct-Horse-battery-9";
 

@@ -5,7 +5,7 @@ using Platform.Testing;
 namespace Platform.EndToEnd.Tests;
 
 [Collection(LocalPlatformCollection.Name)]
-public sealed class DefaultEndpointsTests(LocalPlatform platform)
+public sealed class DefaultEndpointsTests(EndToEndPlatform platform)
 {
     public static TheoryData<string> Services => ["gateway", "auth", "tasks", "files"];
 

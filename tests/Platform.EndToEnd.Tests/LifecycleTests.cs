@@ -5,7 +5,7 @@ using Platform.Testing;
 namespace Platform.EndToEnd.Tests;
 
 [Collection(LocalPlatformCollection.Name)]
-public sealed class LifecycleTests(LocalPlatform platform)
+public sealed class LifecycleTests(EndToEndPlatform platform)
 {
     [Fact]
     public async Task Up_is_idempotent_and_starts_nothing_twice()

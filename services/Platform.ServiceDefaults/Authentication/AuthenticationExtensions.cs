@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
@@ -14,14 +15,16 @@ public static class AuthenticationExtensions
     /// requires an authenticated user (endpoints opt in with <c>RequireAuthorization()</c>). Needs
     /// <see cref="RedisExtensions.AddPlatformRedis"/> for session revocations. Keys come from
     /// <c>Auth:JwksUri</c> unless the service registers its own <see cref="ISigningKeySource"/> (before or
-    /// after this call).
+    /// after this call). <paramref name="tokenCacheInstrument"/> names the validated-token cache's counter, so a
+    /// dashboard can tell the gateway's cache from the services'.
     /// </summary>
-    public static WebApplicationBuilder AddPlatformAuthentication(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddPlatformAuthentication(this WebApplicationBuilder builder,
+        string tokenCacheInstrument = AuthenticationMetrics.DefaultTokenCacheInstrument)
     {
         var services = builder.Services;
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<AuthenticationMetrics>();
+        services.TryAddSingleton(provider => new AuthenticationMetrics(provider.GetRequiredService<IMeterFactory>(), tokenCacheInstrument));
 
         services.AddHttpClient(JwksSigningKeySource.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
         services.TryAddSingleton<ISigningKeySource, JwksSigningKeySource>();

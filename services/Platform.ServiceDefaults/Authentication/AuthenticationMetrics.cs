@@ -3,7 +3,8 @@ using System.Diagnostics.Metrics;
 namespace Platform.ServiceDefaults.Authentication;
 
 /// <summary>
-/// What bearer-token validation reports, exported as <c>token_cache_requests_total{result}</c>,
+/// What bearer-token validation reports, exported as <c>token_cache_requests_total{result}</c> (the gateway
+/// names it <c>gateway_token_cache_requests_total</c>),
 /// <c>auth_token_validation_failures_total{reason}</c>, <c>auth_jwks_fetches_total{result}</c> and
 /// <c>auth_redis_calls_total</c>.
 /// </summary>
@@ -21,10 +22,12 @@ internal sealed class AuthenticationMetrics
     private readonly Counter<long> jwksFetches;
     private readonly Counter<long> redisCalls;
 
-    public AuthenticationMetrics(IMeterFactory meterFactory)
+    public const string DefaultTokenCacheInstrument = "token_cache.requests";
+
+    public AuthenticationMetrics(IMeterFactory meterFactory, string tokenCacheInstrument = DefaultTokenCacheInstrument)
     {
         var meter = meterFactory.Create(MeterName);
-        tokenCacheRequests = meter.CreateCounter<long>("token_cache.requests", unit: "{request}",
+        tokenCacheRequests = meter.CreateCounter<long>(tokenCacheInstrument, unit: "{request}",
             description: "Bearer tokens looked up in the validated-token cache, by whether the cache could answer.");
         validationFailures = meter.CreateCounter<long>("auth.token_validation_failures", unit: "{token}",
             description: "Bearer tokens refused, by reason.");

@@ -33,7 +33,7 @@ internal sealed class RedisHealthCheck(IRedisConnection redis) : IHealthCheck
         }
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
-            return HealthCheckResult.Unhealthy("Redis does not answer.");
+            return new HealthCheckResult(context.Registration.FailureStatus, "Redis does not answer.");
         }
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Platform.ServiceDefaults.Health;
 
@@ -8,7 +9,12 @@ namespace Platform.ServiceDefaults.Redis;
 
 public static class RedisExtensions
 {
-    public static WebApplicationBuilder AddPlatformRedis(this WebApplicationBuilder builder)
+    /// <summary>
+    /// The process's Redis connection and its readiness check. A service that only degrades without Redis (the
+    /// gateway: rate limits fall back to memory) passes <see cref="HealthStatus.Degraded"/>, so an outage does not
+    /// take it out of its load balancer.
+    /// </summary>
+    public static WebApplicationBuilder AddPlatformRedis(this WebApplicationBuilder builder, HealthStatus outageStatus = HealthStatus.Unhealthy)
     {
         var connectionString = builder.Configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -18,7 +24,7 @@ public static class RedisExtensions
         builder.Services.AddSingleton<IRedisConnection>(services =>
             RedisConnection.Connect(connectionString, builder.Environment.ApplicationName, services.GetRequiredService<ILogger<RedisConnection>>()));
         builder.Services.AddHealthChecks()
-            .AddCheck<RedisHealthCheck>("redis", tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
+            .AddCheck<RedisHealthCheck>("redis", failureStatus: outageStatus, tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
         return builder;
     }
 }

@@ -82,7 +82,7 @@ public sealed class BearerTokenValidationTests(DataTierFixture fixture) : IAsync
 
     [Fact]
     public async Task An_unsigned_alg_none_token_is_refused() =>
-        await AssertRefused(Tokens.Unsigned(TokenSpec.Valid(), es256.Kid), "invalid_signature");
+        await AssertRefused(Tokens.AlgNone(TokenSpec.Valid(), es256.Kid), "invalid_signature");
 
     [Fact]
     public async Task An_HS256_token_keyed_with_the_public_key_is_refused()

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Platform.ServiceDefaults.Tests.Authentication;
+namespace Platform.Testing;
 
 /// <summary>A key pair the tests sign with, as the auth service would, and its public JWK.</summary>
-internal sealed class TestSigningKey
+public sealed class TestSigningKey
 {
     private readonly Func<Dictionary<string, string>> publicJwk;
 
@@ -48,6 +48,10 @@ internal sealed class TestSigningKey
             ["kid"] = kid, ["alg"] = algorithm, ["use"] = "sig",
         });
     }
+
+    /// <summary>A key of a real keyset (a private JWK auth signs with), to mint tokens a running platform accepts.</summary>
+    public static SigningCredentials FromPrivateJwk(string kid, string algorithm, string privateJwkJson) =>
+        new(new JsonWebKey(privateJwkJson) { KeyId = kid }, algorithm);
 
     public Dictionary<string, string> PublicJwk() => publicJwk();
 

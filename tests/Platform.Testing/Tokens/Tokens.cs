@@ -3,10 +3,10 @@ using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Platform.ServiceDefaults.Tests.Authentication;
+namespace Platform.Testing;
 
 /// <summary>What goes into an access token; <see cref="Valid"/> is one the protected app accepts, tests vary one thing with <c>with</c>.</summary>
-internal sealed record TokenSpec(Guid UserId, Guid? SessionId, string Issuer, string Audience, DateTime NotBefore, DateTime Expires)
+public sealed record TokenSpec(Guid UserId, Guid? SessionId, string Issuer, string Audience, DateTime NotBefore, DateTime Expires)
 {
     public const string TrustedIssuer = "https://auth.platform.test";
     public const string PlatformAudience = "platform";
@@ -18,7 +18,7 @@ internal sealed record TokenSpec(Guid UserId, Guid? SessionId, string Issuer, st
 }
 
 /// <summary>Mints tokens the way the auth service does, and the forgeries the attack tests need.</summary>
-internal static class Tokens
+public static class Tokens
 {
     private static readonly JsonWebTokenHandler Handler = new();
 
@@ -49,7 +49,7 @@ internal static class Tokens
     }
 
     /// <summary>A token that claims to need no signature: header <c>alg: none</c> and an empty signature.</summary>
-    public static string Unsigned(TokenSpec spec, string kid)
+    public static string AlgNone(TokenSpec spec, string kid)
     {
         var header = $$"""{"alg":"none","typ":"JWT","kid":"{{kid}}"}""";
         var signed = Sign(spec, TestSigningKey.Es256(kid));

@@ -1,0 +1,67 @@
+using System.Diagnostics.Metrics;
+
+namespace Platform.Gateway;
+
+/// <summary>
+/// The gateway's own metrics: <c>gateway_upstream_request_duration_seconds{route,upstream,status}</c>,
+/// <c>gateway_rate_limited_total{policy}</c>, <c>gateway_rate_limit_decisions_total{store}</c>,
+/// <c>gateway_rate_limiter_fallback</c> (1 while Redis is unreachable and limits hold per instance) and
+/// <c>gateway_circuit_state{upstream}</c> (0 closed, 1 open, 2 half-open, 3 isolated).
+/// </summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "Platform.Gateway";
+
+    /// <summary>The token cache counter's instrument, so dashboards tell the edge's cache from the services'.</summary>
+    public const string TokenCacheInstrument = "gateway.token_cache.requests";
+
+    private static readonly double[] DurationBuckets =
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    private static readonly KeyValuePair<string, object?> RedisStore = new("store", "redis");
+    private static readonly KeyValuePair<string, object?> MemoryStore = new("store", "memory");
+
+    private readonly Histogram<double> upstreamDuration;
+    private readonly Counter<long> rateLimited;
+    private readonly Counter<long> rateLimitDecisions;
+    private volatile bool rateLimiterFallback;
+
+    public GatewayMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        upstreamDuration = meter.CreateHistogram("gateway.upstream.request.duration", unit: "s",
+            description: "Time from forwarding a request to the end of its response body, by route, upstream and status.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        rateLimited = meter.CreateCounter<long>("gateway.rate_limited", unit: "{request}",
+            description: "Requests refused with 429 by a rate-limit policy.");
+        rateLimitDecisions = meter.CreateCounter<long>("gateway.rate_limit.decisions", unit: "{decision}",
+            description: "Rate-limit decisions, by where the budget was kept: redis (shared by all instances) or memory (this instance, Redis unreachable).");
+        meter.CreateObservableGauge("gateway.rate_limiter.fallback", () => rateLimiterFallback ? 1 : 0, unit: "{state}",
+            description: "1 while Redis is unreachable and rate limits hold per gateway instance only.");
+        Meter = meter;
+    }
+
+    /// <summary>For parts that register observable instruments over their own state (the circuit breakers).</summary>
+    public Meter Meter { get; }
+
+    public bool RateLimiterFallback => rateLimiterFallback;
+
+    public void UpstreamRequest(string route, string upstream, int status, TimeSpan duration) =>
+        upstreamDuration.Record(duration.TotalSeconds,
+            new KeyValuePair<string, object?>("route", route),
+            new KeyValuePair<string, object?>("upstream", upstream),
+            new KeyValuePair<string, object?>("status", StatusLabel(status)));
+
+    public void RateLimited(string policy) => rateLimited.Add(1, new KeyValuePair<string, object?>("policy", policy));
+
+    public void RateLimitDecided(bool inRedis)
+    {
+        rateLimiterFallback = !inRedis;
+        rateLimitDecisions.Add(1, inRedis ? RedisStore : MemoryStore);
+    }
+
+    private static readonly string[] StatusLabels = Enumerable.Range(0, 600).Select(status => status.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+    private static string StatusLabel(int status) => status is >= 0 and < 600 ? StatusLabels[status] : "other";
+}

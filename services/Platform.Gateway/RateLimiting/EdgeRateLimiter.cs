@@ -1,0 +1,85 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Redis;
+
+namespace Platform.Gateway.RateLimiting;
+
+/// <summary>
+/// Decides whether a client may pass, against the budget all gateway instances share in Redis; while Redis is
+/// unreachable, against this instance's own memory, so limits still hold (per instance) and no request fails
+/// because of the outage.
+/// </summary>
+public sealed partial class EdgeRateLimiter
+{
+    private readonly Dictionary<string, (RateLimitPolicyOptions Options, Gcra Gcra)> policies;
+    private readonly IPNetwork[] exemptNetworks;
+    private readonly RedisRateLimiter redis;
+    private readonly MemoryRateLimiter memory;
+    private readonly GatewayMetrics metrics;
+    private readonly ILogger<EdgeRateLimiter> logger;
+
+    public EdgeRateLimiter(IOptions<RateLimitOptions> options, RedisRateLimiter redis, MemoryRateLimiter memory, GatewayMetrics metrics,
+        ILogger<EdgeRateLimiter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var settings = options.Value;
+        Enabled = settings.Enabled;
+        DefaultAuthenticatedPolicy = settings.DefaultAuthenticatedPolicy;
+        policies = settings.Policies.ToDictionary(pair => pair.Key, pair => (pair.Value, Gcra.For(pair.Value)), StringComparer.Ordinal);
+        exemptNetworks = settings.ExemptNetworks.Select(IPNetwork.Parse).ToArray();
+        this.redis = redis;
+        this.memory = memory;
+        this.metrics = metrics;
+        this.logger = logger;
+    }
+
+    public bool Enabled { get; }
+
+    public string DefaultAuthenticatedPolicy { get; }
+
+    public bool HasPolicy(string name) => policies.ContainsKey(name);
+
+    public bool TryGetPolicy(string name, out RateLimitPolicyOptions policy)
+    {
+        var found = policies.TryGetValue(name, out var entry);
+        policy = entry.Options;
+        return found;
+    }
+
+    public bool IsExempt(IPAddress? address)
+    {
+        if (address is null || exemptNetworks.Length == 0)
+        {
+            return false;
+        }
+        var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return Array.Exists(exemptNetworks, network => network.Contains(normalized));
+    }
+
+    public async ValueTask<RateLimitDecision> AcquireAsync(string policyName, string clientKey)
+    {
+        var gcra = policies[policyName].Gcra;
+        var key = $"rl:{policyName}:{clientKey}";
+        if (redis.IsConnected)
+        {
+            try
+            {
+                var decision = await redis.AcquireAsync(key, gcra);
+                metrics.RateLimitDecided(inRedis: true);
+                return decision;
+            }
+            catch (Exception e) when (RedisConnection.IsOutage(e))
+            {
+                if (!metrics.RateLimiterFallback)
+                {
+                    LogFallback(logger, e.GetType().Name);
+                }
+            }
+        }
+        metrics.RateLimitDecided(inRedis: false);
+        return memory.Acquire(key, gcra);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable ({Reason}): rate limits now hold per gateway instance")]
+    private static partial void LogFallback(ILogger logger, string reason);
+}

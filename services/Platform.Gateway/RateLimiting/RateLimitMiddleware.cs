@@ -1,0 +1,92 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
+using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.Problems;
+using Yarp.ReverseProxy.Model;
+
+namespace Platform.Gateway.RateLimiting;
+
+public static class RateLimitMiddleware
+{
+    /// <summary>Route metadata naming the policy; "none" turns limiting off for the route.</summary>
+    public const string PolicyMetadata = "RateLimitPolicy";
+
+    public const string NoPolicy = "none";
+
+    /// <summary>
+    /// In the proxy pipeline, after authentication: anonymous routes are limited per client address by the
+    /// policy their metadata names, authenticated ones per user (by default policy unless they name one).
+    /// Every limited answer carries <c>RateLimit-Limit/Remaining/Reset</c>; a refusal is a 429 problem with
+    /// <c>Retry-After</c>.
+    /// </summary>
+    public static IReverseProxyApplicationBuilder UseEdgeRateLimits(this IReverseProxyApplicationBuilder pipeline)
+    {
+        pipeline.Use(async (context, next) =>
+        {
+            var limiter = context.RequestServices.GetRequiredService<EdgeRateLimiter>();
+            var policyName = PolicyFor(context, limiter);
+            if (policyName is null || limiter.IsExempt(context.Connection.RemoteIpAddress))
+            {
+                await next(context);
+                return;
+            }
+            limiter.TryGetPolicy(policyName, out var policy);
+            var clientKey = policy.Key == RateLimitKey.User && context.User.UserId() is { } userId
+                ? "u:" + userId.ToString("N")
+                : "a:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            var decision = await limiter.AcquireAsync(policyName, clientKey);
+
+            var headers = context.Response.Headers;
+            headers["RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+            headers["RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
+            headers["RateLimit-Reset"] = Seconds(decision.ResetMicroseconds);
+            headers["RateLimit-Policy"] = $"{policy.Limit};w={policy.WindowSeconds}";
+            if (decision.Allowed)
+            {
+                await next(context);
+                return;
+            }
+
+            context.RequestServices.GetRequiredService<GatewayMetrics>().RateLimited(policyName);
+            var retryAfter = Seconds(decision.RetryAfterMicroseconds);
+            headers.RetryAfter = retryAfter;
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status429TooManyRequests,
+                    Type = ProblemTypes.TooManyRequests,
+                    Title = "Too many requests.",
+                    Detail = $"The '{policyName}' limit is {policy.Limit} requests per {policy.WindowSeconds} s; retry after {retryAfter} s.",
+                },
+            });
+        });
+        return pipeline;
+    }
+
+    private static string? PolicyFor(HttpContext context, EdgeRateLimiter limiter)
+    {
+        if (!limiter.Enabled)
+        {
+            return null;
+        }
+        var route = context.GetReverseProxyFeature().Route.Config;
+        var named = route.Metadata?.GetValueOrDefault(PolicyMetadata);
+        if (named == NoPolicy)
+        {
+            return null;
+        }
+        if (named is not null)
+        {
+            return named;
+        }
+        return context.User.Identity?.IsAuthenticated == true && limiter.HasPolicy(limiter.DefaultAuthenticatedPolicy)
+            ? limiter.DefaultAuthenticatedPolicy
+            : null;
+    }
+
+    private static string Seconds(long microseconds) =>
+        Math.Max(1, (long)Math.Ceiling(microseconds / 1_000_000.0)).ToString(CultureInfo.InvariantCulture);
+}

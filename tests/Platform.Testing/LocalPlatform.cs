@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace Platform.Testing;
+
+/// <summary>
+/// The whole platform started exactly as <c>make run</c> starts it (scripts/platform.sh), but on its own
+/// ports and run directory, from the build the tests were compiled with. Services listen on the tier's
+/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files).
+/// </summary>
+public class LocalPlatform : IAsyncDisposable
+{
+    /// <summary>
+    /// The gateway's rate limits made generous for tests that sign up many users from one address; tests of
+    /// the limits themselves set their own.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> GenerousRateLimits = new Dictionary<string, string>
+    {
+        ["RateLimiting__Policies__register__Limit"] = "100000",
+        ["RateLimiting__Policies__login__Limit"] = "100000",
+        ["RateLimiting__Policies__refresh__Limit"] = "100000",
+    };
+
+    public LocalPlatform(string name, int basePort, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        Tier = new DataTier(name, basePort);
+        var port = Tier.BasePort;
+        var environment = new Dictionary<string, string>(Tier.Environment)
+        {
+            ["PLATFORM_SKIP_BUILD"] = "1",
+#if DEBUG
+            ["PLATFORM_CONFIGURATION"] = "Debug",
+#else
+            ["PLATFORM_CONFIGURATION"] = "Release",
+#endif
+            ["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information",
+        };
+        foreach (var (service, offset) in new[] { ("GATEWAY", 10), ("AUTH", 11), ("TASKS", 12), ("FILES", 13) })
+        {
+            environment[service + "_PORT"] = (port + offset).ToString(CultureInfo.InvariantCulture);
+        }
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+        Environment = environment;
+        Services = new Dictionary<string, Uri>
+        {
+            ["gateway"] = new($"http://127.0.0.1:{port + 10}"),
+            ["auth"] = new($"http://127.0.0.1:{port + 11}"),
+            ["tasks"] = new($"http://127.0.0.1:{port + 12}"),
+            ["files"] = new($"http://127.0.0.1:{port + 13}"),
+        };
+    }
+
+    public DataTier Tier { get; }
+
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    public IReadOnlyDictionary<string, Uri> Services { get; }
+
+    /// <summary>The issuer every token of this platform carries (scripts/platform.sh: the gateway's own address).</summary>
+    public string Issuer => $"http://localhost:{Services["gateway"].Port}";
+
+    public string LogFile(string service) => Path.Combine(Tier.RunDirectory, "logs", service + ".log");
+
+    public string KeysDirectory => Path.Combine(Tier.RunDirectory, "keys");
+
+    public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>The process id of a running service, from the pid file scripts/platform.sh keeps.</summary>
+    public int ProcessId(string service) =>
+        int.Parse(File.ReadAllText(Path.Combine(Tier.RunDirectory, "pids", service + ".pid")).Trim(), CultureInfo.InvariantCulture);
+
+    public Task<CommandResult> PlatformAsync(string command) =>
+        ShellCommand.RunAsync("bash", [RepoPaths.Script("platform.sh"), command], Environment, TimeSpan.FromMinutes(5));
+
+    public async Task StartAsync()
+    {
+        (await PlatformAsync("up")).EnsureSuccess("platform.sh up");
+        await Tier.LoadConnectionStringsAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        (await PlatformAsync("down")).EnsureSuccess("platform.sh down");
+        GC.SuppressFinalize(this);
+    }
+}
