@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using Platform.ServiceDefaults.Problems;
+using Platform.Testing;
 
 namespace Platform.Files.Tests;
 

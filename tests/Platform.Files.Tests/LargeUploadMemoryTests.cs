@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using Xunit.Abstractions;
+using Platform.Testing;
 
 namespace Platform.Files.Tests;
 
@@ -45,9 +46,9 @@ public sealed class LargeUploadMemoryTests(FilesTierFixture fixture, ITestOutput
         }
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var baseline = ResidentBytes();
+        var baseline = ResidentSet.BytesOf(Environment.ProcessId);
 
-        using var sampler = new PeakResidentSampler();
+        using var sampler = new ResidentSet(Environment.ProcessId);
         using var sent = new GeneratedContentStream(GiB, seed: 1234);
         var clock = Stopwatch.StartNew();
         var file = await UploadAsync(sent);
@@ -56,7 +57,7 @@ public sealed class LargeUploadMemoryTests(FilesTierFixture fixture, ITestOutput
         clock.Restart();
         var received = await DownloadSha256Async(file.Id);
         var downloadTime = clock.Elapsed;
-        var peak = Math.Max(sampler.Peak, ResidentBytes());
+        var peak = sampler.Peak;
 
         output.WriteLine($"VmRSS baseline {baseline / MiB} MiB; peak during upload {peakAfterUpload / MiB} MiB (+{(peakAfterUpload - baseline) / MiB} MiB); " +
                          $"peak overall {peak / MiB} MiB (+{(peak - baseline) / MiB} MiB); 1 GiB upload {uploadTime.TotalSeconds:0.0} s, download {downloadTime.TotalSeconds:0.0} s");
@@ -82,51 +83,5 @@ public sealed class LargeUploadMemoryTests(FilesTierFixture fixture, ITestOutput
         using var response = await user.SendAsync(HttpMethod.Get, $"/api/files/{id}/content", null, completion: HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await Hashes.OfStreamAsync(await response.Content.ReadAsStreamAsync())).Sha256;
-    }
-
-    private static long ResidentBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        throw new InvalidOperationException("/proc/self/status has no VmRSS");
-    }
-
-    /// <summary>Reads VmRSS every 50 ms on its own thread and keeps the highest value seen.</summary>
-    private sealed class PeakResidentSampler : IDisposable
-    {
-        private readonly CancellationTokenSource stop = new();
-        private readonly Thread thread;
-        private long peak;
-
-        public PeakResidentSampler()
-        {
-            peak = ResidentBytes();
-            thread = new Thread(() =>
-            {
-                while (!stop.Token.WaitHandle.WaitOne(50))
-                {
-                    var now = ResidentBytes();
-                    if (now > Interlocked.Read(ref peak))
-                    {
-                        Interlocked.Exchange(ref peak, now);
-                    }
-                }
-            }) { IsBackground = true, Name = "VmRSS sampler" };
-            thread.Start();
-        }
-
-        public long Peak => Interlocked.Read(ref peak);
-
-        public void Dispose()
-        {
-            stop.Cancel();
-            thread.Join();
-            stop.Dispose();
-        }
     }
 }

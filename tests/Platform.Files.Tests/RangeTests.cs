@@ -1,5 +1,6 @@
 using System.Net;
 using Platform.Files.Storage;
+using Platform.Testing;
 
 namespace Platform.Files.Tests;
 

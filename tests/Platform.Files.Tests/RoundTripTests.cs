@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Platform.Files.Storage;
 using Xunit.Abstractions;
+using Platform.Testing;
 
 namespace Platform.Files.Tests;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Platform.Files.Tests;
+namespace Platform.Testing;
 
 public static class Hashes
 {

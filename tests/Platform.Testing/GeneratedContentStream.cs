@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
-namespace Platform.Files.Tests;
+namespace Platform.Testing;
 
 /// <summary>
 /// Pseudo-random bytes of a given length, produced as they are read (a fixed-size state, never the whole body) and

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Platform.Testing;
+
+namespace Platform.Gateway.Tests;
+
+[Collection(GatewayPlatformCollection.Name)]
+public sealed class ResilienceTests(GatewayPlatform platform)
+{
+    [Fact]
+    public async Task A_killed_upstream_opens_its_circuit_for_its_routes_only_and_it_closes_when_the_upstream_returns()
+    {
+        var user = await platform.SignUpAsync();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, "/api/tasks")).Status);
+
+        using (var tasks = Process.GetProcessById(platform.ProcessId("tasks")))
+        {
+            tasks.Kill();
+            await tasks.WaitForExitAsync();
+        }
+        try
+        {
+            var open = await Poll.UntilAsync(() => SendAsync(user, "/api/tasks"), answer => answer.Status == HttpStatusCode.ServiceUnavailable,
+                TimeSpan.FromSeconds(20), "the tasks circuit to open");
+            Assert.Equal("https://platform.dev/problems/service-unavailable", open.ProblemType);
+            Assert.NotNull(open.RetryAfter);
+            var fast = await SendAsync(user, "/api/tasks");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, fast.Status);
+            Assert.True(fast.Elapsed < TimeSpan.FromSeconds(1), $"an open circuit answered after {fast.Elapsed.TotalMilliseconds:0} ms");
+            Assert.Equal(1, await platform.MetricAsync("gateway", "gateway_circuit_state{upstream=\"tasks\"}"));
+
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, "/api/auth/me")).Status);
+            using var health = await platform.Client.GetAsync(new Uri(platform.Gateway, "/api/health"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            var services = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("services");
+            Assert.Equal(("down", "up"), (services.GetProperty("tasks").GetString(), services.GetProperty("auth").GetString()));
+            using var ready = await platform.Client.GetAsync(new Uri(platform.Gateway, "/readyz"));
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("Degraded", JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+        }
+        finally
+        {
+            (await platform.PlatformAsync("up")).EnsureSuccess("platform.sh up (restarting tasks)");
+        }
+
+        await Poll.UntilAsync(async () => (await SendAsync(user, "/api/tasks")).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the tasks circuit to close");
+        Assert.Equal(0, await platform.MetricAsync("gateway", "gateway_circuit_state{upstream=\"tasks\"}"));
+    }
+
+    [Fact]
+    public async Task An_upstream_slower_than_the_routes_timeout_is_answered_504_in_time()
+    {
+        await using var slow = await TestApp.StartAsync(map: app => app.MapGet("/api/slow", async (HttpContext context) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
+            return "too late";
+        }));
+        await using var gateway = InProcessGateway.Start(platform, new Dictionary<string, string?>
+        {
+            ["ReverseProxy:Routes:slow:ClusterId"] = "slow",
+            ["ReverseProxy:Routes:slow:AuthorizationPolicy"] = "Anonymous",
+            ["ReverseProxy:Routes:slow:Match:Path"] = "/api/slow",
+            ["ReverseProxy:Routes:slow:Metadata:TimeoutSeconds"] = "0.5",
+            ["ReverseProxy:Routes:slow:Metadata:RateLimitPolicy"] = "none",
+            ["ReverseProxy:Clusters:slow:Destinations:local:Address"] = slow.Client.BaseAddress!.ToString(),
+        });
+        using var client = gateway.CreateRealClient();
+
+        var clock = Stopwatch.StartNew();
+        using var answer = await client.GetAsync(new Uri("/api/slow", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, answer.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"answered after {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("gateway-timeout", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task<Answer> SendAsync(SignedInUser user, string path)
+    {
+        using var request = platform.Request(HttpMethod.Get, path, user.ClientAddress, user.AccessToken);
+        var clock = Stopwatch.StartNew();
+        using var answer = await platform.Client.SendAsync(request);
+        var body = await answer.Content.ReadAsStringAsync();
+        string? type = null;
+        if (answer.Content.Headers.ContentType?.MediaType == "application/problem+json")
+        {
+            type = JsonDocument.Parse(body).RootElement.GetProperty("type").GetString();
+        }
+        return new Answer(answer.StatusCode, type, answer.Headers.RetryAfter?.Delta, clock.Elapsed);
+    }
+
+    private sealed record Answer(HttpStatusCode Status, string? ProblemType, TimeSpan? RetryAfter, TimeSpan Elapsed);
+}
