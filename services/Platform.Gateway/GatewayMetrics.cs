@@ -53,6 +53,9 @@ public sealed class GatewayMetrics
             new KeyValuePair<string, object?>("upstream", upstream),
             new KeyValuePair<string, object?>("status", StatusLabel(status)));
 
+    /// <summary>Starts a policy's refusal count at 0, so dashboards see the series before the first refusal.</summary>
+    public void DeclarePolicy(string policy) => rateLimited.Add(0, new KeyValuePair<string, object?>("policy", policy));
+
     public void RateLimited(string policy) => rateLimited.Add(1, new KeyValuePair<string, object?>("policy", policy));
 
     public void RateLimitDecided(bool inRedis)

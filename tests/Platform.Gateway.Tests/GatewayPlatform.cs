@@ -23,6 +23,7 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
         ["Resilience__BreakerMinimumThroughput"] = "4",
         ["Resilience__BreakerSamplingSeconds"] = "5",
         ["Resilience__BreakerBreakSeconds"] = "2",
+        ["Files__MaxFileBytes"] = (2L * 1024 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
         ["Files__QuotaBytesPerUser"] = (3L * 1024 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
     };
 

@@ -31,6 +31,10 @@ public sealed partial class EdgeRateLimiter
         this.memory = memory;
         this.metrics = metrics;
         this.logger = logger;
+        foreach (var name in policies.Keys)
+        {
+            metrics.DeclarePolicy(name);
+        }
     }
 
     public bool Enabled { get; }
