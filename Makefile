@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status build test test-datatier
+.PHONY: help run stop status build test test-datatier kind-up images deploy dev undeploy e2e
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
@@ -10,6 +10,12 @@ help:
 	@echo "make status   what runs, where"
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
 	@echo "make build    build the solution ($(CONFIGURATION))"
+	@echo "make kind-up  create the kind cluster (kind-config.yaml) with ingress-nginx"
+	@echo "make images   build the five images (Dockerfile) as platform-<name>:$(IMAGE_TAG)"
+	@echo "make deploy   load the images into kind and helm-install the operator and the platform"
+	@echo "make dev      skaffold dev against the kind cluster (rebuild and redeploy on change; gateway on :8080)"
+	@echo "make undeploy uninstall both releases"
+	@echo "make e2e      helm test and the cluster tests of tests/Platform.Deploy.Tests against the kind cluster"
 
 run:
 	@scripts/platform.sh up
@@ -25,3 +31,50 @@ build:
 
 test:
 	@scripts/test.sh
+
+# --- Kubernetes (README "Kubernetes"): need Docker, kind, kubectl, helm, skaffold; each target says which is missing.
+KIND_CLUSTER ?= platform
+KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
+NAMESPACE ?= platform
+IMAGE_TAG ?= dev
+INGRESS_NGINX_MANIFEST ?= https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.11.3/deploy/static/provider/kind/deploy.yaml
+IMAGES := gateway:services/Platform.Gateway auth:services/Platform.Auth tasks:services/Platform.Tasks files:services/Platform.Files operator:operator/Platform.Operator
+require = @for tool in $(1); do command -v $$tool >/dev/null || { echo "make $@: '$$tool' is not installed (needed: $(1))" >&2; exit 1; }; done
+
+kind-up:
+	$(call require,kind kubectl docker)
+	@kind get clusters | grep -qx '$(KIND_CLUSTER)' || kind create cluster --name '$(KIND_CLUSTER)' --config kind-config.yaml
+	kubectl --context '$(KUBE_CONTEXT)' apply -f '$(INGRESS_NGINX_MANIFEST)'
+	kubectl --context '$(KUBE_CONTEXT)' -n ingress-nginx wait pod --for=condition=Ready \
+	  --selector=app.kubernetes.io/component=controller --timeout=300s
+
+images:
+	$(call require,docker)
+	@docker info >/dev/null 2>&1 || { echo "make images: the Docker daemon does not answer (docker info)" >&2; exit 1; }
+	@for entry in $(IMAGES); do \
+	  name=$${entry%%:*}; project=$${entry#*:}; \
+	  echo "=== platform-$$name ($$project)"; \
+	  docker build --build-arg PROJECT=$$project -t platform-$$name:$(IMAGE_TAG) . || exit 1; \
+	done
+
+deploy: images
+	$(call require,kind helm kubectl)
+	@for entry in $(IMAGES); do kind load docker-image --name '$(KIND_CLUSTER)' platform-$${entry%%:*}:$(IMAGE_TAG) || exit 1; done
+	helm upgrade --install platform-operator charts/platform-operator --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
+	  --create-namespace -f charts/platform-operator/values-kind.yaml --set image.tag=$(IMAGE_TAG) --wait --timeout 5m
+	helm upgrade --install platform charts/platform --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
+	  -f charts/platform/values-kind.yaml --wait --timeout 10m
+
+dev:
+	$(call require,skaffold kind helm kubectl docker)
+	skaffold dev --profile kind --kube-context '$(KUBE_CONTEXT)' --port-forward
+
+undeploy:
+	$(call require,helm)
+	helm uninstall platform platform-operator --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' --wait
+
+e2e:
+	$(call require,helm kubectl dotnet)
+	helm test platform --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' --logs
+	PLATFORM_KUBE_CONTEXT='$(KUBE_CONTEXT)' PLATFORM_KUBE_NAMESPACE='$(NAMESPACE)' \
+	  dotnet test tests/Platform.Deploy.Tests --nologo --filter 'Category=Cluster'

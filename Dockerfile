@@ -1,0 +1,35 @@
+# One image recipe for the four services and the operator: they share the SDK, the runtime, the user and the
+# hardening, and differ only in the project they publish. Pick it with --build-arg PROJECT=<folder/project>,
+# e.g. services/Platform.Auth or operator/Platform.Operator (skaffold.yaml and `make images` do).
+#
+#   docker build --build-arg PROJECT=services/Platform.Tasks -t platform-tasks .
+#   docker run platform-tasks migrate        # the schema step; no argument: serve on :8080
+ARG DOTNET_VERSION=10.0
+
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
+ARG PROJECT
+RUN test -n "$PROJECT" || { echo "--build-arg PROJECT=services/Platform.X is required" >&2; exit 1; }
+WORKDIR /src
+# Project files first: the restore layer is reused until a dependency changes, not on every source edit.
+COPY global.json nuget.config Directory.Build.props Directory.Packages.props ./
+COPY services/Platform.ServiceDefaults/Platform.ServiceDefaults.csproj services/Platform.ServiceDefaults/
+COPY ${PROJECT}/*.csproj ${PROJECT}/
+RUN dotnet restore "${PROJECT}"
+COPY services/Platform.ServiceDefaults/ services/Platform.ServiceDefaults/
+COPY ${PROJECT}/ ${PROJECT}/
+RUN dotnet publish "${PROJECT}" -c Release --no-restore -o /out -p:UseAppHost=true \
+ && ln -s "$(basename "${PROJECT}")" /out/entrypoint
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}
+# The runtime writes nothing outside /tmp (the charts mount an emptyDir there), so the root filesystem can be
+# read-only; the diagnostics IPC socket is off because nobody attaches a debugger in a cluster.
+ENV DOTNET_EnableDiagnostics=0 \
+    DOTNET_gcServer=1 \
+    ASPNETCORE_HTTP_PORTS=8080
+WORKDIR /app
+COPY --from=build /out/ ./
+# APP_UID is the unprivileged "app" user the official .NET images define.
+USER $APP_UID
+EXPOSE 8080
+# The apphost behind this symlink resolves its own real path, so `<image> migrate` runs that binary's command.
+ENTRYPOINT ["/app/entrypoint"]

@@ -1,0 +1,141 @@
+{{/*
+Names, labels, images and the in-cluster addresses every template of the chart shares.
+*/}}
+
+{{/* The four services, in the order they are listed everywhere. */}}
+{{- define "platform.services" -}}
+gateway auth tasks files
+{{- end -}}
+
+{{/* The services that own a database, run migrations and produce or consume events. */}}
+{{- define "platform.dataServices" -}}
+auth tasks files
+{{- end -}}
+
+{{- define "platform.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "platform.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of a component's objects: "<fullname>-<component>". Call with (dict "root" $ "component" "auth"). */}}
+{{- define "platform.componentName" -}}
+{{- printf "%s-%s" (include "platform.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "platform.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Selector labels of a component. app.kubernetes.io/name is the component itself (auth, tasks, …): the operator
+finds the auth pods by app.kubernetes.io/name=auth. These labels never change across upgrades, because a
+Deployment's selector is immutable.
+*/}}
+{{- define "platform.selectorLabels" -}}
+app.kubernetes.io/name: {{ .component }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{- define "platform.labels" -}}
+{{ include "platform.selectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "platform.name" .root }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ include "platform.chart" .root }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* metadata.annotations of every object, when commonAnnotations or extra ones are set. Call with (dict "root" $ "extra" map). */}}
+{{- define "platform.annotations" -}}
+{{- $all := merge (deepCopy (default (dict) .extra)) .root.Values.commonAnnotations -}}
+{{- with $all }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* An image reference from {registry, repository, tag, digest}; the global registry wins; the tag defaults to appVersion. */}}
+{{- define "platform.image" -}}
+{{- $registry := default .image.registry .root.Values.global.imageRegistry -}}
+{{- $tag := default .root.Chart.AppVersion .image.tag -}}
+{{- $reference := ternary (printf "%s:%s" .image.repository $tag) (printf "%s@%s" .image.repository .image.digest) (empty .image.digest) -}}
+{{- if $registry -}}
+{{- printf "%s/%s" $registry $reference -}}
+{{- else -}}
+{{- $reference -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "platform.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* A Service's in-cluster DNS name. Call with (dict "root" $ "component" "auth"). */}}
+{{- define "platform.serviceHost" -}}
+{{- printf "%s.%s.svc.%s" (include "platform.componentName" .) .root.Release.Namespace .root.Values.global.clusterDomain -}}
+{{- end -}}
+
+{{/* The base URL of a service inside the cluster: http://<service>.<namespace>.svc.<domain>[:port]. */}}
+{{- define "platform.serviceUrl" -}}
+{{- $port := int (index .root.Values .component).service.port -}}
+{{- if eq $port 80 -}}
+{{- printf "http://%s" (include "platform.serviceHost" .) -}}
+{{- else -}}
+{{- printf "http://%s:%d" (include "platform.serviceHost" .) $port -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The token issuer: configured, else the public Ingress URL, else the gateway's in-cluster URL. */}}
+{{- define "platform.issuer" -}}
+{{- if .Values.config.issuer -}}
+{{- .Values.config.issuer -}}
+{{- else if .Values.ingress.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) .Values.ingress.hostname -}}
+{{- else -}}
+{{- include "platform.serviceUrl" (dict "root" . "component" "gateway") -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "platform.signingKeysSecret" -}}
+{{- default (printf "%s-signing-keys" (include "platform.fullname" .)) .Values.signingKeys.secretName -}}
+{{- end -}}
+
+{{/* Preferred spread over nodes and zones, unless the values give their own constraints. */}}
+{{- define "platform.topologySpread" -}}
+{{- $values := index .root.Values .component -}}
+{{- if $values.topologySpreadConstraints }}
+{{- toYaml $values.topologySpreadConstraints }}
+{{- else }}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "platform.selectorLabels" . | nindent 6 }}
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "platform.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end -}}

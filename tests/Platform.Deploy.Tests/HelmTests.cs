@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using Platform.Testing;
+
+namespace Platform.Deploy.Tests;
+
+/// <summary>What only helm can check: the charts lint, render to manifests Kubernetes accepts, and say what the contracts say.</summary>
+public sealed class HelmTests
+{
+    private static IEnumerable<(string Chart, string? ValuesFile)> Renderings() =>
+        Repo.Charts.SelectMany(chart => Directory.GetFiles(chart, "values-*.yaml").Order().Select(f => (chart, (string?)f)).Prepend((chart, null)));
+
+    [HelmFact]
+    public async Task Both_charts_lint_strictly_with_every_values_file()
+    {
+        foreach (var (chart, values) in Renderings())
+        {
+            await Helm.RunAsync(["lint", chart, "--strict", .. values is null ? Array.Empty<string>() : ["-f", values]]);
+        }
+    }
+
+    [HelmFact("kubeconform")]
+    public async Task Rendered_manifests_pass_the_kubernetes_schemas()
+    {
+        foreach (var (chart, values) in Renderings())
+        {
+            var manifests = await Helm.RunAsync(["template", "platform", chart, "--namespace", "platform", .. values is null ? Array.Empty<string>() : ["-f", values]]);
+            // Custom resources are checked against the operator's CRDs by CrdContractTests and below; ServiceMonitor is the Prometheus Operator's.
+            var check = await ShellCommand.RunAsync("kubeconform", ["-strict", "-summary", "-skip", "SigningKeyRotation,ScalingPolicy,ServiceMonitor", "-"],
+                environment: null, TimeSpan.FromMinutes(5), standardInput: manifests);
+
+            Assert.True(check.ExitCode == 0, $"kubeconform {chart} {values}:\n{check.Output}");
+        }
+    }
+
+    [HelmFact]
+    public async Task The_rendered_custom_resources_fit_the_operator_crds_and_no_hpa_is_templated()
+    {
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart);
+        var policy = Assert.Single(manifests.OfKind("ScalingPolicy"));
+        var rotation = Assert.Single(manifests.OfKind("SigningKeyRotation"));
+
+        Assert.Empty(manifests.OfKind("HorizontalPodAutoscaler"));
+        Assert.Empty(Schemas.Violations(CrdSpec("scalingpolicies.platform.dev.yaml"), policy["spec"]));
+        Assert.Empty(Schemas.Violations(CrdSpec("signingkeyrotations.platform.dev.yaml"), rotation["spec"]));
+        var deployments = manifests.OfKind("Deployment").Select(d => d.Name()).ToHashSet();
+        Assert.All(policy["spec"]!["services"]!.AsArray(), service => Assert.Contains((string)service!["deployment"]!, deployments));
+        var auth = manifests.OfKind("Deployment").Single(d => d.Name() == "platform-auth");
+        var keys = auth["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => v!["secret"] is not null)!;
+        Assert.Equal((string)rotation["spec"]!["secretName"]!, (string)keys["secret"]!["secretName"]!);
+    }
+
+    [HelmFact]
+    public async Task Auth_pods_carry_the_label_the_operator_selects_them_by()
+    {
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart);
+        var auth = manifests.OfKind("Deployment").Single(d => d.Name() == "platform-auth");
+
+        Assert.Equal("auth", (string)auth["spec"]!["template"]!["metadata"]!["labels"]!["app.kubernetes.io/name"]!);
+    }
+
+    [HelmFact]
+    public async Task Migrations_are_pre_install_hooks_against_an_external_database_and_plain_jobs_beside_the_bundled_one()
+    {
+        var bundled = await Helm.TemplateAsync(Repo.PlatformChart);
+        var external = await Helm.TemplateAsync(Repo.PlatformChart, "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"));
+
+        Assert.Equal(3, bundled.OfKind("Job").Count(j => j.Name().EndsWith("-migrate-install", StringComparison.Ordinal) && j["metadata"]!["annotations"]?["helm.sh/hook"] is null));
+        Assert.Equal(3, external.OfKind("Job").Count(j => (string?)j["metadata"]!["annotations"]?["helm.sh/hook"] == "pre-install"));
+        Assert.Empty(external.OfKind("StatefulSet"));
+    }
+
+    [HelmFact]
+    public async Task A_forward_auth_ingress_asks_the_gateways_verify_endpoint_and_passes_the_identity_headers()
+    {
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart,
+            "--set-json", "forwardAuth.ingresses=[{\"name\":\"grafana\",\"host\":\"grafana.example.com\",\"service\":{\"name\":\"grafana\",\"port\":80}}]");
+        var ingress = manifests.OfKind("Ingress").Single(i => i.Name() == "platform-forward-auth-grafana");
+        var annotations = ingress["metadata"]!["annotations"]!;
+
+        Assert.Equal("http://platform-gateway.platform.svc.cluster.local/api/auth/verify", (string)annotations["nginx.ingress.kubernetes.io/auth-url"]!);
+        Assert.Equal("X-User-Id,X-User-Email,X-Session-Id", (string)annotations["nginx.ingress.kubernetes.io/auth-response-headers"]!);
+    }
+
+    [HelmFact]
+    public async Task The_operator_role_grants_exactly_the_contracted_verbs_in_its_namespace_only()
+    {
+        var manifests = await Helm.TemplateAsync(Repo.OperatorChart);
+        var rules = Assert.Single(manifests.OfKind("Role"))["rules"]!.AsArray()
+            .SelectMany(rule => rule!["resources"]!.AsArray().Select(resource =>
+                ($"{rule["apiGroups"]![0]}/{resource}", string.Join(',', rule["verbs"]!.AsArray().Select(v => (string)v!)))))
+            .ToDictionary(r => r.Item1, r => r.Item2);
+
+        Assert.Empty(manifests.OfKind("ClusterRole"));
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["/secrets"] = "get,list,watch,create,update,patch,delete",
+            ["/pods"] = "get,list,watch",
+            ["apps/deployments"] = "get,list,watch",
+            ["autoscaling/horizontalpodautoscalers"] = "get,list,watch,create,update,patch,delete",
+            ["coordination.k8s.io/leases"] = "get,create,update",
+            ["events.k8s.io/events"] = "create,patch",
+            ["platform.dev/signingkeyrotations"] = "get,list,watch,update,patch",
+            ["platform.dev/scalingpolicies"] = "get,list,watch,update,patch",
+            ["platform.dev/signingkeyrotations/status"] = "get,update,patch",
+            ["platform.dev/scalingpolicies/status"] = "get,update,patch",
+        }, rules);
+        Assert.Equal(2L, (long)Assert.Single(manifests.OfKind("Deployment"))["spec"]!["replicas"]!);
+    }
+
+    private static Json.Schema.JsonSchema CrdSpec(string file)
+    {
+        var crd = YamlNodes.LoadFile(Path.Combine(Repo.OperatorChart, "crds", file))!;
+        var version = crd["spec"]!["versions"]!.AsArray().Single(v => (string)v!["name"]! == "v1alpha1")!;
+        return Schemas.FromNode(file, version["schema"]!["openAPIV3Schema"]!["properties"]!["spec"]!);
+    }
+}
