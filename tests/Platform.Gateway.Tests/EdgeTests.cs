@@ -16,7 +16,7 @@ public sealed class EdgeTests(GatewayPlatform platform) : IAsyncLifetime
     private TestApp echo = null!;
 
     public async Task InitializeAsync() =>
-        echo = await TestApp.StartAsync(map: app => app.MapGet("/api/echo", (HttpContext context) =>
+        echo = await TestApp.StartAsync(map: app => app.MapGet("/api/echo/{**rest}", (HttpContext context) =>
             context.Request.Headers.ToDictionary(header => header.Key, header => header.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
 
     public async Task DisposeAsync() => await echo.DisposeAsync();
@@ -67,6 +67,35 @@ public sealed class EdgeTests(GatewayPlatform platform) : IAsyncLifetime
         Assert.Equal("198.51.100.7", viaTrusted["X-Forwarded-For"]);
         Assert.Equal("127.0.0.1", viaDistrusting["X-Forwarded-For"]);
         Assert.Equal("http", viaDistrusting["X-Forwarded-Proto"]);
+    }
+
+    [Fact]
+    public async Task An_exempt_peer_passes_unlimited_only_on_routes_that_allow_exemption()
+    {
+        await using var gateway = EchoGateway(new()
+        {
+            ["RateLimiting:ExemptNetworks:0"] = "127.0.0.1/32",
+            ["RateLimiting:Policies:tight:Limit"] = "2",
+            ["ReverseProxy:Routes:echo:Metadata:RateLimitPolicy"] = "tight",
+            ["ReverseProxy:Routes:echo:Metadata:RateLimitExemptPeers"] = "true",
+            ["ReverseProxy:Routes:echo-limited:ClusterId"] = "echo",
+            ["ReverseProxy:Routes:echo-limited:AuthorizationPolicy"] = "Anonymous",
+            ["ReverseProxy:Routes:echo-limited:Match:Path"] = "/api/echo/limited",
+            ["ReverseProxy:Routes:echo-limited:Metadata:RateLimitPolicy"] = "tight",
+        });
+        using var client = gateway.CreateRealClient();
+        var client1 = platform.NewClientAddress();
+
+        var exempt = new List<HttpStatusCode>();
+        var limited = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            exempt.Add(await StatusAsync(client, "/api/echo", client1));
+            limited.Add(await StatusAsync(client, "/api/echo/limited", client1));
+        }
+
+        Assert.All(exempt, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(3, limited.Count(status => status == HttpStatusCode.TooManyRequests));
     }
 
     [Fact]
@@ -193,6 +222,14 @@ public sealed class EdgeTests(GatewayPlatform platform) : IAsyncLifetime
         request.Headers.Add("X-Forwarded-For", claimedClient);
         using var answer = await client.SendAsync(request);
         return await HeadersSeenAsync(answer);
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, string claimedClient)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("X-Forwarded-For", claimedClient);
+        using var answer = await client.SendAsync(request);
+        return answer.StatusCode;
     }
 
     private static async Task<Dictionary<string, string>> HeadersSeenAsync(HttpResponseMessage answer) =>

@@ -37,6 +37,7 @@ public static class EdgeExtensions
     /// </summary>
     public static WebApplication UseEdge(this WebApplication app)
     {
+        app.UseEdgePeer();
         app.UseForwardedHeaders();
         app.UseRequestIds();
         app.UseSecurityHeaders();

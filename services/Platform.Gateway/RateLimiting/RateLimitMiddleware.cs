@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
+using Platform.Gateway.Edge;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Problems;
 using Yarp.ReverseProxy.Model;
@@ -13,6 +14,9 @@ public static class RateLimitMiddleware
 
     public const string NoPolicy = "none";
 
+    /// <summary>Route metadata: "true" lets <see cref="RateLimitOptions.ExemptNetworks"/> peers through unlimited.</summary>
+    public const string ExemptPeersMetadata = "RateLimitExemptPeers";
+
     /// <summary>
     /// In the proxy pipeline, after authentication: anonymous routes are limited per client address by the
     /// policy their metadata names, authenticated ones per user (by default policy unless they name one).
@@ -25,7 +29,7 @@ public static class RateLimitMiddleware
         {
             var limiter = context.RequestServices.GetRequiredService<EdgeRateLimiter>();
             var policyName = PolicyFor(context, limiter);
-            if (policyName is null || limiter.IsExempt(context.Connection.RemoteIpAddress))
+            if (policyName is null || (ExemptsPeers(context) && limiter.IsExempt(EdgePeer.Of(context))))
             {
                 await next(context);
                 return;
@@ -86,6 +90,9 @@ public static class RateLimitMiddleware
             ? limiter.DefaultAuthenticatedPolicy
             : null;
     }
+
+    private static bool ExemptsPeers(HttpContext context) =>
+        context.GetReverseProxyFeature().Route.Config.Metadata?.GetValueOrDefault(ExemptPeersMetadata) == "true";
 
     private static string Seconds(long microseconds) =>
         Math.Max(1, (long)Math.Ceiling(microseconds / 1_000_000.0)).ToString(CultureInfo.InvariantCulture);

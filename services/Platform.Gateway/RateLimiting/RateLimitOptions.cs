@@ -10,8 +10,9 @@ public sealed class RateLimitOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Client networks (CIDR) that no policy limits — the ingress controller calling the forward-auth endpoint
-    /// on behalf of every client, for example. Empty by default: nobody is exempt.
+    /// Networks (CIDR) of peers that are not limited on routes whose metadata says <c>RateLimitExemptPeers: true</c>
+    /// — the ingress controller calling the forward-auth endpoint on behalf of every client of another app.
+    /// The immediate peer counts, not a forwarded address. Empty by default: nobody is exempt.
     /// </summary>
     public List<string> ExemptNetworks { get; set; } = [];
 
