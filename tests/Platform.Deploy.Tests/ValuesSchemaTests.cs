@@ -53,7 +53,12 @@ public sealed class ValuesSchemaTests
         { "platform", "files: {service: {type: Ingress}}", "a Service type outside the enum" },
         { "platform", "gateway: {image: {digest: latest}}", "a digest that is not sha256:<64 hex>" },
         { "platform", "ingress: {pathType: Regex}", "an Ingress path type outside the enum" },
-        { "platform", "ingress: {path: api}", "an Ingress path not starting with /" },
+        { "platform", "ingress: {paths: [api]}", "an Ingress path not starting with /" },
+        { "platform", "ingress: {paths: []}", "an Ingress without any path" },
+        { "platform", "edge: {trustedProxies: [ingress-nginx]}", "a trusted proxy that is not a CIDR network" },
+        { "platform", "edge: {corsOrigins: [https://app.example.com/path]}", "a CORS origin with a path" },
+        { "platform", "edge: {rateLimits: {login: {limit: 0}}}", "a rate limit of zero" },
+        { "platform", "edge: {rateLimits: {login: {perMinute: 10}}}", "an unknown key of a rate-limit override" },
         { "platform", "config: {issuer: platform.example.com}", "an issuer that is not an http(s) URL" },
         { "platform", "signingKeys: {rotation: {algorithm: HS256}}", "a symmetric signing algorithm" },
         { "platform", "signingKeys: {rotation: {rotationPeriod: 30 days}}", "a duration Kubernetes cannot parse" },
@@ -91,6 +96,7 @@ public sealed class ValuesSchemaTests
     public static TheoryData<string, string> GoodValues() => new()
     {
         { "platform", "forwardAuth: {ingresses: [{name: grafana, host: grafana.example.com, service: {name: grafana, port: 80}, tlsSecretName: grafana-tls}]}" },
+        { "platform", "edge: {trustedProxies: [10.244.0.0/16], corsOrigins: [\"https://app.example.com\"], rateLimits: {user: {limit: 12000, burst: 2000}}}" },
         { "platform", "postgresql: {enabled: false}\nexternalPostgresql: {host: db.example.com, existingSecret: db}" },
         { "platform", "signingKeys: {rotation: {algorithm: PS256, rotationPeriod: 168h, prePublish: 10m30s, rotateNow: \"2026-11-26\"}}" },
         { "platform", "scalingPolicy: {services: {tasks: {share: 0.5, rpsPerPod: 1200.5, rpsMetric: http_requests_per_second, scaleUp: {stabilizationWindowSeconds: 0}}}}" },

@@ -27,6 +27,32 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 - name: ReverseProxy__Clusters__{{ $upstream }}__Destinations__local__Address
   value: "{{ include "platform.serviceUrl" (dict "root" $root "component" $upstream) }}/"
 {{- end }}
+{{- range $i, $network := $root.Values.edge.trustedProxies }}
+- name: Edge__TrustedProxies__{{ $i }}
+  value: {{ $network | quote }}
+{{- end }}
+{{- range $i, $origin := $root.Values.edge.corsOrigins }}
+- name: Edge__CorsOrigins__{{ $i }}
+  value: {{ $origin | quote }}
+{{- end }}
+{{- range $i, $network := $root.Values.edge.rateLimitExemptNetworks }}
+- name: RateLimiting__ExemptNetworks__{{ $i }}
+  value: {{ $network | quote }}
+{{- end }}
+{{- range $policy, $limits := $root.Values.edge.rateLimits }}
+{{- with $limits.limit }}
+- name: RateLimiting__Policies__{{ $policy }}__Limit
+  value: {{ . | quote }}
+{{- end }}
+{{- with $limits.windowSeconds }}
+- name: RateLimiting__Policies__{{ $policy }}__WindowSeconds
+  value: {{ . | quote }}
+{{- end }}
+{{- with $limits.burst }}
+- name: RateLimiting__Policies__{{ $policy }}__Burst
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- with $root.Values.config.extraEnv }}
 {{ toYaml . }}
