@@ -34,7 +34,7 @@ public sealed partial class SessionCleanup(IServiceScopeFactory scopes, IOptions
                 LogCleaned(logger, closed, deleted);
             }
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        catch (NpgsqlException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogFailed(logger, e);
         }

@@ -43,6 +43,12 @@ public sealed class SessionManager(
     TimeProvider clock,
     AuthMetrics metrics)
 {
+    /// <summary>The <c>revoked_reason</c> of a session closed by expiry; such a closing needs no propagation.</summary>
+    public const string IdleReason = "idle-timeout";
+
+    /// <inheritdoc cref="IdleReason"/>
+    public const string AbsoluteReason = "absolute-lifetime";
+
     /// <summary>
     /// Ended sessions are deleted after this long. The revocation propagator re-publishes revocations of the last
     /// access-token lifetime from these rows, so they must outlast that; a day also leaves room to look into one.
@@ -224,9 +230,6 @@ public sealed class SessionManager(
         while (deleted == CleanupBatchSize);
         return total;
     }
-
-    private const string IdleReason = "idle-timeout";
-    private const string AbsoluteReason = "absolute-lifetime";
 
     private SessionExpiry? ExpiryOf(Session session, DateTimeOffset now) =>
         session.ExpiresAt <= now ? SessionExpiry.Absolute
