@@ -15,16 +15,37 @@ public sealed class TokenOptions
     [Range(1, 60)]
     public int AccessTokenMinutes { get; set; } = 10;
 
-    [Range(1, 90)]
-    public int RefreshTokenDays { get; set; } = 7;
-
     /// <summary>A user's sessions beyond this many evict the oldest.</summary>
     [Range(1, 1000)]
     public int MaxSessionsPerUser { get; set; } = 10;
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenMinutes);
+}
 
-    public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenDays);
+/// <summary>
+/// Section "Sessions": how long a login lives. A refresh token lives as long as its session may, so there is no
+/// separate refresh-token lifetime; access tokens never outlive their session's absolute end.
+/// </summary>
+public sealed class SessionOptions
+{
+    /// <summary>A session without activity (a refresh or <c>POST /api/auth/sessions/current/activity</c>) for this long is over.</summary>
+    [Range(typeof(TimeSpan), "00:02:00", "30.00:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A session is over this long after the login that started it, however active it is.</summary>
+    [Range(typeof(TimeSpan), "00:02:00", "365.00:00:00")]
+    public TimeSpan AbsoluteLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Activity is written to the database at most this often per session, so an active client does not turn every
+    /// request into a write. Idle expiry is measured from the last written activity: up to this much early.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ActivityWriteInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often expired sessions are closed and long-ended ones deleted.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Section "Passwords".</summary>

@@ -1,3 +1,4 @@
+using Platform.Auth.Sessions;
 using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Auth;
@@ -22,6 +23,11 @@ public static class AuthProblems
     public static IResult RefreshRejected() =>
         TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, type: InvalidRefreshToken,
             title: "The refresh token is not valid.", detail: "Log in again.");
+
+    public static IResult SessionExpired(SessionExpiry expiry) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, type: ProblemTypes.SessionExpired,
+            title: "The session has expired.",
+            detail: expiry == SessionExpiry.Idle ? "It was not used for longer than the idle timeout; log in again." : "It reached its absolute lifetime; log in again.");
 
     public static IResult Throttled(HttpContext http, TimeSpan retryAfter, string type, string title)
     {

@@ -1,5 +1,8 @@
+using System.Text;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Platform.Auth.ForwardAuth;
 using Platform.Auth.Keys;
 using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
@@ -17,6 +20,14 @@ public static class AuthServiceExtensions
         builder.Services.AddOptions<TokenOptions>().BindConfiguration("Tokens").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PasswordOptions>().BindConfiguration("Passwords").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KeysOptions>().BindConfiguration("Keys").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SessionOptions>().BindConfiguration("Sessions").ValidateDataAnnotations()
+            .Validate(sessions => sessions.AbsoluteLifetime >= sessions.IdleTimeout, "Sessions:AbsoluteLifetime must not be shorter than Sessions:IdleTimeout.")
+            .Validate(sessions => sessions.IdleTimeout > 2 * sessions.ActivityWriteInterval,
+                "Sessions:IdleTimeout must exceed twice Sessions:ActivityWriteInterval: idle expiry is measured from coalesced activity writes.")
+            // So a valid access token proves a live session, and an expiry needs no revocation to reach the other services.
+            .Validate<IOptions<TokenOptions>>((sessions, tokens) => sessions.IdleTimeout > tokens.Value.AccessTokenLifetime,
+                "Sessions:IdleTimeout must exceed Tokens:AccessTokenMinutes.")
+            .ValidateOnStart();
         // Auth validates exactly what it signs: one setting (Tokens) instead of two that could disagree.
         builder.Services.AddOptions<AuthOptions>().Configure<IOptions<TokenOptions>>((validation, tokens) =>
         {
@@ -34,9 +45,34 @@ public static class AuthServiceExtensions
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<AccessTokenIssuer>();
         builder.Services.AddScoped<SessionManager>();
+        builder.Services.AddSingleton<ActivityCoalescer>();
+        builder.Services.AddHostedService<SessionCleanup>();
         builder.Services.AddSingleton<RevocationPropagator>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RevocationPropagator>());
         builder.Services.AddSingleton<ISigningKeySource, KeysetSigningKeySource>();
+        builder.AddClientAddresses();
+        // Forward auth hands the caller's e-mail address to upstream apps; an address may be non-ASCII, which Kestrel refuses by default.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ResponseHeaderEncodingSelector = name =>
+            string.Equals(name, ForwardAuthApi.UserEmailHeader, StringComparison.OrdinalIgnoreCase) ? Encoding.UTF8 : null);
         return builder;
+    }
+
+    /// <summary>
+    /// Sessions record the client's address, which behind the gateway and the ingress is in <c>X-Forwarded-For</c>.
+    /// Only proxies in <c>ForwardedHeaders:TrustedNetworks</c> (CIDR, e.g. the pod network) and loopback are believed;
+    /// the address is the nearest one in the chain that no trusted proxy vouches for.
+    /// </summary>
+    private static void AddClientAddresses(this WebApplicationBuilder builder)
+    {
+        var trusted = builder.Configuration.GetSection("ForwardedHeaders:TrustedNetworks").Get<string[]>() ?? [];
+        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            options.ForwardLimit = null;
+            foreach (var network in trusted)
+            {
+                options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
     }
 }

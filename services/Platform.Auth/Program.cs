@@ -1,6 +1,7 @@
 using Platform.Auth;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
+using Platform.Auth.ForwardAuth;
 using Platform.Auth.Keys;
 using Platform.Auth.Sessions;
 using Platform.ServiceDefaults;
@@ -24,8 +25,9 @@ if (MigrateCommand.IsMigrateCommand(args))
     return await MigrateCommand.RunAsync(app);
 }
 
+app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
 app.MapKeysApi();
-app.MapGroup("/api/auth").MapAccountsApi().MapSessionsApi();
+app.MapGroup("/api/auth").MapAccountsApi().MapSessionsApi().MapClientConfigApi().MapForwardAuthApi();
 await app.RunAsync();
 return 0;

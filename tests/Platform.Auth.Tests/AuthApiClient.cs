@@ -60,3 +60,12 @@ public sealed class AuthApiClient(HttpClient http)
         return problem;
     }
 }
+
+/// <summary>One item of <c>GET /api/auth/sessions</c>.</summary>
+public sealed record SessionItem(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset LastActivityAt, DateTimeOffset ExpiresAt,
+    DateTimeOffset AbsoluteExpiresAt, string? IpAddress, string Device, bool Current);
+
+public sealed record SessionList(IReadOnlyList<SessionItem> Items, string? NextCursor);
+
+/// <summary>The answer of <c>GET /api/auth/config</c>.</summary>
+public sealed record ClientConfig(int AccessTokenLifetimeSeconds, int IdleTimeoutSeconds, int AbsoluteLifetimeSeconds, int ActivityWriteIntervalSeconds);

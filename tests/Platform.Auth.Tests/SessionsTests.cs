@@ -41,6 +41,7 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
     [Theory]
     [InlineData("GET", "/api/auth/me")]
     [InlineData("GET", "/api/auth/sessions")]
+    [InlineData("POST", "/api/auth/sessions/current/activity")]
     [InlineData("POST", "/api/auth/logout")]
     [InlineData("DELETE", "/api/auth/sessions")]
     [InlineData("DELETE", "/api/auth/account")]
@@ -124,22 +125,53 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_session_beyond_the_per_user_cap_evicts_the_oldest()
+    public async Task A_session_beyond_the_per_user_cap_evicts_the_least_recently_active_not_the_oldest()
     {
         var (email, oldest) = await api.NewUserAsync();
-        var logins = new List<Tokens>();
-        for (var i = 0; i < 3; i++)
-        {
-            logins.Add(await api.LoginOkAsync(email));
-        }
+        var idle = await api.LoginOkAsync(email);
+        var newest = await api.LoginOkAsync(email);
+        using var refreshed = await api.RefreshAsync(oldest.RefreshToken); // the oldest is now the most recently active
+        var oldestRefreshed = (await refreshed.Content.ReadFromJsonAsync<Tokens>())!;
 
-        await Poll.UntilAsync(async () => await other.WhoAmIAsync(oldest.AccessToken) == HttpStatusCode.Unauthorized,
-            TimeSpan.FromSeconds(1), "the oldest session to be evicted");
-        foreach (var login in logins)
+        var beyondCap = await api.LoginOkAsync(email);
+
+        await Poll.UntilAsync(async () => await other.WhoAmIAsync(idle.AccessToken) == HttpStatusCode.Unauthorized,
+            TimeSpan.FromSeconds(1), "the least recently active session to be evicted");
+        foreach (var kept in new[] { oldestRefreshed, newest, beyondCap })
         {
-            Assert.Equal(HttpStatusCode.OK, await other.WhoAmIAsync(login.AccessToken));
+            Assert.Equal(HttpStatusCode.OK, await other.WhoAmIAsync(kept.AccessToken));
         }
-        using var listed = await api.SendAsync(HttpMethod.Get, "/api/auth/sessions", logins[^1].AccessToken);
-        Assert.Equal(3, (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").GetArrayLength());
+        using var listed = await api.SendAsync(HttpMethod.Get, "/api/auth/sessions", beyondCap.AccessToken);
+        var items = (await listed.Content.ReadFromJsonAsync<SessionList>())!.Items;
+        Assert.Equal([SessionOf(beyondCap), SessionOf(oldestRefreshed), SessionOf(newest)], items.Select(s => s.Id));
     }
+
+    [Fact]
+    public async Task A_session_shows_the_device_and_address_it_was_started_from()
+    {
+        var email = AuthApiClient.NewEmail();
+        (await api.RegisterAsync(email)).Dispose();
+        using var login = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login")
+        {
+            Content = JsonContent.Create(new { email, password = AuthApiClient.GoodPassword }),
+        };
+        login.Headers.UserAgent.ParseAdd("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
+        login.Headers.Add("X-Forwarded-For", "203.0.113.7"); // the test client is on loopback, which is a trusted proxy
+        using var loggedIn = await api.Http.SendAsync(login);
+        var tokens = (await loggedIn.Content.ReadFromJsonAsync<Tokens>())!;
+
+        using var listed = await api.SendAsync(HttpMethod.Get, "/api/auth/sessions", tokens.AccessToken);
+
+        var session = Assert.Single((await listed.Content.ReadFromJsonAsync<SessionList>())!.Items);
+        Assert.Equal("Firefox on Linux", session.Device);
+        Assert.Equal("203.0.113.7", session.IpAddress);
+        Assert.True(session.Current);
+        Assert.Equal(session.CreatedAt, session.LastActivityAt);
+        Assert.Equal(session.CreatedAt.AddMinutes(30), session.ExpiresAt);
+        Assert.Equal(session.CreatedAt.AddDays(7), session.AbsoluteExpiresAt);
+        var raw = await listed.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("Gecko", raw, StringComparison.Ordinal);
+    }
+
+    private static Guid SessionOf(Tokens tokens) => Guid.Parse(new JsonWebToken(tokens.AccessToken).GetClaim("sid").Value);
 }

@@ -31,10 +31,12 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
             session.Property(s => s.Id).HasColumnName("id");
             session.Property(s => s.UserId).HasColumnName("user_id");
             session.Property(s => s.CreatedAt).HasColumnName("created_at");
-            session.Property(s => s.LastUsedAt).HasColumnName("last_used_at");
+            session.Property(s => s.LastActivityAt).HasColumnName("last_activity_at");
             session.Property(s => s.ExpiresAt).HasColumnName("expires_at");
             session.Property(s => s.RevokedAt).HasColumnName("revoked_at");
             session.Property(s => s.RevokedReason).HasColumnName("revoked_reason");
+            session.Property(s => s.IpAddress).HasColumnName("ip_address");
+            session.Property(s => s.Device).HasColumnName("device");
             session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
         });
         modelBuilder.Entity<RefreshToken>(token =>

@@ -67,6 +67,7 @@ public sealed partial class RevocationPropagator(
             await using var scope = scopes.CreateAsyncScope();
             var recent = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().Sessions.AsNoTracking()
                 .Where(s => s.RevokedAt > since)
+                .Where(s => s.RevokedReason != SessionManager.IdleReason && s.RevokedReason != SessionManager.AbsoluteReason) // no token outlives an expiry
                 .Select(s => new { s.Id, s.RevokedAt })
                 .ToListAsync(cancellationToken);
             foreach (var session in recent)

@@ -1,3 +1,5 @@
+using System.Linq.Expressions;
+using System.Net;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Platform.Auth.Data;
@@ -5,37 +7,80 @@ using Platform.Auth.Tokens;
 
 namespace Platform.Auth.Sessions;
 
+/// <summary>Which limit ended a session; the <c>reason</c> of <c>auth_sessions_expired_total</c>.</summary>
+public enum SessionExpiry
+{
+    Idle,
+    Absolute,
+}
+
 public abstract record RefreshOutcome
 {
     public sealed record Refreshed(User User, Session Session, string RefreshToken) : RefreshOutcome;
 
-    /// <summary>Unknown, expired, or its session is over.</summary>
+    /// <summary>Unknown, or its session was revoked.</summary>
     public sealed record Rejected : RefreshOutcome;
 
     /// <summary>A spent token came back: whoever holds the chain may be an attacker, so the session was revoked.</summary>
     public sealed record Reused : RefreshOutcome;
+
+    /// <summary>The session passed its idle timeout or absolute lifetime; it is closed now.</summary>
+    public sealed record Expired(SessionExpiry Expiry) : RefreshOutcome;
 }
 
-/// <summary>Sessions and their refresh-token chains. Every revocation also reaches the other services (<see cref="RevocationPropagator"/>).</summary>
-public sealed class SessionManager(AuthDbContext db, RevocationPropagator revocations, IOptions<TokenOptions> options, TimeProvider clock, AuthMetrics metrics)
+/// <summary>
+/// Sessions, their lifetimes and their refresh-token chains. A session is live until it is revoked, goes unused for
+/// the idle timeout, or reaches its absolute end. Every revocation also reaches the other services
+/// (<see cref="RevocationPropagator"/>); an expiry need not, because no access token outlives it: tokens are capped
+/// at the absolute end, and the idle timeout is longer than a token's lifetime (checked at start).
+/// </summary>
+public sealed class SessionManager(
+    AuthDbContext db,
+    RevocationPropagator revocations,
+    ActivityCoalescer activity,
+    IOptions<TokenOptions> tokenOptions,
+    IOptions<SessionOptions> sessionOptions,
+    TimeProvider clock,
+    AuthMetrics metrics)
 {
-    private TokenOptions Settings => options.Value;
+    /// <summary>The <c>revoked_reason</c> of a session closed by expiry; such a closing needs no propagation.</summary>
+    public const string IdleReason = "idle-timeout";
 
-    public async Task<(Session Session, string RefreshToken)> StartAsync(User user, CancellationToken cancellationToken)
+    /// <inheritdoc cref="IdleReason"/>
+    public const string AbsoluteReason = "absolute-lifetime";
+
+    /// <summary>
+    /// Ended sessions are deleted after this long. The revocation propagator re-publishes revocations of the last
+    /// access-token lifetime from these rows, so they must outlast that; a day also leaves room to look into one.
+    /// </summary>
+    public static readonly TimeSpan EndedSessionRetention = TimeSpan.FromDays(1);
+
+    private const int CleanupBatchSize = 1000;
+
+    private SessionOptions Lifetimes => sessionOptions.Value;
+
+    public async Task<(Session Session, string RefreshToken)> StartAsync(User user, IPAddress? address, string device, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var session = new Session { Id = Guid.NewGuid(), UserId = user.Id, CreatedAt = now, LastUsedAt = now, ExpiresAt = now + Settings.RefreshTokenLifetime };
+        var session = new Session
+        {
+            Id = Guid.NewGuid(), UserId = user.Id, CreatedAt = now, LastActivityAt = now, ExpiresAt = now + Lifetimes.AbsoluteLifetime,
+            IpAddress = address, Device = device,
+        };
         var (token, hash) = RefreshTokens.Create();
         db.Sessions.Add(session);
         db.RefreshTokens.Add(new RefreshToken { Hash = hash, SessionId = session.Id, CreatedAt = now, ExpiresAt = session.ExpiresAt });
         await db.SaveChangesAsync(cancellationToken);
+        activity.Recorded(session.Id, now);
         await EvictBeyondCapAsync(user.Id, cancellationToken);
         return (session, token);
     }
 
     /// <summary>
-    /// Spends a refresh token and hands out its successor. The UPDATE … WHERE spent_at IS NULL is the single point
-    /// of decision: of several concurrent presentations of one token, exactly one finds it unspent.
+    /// Spends a refresh token and hands out its successor; a successful refresh is activity. The UPDATE … WHERE
+    /// spent_at IS NULL is the single point of decision: of several concurrent presentations of one token, exactly
+    /// one finds it unspent. A token of an expired session is spent too — and the session closed — so the caller
+    /// learns once, distinctly, that logging in again is the only way on.
     /// </summary>
     public async Task<RefreshOutcome> RefreshAsync(string? presented, CancellationToken cancellationToken)
     {
@@ -46,7 +91,7 @@ public sealed class SessionManager(AuthDbContext db, RevocationPropagator revoca
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var spent = await db.Database
-            .SqlQuery<Guid>($"UPDATE refresh_tokens SET spent_at = {now} WHERE hash = {hash} AND spent_at IS NULL AND expires_at > {now} RETURNING session_id AS \"Value\"")
+            .SqlQuery<Guid>($"UPDATE refresh_tokens SET spent_at = {now} WHERE hash = {hash} AND spent_at IS NULL RETURNING session_id AS \"Value\"")
             .ToListAsync(cancellationToken);
         if (spent.Count == 0)
         {
@@ -54,27 +99,75 @@ public sealed class SessionManager(AuthDbContext db, RevocationPropagator revoca
             return await RejectAsync(hash, cancellationToken);
         }
         var session = await db.Sessions.SingleAsync(s => s.Id == spent[0], cancellationToken);
-        if (session.RevokedAt is not null || session.ExpiresAt <= now)
+        if (session.RevokedAt is not null)
         {
             await transaction.RollbackAsync(cancellationToken);
-            return new RefreshOutcome.Rejected();
+            return ExpiryFromReason(session.RevokedReason) is { } closedAs ? new RefreshOutcome.Expired(closedAs) : new RefreshOutcome.Rejected();
+        }
+        if (ExpiryOf(session, now) is { } expiry)
+        {
+            await CloseAsync(session, expiry, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return new RefreshOutcome.Expired(expiry);
         }
         var user = await db.Users.SingleAsync(u => u.Id == session.UserId, cancellationToken);
         var (token, newHash) = RefreshTokens.Create();
         db.RefreshTokens.Add(new RefreshToken { Hash = newHash, SessionId = session.Id, CreatedAt = now, ExpiresAt = session.ExpiresAt });
-        session.LastUsedAt = now;
+        session.LastActivityAt = now;
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        activity.Recorded(session.Id, now);
         return new RefreshOutcome.Refreshed(user, session, token);
     }
 
-    public Task<List<Session>> ListLiveAsync(Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the session active. At most one write per session per <see cref="SessionOptions.ActivityWriteInterval"/>,
+    /// across all replicas: the UPDATE only moves a last activity that is at least that old, and this replica's
+    /// <see cref="ActivityCoalescer"/> skips the round trip when it knows the stored one is recent. Never revives a
+    /// session that has expired or ended. True when this call wrote.
+    /// </summary>
+    public async Task<bool> RecordActivityAsync(Guid userId, Guid sessionId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        return db.Sessions.AsNoTracking()
-            .Where(s => s.UserId == userId && s.RevokedAt == null && s.ExpiresAt > now)
-            .OrderByDescending(s => s.LastUsedAt)
+        if (!activity.MayNeedWrite(sessionId, now))
+        {
+            metrics.ActivityCoalesced();
+            return false;
+        }
+        var writtenBefore = now - Lifetimes.ActivityWriteInterval;
+        var idleCutoff = now - Lifetimes.IdleTimeout;
+        var written = await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE sessions SET last_activity_at = {now}
+            WHERE id = {sessionId} AND user_id = {userId} AND revoked_at IS NULL AND expires_at > {now}
+              AND last_activity_at > {idleCutoff} AND last_activity_at <= {writtenBefore}
+            """, cancellationToken) == 1;
+        // Not written: another replica wrote within the interval (or the session is over); either way nothing to do here for a while.
+        activity.Recorded(sessionId, now);
+        if (written)
+        {
+            metrics.ActivityRecorded();
+        }
+        else
+        {
+            metrics.ActivityCoalesced();
+        }
+        return written;
+    }
+
+    /// <summary>The user's live sessions, the most recently active first.</summary>
+    public Task<List<Session>> ListLiveAsync(Guid userId, CancellationToken cancellationToken) =>
+        db.Sessions.AsNoTracking()
+            .Where(s => s.UserId == userId)
+            .Where(Live(clock.GetUtcNow()))
+            .OrderByDescending(s => s.LastActivityAt)
             .ToListAsync(cancellationToken);
+
+    /// <summary>When the session ends unless it is used again: the idle timeout from its last activity, or its absolute end if sooner.</summary>
+    public DateTimeOffset EndOf(Session session)
+    {
+        var idleEnd = session.LastActivityAt + Lifetimes.IdleTimeout;
+        return idleEnd < session.ExpiresAt ? idleEnd : session.ExpiresAt;
     }
 
     /// <summary>Revokes one of the user's live sessions; false when the user has no such session.</summary>
@@ -88,6 +181,87 @@ public sealed class SessionManager(AuthDbContext db, RevocationPropagator revoca
     public async Task<IReadOnlyList<Guid>> LiveSessionIdsAsync(Guid userId, CancellationToken cancellationToken) =>
         await db.Sessions.Where(s => s.UserId == userId && s.RevokedAt == null).Select(s => s.Id).ToListAsync(cancellationToken);
 
+    /// <summary>
+    /// Closes sessions past their idle timeout or absolute end, in batches. Every replica runs this; SKIP LOCKED
+    /// gives concurrent runs disjoint rows, and only a still-open session is closed, so each is counted once.
+    /// </summary>
+    public async Task<int> CloseExpiredAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var idleCutoff = now - Lifetimes.IdleTimeout;
+        var total = 0;
+        List<string> closed;
+        do
+        {
+            closed = await db.Database.SqlQuery<string>(
+                $"""
+                WITH expired AS (
+                    SELECT id, CASE WHEN expires_at <= {now} THEN {AbsoluteReason} ELSE {IdleReason} END AS reason
+                    FROM sessions
+                    WHERE revoked_at IS NULL AND (expires_at <= {now} OR last_activity_at <= {idleCutoff})
+                    LIMIT {CleanupBatchSize}
+                    FOR UPDATE SKIP LOCKED)
+                UPDATE sessions SET revoked_at = {now}, revoked_reason = expired.reason
+                FROM expired WHERE sessions.id = expired.id
+                RETURNING expired.reason AS "Value"
+                """).ToListAsync(cancellationToken);
+            foreach (var reason in closed.GroupBy(r => r))
+            {
+                metrics.SessionsExpired(reason.Key == AbsoluteReason ? SessionExpiry.Absolute : SessionExpiry.Idle, reason.Count());
+            }
+            total += closed.Count;
+        }
+        while (closed.Count == CleanupBatchSize);
+        return total;
+    }
+
+    /// <summary>Deletes sessions (and, by cascade, their refresh tokens) that ended more than <see cref="EndedSessionRetention"/> ago.</summary>
+    public async Task<int> DeleteLongEndedAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = clock.GetUtcNow() - EndedSessionRetention;
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await db.Database.ExecuteSqlAsync(
+                $"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at < {cutoff} LIMIT {CleanupBatchSize})", cancellationToken);
+            total += deleted;
+        }
+        while (deleted == CleanupBatchSize);
+        return total;
+    }
+
+    private SessionExpiry? ExpiryOf(Session session, DateTimeOffset now) =>
+        session.ExpiresAt <= now ? SessionExpiry.Absolute
+        : session.LastActivityAt + Lifetimes.IdleTimeout <= now ? SessionExpiry.Idle
+        : null;
+
+    /// <summary>Open, not past its absolute end, and used within the idle timeout.</summary>
+    private Expression<Func<Session, bool>> Live(DateTimeOffset now)
+    {
+        var idleCutoff = now - Lifetimes.IdleTimeout;
+        return s => s.RevokedAt == null && s.ExpiresAt > now && s.LastActivityAt > idleCutoff;
+    }
+
+    /// <summary>Closes the session unless something else (the cleanup job on another replica) just did; counted once either way.</summary>
+    private async Task CloseAsync(Session session, SessionExpiry expiry, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var reason = expiry == SessionExpiry.Absolute ? AbsoluteReason : IdleReason;
+        if (await db.Sessions.Where(s => s.Id == session.Id && s.RevokedAt == null)
+                .ExecuteUpdateAsync(set => set.SetProperty(s => s.RevokedAt, now).SetProperty(s => s.RevokedReason, reason), cancellationToken) == 1)
+        {
+            metrics.SessionsExpired(expiry);
+        }
+    }
+
+    /// <summary>A session closed by expiry stays "expired" to its refresh tokens, whoever closed it.</summary>
+    private static SessionExpiry? ExpiryFromReason(string? reason) => reason switch
+    {
+        IdleReason => SessionExpiry.Idle,
+        AbsoluteReason => SessionExpiry.Absolute,
+        _ => null,
+    };
+
     private async Task<RefreshOutcome> RejectAsync(byte[] hash, CancellationToken cancellationToken)
     {
         var known = await db.RefreshTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Hash == hash, cancellationToken);
@@ -99,13 +273,14 @@ public sealed class SessionManager(AuthDbContext db, RevocationPropagator revoca
         return new RefreshOutcome.Reused();
     }
 
+    /// <summary>Beyond the cap, the least recently active live sessions go (the newest, just started, is the most recent).</summary>
     private async Task EvictBeyondCapAsync(Guid userId, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
         var beyondCap = await db.Sessions
-            .Where(s => s.UserId == userId && s.RevokedAt == null && s.ExpiresAt > now)
-            .OrderByDescending(s => s.CreatedAt)
-            .Skip(Settings.MaxSessionsPerUser)
+            .Where(s => s.UserId == userId)
+            .Where(Live(clock.GetUtcNow()))
+            .OrderByDescending(s => s.LastActivityAt).ThenByDescending(s => s.CreatedAt)
+            .Skip(tokenOptions.Value.MaxSessionsPerUser)
             .Select(s => s.Id)
             .ToListAsync(cancellationToken);
         if (beyondCap.Count > 0)
@@ -114,7 +289,7 @@ public sealed class SessionManager(AuthDbContext db, RevocationPropagator revoca
         }
     }
 
-    private async Task<int> RevokeWhereAsync(System.Linq.Expressions.Expression<Func<Session, bool>> which, string reason, CancellationToken cancellationToken)
+    private async Task<int> RevokeWhereAsync(Expression<Func<Session, bool>> which, string reason, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var revoked = await db.Sessions.Where(which).Where(s => s.RevokedAt == null).Select(s => s.Id).ToListAsync(cancellationToken);

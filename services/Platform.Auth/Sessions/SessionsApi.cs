@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Platform.Auth.Accounts;
@@ -14,7 +15,12 @@ public static class SessionsApi
 
     public sealed record RefreshRequest(string? RefreshToken);
 
-    public sealed record SessionView(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, DateTimeOffset ExpiresAt, bool Current);
+    /// <summary>
+    /// <c>expiresAt</c>: when the session ends unless it is used again (the idle timeout from its last activity, or
+    /// its absolute end if sooner); <c>absoluteExpiresAt</c>: when it ends however much it is used.
+    /// </summary>
+    public sealed record SessionView(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset LastActivityAt, DateTimeOffset ExpiresAt,
+        DateTimeOffset AbsoluteExpiresAt, string? IpAddress, string Device, bool Current);
 
     public static RouteGroupBuilder MapSessionsApi(this RouteGroupBuilder auth)
     {
@@ -22,6 +28,7 @@ public static class SessionsApi
         auth.MapPost("/refresh", RefreshAsync);
         auth.MapPost("/logout", LogoutAsync).RequireAuthorization();
         auth.MapGet("/sessions", ListAsync).RequireAuthorization();
+        auth.MapPost("/sessions/current/activity", RecordActivityAsync).RequireAuthorization();
         auth.MapDelete("/sessions/{id:guid}", RevokeAsync).RequireAuthorization();
         auth.MapDelete("/sessions", RevokeOthersAsync).RequireAuthorization();
         return auth;
@@ -69,7 +76,7 @@ public static class SessionsApi
         {
             return AuthProblems.NoSigningKey();
         }
-        var (session, refreshToken) = await sessions.StartAsync(user, cancellationToken);
+        var (session, refreshToken) = await sessions.StartAsync(user, ClientAddress(http), DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent), cancellationToken);
         metrics.Login("success");
         return Tokens(issuer, user, session, refreshToken);
     }
@@ -78,6 +85,7 @@ public static class SessionsApi
         await sessions.RefreshAsync(request.RefreshToken, cancellationToken) switch
         {
             RefreshOutcome.Refreshed refreshed => Tokens(issuer, refreshed.User, refreshed.Session, refreshed.RefreshToken),
+            RefreshOutcome.Expired expired => AuthProblems.SessionExpired(expired.Expiry),
             _ => AuthProblems.RefreshRejected(),
         };
 
@@ -91,7 +99,16 @@ public static class SessionsApi
     {
         var current = principal.SessionId();
         var live = await sessions.ListLiveAsync(principal.UserId(), cancellationToken);
-        return TypedResults.Ok(new { items = live.Select(s => new SessionView(s.Id, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.Id == current)), nextCursor = (string?)null });
+        var items = live.Select(s => new SessionView(s.Id, s.CreatedAt, s.LastActivityAt, sessions.EndOf(s), s.ExpiresAt,
+            s.IpAddress?.ToString(), s.Device ?? DeviceDescription.Unknown, s.Id == current));
+        return TypedResults.Ok(new { items, nextCursor = (string?)null });
+    }
+
+    /// <summary>204 whether or not this call had to be written: a recent write already carries it.</summary>
+    private static async Task<IResult> RecordActivityAsync(ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken)
+    {
+        await sessions.RecordActivityAsync(principal.UserId(), principal.SessionId(), cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> RevokeAsync(Guid id, ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken) =>
@@ -107,10 +124,14 @@ public static class SessionsApi
 
     private static IResult Tokens(AccessTokenIssuer issuer, User user, Session session, string refreshToken)
     {
-        if (issuer.Issue(user.Id, session.Id, user.Email) is not { } access)
+        if (issuer.Issue(user.Id, session.Id, user.Email, session.ExpiresAt) is not { } access)
         {
             return AuthProblems.NoSigningKey();
         }
         return TypedResults.Ok(new TokenResponse(access.Token, refreshToken, "Bearer", (int)access.Lifetime.TotalSeconds));
     }
+
+    /// <summary>The client's address as the forwarded-headers middleware resolved it, IPv4 in its plain form.</summary>
+    private static IPAddress? ClientAddress(HttpContext http) =>
+        http.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : http.Connection.RemoteIpAddress;
 }

@@ -15,8 +15,11 @@ public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions
 
     public bool CanIssue => keys.Current.ActiveAt(clock.GetUtcNow()) is not null;
 
-    /// <summary>Null when no key is active (an empty or not-yet-active keyset): auth cannot sign then.</summary>
-    public IssuedAccessToken? Issue(Guid userId, Guid sessionId, string email)
+    /// <summary>
+    /// Null when no key is active (an empty or not-yet-active keyset): auth cannot sign then. The token expires at the
+    /// configured lifetime or at its session's absolute end, whichever is sooner, so an ended session leaves no valid token behind.
+    /// </summary>
+    public IssuedAccessToken? Issue(Guid userId, Guid sessionId, string email, DateTimeOffset sessionEndsAt)
     {
         var now = clock.GetUtcNow();
         if (keys.Current.ActiveAt(now) is not { } key)
@@ -24,7 +27,7 @@ public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions
             return null;
         }
         var settings = options.Value;
-        var expires = now + settings.AccessTokenLifetime;
+        var expires = now + settings.AccessTokenLifetime < sessionEndsAt ? now + settings.AccessTokenLifetime : sessionEndsAt;
         var token = handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = settings.Issuer,
@@ -41,6 +44,6 @@ public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions
                 [JwtRegisteredClaimNames.Email] = email,
             },
         });
-        return new IssuedAccessToken(token, expires, settings.AccessTokenLifetime);
+        return new IssuedAccessToken(token, expires, expires - now);
     }
 }

@@ -13,6 +13,9 @@ public static class ProblemTypes
     public const string InvalidJson = BaseUri + "invalid-json";
     public const string Validation = BaseUri + "validation";
     public const string Unauthorized = BaseUri + "unauthorized";
+
+    /// <summary>The session passed its idle timeout or absolute lifetime: log in again (a refresh cannot help).</summary>
+    public const string SessionExpired = BaseUri + "session-expired";
     public const string Forbidden = BaseUri + "forbidden";
     public const string NotFound = BaseUri + "not-found";
     public const string MethodNotAllowed = BaseUri + "method-not-allowed";

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Platform.Auth.Sessions;
+
+/// <summary>
+/// Every <see cref="SessionOptions.CleanupInterval"/>: closes sessions that passed their idle timeout or absolute
+/// end (counted in <c>auth_sessions_expired_total{reason}</c>) and deletes those that ended long ago. Runs on every
+/// replica without coordination — the statements are safe to run concurrently — and a failed round (the database
+/// away) is simply tried again at the next tick.
+/// </summary>
+public sealed partial class SessionCleanup(IServiceScopeFactory scopes, IOptions<SessionOptions> options, TimeProvider clock, ILogger<SessionCleanup> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.CleanupInterval, clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await RunOnceAsync(stoppingToken);
+        }
+    }
+
+    private async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var sessions = scope.ServiceProvider.GetRequiredService<SessionManager>();
+            var closed = await sessions.CloseExpiredAsync(cancellationToken);
+            var deleted = await sessions.DeleteLongEndedAsync(cancellationToken);
+            if (closed + deleted > 0)
+            {
+                LogCleaned(logger, closed, deleted);
+            }
+        }
+        catch (NpgsqlException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closed {Closed} expired sessions and deleted {Deleted} long-ended ones")]
+    private static partial void LogCleaned(ILogger logger, int closed, int deleted);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session cleanup failed; it runs again at the next interval")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
