@@ -21,6 +21,13 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 - name: Keys__Directory
   value: /var/run/platform/keys
 {{- end }}
+{{- if eq $component "auth" }}
+# Sessions record the client's address from X-Forwarded-For, believed only from the gateway (in-cluster networks).
+{{- range $i, $network := $root.Values.edge.trustedProxies }}
+- name: ForwardedHeaders__TrustedNetworks__{{ $i }}
+  value: {{ $network | quote }}
+{{- end }}
+{{- end }}
 {{- if eq $component "gateway" }}
 # Overrides the one destination of each upstream in the gateway's appsettings.json ("local") with the Service.
 {{- range $upstream := list "auth" "tasks" "files" }}
