@@ -30,7 +30,7 @@ public sealed class ResilienceTests(GatewayPlatform platform)
             var fast = await SendAsync(user, "/api/tasks");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, fast.Status);
             Assert.True(fast.Elapsed < TimeSpan.FromSeconds(1), $"an open circuit answered after {fast.Elapsed.TotalMilliseconds:0} ms");
-            Assert.Equal(1, await platform.MetricAsync("gateway", "gateway_circuit_state{upstream=\"tasks\"}"));
+            Assert.Equal(1, await platform.MetricAsync("gateway", TasksCircuit));
 
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, "/api/auth/me")).Status);
             using var health = await platform.Client.GetAsync(new Uri(platform.Gateway, "/api/health"));
@@ -47,7 +47,7 @@ public sealed class ResilienceTests(GatewayPlatform platform)
         }
 
         await Poll.UntilAsync(async () => (await SendAsync(user, "/api/tasks")).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the tasks circuit to close");
-        Assert.Equal(0, await platform.MetricAsync("gateway", "gateway_circuit_state{upstream=\"tasks\"}"));
+        Assert.Equal(0, await platform.MetricAsync("gateway", TasksCircuit));
     }
 
     [Fact]
@@ -77,6 +77,54 @@ public sealed class ResilienceTests(GatewayPlatform platform)
         Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
         Assert.Contains("gateway-timeout", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Several_addresses_of_an_upstream_share_the_load_and_a_dead_one_is_left_out()
+    {
+        var first = await TestApp.StartAsync(map: app => app.MapGet("/api/who", () => "first"));
+        await using var second = await TestApp.StartAsync(map: app => app.MapGet("/api/who", () => "second"));
+        await using var gateway = InProcessGateway.Start(platform, new Dictionary<string, string?>
+        {
+            ["ReverseProxy:Routes:who:ClusterId"] = "who",
+            ["ReverseProxy:Routes:who:AuthorizationPolicy"] = "Anonymous",
+            ["ReverseProxy:Routes:who:Match:Path"] = "/api/who",
+            ["ReverseProxy:Routes:who:Metadata:RateLimitPolicy"] = "none",
+            ["ReverseProxy:Clusters:who:LoadBalancingPolicy"] = "RoundRobin",
+            ["ReverseProxy:Clusters:who:HealthCheck:Active:Enabled"] = "true",
+            ["ReverseProxy:Clusters:who:HealthCheck:Active:Interval"] = "00:00:01",
+            ["ReverseProxy:Clusters:who:HealthCheck:Active:Timeout"] = "00:00:01",
+            ["ReverseProxy:Clusters:who:HealthCheck:Active:Policy"] = "ConsecutiveFailures",
+            ["ReverseProxy:Clusters:who:HealthCheck:Active:Path"] = "/healthz",
+            ["ReverseProxy:Clusters:who:HealthCheck:Passive:Enabled"] = "true",
+            ["ReverseProxy:Clusters:who:Destinations:a:Address"] = first.Client.BaseAddress!.ToString(),
+            ["ReverseProxy:Clusters:who:Destinations:b:Address"] = second.Client.BaseAddress!.ToString(),
+        });
+        using var client = gateway.CreateRealClient();
+
+        var answers = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            answers.Add(await client.GetStringAsync(new Uri("/api/who", UriKind.Relative)));
+        }
+        Assert.Equal(5, answers.Count(answer => answer == "first"));
+        Assert.Equal(5, answers.Count(answer => answer == "second"));
+
+        await first.DisposeAsync();
+        await Poll.UntilAsync(async () =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                using var answer = await client.GetAsync(new Uri("/api/who", UriKind.Relative));
+                if (!answer.IsSuccessStatusCode || await answer.Content.ReadAsStringAsync() != "second")
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, TimeSpan.FromSeconds(15), "every request to go to the live address");
+    }
+
+    private string TasksCircuit => "gateway_circuit_state{destination=\"" + platform.Services["tasks"].Authority + "\",upstream=\"tasks\"}";
 
     private async Task<Answer> SendAsync(SignedInUser user, string path)
     {

@@ -10,10 +10,11 @@ using Polly.Timeout;
 namespace Platform.Gateway.Resilience;
 
 /// <summary>
-/// One resilience pipeline per upstream (a YARP cluster): retry on connection failure for requests that can
-/// be sent again, a circuit breaker that answers fast once the upstream keeps failing, and a timeout to the
-/// response headers that routes can override. It sits under YARP as a message handler, so it sees every
-/// attempt and nothing above it changes.
+/// One resilience pipeline per upstream address (a destination of a YARP cluster; in Kubernetes, the one
+/// Service address of an upstream): retry on connection failure for requests that can be sent again, a circuit
+/// breaker that answers fast once that address keeps failing, and a timeout to the response headers that routes
+/// can override. Per address, so one dead replica of several never opens the circuit of the healthy ones (YARP's
+/// health checks steer traffic away from it). It sits under YARP as a message handler, so it sees every attempt.
 /// </summary>
 public sealed class UpstreamResilience
 {
@@ -21,7 +22,7 @@ public sealed class UpstreamResilience
 
     private static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("platform.request");
 
-    private readonly ConcurrentDictionary<string, Upstream> upstreams = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Upstream, string Destination), Upstream> destinations = new();
     private readonly ResilienceOptions options;
     private readonly TimeProvider time;
 
@@ -32,17 +33,21 @@ public sealed class UpstreamResilience
         this.options = options.Value;
         this.time = time;
         metrics.Meter.CreateObservableGauge("gateway.circuit.state", ObserveCircuits, unit: "{state}",
-            description: "Circuit of each upstream: 0 closed, 1 open, 2 half-open, 3 isolated.");
+            description: "Circuit of each upstream address: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
 
-    public CircuitState CircuitOf(string upstream) =>
-        upstreams.TryGetValue(upstream, out var entry) ? entry.Circuit.CircuitState : CircuitState.Closed;
+    /// <summary>Whether calls to this address of the upstream are currently refused by its circuit.</summary>
+    public bool IsOpen(string upstream, Uri destination) =>
+        destinations.TryGetValue((upstream, destination.Authority), out var entry) && entry.Circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;
 
-    public HttpMessageHandler Wrap(string upstream, HttpMessageHandler inner) =>
-        new ResilientHandler(upstreams.GetOrAdd(upstream, Create).Pipeline) { InnerHandler = inner };
+    public HttpMessageHandler Wrap(string upstream, HttpMessageHandler inner) => new ResilientHandler(this, upstream) { InnerHandler = inner };
+
+    private ResiliencePipeline<HttpResponseMessage> PipelineFor(string upstream, Uri destination) =>
+        destinations.GetOrAdd((upstream, destination.Authority), _ => Create(upstream)).Pipeline;
 
     private IEnumerable<Measurement<int>> ObserveCircuits() =>
-        upstreams.Select(pair => new Measurement<int>((int)pair.Value.Circuit.CircuitState, new KeyValuePair<string, object?>("upstream", pair.Key)));
+        destinations.Select(pair => new Measurement<int>((int)pair.Value.Circuit.CircuitState,
+            new KeyValuePair<string, object?>("upstream", pair.Key.Upstream), new KeyValuePair<string, object?>("destination", pair.Key.Destination)));
 
     private Upstream Create(string upstream)
     {
@@ -90,10 +95,11 @@ public sealed class UpstreamResilience
 
     private sealed record Upstream(ResiliencePipeline<HttpResponseMessage> Pipeline, CircuitBreakerStateProvider Circuit);
 
-    private sealed class ResilientHandler(ResiliencePipeline<HttpResponseMessage> pipeline) : DelegatingHandler
+    private sealed class ResilientHandler(UpstreamResilience resilience, string upstream) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            var pipeline = resilience.PipelineFor(upstream, request.RequestUri!);
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(RequestKey, request);
             try

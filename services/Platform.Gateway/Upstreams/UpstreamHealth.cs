@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Gateway.Resilience;
-using Polly.CircuitBreaker;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
@@ -8,7 +7,7 @@ namespace Platform.Gateway.Upstreams;
 
 /// <summary>
 /// Whether each upstream can take requests: at least one of its addresses passes YARP's active (probe of
-/// /healthz) and passive (recent transport failures) checks, and its circuit is not open.
+/// /healthz) and passive (recent transport failures) checks and has no open circuit.
 /// </summary>
 public sealed class UpstreamHealth(IProxyStateLookup proxyState, UpstreamResilience resilience)
 {
@@ -16,9 +15,9 @@ public sealed class UpstreamHealth(IProxyStateLookup proxyState, UpstreamResilie
         proxyState.GetClusters().ToDictionary(cluster => cluster.ClusterId, IsAvailable, StringComparer.Ordinal);
 
     private bool IsAvailable(ClusterState cluster) =>
-        resilience.CircuitOf(cluster.ClusterId) is not (CircuitState.Open or CircuitState.Isolated)
-        && cluster.Destinations.Values.Any(destination =>
-            destination.Health.Active != DestinationHealth.Unhealthy && destination.Health.Passive != DestinationHealth.Unhealthy);
+        cluster.Destinations.Values.Any(destination =>
+            destination.Health.Active != DestinationHealth.Unhealthy && destination.Health.Passive != DestinationHealth.Unhealthy
+            && !resilience.IsOpen(cluster.ClusterId, new Uri(destination.Model.Config.Address)));
 }
 
 /// <summary>
