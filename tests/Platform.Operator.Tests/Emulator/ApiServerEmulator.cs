@@ -309,7 +309,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         metadata["uid"] = Guid.NewGuid().ToString();
         metadata["namespace"] = NamespaceOf(collection);
         metadata["creationTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        metadata["generation"] = 1;
+        metadata["generation"] = 1L;
         metadata["resourceVersion"] = Rv(++revision);
         if (!collections.TryGetValue(collection, out var items))
         {
