@@ -11,8 +11,8 @@ public sealed class OperatorOptions
     /// <summary>A kubeconfig file; empty: in-cluster when in a pod, else ~/.kube/config (or KUBECONFIG).</summary>
     public string Kubeconfig { get; set; } = "";
 
-    /// <summary>Port of /healthz, /readyz and /metrics.</summary>
-    [Range(1, 65535)]
+    /// <summary>Port of /healthz, /readyz and /metrics; 0 picks a free one (tests).</summary>
+    [Range(0, 65535)]
     public int Port { get; set; } = 8080;
 
     [Required]
