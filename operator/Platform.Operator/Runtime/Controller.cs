@@ -9,8 +9,8 @@ namespace Platform.Operator.Runtime;
 /// </summary>
 public abstract class Controller(string name, TimeProvider clock, OperatorMetrics metrics, ILogger logger)
 {
-    private static readonly TimeSpan BaseBackoff = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan BaseBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     public string Name { get; } = name;
 
