@@ -8,7 +8,7 @@ help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
 	@echo "make stop     stop everything make run started"
 	@echo "make status   what runs, where"
-	@echo "make rotate-keys  rotate the running platform's signing key (publish, activate, retire, remove: ~80 s)"
+	@echo "make rotate-keys  rotate the running platform's signing key (publish, activate, retire, remove: ~85 s)"
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
 	@echo "make build    build the solution ($(CONFIGURATION))"
 

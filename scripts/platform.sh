@@ -5,7 +5,7 @@
 #          Idempotent: what already runs is left running.
 #   down   stops the services this script started, then the data tier. Leaves no process behind.
 #   status what runs, where.
-#   rotate-keys  one whole rotation of the local keyset (publish → activate → retire → remove, ~80 s) with
+#   rotate-keys  one whole rotation of the local keyset (publish → activate → retire → remove, ~85 s) with
 #          the operator's CLI, asking the running auth which keyset it has loaded before activating.
 # Every port and the run directory can be overridden by environment variables (see README).
 set -euo pipefail
@@ -77,7 +77,7 @@ service_env() {
   export Tokens__Issuer="http://localhost:$GATEWAY_PORT"
   export Auth__Issuer="http://localhost:$GATEWAY_PORT"
   export Auth__JwksUri="http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json"
-  # Short key timings, so `make rotate-keys` completes a whole rotation in about 80 s: a retired key must
+  # Short key timings, so `make rotate-keys` completes a whole rotation in about 85 s: a retired key must
   # stay published longer than token lifetime + skew (60 + 5 s; one local clock has no skew to speak of),
   # and a next key longer than auth's 2 s re-read + the 5 s JWKS max-age. Keys rotate uses the same figures.
   export Tokens__AccessTokenMinutes="${PLATFORM_ACCESS_TOKEN_MINUTES:-1}"

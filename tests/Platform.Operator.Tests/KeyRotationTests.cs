@@ -49,7 +49,7 @@ public sealed class KeyRotationTests
         Assert.Equal(next.ActivatesAt + Timings.RetireAfter, active.ExpiresAt);
         Assert.Equal(KeyEventKind.Published, Assert.Single(outcome.Events).Kind);
         Assert.Equal("k2", outcome.Status.NextKid);
-        Assert.Equal(next.ActivatesAt - Bounds.Propagation, outcome.RequeueAt);
+        Assert.Equal(next.ActivatesAt - (2 * Bounds.Propagation), outcome.RequeueAt);
     }
 
     [Fact]
@@ -144,26 +144,42 @@ public sealed class KeyRotationTests
     }
 
     [Fact]
+    public void Pods_lagging_early_in_the_evidence_window_are_reported_without_moving_the_activation()
+    {
+        var keyset = Decide(null, T0).Keyset!;
+        var activation = T0 + Timings.RotationPeriod;
+        keyset = Decide(keyset, activation - Timings.PrePublish).Keyset!;
+        var windowOpens = activation - (2 * Bounds.Propagation);
+
+        var early = Decide(keyset, windowOpens, pods: [new("auth-a", keyset.Version - 1)]);
+
+        Assert.Equal(["auth-a"], early.Status.LaggingPods);
+        Assert.False(early.KeysetChanged);
+        Assert.Equal(windowOpens + (Bounds.Propagation / 2), early.RequeueAt);
+    }
+
+    [Fact]
     public void Activation_is_postponed_while_an_auth_pod_has_not_loaded_the_keyset_and_resumes_when_it_has()
     {
         var keyset = Decide(null, T0).Keyset!;
         var activation = T0 + Timings.RotationPeriod;
         keyset = Decide(keyset, activation - Timings.PrePublish).Keyset!;
         var check = activation - Bounds.Propagation;
-        AuthPodReport[] lagging = [new("auth-a", keyset.Version), new("auth-b", keyset.Version - 1), new("auth-c", null)];
+        AuthPodReport[] lagging = [new("auth-a", keyset.Version), new("auth-b", keyset.Version - 1), new("auth-c", null), new("auth-d", keyset.Version + 5, ["k1"]), new("auth-e", keyset.Version - 1, ["k1", "k2"])];
 
         var postponed = Decide(keyset, check, pods: lagging);
 
-        Assert.Equal(["auth-b", "auth-c"], postponed.Status.LaggingPods);
+        Assert.Equal(["auth-b", "auth-c", "auth-d"], postponed.Status.LaggingPods);
         var next = postponed.Keyset!.Keys.Single(k => k.Kid == "k2");
         var active = postponed.Keyset.Keys.Single(k => k.Kid == "k1");
         Assert.Equal(check + (2 * Bounds.Propagation), next.ActivatesAt);
         Assert.Equal(next.ActivatesAt, active.RetiresAt);
         Assert.Equal(next.ActivatesAt + Timings.RetireAfter, active.ExpiresAt);
         Assert.Equal(KeyEventKind.ActivationPostponed, Assert.Single(postponed.Events).Kind);
-        Assert.Equal(check + Bounds.Propagation, postponed.RequeueAt);
+        Assert.Equal(check + (Bounds.Propagation / 2), postponed.RequeueAt);
 
-        var caughtUp = Decide(postponed.Keyset, postponed.RequeueAt!.Value, pods: [new("auth-a", postponed.Keyset.Version), new("auth-b", postponed.Keyset.Version)]);
+        // A pod that reports its kids holds the key whatever version the postponement wrote since.
+        var caughtUp = Decide(postponed.Keyset, postponed.RequeueAt!.Value, pods: [new("auth-a", postponed.Keyset.Version), new("auth-b", postponed.Keyset.Version), new("auth-d", keyset.Version, ["k1", "k2"])]);
         Assert.False(caughtUp.KeysetChanged);
         Assert.Empty(caughtUp.Status.LaggingPods);
         Assert.Equal(next.ActivatesAt, caughtUp.RequeueAt);

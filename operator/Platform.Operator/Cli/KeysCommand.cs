@@ -20,18 +20,19 @@ public static class KeysCommand
     public const string Usage = """
         usage: Platform.Operator keys init --dir DIR
                Platform.Operator keys rotate --dir DIR [--wait] [--auth URL] [--emergency] [--algorithm ES256|RS256|PS256]
-                                 [--pre-publish 10s] [--retire-after 70s] [--propagation 7s] [--token-lifetime-plus-skew 65s]
+                                 [--pre-publish 15s] [--retire-after 70s] [--propagation 7s] [--token-lifetime-plus-skew 65s]
                Platform.Operator keys show --dir DIR
         """;
 
     /// <summary>
     /// Local timings, matched to what scripts/platform.sh gives the services: auth re-reads the keyset within
-    /// 2 s and sends a JWKS max-age of 5 s (propagation 7 s), access tokens live 1 min and validators allow 5 s
-    /// of skew (65 s). A whole rotation then takes about 80 s.
+    /// 2 s and sends a JWKS max-age of 5 s (propagation 7 s; the evidence check opens twice that before an
+    /// activation, so prePublish is 15 s), access tokens live 1 min and validators allow 5 s of skew (65 s).
+    /// A whole rotation then takes about 85 s.
     /// </summary>
     private static readonly Dictionary<string, string> LocalDefaults = new()
     {
-        ["--pre-publish"] = "10s",
+        ["--pre-publish"] = "15s",
         ["--retire-after"] = "70s",
         ["--propagation"] = "7s",
         ["--token-lifetime-plus-skew"] = "65s",
@@ -169,7 +170,10 @@ public static class KeysCommand
         try
         {
             var report = await http.GetFromJsonAsync<JsonElement>(url, cancellationToken);
-            return new AuthPodReport(url.Authority, report.GetProperty("version").GetInt64());
+            var kids = report.TryGetProperty("kids", out var published) && published.ValueKind == JsonValueKind.Array
+                ? published.EnumerateArray().Select(k => k.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
+                : null;
+            return new AuthPodReport(url.Authority, report.GetProperty("version").GetInt64(), kids);
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
         {

@@ -27,7 +27,10 @@ public sealed class HttpAuthPodProbe(HttpClient http, int port) : IAuthPodProbe
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             var host = ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
             var report = await http.GetFromJsonAsync<JsonElement>(new Uri($"http://{host}:{port}/internal/keyset"), timeout.Token);
-            return new AuthPodReport(name, report.GetProperty("version").GetInt64());
+            var kids = report.TryGetProperty("kids", out var published) && published.ValueKind == JsonValueKind.Array
+                ? published.EnumerateArray().Select(k => k.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
+                : null;
+            return new AuthPodReport(name, report.GetProperty("version").GetInt64(), kids);
         }
         catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
         {

@@ -64,7 +64,7 @@ public static class KeyRotation
 
         var changed = !keys.SequenceEqual(original);
         var result = changed || keyset is null ? new Keyset((keyset?.Version ?? 0) + 1, keys.OrderBy(k => k.ActivatesAt).ThenBy(k => k.Kid, StringComparer.Ordinal).ToList()) : keyset;
-        return new RotationOutcome(result, changed || keyset is null, events, StatusOf(keys, timings, now, lagging, spec.RotateNow), NextTransition(keys, timings, bounds, now), InvalidSpec: null);
+        return new RotationOutcome(result, changed || keyset is null, events, StatusOf(keys, timings, now, lagging, spec.RotateNow), NextTransition(keys, timings, bounds, lagging.Count > 0, now), InvalidSpec: null);
     }
 
     /// <summary>Why the spec is refused, or null. Refused specs change nothing: a wrong timing must never reject valid tokens.</summary>
@@ -96,8 +96,8 @@ public static class KeyRotation
 
     /// <summary>
     /// Publishes the next key when its time (or a rotateNow) has come. Near the activation of a pending key,
-    /// checks the evidence: while an auth pod has not loaded the current keyset, the activation (and the
-    /// predecessor's retirement with it) moves later, far enough that pods can catch up before the next check.
+    /// checks the evidence: while an auth pod has not loaded a keyset holding it, the activation (and the
+    /// predecessor's retirement with it) moves later, so that it is always at least a window away.
     /// </summary>
     private static void PublishOrPostpone(List<KeysetKey> keys, long storedVersion, RotationSpec spec, RotationBounds bounds, IReadOnlyList<AuthPodReport> pods,
         DateTimeOffset now, bool rotateRequested, List<KeyEvent> events, List<string> lagging, KeyFactory createKey)
@@ -120,16 +120,16 @@ public static class KeyRotation
             return;
         }
 
-        if (now < pending.ActivatesAt - bounds.Propagation)
+        if (now < pending.ActivatesAt - EvidenceWindow(bounds))
         {
             return;
         }
-        lagging.AddRange(pods.Where(p => p.LoadedVersion is null || p.LoadedVersion < storedVersion).Select(p => p.Pod).Order(StringComparer.Ordinal));
-        if (lagging.Count == 0)
+        lagging.AddRange(pods.Where(p => !p.Holds(pending.Kid, storedVersion)).Select(p => p.Pod).Order(StringComparer.Ordinal));
+        var postponedTo = now + EvidenceWindow(bounds);
+        if (lagging.Count == 0 || postponedTo <= pending.ActivatesAt)
         {
             return;
         }
-        var postponedTo = now + (2 * bounds.Propagation);
         Replace(keys, pending, pending with { ActivatesAt = postponedTo });
         foreach (var predecessor in keys.Where(k => k.RetiresAt == pending.ActivatesAt).ToList())
         {
@@ -138,15 +138,22 @@ public static class KeyRotation
         events.Add(new KeyEvent(KeyEventKind.ActivationPostponed, $"Activation of key {pending.Kid} postponed to {Time(postponedTo)}: auth pods {string.Join(", ", lagging)} have not loaded the keyset that holds it.", IsWarning: true));
     }
 
+    /// <summary>
+    /// How long before an activation the pods' evidence is checked, and how far a lagging pod pushes the
+    /// activation past now: twice the propagation bound, so a reconcile that runs late by less than one
+    /// bound still checks in time, and a lagging pod has a whole bound to catch up before the next check.
+    /// </summary>
+    private static TimeSpan EvidenceWindow(RotationBounds bounds) => 2 * bounds.Propagation;
+
     /// <summary>The earliest instant at which the decision can change: the evidence check before an activation, an activation, an expiry, or the next publication.</summary>
-    private static DateTimeOffset? NextTransition(List<KeysetKey> keys, RotationTimings timings, RotationBounds bounds, DateTimeOffset now)
+    private static DateTimeOffset? NextTransition(List<KeysetKey> keys, RotationTimings timings, RotationBounds bounds, bool podsLag, DateTimeOffset now)
     {
         var candidates = keys.Where(k => k.ExpiresAt > now).Select(k => k.ExpiresAt!.Value).ToList();
         var pending = keys.FirstOrDefault(k => k.ActivatesAt > now);
         if (pending is not null)
         {
-            var check = pending.ActivatesAt - bounds.Propagation;
-            candidates.Add(check > now ? check : pending.ActivatesAt);
+            var windowOpens = pending.ActivatesAt - EvidenceWindow(bounds);
+            candidates.Add(windowOpens > now ? windowOpens : podsLag ? Min(now + (bounds.Propagation / 2), pending.ActivatesAt) : pending.ActivatesAt);
         }
         else if (ActiveAt(keys, now) is { } active)
         {
@@ -172,6 +179,8 @@ public static class KeyRotation
     private static void Replace(List<KeysetKey> keys, KeysetKey old, KeysetKey replacement) => keys[keys.IndexOf(old)] = replacement;
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static string Time(DateTimeOffset? instant) => instant?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
 }

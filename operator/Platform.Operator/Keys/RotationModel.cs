@@ -16,8 +16,19 @@ public sealed record RotationBounds(TimeSpan Propagation, TimeSpan TokenLifetime
 /// <param name="Emergency">Applies to the rotation <paramref name="RotateNow"/> forces: the new key signs at once and every other key is dropped.</param>
 public sealed record RotationSpec(string Algorithm, RotationTimings Timings, string? RotateNow, bool Emergency);
 
-/// <summary>What one auth pod says it has loaded; a null version means it could not be asked.</summary>
-public sealed record AuthPodReport(string Pod, long? LoadedVersion);
+/// <summary>
+/// What one auth pod says it has loaded (its /internal/keyset): the keyset version and, when it tells, the
+/// kids it publishes. A null version means it could not be asked.
+/// </summary>
+public sealed record AuthPodReport(string Pod, long? LoadedVersion, IReadOnlyCollection<string>? Kids = null)
+{
+    /// <summary>
+    /// Whether the pod has loaded a keyset holding <paramref name="kid"/>: by its kids when it reports them, so
+    /// that moving an activation (a new version) does not make every pod lag again; else by the version.
+    /// </summary>
+    public bool Holds(string kid, long storedVersion) =>
+        LoadedVersion is not null && (Kids is not null ? Kids.Contains(kid) : LoadedVersion >= storedVersion);
+}
 
 /// <summary>What the last decision remembered (the custom resource's status, or the CLI's previous step).</summary>
 public sealed record RotationMemory(string? HandledRotateNow, string? ActiveKid, IReadOnlyList<string> PublishedKids)
