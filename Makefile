@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status build test test-datatier kind-up images deploy dev undeploy e2e
+.PHONY: help run stop status rotate-keys build test test-datatier kind-up images deploy dev undeploy e2e
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
 	@echo "make stop     stop everything make run started"
 	@echo "make status   what runs, where"
+	@echo "make rotate-keys  rotate the running platform's signing key (publish, activate, retire, remove: ~85 s)"
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
 	@echo "make build    build the solution ($(CONFIGURATION))"
 	@echo "make kind-up  create the kind cluster (kind-config.yaml) with ingress-nginx"
@@ -25,6 +26,9 @@ stop:
 
 status:
 	@scripts/platform.sh status
+
+rotate-keys:
+	@scripts/platform.sh rotate-keys
 
 build:
 	dotnet build Platform.sln -c $(CONFIGURATION) -warnaserror -nologo

@@ -5,6 +5,8 @@
 #          Idempotent: what already runs is left running.
 #   down   stops the services this script started, then the data tier. Leaves no process behind.
 #   status what runs, where.
+#   rotate-keys  one whole rotation of the local keyset (publish → activate → retire → remove, ~85 s) with
+#          the operator's CLI, asking the running auth which keyset it has loaded before activating.
 # Every port and the run directory can be overridden by environment variables (see README).
 set -euo pipefail
 
@@ -75,6 +77,12 @@ service_env() {
   export Tokens__Issuer="http://localhost:$GATEWAY_PORT"
   export Auth__Issuer="http://localhost:$GATEWAY_PORT"
   export Auth__JwksUri="http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json"
+  # Short key timings, so `make rotate-keys` completes a whole rotation in about 85 s: a retired key must
+  # stay published longer than token lifetime + skew (60 + 5 s; one local clock has no skew to speak of),
+  # and a next key longer than auth's 2 s re-read + the 5 s JWKS max-age. Keys rotate uses the same figures.
+  export Tokens__AccessTokenMinutes="${PLATFORM_ACCESS_TOKEN_MINUTES:-1}"
+  export Auth__ClockSkewSeconds="${PLATFORM_CLOCK_SKEW_SECONDS:-5}"
+  export Keys__JwksMaxAgeSeconds="${PLATFORM_JWKS_MAX_AGE_SECONDS:-5}"
   export ReverseProxy__Clusters__auth__Destinations__local__Address="http://127.0.0.1:$AUTH_PORT/"
   export ReverseProxy__Clusters__tasks__Destinations__local__Address="http://127.0.0.1:$TASKS_PORT/"
   export ReverseProxy__Clusters__files__Destinations__local__Address="http://127.0.0.1:$FILES_PORT/"
@@ -180,9 +188,16 @@ status() {
   done
 }
 
+rotate_keys() {
+  [[ -f "$(operator_dll)" ]] || die "the operator is not built; run make run first"
+  running_pid auth >/dev/null || die "auth is not running; run make run first"
+  dotnet "$(operator_dll)" keys rotate --dir "$RUN/keys" --wait --auth "http://127.0.0.1:$AUTH_PORT"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  rotate-keys) rotate_keys ;;
+  *) echo "usage: $0 up|down|status|rotate-keys" >&2; exit 2 ;;
 esac

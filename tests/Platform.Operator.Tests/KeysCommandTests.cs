@@ -74,7 +74,10 @@ public sealed class KeysCommandTests : IDisposable
     [InlineData]
     [InlineData("init")]
     [InlineData("init", "--dir")]
-    [InlineData("rotate", "--dir", "x")]
+    [InlineData("rotate")]
+    [InlineData("show", "--dir", "x", "--wait")]
+    [InlineData("rotate", "--dir", "x", "--pre-publish", "soon")]
+    [InlineData("unknown", "--dir", "x")]
     public async Task Bad_arguments_print_usage_and_exit_2(params string[] args)
     {
         using var output = new StringWriter();
@@ -83,6 +86,79 @@ public sealed class KeysCommandTests : IDisposable
 
         Assert.Equal(2, exit);
         Assert.Contains("usage:", output.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A whole rotation in about a second of real time: publish, activate after prePublish (once auth — here,
+    /// nobody is asked — is current), retire, remove after retireAfter; the CLI stays until it is done.
+    /// </summary>
+    [Fact]
+    public async Task Rotate_with_wait_publishes_activates_retires_and_removes_leaving_only_the_new_key()
+    {
+        await KeysCommand.RunAsync(["init", "--dir", directory], TextWriter.Null, TimeProvider.System, CancellationToken.None);
+        var old = (await KeysetFile.ReadAsync(directory, CancellationToken.None))!.Keys[0].Kid;
+        using var output = new StringWriter();
+
+        var exit = await KeysCommand.RunAsync(
+            ["rotate", "--dir", directory, "--wait", "--pre-publish", "300ms", "--retire-after", "400ms", "--propagation", "100ms", "--token-lifetime-plus-skew", "300ms"],
+            output, TimeProvider.System, CancellationToken.None);
+
+        Assert.Equal(0, exit);
+        var keyset = (await KeysetFile.ReadAsync(directory, CancellationToken.None))!;
+        var key = Assert.Single(keyset.Keys);
+        Assert.NotEqual(old, key.Kid);
+        Assert.True(keyset.Version >= 3, $"version {keyset.Version}: publish and removal are two writes after init");
+        var log = output.ToString();
+        Assert.Contains("Published", log, StringComparison.Ordinal);
+        Assert.Contains("Activated", log, StringComparison.Ordinal);
+        Assert.Contains("Retired", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rotate_without_wait_only_publishes_the_next_key()
+    {
+        await KeysCommand.RunAsync(["init", "--dir", directory], TextWriter.Null, TimeProvider.System, CancellationToken.None);
+
+        var exit = await KeysCommand.RunAsync(["rotate", "--dir", directory], TextWriter.Null, TimeProvider.System, CancellationToken.None);
+
+        Assert.Equal(0, exit);
+        var keyset = (await KeysetFile.ReadAsync(directory, CancellationToken.None))!;
+        Assert.Equal(2, keyset.Keys.Count);
+        Assert.Equal(keyset.Keys[1].ActivatesAt, keyset.Keys[0].RetiresAt);
+        Assert.Equal(TimeSpan.FromSeconds(70), keyset.Keys[0].ExpiresAt - keyset.Keys[0].RetiresAt);
+        using var shown = new StringWriter();
+        await KeysCommand.RunAsync(["show", "--dir", directory], shown, TimeProvider.System, CancellationToken.None);
+        Assert.Contains("active", shown.ToString(), StringComparison.Ordinal);
+        Assert.Contains("next", shown.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rotate_refuses_timings_that_would_reject_valid_tokens()
+    {
+        await KeysCommand.RunAsync(["init", "--dir", directory], TextWriter.Null, TimeProvider.System, CancellationToken.None);
+        var before = await File.ReadAllTextAsync(KeysetFile.PathIn(directory));
+        using var output = new StringWriter();
+
+        var exit = await KeysCommand.RunAsync(["rotate", "--dir", directory, "--retire-after", "30s"], output, TimeProvider.System, CancellationToken.None);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("retireAfter", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllTextAsync(KeysetFile.PathIn(directory)));
+    }
+
+    [Theory]
+    [InlineData("ES256")]
+    [InlineData("RS256")]
+    [InlineData("PS256")]
+    public void Every_supported_algorithm_makes_a_key_with_its_private_parameters(string algorithm)
+    {
+        var now = DateTimeOffset.UtcNow;
+
+        var key = SigningKeyFactory.Create(algorithm, now, now);
+
+        Assert.Equal(algorithm, key.Alg);
+        Assert.True(key.PrivateJwk.TryGetProperty("d", out _));
+        Assert.Equal(key.Kid, key.PrivateJwk.GetProperty("kid").GetString());
     }
 
     private static byte[] FromBase64Url(string value)

@@ -1,0 +1,226 @@
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Platform.Operator.Hosting;
+using Platform.Operator.Keys;
+using Platform.Operator.Kubernetes;
+using Platform.Operator.Resources;
+using Platform.Operator.Runtime;
+using Platform.ServiceDefaults.Keys;
+
+namespace Platform.Operator.Controllers;
+
+/// <summary>
+/// Reads a SigningKeyRotation, its Secret and the auth pods' reports, lets <see cref="KeyRotation"/> decide,
+/// writes the Secret (conditional on its resourceVersion, so two writers can never both add a key), records
+/// Events and updates the status. The rotateNow value it has acted on travels in the Secret with the keyset,
+/// so a retry after a failed status write cannot rotate twice.
+/// </summary>
+public sealed class SigningKeyRotationController : Controller
+{
+    public const string HandledRotateNowAnnotation = "platform.dev/handled-rotate-now";
+
+    private readonly IKubernetesApi api;
+    private readonly OperatorOptions options;
+    private readonly IAuthPodProbe probe;
+    private readonly EventRecorder events;
+    private readonly OperatorMetrics metrics;
+    private readonly KeyFactory createKey;
+    private readonly Informer<SigningKeyRotation> rotations;
+    private readonly Informer<V1Secret> secrets;
+
+    public SigningKeyRotationController(IKubernetesApi api, OperatorOptions options, IAuthPodProbe probe, EventRecorder events, KeyFactory createKey,
+        TimeProvider clock, OperatorMetrics metrics, ILogger<SigningKeyRotationController> logger)
+        : base("signingkeyrotation", clock, metrics, logger)
+    {
+        this.api = api;
+        this.options = options;
+        this.probe = probe;
+        this.events = events;
+        this.metrics = metrics;
+        this.createKey = createKey;
+        var resync = TimeSpan.FromSeconds(options.ResyncSeconds);
+        rotations = new Informer<SigningKeyRotation>(api, null, resync, OnRotation, clock, logger);
+        secrets = new Informer<V1Secret>(api, $"{PlatformGroup.ManagedByLabel}={PlatformGroup.FieldManager}", resync, OnSecret, clock, logger);
+    }
+
+    public override IReadOnlyList<Func<(string Name, DateTimeOffset LastContact, bool Synced)>> Watches =>
+        [() => (rotations.Name, rotations.LastContact, rotations.HasSynced), () => (secrets.Name, secrets.LastContact, secrets.HasSynced)];
+
+    protected override bool InformersSynced => rotations.HasSynced && secrets.HasSynced;
+
+    protected override IEnumerable<Task> RunInformers(CancellationToken cancellationToken) => [rotations.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken)];
+
+    /// <summary>Spec changes (a new generation) and list/resync deliveries reconcile; the operator's own status writes do not.</summary>
+    private void OnRotation(WatchEventType type, SigningKeyRotation rotation)
+    {
+        if (type != WatchEventType.Modified || rotation.Status?.ObservedGeneration != rotation.Metadata.Generation)
+        {
+            Schedule.Add(rotation.Metadata.Name);
+        }
+    }
+
+    /// <summary>A Secret changed or deleted by anyone else brings its owner back to check it.</summary>
+    private void OnSecret(WatchEventType type, V1Secret secret)
+    {
+        if (Owner.ControllerName(secret.Metadata, "SigningKeyRotation") is { } owner)
+        {
+            Schedule.Add(owner);
+        }
+    }
+
+    protected override async Task<DateTimeOffset?> ReconcileAsync(string key, CancellationToken cancellationToken)
+    {
+        var rotation = await api.FindAsync<SigningKeyRotation>(key, cancellationToken);
+        if (rotation is null)
+        {
+            return null;
+        }
+        var now = Clock.GetUtcNow();
+        var status = rotation.Status ?? new SigningKeyRotationStatus();
+        if (SpecOf(rotation.Spec) is not { } spec)
+        {
+            return await RefuseAsync(rotation, status, "durations must look like 90s, 10m or 720h", now, cancellationToken);
+        }
+        var secret = await api.FindAsync<V1Secret>(rotation.Spec.SecretName, cancellationToken);
+        var keyset = KeysetOf(secret);
+        string? handledInSecret = null;
+        secret?.Metadata.Annotations?.TryGetValue(HandledRotateNowAnnotation, out handledInSecret);
+        var handledRotateNow = handledInSecret ?? status.HandledRotateNow;
+        var memory = new RotationMemory(handledRotateNow, status.ActiveKid, status.PublishedKids?.ToList() ?? []);
+        var pods = await AuthPodReportsAsync(cancellationToken);
+        var bounds = new RotationBounds(TimeSpan.FromSeconds(options.KeysetPropagationSeconds), TimeSpan.FromSeconds(options.TokenLifetimePlusSkewSeconds));
+        var outcome = KeyRotation.Decide(new RotationInput(spec, bounds, keyset, memory, pods, now), createKey);
+        if (outcome.InvalidSpec is { } invalid)
+        {
+            return await RefuseAsync(rotation, status, invalid, now, cancellationToken);
+        }
+        if (outcome.KeysetChanged || handledRotateNow != outcome.Status.HandledRotateNow)
+        {
+            await WriteSecretAsync(rotation, secret, outcome.Keyset!, outcome.Status.HandledRotateNow, cancellationToken);
+        }
+        foreach (var keyEvent in outcome.Events)
+        {
+            if (keyEvent.Kind == KeyEventKind.Activated && memory.ActiveKid is not null)
+            {
+                metrics.KeyRotated();
+            }
+            await events.RecordAsync(rotation, "Key" + keyEvent.Kind, keyEvent.Message, keyEvent.IsWarning, cancellationToken);
+        }
+        await UpdateStatusAsync(rotation, StatusFrom(rotation, status, outcome, now), cancellationToken);
+        return outcome.RequeueAt;
+    }
+
+    private static RotationSpec? SpecOf(SigningKeyRotationSpec spec) =>
+        GoDuration.TryParse(spec.RotationPeriod, out var period) && GoDuration.TryParse(spec.PrePublish, out var prePublish) && GoDuration.TryParse(spec.RetireAfter, out var retireAfter)
+            ? new RotationSpec(spec.Algorithm, new RotationTimings(period, prePublish, retireAfter), spec.RotateNow, spec.Emergency)
+            : null;
+
+    /// <summary>A keyset that does not parse counts as missing: the rotation recreates it and its Event names the keys that were lost.</summary>
+    private static Keyset? KeysetOf(V1Secret? secret)
+    {
+        if (secret?.Data?.TryGetValue(KeysetFile.FileName, out var bytes) != true)
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<Keyset>(bytes!, Keyset.JsonOptions);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<IReadOnlyList<AuthPodReport>> AuthPodReportsAsync(CancellationToken cancellationToken)
+    {
+        var pods = await api.ListAsync<V1Pod>(options.AuthPodSelector, cancellationToken);
+        var running = pods.Items.Where(p => p.Status?.Phase == "Running" && p.Metadata.DeletionTimestamp is null);
+        return await Task.WhenAll(running.Select(p => probe.AskAsync(p, cancellationToken)));
+    }
+
+    private async Task WriteSecretAsync(SigningKeyRotation rotation, V1Secret? existing, Keyset keyset, string? handledRotateNow, CancellationToken cancellationToken)
+    {
+        var data = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(keyset, Keyset.JsonOptions));
+        var secret = existing ?? new V1Secret { Metadata = new V1ObjectMeta { Name = rotation.Spec.SecretName }, Type = "Opaque" };
+        secret.Data = new Dictionary<string, byte[]> { [KeysetFile.FileName] = data };
+        secret.Metadata.Labels ??= new Dictionary<string, string>();
+        secret.Metadata.Labels[PlatformGroup.ManagedByLabel] = PlatformGroup.FieldManager;
+        secret.Metadata.Annotations ??= new Dictionary<string, string>();
+        if (handledRotateNow is not null)
+        {
+            secret.Metadata.Annotations[HandledRotateNowAnnotation] = handledRotateNow;
+        }
+        if (Owner.ControllerName(secret.Metadata, rotation.Kind) is null)
+        {
+            secret.Metadata.OwnerReferences = [.. secret.Metadata.OwnerReferences ?? [], Owner.Of(rotation)];
+        }
+        if (existing is null)
+        {
+            await api.CreateAsync(secret, cancellationToken);
+        }
+        else
+        {
+            await api.ReplaceAsync(secret, cancellationToken);
+        }
+    }
+
+    private static SigningKeyRotationStatus StatusFrom(SigningKeyRotation rotation, SigningKeyRotationStatus previous, RotationOutcome outcome, DateTimeOffset now)
+    {
+        var decided = outcome.Status;
+        var generation = rotation.Metadata.Generation;
+        var conditions = Conditions.Set(previous.Conditions, "Ready", decided.ActiveKid is not null, decided.ActiveKid is null ? "NoActiveKey" : "KeyActive",
+            decided.ActiveKid is null ? "No key signs." : $"Key {decided.ActiveKid} signs.", generation, now);
+        conditions = Conditions.Set(conditions, "Progressing", decided.NextKid is not null, decided.NextKid is null ? "Idle" : "NextKeyPublished",
+            decided.NextKid is null ? "No rotation in progress." : $"Key {decided.NextKid} activates at {decided.NextRotationTime:O}.", generation, now);
+        conditions = Conditions.Set(conditions, "Degraded", decided.LaggingPods.Count > 0, decided.LaggingPods.Count > 0 ? "AuthPodsLagging" : "AsExpected",
+            decided.LaggingPods.Count > 0 ? $"Activation waits for auth pods {string.Join(", ", decided.LaggingPods)}." : "Every auth pod has loaded the keyset.", generation, now);
+        return new SigningKeyRotationStatus
+        {
+            ObservedGeneration = generation,
+            ActiveKid = decided.ActiveKid,
+            NextKid = decided.NextKid,
+            LastRotationTime = decided.LastRotationTime,
+            NextRotationTime = decided.NextRotationTime,
+            HandledRotateNow = decided.HandledRotateNow,
+            PublishedKids = decided.PublishedKids.ToList(),
+            LaggingPods = decided.LaggingPods.ToList(),
+            Conditions = conditions,
+        };
+    }
+
+    private async Task<DateTimeOffset?> RefuseAsync(SigningKeyRotation rotation, SigningKeyRotationStatus previous, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var generation = rotation.Metadata.Generation;
+        var conditions = Conditions.Set(previous.Conditions, "Ready", false, "InvalidSpec", "The spec is refused: " + reason, generation, now);
+        conditions = Conditions.Set(conditions, "Progressing", false, "InvalidSpec", "Nothing changes until the spec is fixed.", generation, now);
+        conditions = Conditions.Set(conditions, "Degraded", true, "InvalidSpec", reason, generation, now);
+        var status = new SigningKeyRotationStatus
+        {
+            ObservedGeneration = generation,
+            ActiveKid = previous.ActiveKid,
+            NextKid = previous.NextKid,
+            LastRotationTime = previous.LastRotationTime,
+            NextRotationTime = previous.NextRotationTime,
+            HandledRotateNow = previous.HandledRotateNow,
+            PublishedKids = previous.PublishedKids,
+            LaggingPods = previous.LaggingPods,
+            Conditions = conditions,
+        };
+        await UpdateStatusAsync(rotation, status, cancellationToken);
+        return null;
+    }
+
+    private async Task UpdateStatusAsync(SigningKeyRotation rotation, SigningKeyRotationStatus status, CancellationToken cancellationToken)
+    {
+        if (KubernetesJson.Serialize(status) == KubernetesJson.Serialize(rotation.Status ?? new SigningKeyRotationStatus()))
+        {
+            return;
+        }
+        rotation.Status = status;
+        await api.ReplaceStatusAsync(rotation, cancellationToken);
+    }
+}

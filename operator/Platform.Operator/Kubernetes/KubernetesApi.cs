@@ -1,0 +1,259 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Platform.Operator.Resources;
+
+namespace Platform.Operator.Kubernetes;
+
+/// <summary>
+/// <see cref="IKubernetesApi"/> over KubernetesClient's transport: its configuration (kubeconfig or in-cluster),
+/// TLS, client certificates and credentials, and its typed models and JSON converters. The REST calls are
+/// ours, because the operator needs exact control of watches (bookmarks, resume, 410), server-side apply
+/// and typed errors, for built-in and custom resources alike.
+/// </summary>
+public sealed class KubernetesApi : IKubernetesApi, IDisposable
+{
+    private const string ApplyPatchContentType = "application/apply-patch+yaml";
+    private const string MergePatchContentType = "application/merge-patch+json";
+
+    private readonly k8s.Kubernetes client;
+    private readonly KubernetesClientConfiguration configuration;
+    private readonly string @namespace;
+    private readonly TimeSpan watchTimeout;
+
+    public KubernetesApi(KubernetesClientConfiguration configuration, string @namespace, TimeSpan watchTimeout)
+    {
+        this.configuration = configuration;
+        this.@namespace = @namespace;
+        this.watchTimeout = watchTimeout;
+        client = new k8s.Kubernetes(configuration);
+    }
+
+    public string Namespace => @namespace;
+
+    public async Task<T> GetAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        using var response = await SendAsync(HttpMethod.Get, ResourcePath.Item<T>(@namespace, name), null, null, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    public async Task<T?> FindAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        try
+        {
+            return await GetAsync<T>(name, cancellationToken);
+        }
+        catch (NotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var query = labelSelector is null ? "" : "?labelSelector=" + Uri.EscapeDataString(labelSelector);
+        using var response = await SendAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + query, null, null, cancellationToken);
+        using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+        var items = document.RootElement.TryGetProperty("items", out var array) && array.ValueKind == JsonValueKind.Array
+            ? array.EnumerateArray().Select(item => KubernetesJson.Deserialize<T>(item)).ToList()
+            : [];
+        var resourceVersion = document.RootElement.GetProperty("metadata").TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? "" : "";
+        return new ResourceList<T>(items, resourceVersion);
+    }
+
+    public async Task<T> CreateAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        using var response = await SendAsync(HttpMethod.Post, ResourcePath.Collection<T>(@namespace), Json(Complete(resource)), null, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    public async Task<T> ReplaceAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        using var response = await SendAsync(HttpMethod.Put, ResourcePath.Item<T>(@namespace, resource.Metadata.Name), Json(Complete(resource)), null, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    public async Task<T> ReplaceStatusAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        using var response = await SendAsync(HttpMethod.Put, ResourcePath.Item<T>(@namespace, resource.Metadata.Name) + "/status", Json(Complete(resource)), null, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    public async Task DeleteAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        using var response = await SendAsync(HttpMethod.Delete, ResourcePath.Item<T>(@namespace, name), null, null, cancellationToken);
+    }
+
+    public async Task<T> MergePatchAsync<T>(string name, object patch, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var content = new StringContent(KubernetesJson.Serialize(patch), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue(MergePatchContentType);
+        using var response = await SendAsync(HttpMethod.Patch, ResourcePath.Item<T>(@namespace, name), content, null, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    /// <summary>JSON is YAML, so the applied configuration goes as JSON under the apply-patch+yaml media type.</summary>
+    public async Task<T> ApplyAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var content = new StringContent(KubernetesJson.Serialize(Complete(resource)), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue(ApplyPatchContentType);
+        var path = $"{ResourcePath.Item<T>(@namespace, resource.Metadata.Name)}?fieldManager={PlatformGroup.FieldManager}&force=true";
+        using var response = await SendAsync(HttpMethod.Patch, path, content, null, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var query = $"?watch=true&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={(int)watchTimeout.TotalSeconds}";
+        if (labelSelector is not null)
+        {
+            query += "&labelSelector=" + Uri.EscapeDataString(labelSelector);
+        }
+        using var response = await SendAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + query, null, null, cancellationToken);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(cancellationToken);
+            }
+            catch (IOException exception)
+            {
+                throw new UnavailableException(null, null, "The watch stream broke: " + exception.Message, exception);
+            }
+            if (line is null)
+            {
+                yield break;
+            }
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            yield return ParseWatchLine<T>(line);
+        }
+    }
+
+    private static WatchEvent<T> ParseWatchLine<T>(string line) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        using var document = JsonDocument.Parse(line);
+        var type = document.RootElement.GetProperty("type").GetString();
+        var body = document.RootElement.GetProperty("object");
+        if (type == "ERROR")
+        {
+            var (code, reason, message) = StatusOf(body);
+            throw KubernetesApiException.From(code ?? HttpStatusCode.InternalServerError, reason, message ?? "The watch ended with an error.");
+        }
+        var eventType = type switch
+        {
+            "ADDED" => WatchEventType.Added,
+            "MODIFIED" => WatchEventType.Modified,
+            "DELETED" => WatchEventType.Deleted,
+            "BOOKMARK" => WatchEventType.Bookmark,
+            _ => throw new UnavailableException(null, null, $"Unknown watch event type {type}."),
+        };
+        var resourceVersion = body.GetProperty("metadata").GetProperty("resourceVersion").GetString() ?? "";
+        return new WatchEvent<T>(eventType, eventType == WatchEventType.Bookmark ? null : KubernetesJson.Deserialize<T>(body), resourceVersion);
+    }
+
+    /// <summary>
+    /// Sends with the configured credentials. A 401 re-reads a service-account token file at once and tries
+    /// again: the kubelet rotates that token, and a request must not fail because the old one just expired.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, string? accept, CancellationToken cancellationToken)
+    {
+        var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await SendOnceAsync(method, path, body, content?.Headers.ContentType, accept, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+            using (response)
+            {
+                if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 1 && configuration.TokenProvider is ServiceAccountToken tokenFile)
+                {
+                    tokenFile.Invalidate();
+                    continue;
+                }
+                throw await ErrorAsync(response, cancellationToken);
+            }
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, string path, byte[]? body, MediaTypeHeaderValue? contentType, string? accept, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(client.BaseUri, path));
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = contentType;
+        }
+        request.Headers.Accept.ParseAdd(accept ?? "application/json");
+        try
+        {
+            if (client.Credentials is not null)
+            {
+                await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken);
+            }
+            return await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new UnavailableException(null, null, $"{method} {path}: {exception.Message}", exception);
+        }
+        catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UnavailableException(null, null, $"{method} {path} timed out.", exception);
+        }
+    }
+
+    private static async Task<KubernetesApiException> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        string? reason = null;
+        var message = $"{(int)response.StatusCode} {response.ReasonPhrase}";
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            var status = StatusOf(document.RootElement);
+            reason = status.Reason;
+            message = status.Message ?? message;
+        }
+        catch (JsonException)
+        {
+            message = text.Length > 0 ? text : message;
+        }
+        return KubernetesApiException.From(response.StatusCode, reason, message);
+    }
+
+    private static (HttpStatusCode? Code, string? Reason, string? Message) StatusOf(JsonElement status) =>
+        (status.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.Number ? (HttpStatusCode)code.GetInt32() : null,
+         status.TryGetProperty("reason", out var reason) ? reason.GetString() : null,
+         status.TryGetProperty("message", out var message) ? message.GetString() : null);
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return KubernetesJson.Deserialize<T>(stream);
+    }
+
+    private static StringContent Json(object value) => new(KubernetesJson.Serialize(value), Encoding.UTF8, "application/json");
+
+    /// <summary>Typed models leave apiVersion and kind empty unless set; the API server needs them.</summary>
+    private T Complete<T>(T resource) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        resource.ApiVersion ??= ResourcePath.ApiVersionOf<T>();
+        resource.Kind ??= ResourcePath.KindOf<T>();
+        resource.Metadata.NamespaceProperty ??= @namespace;
+        return resource;
+    }
+
+    public void Dispose() => client.Dispose();
+}

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Platform.Operator.Kubernetes;
+
+namespace Platform.Operator.Runtime;
+
+/// <summary>
+/// List, then watch from the list's resourceVersion, forever: a closed stream resumes from the last version
+/// seen (bookmarks keep it fresh), a 410 lists again, any other failure lists again after a pause, and a
+/// periodic resync lists anyway and hands every object to the handler — so a watch cannot die silently.
+/// <see cref="LastContact"/> (the last list, event or bookmark) is what readiness checks.
+/// </summary>
+public sealed class Informer<T>(
+    IKubernetesApi api,
+    string? labelSelector,
+    TimeSpan resyncPeriod,
+    Action<WatchEventType, T> handler,
+    TimeProvider clock,
+    ILogger logger) where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly ConcurrentDictionary<string, T> cache = new(StringComparer.Ordinal);
+    private long lastContactTicks = clock.GetUtcNow().UtcTicks;
+
+    public string Name { get; } = typeof(T).Name + (labelSelector is null ? "" : $"[{labelSelector}]");
+
+    public bool HasSynced { get; private set; }
+
+    public DateTimeOffset LastContact => new(Interlocked.Read(ref lastContactTicks), TimeSpan.Zero);
+
+    public IReadOnlyCollection<T> Items => (IReadOnlyCollection<T>)cache.Values;
+
+    public T? Find(string name) => cache.GetValueOrDefault(name);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var resourceVersion = await ListAsync(cancellationToken);
+                var resyncAt = clock.GetUtcNow() + resyncPeriod;
+                while (clock.GetUtcNow() < resyncAt)
+                {
+                    resourceVersion = await WatchOnceAsync(resourceVersion, resyncAt, cancellationToken);
+                }
+            }
+            catch (GoneException)
+            {
+                logger.LogInformation("Watch of {Informer} expired (410); listing again", Name);
+            }
+            catch (KubernetesApiException exception)
+            {
+                logger.LogWarning("Watch of {Informer} failed: {Message}; listing again shortly", Name, exception.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), clock, cancellationToken);
+            }
+            catch (Exception exception) when (exception is System.Text.Json.JsonException or IOException)
+            {
+                logger.LogWarning("Watch of {Informer} broke: {Message}; listing again shortly", Name, exception.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), clock, cancellationToken);
+            }
+        }
+    }
+
+    private async Task<string> ListAsync(CancellationToken cancellationToken)
+    {
+        var list = await api.ListAsync<T>(labelSelector, cancellationToken);
+        var names = list.Items.Select(i => i.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in cache.Keys.Where(name => !names.Contains(name)).ToList())
+        {
+            if (cache.TryRemove(gone, out var removed))
+            {
+                handler(WatchEventType.Deleted, removed);
+            }
+        }
+        foreach (var item in list.Items)
+        {
+            cache[item.Metadata.Name] = item;
+            handler(WatchEventType.Added, item);
+        }
+        Touch();
+        HasSynced = true;
+        return list.ResourceVersion;
+    }
+
+    private async Task<string> WatchOnceAsync(string resourceVersion, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        window.CancelAfter(Positive(until - clock.GetUtcNow()));
+        try
+        {
+            await foreach (var change in api.WatchAsync<T>(labelSelector, resourceVersion, window.Token))
+            {
+                resourceVersion = change.ResourceVersion;
+                Touch();
+                if (change.Resource is not { } resource)
+                {
+                    continue;
+                }
+                if (change.Type == WatchEventType.Deleted)
+                {
+                    cache.TryRemove(resource.Metadata.Name, out _);
+                }
+                else
+                {
+                    cache[resource.Metadata.Name] = resource;
+                }
+                handler(change.Type, resource);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The resync window closed; the caller lists again.
+        }
+        return resourceVersion;
+    }
+
+    private void Touch() => Interlocked.Exchange(ref lastContactTicks, clock.GetUtcNow().UtcTicks);
+
+    private static TimeSpan Positive(TimeSpan span) => span > TimeSpan.Zero ? span : TimeSpan.FromMilliseconds(1);
+}

@@ -1,0 +1,294 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Platform.Operator.Kubernetes;
+using Platform.Operator.Resources;
+using Platform.Operator.Tests.Emulator;
+
+namespace Platform.Operator.Tests;
+
+/// <summary>The operator's Kubernetes client, verb by verb, against the API-server emulator.</summary>
+public sealed class KubernetesApiTests : IAsyncLifetime
+{
+    private ApiServerEmulator emulator = null!;
+    private KubernetesApi api = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await ApiServerEmulator.StartAsync();
+        api = EmulatorClient.Connect(emulator);
+    }
+
+    public async Task DisposeAsync()
+    {
+        api.Dispose();
+        await emulator.DisposeAsync();
+    }
+
+    private static V1Secret Secret(string name, string value, Dictionary<string, string>? labels = null) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, Labels = labels },
+        Data = new Dictionary<string, byte[]> { ["value"] = Encoding.UTF8.GetBytes(value) },
+    };
+
+    [Fact]
+    public async Task Create_get_replace_and_delete_round_trip_with_resource_versions()
+    {
+        var created = await api.CreateAsync(Secret("a", "one"), CancellationToken.None);
+        Assert.False(string.IsNullOrEmpty(created.Metadata.Uid));
+
+        var read = await api.GetAsync<V1Secret>("a", CancellationToken.None);
+        Assert.Equal("one", Encoding.UTF8.GetString(read.Data["value"]));
+        read.Data["value"] = Encoding.UTF8.GetBytes("two");
+        var replaced = await api.ReplaceAsync(read, CancellationToken.None);
+        Assert.NotEqual(created.Metadata.ResourceVersion, replaced.Metadata.ResourceVersion);
+
+        await api.DeleteAsync<V1Secret>("a", CancellationToken.None);
+        Assert.Null(await api.FindAsync<V1Secret>("a", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Errors_are_typed_and_carry_the_api_status_message()
+    {
+        var missing = await Assert.ThrowsAsync<NotFoundException>(() => api.GetAsync<V1Secret>("nope", CancellationToken.None));
+        Assert.Contains("\"nope\" not found", missing.Message, StringComparison.Ordinal);
+
+        await api.CreateAsync(Secret("a", "one"), CancellationToken.None);
+        var exists = await Assert.ThrowsAsync<ConflictException>(() => api.CreateAsync(Secret("a", "again"), CancellationToken.None));
+        Assert.Equal("AlreadyExists", exists.Reason);
+
+        var stale = await api.GetAsync<V1Secret>("a", CancellationToken.None);
+        var fresh = await api.GetAsync<V1Secret>("a", CancellationToken.None);
+        fresh.Data["value"] = [1];
+        await api.ReplaceAsync(fresh, CancellationToken.None);
+        stale.Data["value"] = [2];
+        var conflict = await Assert.ThrowsAsync<ConflictException>(() => api.ReplaceAsync(stale, CancellationToken.None));
+        Assert.Contains("has been modified", conflict.Message, StringComparison.Ordinal);
+
+        emulator.Faults = new EmulatorFaults(ErrorRate: 1);
+        var unavailable = await Assert.ThrowsAsync<UnavailableException>(() => api.ListAsync<V1Secret>(null, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.InternalServerError, unavailable.StatusCode);
+        emulator.Faults = EmulatorFaults.None;
+
+        emulator.AcceptedTokens = new HashSet<string> { "someone-else" };
+        await Assert.ThrowsAsync<ForbiddenException>(() => api.ListAsync<V1Secret>(null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_is_unavailable()
+    {
+        var port = emulator.BaseAddress.Port;
+        await emulator.DisposeAsync();
+        using var orphan = new KubernetesApi(new KubernetesClientConfiguration { Host = $"http://127.0.0.1:{port}" }, EmulatorClient.Namespace, TimeSpan.FromSeconds(5));
+
+        await Assert.ThrowsAsync<UnavailableException>(() => orphan.ListAsync<V1Secret>(null, CancellationToken.None));
+        emulator = await ApiServerEmulator.StartAsync();
+    }
+
+    [Fact]
+    public async Task List_filters_by_label_selector_and_returns_the_collection_version()
+    {
+        await api.CreateAsync(Secret("a", "1", new() { ["app"] = "auth" }), CancellationToken.None);
+        await api.CreateAsync(Secret("b", "2", new() { ["app"] = "tasks" }), CancellationToken.None);
+        await api.CreateAsync(Secret("c", "3"), CancellationToken.None);
+
+        Assert.Equal(["a"], (await api.ListAsync<V1Secret>("app=auth", CancellationToken.None)).Items.Select(s => s.Metadata.Name));
+        Assert.Equal(["b"], (await api.ListAsync<V1Secret>("app,app!=auth", CancellationToken.None)).Items.Select(s => s.Metadata.Name));
+        var all = await api.ListAsync<V1Secret>(null, CancellationToken.None);
+        Assert.Equal(3, all.Items.Count);
+        Assert.False(string.IsNullOrEmpty(all.ResourceVersion));
+    }
+
+    [Fact]
+    public async Task The_status_subresource_changes_only_status_and_spec_changes_bump_the_generation()
+    {
+        var created = await api.CreateAsync(new ScalingPolicy { Metadata = new V1ObjectMeta { Name = "p" }, Spec = new ScalingPolicySpec { TargetRps = 100 } }, CancellationToken.None);
+        Assert.Equal(1, created.Metadata.Generation);
+
+        created.Status = new ScalingPolicyStatus { ObservedGeneration = 1, ServiceCount = 3 };
+        created.Spec.TargetRps = 999;
+        var afterStatus = await api.ReplaceStatusAsync(created, CancellationToken.None);
+        Assert.Equal(3, afterStatus.Status!.ServiceCount);
+        Assert.Equal(100, afterStatus.Spec.TargetRps);
+        Assert.Equal(1, afterStatus.Metadata.Generation);
+
+        afterStatus.Spec.TargetRps = 200;
+        afterStatus.Status.ServiceCount = 0;
+        var afterSpec = await api.ReplaceAsync(afterStatus, CancellationToken.None);
+        Assert.Equal(2, afterSpec.Metadata.Generation);
+        Assert.Equal(3, afterSpec.Status!.ServiceCount);
+    }
+
+    [Fact]
+    public async Task Merge_patch_changes_and_removes_fields()
+    {
+        await api.CreateAsync(Secret("a", "one", new() { ["keep"] = "yes", ["drop"] = "yes" }), CancellationToken.None);
+
+        var patched = await api.MergePatchAsync<V1Secret>("a", new { metadata = new { labels = new Dictionary<string, string?> { ["drop"] = null, ["new"] = "yes" } } }, CancellationToken.None);
+
+        Assert.Equal(new Dictionary<string, string> { ["keep"] = "yes", ["new"] = "yes" }, patched.Metadata.Labels);
+    }
+
+    [Fact]
+    public async Task Server_side_apply_creates_then_updates_and_drops_fields_it_no_longer_sets()
+    {
+        V2HorizontalPodAutoscaler Hpa(int max, string? extraLabel) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = "tasks", Labels = extraLabel is null ? new Dictionary<string, string> { ["a"] = "1" } : new Dictionary<string, string> { ["a"] = "1", [extraLabel] = "1" } },
+            Spec = new V2HorizontalPodAutoscalerSpec { MaxReplicas = max, MinReplicas = 2, ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = "tasks" } },
+        };
+
+        var created = await api.ApplyAsync(Hpa(10, "b"), CancellationToken.None);
+        var updated = await api.ApplyAsync(Hpa(20, null), CancellationToken.None);
+        var unchanged = await api.ApplyAsync(Hpa(20, null), CancellationToken.None);
+
+        Assert.Equal(10, created.Spec.MaxReplicas);
+        Assert.Equal(20, updated.Spec.MaxReplicas);
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "1" }, updated.Metadata.Labels);
+        Assert.Equal(updated.Metadata.ResourceVersion, unchanged.Metadata.ResourceVersion);
+    }
+
+    [Fact]
+    public async Task Deleting_an_owner_deletes_what_it_owns()
+    {
+        var owner = await api.CreateAsync(new SigningKeyRotation { Metadata = new V1ObjectMeta { Name = "keys" }, Spec = new SigningKeyRotationSpec { SecretName = "s" } }, CancellationToken.None);
+        var owned = Secret("s", "x");
+        owned.Metadata.OwnerReferences = [Owner.Of(owner)];
+        await api.CreateAsync(owned, CancellationToken.None);
+
+        await api.DeleteAsync<SigningKeyRotation>("keys", CancellationToken.None);
+
+        Assert.Null(await api.FindAsync<V1Secret>("s", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_watch_delivers_changes_after_its_version_with_bookmarks_and_resumes_from_the_last_one_seen()
+    {
+        var list = await api.ListAsync<V1Secret>(null, CancellationToken.None);
+        await api.CreateAsync(Secret("before", "1"), CancellationToken.None);
+        var seen = new List<WatchEvent<V1Secret>>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        await foreach (var change in api.WatchAsync<V1Secret>(null, list.ResourceVersion, stop.Token))
+        {
+            seen.Add(change);
+            if (seen.Count == 1)
+            {
+                await api.CreateAsync(Secret("during", "2"), CancellationToken.None);
+            }
+            if (seen.Any(e => e.Type == WatchEventType.Bookmark) && seen.Count(e => e.Type == WatchEventType.Added) == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(["before", "during"], seen.Where(e => e.Type == WatchEventType.Added).Select(e => e.Resource!.Metadata.Name));
+        var bookmark = seen.Last(e => e.Type == WatchEventType.Bookmark);
+        Assert.Null(bookmark.Resource);
+
+        await api.CreateAsync(Secret("after", "3"), CancellationToken.None);
+        await foreach (var change in api.WatchAsync<V1Secret>(null, seen.Last(e => e.Type == WatchEventType.Added).ResourceVersion, stop.Token))
+        {
+            Assert.Equal("after", change.Resource!.Metadata.Name);
+            break;
+        }
+    }
+
+    [Fact]
+    public async Task A_watch_from_a_compacted_version_is_gone_and_a_new_list_resumes_it()
+    {
+        var old = await api.ListAsync<V1Secret>(null, CancellationToken.None);
+        await api.CreateAsync(Secret("a", "1"), CancellationToken.None);
+        emulator.Compact();
+
+        var gone = await Assert.ThrowsAsync<GoneException>(async () =>
+        {
+            await foreach (var unused in api.WatchAsync<V1Secret>(null, old.ResourceVersion, CancellationToken.None))
+            {
+                Assert.Fail("no event should arrive from a compacted version");
+            }
+        });
+        Assert.Equal("Expired", gone.Reason);
+
+        var relisted = await api.ListAsync<V1Secret>(null, CancellationToken.None);
+        Assert.Single(relisted.Items);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await api.CreateAsync(Secret("b", "2"), CancellationToken.None);
+        await foreach (var change in api.WatchAsync<V1Secret>(null, relisted.ResourceVersion, stop.Token))
+        {
+            Assert.Equal("b", change.Resource!.Metadata.Name);
+            break;
+        }
+    }
+
+    [Fact]
+    public async Task A_rotated_service_account_token_is_used_from_the_next_request()
+    {
+        var directory = Directory.CreateTempSubdirectory("sa-").FullName;
+        var tokenFile = Path.Combine(directory, "token");
+        await File.WriteAllTextAsync(tokenFile, "first\n");
+        using var rotating = new KubernetesApi(
+            new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), TokenProvider = new ServiceAccountToken(tokenFile) },
+            EmulatorClient.Namespace, TimeSpan.FromSeconds(5));
+        emulator.AcceptedTokens = new HashSet<string> { "first" };
+        await rotating.ListAsync<V1Secret>(null, CancellationToken.None);
+
+        await File.WriteAllTextAsync(tokenFile, "second\n");
+        File.SetLastWriteTimeUtc(tokenFile, DateTime.UtcNow.AddSeconds(5));
+        emulator.AcceptedTokens = new HashSet<string> { "second" };
+
+        await rotating.ListAsync<V1Secret>(null, CancellationToken.None);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_token_rewritten_within_the_same_timestamp_is_picked_up_after_a_401()
+    {
+        var directory = Directory.CreateTempSubdirectory("sa-").FullName;
+        var tokenFile = Path.Combine(directory, "token");
+        await File.WriteAllTextAsync(tokenFile, "first");
+        var stamp = File.GetLastWriteTimeUtc(tokenFile);
+        using var rotating = new KubernetesApi(
+            new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), TokenProvider = new ServiceAccountToken(tokenFile) },
+            EmulatorClient.Namespace, TimeSpan.FromSeconds(5));
+        await rotating.ListAsync<V1Secret>(null, CancellationToken.None);
+
+        await File.WriteAllTextAsync(tokenFile, "second");
+        File.SetLastWriteTimeUtc(tokenFile, stamp);
+        emulator.AcceptedTokens = new HashSet<string> { "second" };
+
+        await rotating.ListAsync<V1Secret>(null, CancellationToken.None);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_current_context_gives_the_server_the_token_and_the_namespace()
+    {
+        var directory = Directory.CreateTempSubdirectory("kubeconfig-").FullName;
+        emulator.AcceptedTokens = new HashSet<string> { "from-kubeconfig" };
+        var configuration = KubernetesConnection.Configure(EmulatorClient.WriteKubeconfig(emulator, directory, "from-kubeconfig"));
+        using var fromFile = new KubernetesApi(configuration, KubernetesConnection.Namespace(null, configuration), TimeSpan.FromSeconds(5));
+
+        await fromFile.CreateAsync(Secret("via-kubeconfig", "1"), CancellationToken.None);
+
+        Assert.Equal(EmulatorClient.Namespace, fromFile.Namespace);
+        Assert.NotNull(emulator.Find(EmulatorClient.Secrets, "via-kubeconfig"));
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Custom_resources_round_trip_in_camel_case_without_nulls()
+    {
+        await api.CreateAsync(new SigningKeyRotation { Metadata = new V1ObjectMeta { Name = "keys" }, Spec = new SigningKeyRotationSpec { SecretName = "platform-keyset" } }, CancellationToken.None);
+
+        var stored = emulator.Find(EmulatorClient.Rotations, "keys")!;
+
+        Assert.Equal("platform.dev/v1alpha1", stored["apiVersion"]!.GetValue<string>());
+        Assert.Equal("platform-keyset", stored["spec"]!["secretName"]!.GetValue<string>());
+        Assert.False(stored["spec"]!.AsObject().ContainsKey("rotateNow"));
+        Assert.False(stored.ContainsKey("status"));
+        _ = JsonNode.Parse(stored.ToJsonString());
+    }
+}

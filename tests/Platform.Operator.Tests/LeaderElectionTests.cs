@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Platform.Operator.Tests.Emulator;
+using Platform.Testing;
+using static Platform.Operator.Tests.Emulator.EmulatorClient;
+
+namespace Platform.Operator.Tests;
+
+/// <summary>Two operator instances on one emulator, with a 3 s lease renewed every second.</summary>
+public sealed class LeaderElectionTests : IAsyncLifetime
+{
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan RetryPeriod = TimeSpan.FromSeconds(1);
+    private ApiServerEmulator emulator = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await ApiServerEmulator.StartAsync();
+        emulator.AcceptedTokens = new HashSet<string> { "token-a", "token-b" };
+    }
+
+    public async Task DisposeAsync() => await emulator.DisposeAsync();
+
+    private string? Holder() => emulator.Find(Leases, "platform-operator")?["spec"]?["holderIdentity"]?.GetValue<string>();
+
+    [Fact]
+    public async Task Exactly_one_instance_reconciles_and_the_other_takes_over_within_the_lease_duration_when_it_dies()
+    {
+        await using var a = await OperatorUnderTest.StartAsync(emulator, "operator-a", token: "token-a");
+        await using var b = await OperatorUnderTest.StartAsync(emulator, "operator-b", token: "token-b");
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Secrets, "keyset") is not null), TimeSpan.FromSeconds(30), "the keyset");
+
+        for (var sample = 0; sample < 20; sample++)
+        {
+            Assert.True(a.Runtime.IsLeader ^ b.Runtime.IsLeader, $"sample {sample}: a leads {a.Runtime.IsLeader}, b leads {b.Runtime.IsLeader}");
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+        var (leader, standby) = a.Runtime.IsLeader ? (a, b) : (b, a);
+        Assert.Equal(leader.Identity, Holder());
+        Assert.All(ReportingInstances(), instance => Assert.Equal(leader.Identity, instance));
+
+        // A crash: the leader's credentials stop working, so it can neither renew nor release the lease.
+        emulator.AcceptedTokens = new HashSet<string> { leader == a ? "token-b" : "token-a" };
+        var died = Stopwatch.StartNew();
+        await Poll.UntilAsync(() => Task.FromResult(Holder() == standby.Identity && standby.Runtime.IsLeader), TimeSpan.FromSeconds(20), "the standby leading");
+        var takeover = died.Elapsed;
+        await Poll.UntilAsync(() => Task.FromResult(!leader.Runtime.IsLeader), TimeSpan.FromSeconds(5), "the old leader stepping down");
+
+        Assert.True(takeover <= LeaseDuration + RetryPeriod, $"took over after {takeover.TotalSeconds:F1} s");
+        Assert.False(leader.Runtime.IsLeader);
+        emulator.Remove(Secrets, "keyset");
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Secrets, "keyset") is not null), TimeSpan.FromSeconds(30), "the new leader reconciling");
+        Assert.Contains(standby.Identity, ReportingInstances());
+    }
+
+    [Fact]
+    public async Task A_leader_shut_down_releases_the_lease_so_the_standby_need_not_wait_it_out()
+    {
+        var a = await OperatorUnderTest.StartAsync(emulator, "operator-a", token: "token-a");
+        await Poll.UntilAsync(() => Task.FromResult(a.Runtime.IsLeader), TimeSpan.FromSeconds(10), "a leading");
+        await using var b = await OperatorUnderTest.StartAsync(emulator, "operator-b", token: "token-b");
+
+        var stopped = Stopwatch.StartNew();
+        await a.DisposeAsync();
+        await Poll.UntilAsync(() => Task.FromResult(b.Runtime.IsLeader), TimeSpan.FromSeconds(10), "b leading");
+
+        Assert.True(stopped.Elapsed < LeaseDuration, $"took over after {stopped.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>Who wrote the Events: each names the operator instance that reconciled.</summary>
+    private IEnumerable<string> ReportingInstances() => emulator.List(Events).Select(e => e["reportingInstance"]!.GetValue<string>()).Distinct();
+}

@@ -1,0 +1,121 @@
+using System.Text.Json.Nodes;
+using Platform.Operator.Tests.Emulator;
+using Platform.Testing;
+using static Platform.Operator.Tests.Emulator.EmulatorClient;
+
+namespace Platform.Operator.Tests;
+
+/// <summary>The ScalingPolicy controller in the real operator host, against the emulator.</summary>
+public sealed class ScalingPolicyControllerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private ApiServerEmulator emulator = null!;
+    private OperatorUnderTest operatorInstance = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await ApiServerEmulator.StartAsync();
+        operatorInstance = await OperatorUnderTest.StartAsync(emulator, "operator-0", resyncSeconds: 600);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await operatorInstance.DisposeAsync();
+        await emulator.DisposeAsync();
+    }
+
+    private Task<JsonObject?> PolicyAsync(Func<JsonObject?, bool> done, string what) =>
+        Poll.UntilAsync(() => Task.FromResult(emulator.Find(Policies, "platform")), done, Deadline, what);
+
+    [Fact]
+    public async Task Each_service_gets_an_owned_autoscaler_with_its_bounds_and_missing_deployments_and_shortfalls_are_reported()
+    {
+        emulator.Put(Deployments, Objects.Deployment("tasks"));
+        emulator.Put(Deployments, Objects.Deployment("files"));
+        emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200), ("files", 0.2m, 100, 2, 150), ("search", 0.1m, 100, 1, 10)));
+
+        var policy = await PolicyAsync(p => Objects.Status(p, "observedGeneration") == "1", "the policy's status");
+
+        var tasks = emulator.Find(Autoscalers, "tasks")!;
+        Assert.Equal(120, tasks["spec"]!["maxReplicas"]!.GetValue<int>());
+        Assert.Equal(2, tasks["spec"]!["minReplicas"]!.GetValue<int>());
+        Assert.Equal(policy!["metadata"]!["uid"]!.GetValue<string>(), tasks["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>());
+        Assert.Equal(150, emulator.Find(Autoscalers, "files")!["spec"]!["maxReplicas"]!.GetValue<int>());
+        Assert.Null(emulator.Find(Autoscalers, "search"));
+        Assert.Equal("True", Objects.Condition(policy, "TargetMissing"));
+        Assert.Equal("False", Objects.Condition(policy, "Ready"));
+        Assert.Equal("True", Objects.Condition(policy, "CapacityShortfall"));
+        Assert.Equal("3", Objects.Status(policy, "serviceCount"));
+
+        emulator.Put(Deployments, Objects.Deployment("search"));
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Autoscalers, "search") is not null), Deadline, "an autoscaler once the deployment exists");
+        await PolicyAsync(p => Objects.Condition(p, "Ready") == "True" && Objects.Condition(p, "TargetMissing") == "False", "Ready once every deployment exists");
+    }
+
+    [Fact]
+    public async Task An_edited_autoscaler_is_corrected()
+    {
+        emulator.Put(Deployments, Objects.Deployment("tasks"));
+        emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200)));
+        await PolicyAsync(p => Objects.Condition(p, "Ready") == "True", "Ready");
+
+        var edited = emulator.Find(Autoscalers, "tasks")!;
+        edited["spec"]!["maxReplicas"] = 5;
+        emulator.Put(Autoscalers, edited);
+
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Autoscalers, "tasks")!["spec"]!["maxReplicas"]!.GetValue<int>() == 120), Deadline, "drift corrected");
+        Assert.Single(emulator.Writes, w => w.Collection == Autoscalers && w.Verb == "ADDED");
+    }
+
+    /// <summary>
+    /// After the HPA's status changes, a second owned HPA (of another, absent policy) changes its spec: the
+    /// watch delivers both in order, so once that second reconcile is counted, a reconcile of "platform"
+    /// woken by the status would already have copied currentReplicas into the policy's status.
+    /// </summary>
+    [Fact]
+    public async Task An_autoscaler_status_change_does_not_wake_the_controller()
+    {
+        emulator.Put(Deployments, Objects.Deployment("tasks"));
+        emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200)));
+        await PolicyAsync(p => Objects.Condition(p, "Ready") == "True", "Ready");
+        var reconciles = await ReconcileCountAsync();
+
+        var withStatus = emulator.Find(Autoscalers, "tasks")!;
+        withStatus["status"] = new JsonObject { ["currentReplicas"] = 7, ["desiredReplicas"] = 9 };
+        emulator.Put(Autoscalers, withStatus);
+        var marker = emulator.Find(Autoscalers, "tasks")!.DeepClone().AsObject();
+        marker["metadata"] = new JsonObject
+        {
+            ["name"] = "marker",
+            ["labels"] = new JsonObject { ["app.kubernetes.io/managed-by"] = "platform-operator" },
+            ["ownerReferences"] = new JsonArray(new JsonObject { ["apiVersion"] = "platform.dev/v1alpha1", ["kind"] = "ScalingPolicy", ["name"] = "absent", ["uid"] = "absent", ["controller"] = true }),
+        };
+        emulator.Put(Autoscalers, marker);
+
+        await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, "the marker's reconcile");
+        Assert.DoesNotContain("currentReplicas", emulator.Find(Policies, "platform")!["status"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    private async Task<double> ReconcileCountAsync()
+    {
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(operatorInstance.Address, "/metrics"));
+        return metrics.Split('\n')
+            .Where(line => line.StartsWith("operator_reconcile_total{", StringComparison.Ordinal) && line.Contains("controller=\"scalingpolicy\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_service_removed_from_the_policy_loses_its_autoscaler()
+    {
+        emulator.Put(Deployments, Objects.Deployment("tasks"));
+        emulator.Put(Deployments, Objects.Deployment("files"));
+        emulator.Put(Policies, Objects.Policy("platform", 1000, ("tasks", 0.5m, 100, 1, 10), ("files", 0.5m, 100, 1, 10)));
+        await Poll.UntilAsync(() => Task.FromResult(emulator.List(Autoscalers).Count == 2), Deadline, "two autoscalers");
+
+        emulator.Put(Policies, Objects.Policy("platform", 1000, ("tasks", 0.5m, 100, 1, 10)));
+
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Autoscalers, "files") is null), Deadline, "the files autoscaler deleted");
+        Assert.NotNull(emulator.Find(Autoscalers, "tasks"));
+    }
+}

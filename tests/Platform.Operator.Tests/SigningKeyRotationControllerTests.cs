@@ -1,0 +1,109 @@
+using Platform.Operator.Tests.Emulator;
+using Platform.Testing;
+using static Platform.Operator.Tests.Emulator.EmulatorClient;
+
+namespace Platform.Operator.Tests;
+
+/// <summary>The SigningKeyRotation controller in the real operator host, against the emulator, in real (second-scale) time.</summary>
+public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly FakeAuthPods authPods = new();
+    private ApiServerEmulator emulator = null!;
+    private OperatorUnderTest operatorInstance = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await ApiServerEmulator.StartAsync();
+        operatorInstance = await OperatorUnderTest.StartAsync(emulator, "operator-0", authPods);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await operatorInstance.DisposeAsync();
+        await emulator.DisposeAsync();
+    }
+
+    private Task<Platform.ServiceDefaults.Keys.Keyset?> KeysetAsync(Func<Platform.ServiceDefaults.Keys.Keyset?, bool> done, string what) =>
+        Poll.UntilAsync(() => Task.FromResult(Objects.KeysetIn(emulator.Find(Secrets, "keyset"))), done, Deadline, what);
+
+    private IEnumerable<string> EventReasons() => emulator.List(Events).Select(e => e["reason"]!.GetValue<string>());
+
+    [Fact]
+    public async Task A_new_rotation_gets_an_owned_secret_with_one_active_key_and_a_ready_status()
+    {
+        var rotation = emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+
+        var keyset = await KeysetAsync(k => k is not null, "the keyset Secret");
+        var key = Assert.Single(keyset!.Keys);
+        var status = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.Condition(r, "Ready") == "True", Deadline, "Ready");
+        Assert.Equal(key.Kid, Objects.Status(status, "activeKid"));
+        Assert.Equal("1", Objects.Status(status, "observedGeneration"));
+        var secret = emulator.Find(Secrets, "keyset")!;
+        Assert.Equal(rotation["metadata"]!["uid"]!.GetValue<string>(), secret["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>());
+        Assert.Equal("platform-operator", secret["metadata"]!["labels"]!["app.kubernetes.io/managed-by"]!.GetValue<string>());
+        Assert.Contains("KeyActivated", EventReasons());
+    }
+
+    [Fact]
+    public async Task Keys_rotate_on_schedule_publish_activate_and_retire_with_events()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", rotationPeriod: "4s", prePublish: "2s", retireAfter: "3s"));
+        var first = (await KeysetAsync(k => k is not null, "the first key"))!.Keys[0].Kid;
+
+        await KeysetAsync(k => k is not null && k.Keys.All(key => key.Kid != first), "the first key removed after its successor activated and it retired");
+
+        Assert.Contains("KeyPublished", EventReasons());
+        Assert.Contains("KeyRetired", EventReasons());
+        await Poll.UntilAsync(() => Task.FromResult(EventReasons().Count(r => r == "KeyActivated") >= 2), Deadline, "an activation event");
+    }
+
+    [Fact]
+    public async Task A_secret_deleted_by_hand_is_recreated_and_an_event_names_the_lost_keys()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        var lost = (await KeysetAsync(k => k is not null, "the keyset"))!.Keys[0].Kid;
+        await Poll.UntilAsync(() => Task.FromResult(Objects.Status(emulator.Find(Rotations, "keys"), "activeKid") == lost), Deadline, "status naming the key");
+
+        emulator.Remove(Secrets, "keyset");
+
+        await KeysetAsync(k => k is not null && k.Keys[0].Kid != lost, "a recreated keyset");
+        var recreated = await Poll.UntilAsync(() => Task.FromResult(emulator.List(Events).FirstOrDefault(e => e["reason"]!.GetValue<string>() == "KeyKeysetRecreated")),
+            e => e is not null, Deadline, "a KeysetRecreated event");
+        Assert.Contains(lost, recreated!["note"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Warning", recreated["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_spec_violating_the_bounds_is_refused_with_a_condition_and_no_secret()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", prePublish: "500ms"));
+
+        var refused = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.ConditionReason(r, "Ready") == "InvalidSpec", Deadline, "InvalidSpec");
+
+        Assert.Equal("True", Objects.Condition(refused, "Degraded"));
+        Assert.Null(emulator.Find(Secrets, "keyset"));
+    }
+
+    [Fact]
+    public async Task RotateNow_publishes_a_next_key_and_activation_waits_while_an_auth_pod_lags()
+    {
+        emulator.Put(Pods, Objects.AuthPod("auth-0"));
+        emulator.Put(Pods, Objects.AuthPod("auth-1"));
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", prePublish: "2s"));
+        var first = (await KeysetAsync(k => k is not null, "the keyset"))!.Keys[0].Kid;
+        authPods.LoadedVersions["auth-1"] = 0;
+
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", prePublish: "2s", rotateNow: "now-please"));
+
+        var lagging = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.Condition(r, "Degraded") == "True", Deadline, "Degraded while auth-1 lags");
+        Assert.Contains("auth-1", Objects.Status(lagging, "laggingPods"), StringComparison.Ordinal);
+        Assert.DoesNotContain("auth-0", Objects.Status(lagging, "laggingPods"), StringComparison.Ordinal);
+        Assert.Equal(first, Objects.Status(lagging, "activeKid"));
+        Assert.Contains("KeyActivationPostponed", EventReasons());
+
+        authPods.LoadedVersions.Clear();
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")),
+            r => Objects.Status(r, "activeKid") != first && Objects.Condition(r, "Degraded") == "False", Deadline, "the next key active once every pod caught up");
+    }
+}
