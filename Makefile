@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status build test test-datatier
+.PHONY: help run stop status build test test-datatier bench
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
@@ -10,6 +10,7 @@ help:
 	@echo "make status   what runs, where"
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
 	@echo "make build    build the solution ($(CONFIGURATION))"
+	@echo "make bench    load scenarios and their report in bench/results/ (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_SCENARIOS)"
 
 run:
 	@scripts/platform.sh up
@@ -25,3 +26,6 @@ build:
 
 test:
 	@scripts/test.sh
+
+bench:
+	@bench/run.sh
