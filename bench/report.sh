@@ -11,7 +11,7 @@ RUN_DIR=$1
 OUT_DIR=$2
 BENCH_TARGET_RPS=${BENCH_TARGET_RPS:-100000}
 BENCH_CPU_TARGET=${BENCH_CPU_TARGET:-65}
-BENCH_POD_CORES=${BENCH_POD_CORES:-1}
+BENCH_POD_CORES=${BENCH_POD_CORES:-0.5}   # the chart's CPU request per service pod (500m)
 
 meta() { sed -n "s/^$1=//p" "$RUN_DIR/meta.txt" | head -n 1; }
 settings() { sed -n 's/^duration=/duration=/p' "$RUN_DIR/meta.txt" | head -n 1; }
@@ -124,8 +124,9 @@ END {
     if (hash_ms == "n/a" || hash_ms + 0 <= 0) { print "| login (" label[row_of[id]] ") ≥ 90 % of the bcrypt limit | no hash time measured | – |"; continue }
     limit = cores / (hash_ms / 1000)
     ok_rps = rps[row_of[id]] * (requests[row_of[id]] - non2xx[row_of[id]]) / requests[row_of[id]]
+    # Hash time is wall time, inflated when other processes want the cores too; the CPU auth spends per login is not.
     print "| login (" label[row_of[id]] ") ≥ 90 % of the bcrypt limit | " fmt(ok_rps, 1) " successful logins/s vs " cores " cores ÷ " hash_ms " ms = " fmt(limit, 1) "/s: " fmt(ok_rps / limit * 100, 0) " %" \
-      (non2xx[row_of[id]] > 0 ? " (" non2xx[row_of[id]] " refused)" : "") " | " met(ok_rps >= 0.9 * limit) " |"
+      (non2xx[row_of[id]] > 0 ? " (" non2xx[row_of[id]] " refused)" : "") "; auth CPU per login " fmt(per_k(row_of[id], "auth"), 0) " ms, so " fmt(cores / (per_k(row_of[id], "auth") / 1000), 1) "/s on idle cores | " met(ok_rps >= 0.9 * limit) " |"
   }
   if (has("8a") && has("8b")) print "| during a login storm, cached-read p99 ≤ 2 × alone | " fmt(p99[row_of["8b"]], 2) " ms vs " fmt(p99[row_of["8a"]], 2) " ms alone: " fmt(p99[row_of["8b"]] / p99[row_of["8a"]], 2) "× (storm: " note("8b", "storm_logins_per_s") " logins/s) | " met(p99[row_of["8b"]] <= 2 * p99[row_of["8a"]]) " |"
   if ("7" in row_of) {
@@ -140,7 +141,7 @@ END {
   print "## Capacity plan for " target_rps " req/s at the ingress"
   print ""
   print "From the CPU each process group spent per ingress request, for " target_rps " req/s with every pod at " cpu_target " % of its CPU"
-  print "(pods of " pod_cores " core). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
+  print "(pods of " pod_cores " core, the chart'"'"'s CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
   print "at that target; these are the values for the ScalingPolicy'"'"'s per-service `rpsPerPod`. The data tier is sized in cores."
   plan("5", "the mix (80 % cached reads, 15 % creates, 5 % logins)", "gateway=1 tasks=0.95 auth=0.05")
   plan("1", "pure cached reads", "gateway=1 tasks=1 auth=0")
