@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # report.sh RUN_DIR RESULTS_DIR: turns one `make bench` run (RUN_DIR/meta.txt, RUN_DIR/results.tsv) into
-# RESULTS_DIR/<date>-<commit>.md and .svg (a later run of the same commit on the same day replaces them): the table, ratios against the baselines measured in the same run, the
-# issue's targets met or not, and the capacity plan for BENCH_TARGET_RPS at BENCH_CPU_TARGET of a pod's CPU.
+# RESULTS_DIR/<date>-<commit>.md and .svg (a later run of the same commit on the same day replaces them): the
+# table, ratios against the baselines measured in the same run, the targets met or not, and the capacity
+# plan for BENCH_TARGET_RPS at BENCH_CPU_TARGET of a pod's CPU.
 #
 # results.tsv columns: id, label, connections, seconds, requests, req/s, p50/p95/p99 ms, non-2xx (status >= 400),
 # socket errors, bytes read, CPU ticks per group ("gateway=12,auth=3,…", 1 tick = 1/100 s), wrk=ticks, notes.
