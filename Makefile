@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status rotate-keys build test test-datatier kind-up images deploy dev undeploy e2e
+.PHONY: help run stop status rotate-keys build test test-datatier kind-up images deploy dev undeploy e2e bench
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
@@ -17,6 +17,7 @@ help:
 	@echo "make dev      skaffold dev against the kind cluster (rebuild and redeploy on change; gateway on :8080)"
 	@echo "make undeploy uninstall both releases"
 	@echo "make e2e      helm test and the cluster tests of tests/Platform.Deploy.Tests against the kind cluster"
+	@echo "make bench    load scenarios and their report in bench/results/ (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_SCENARIOS)"
 
 run:
 	@scripts/platform.sh up
@@ -82,3 +83,5 @@ e2e:
 	helm test platform --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' --logs
 	PLATFORM_KUBE_CONTEXT='$(KUBE_CONTEXT)' PLATFORM_KUBE_NAMESPACE='$(NAMESPACE)' \
 	  dotnet test tests/Platform.Deploy.Tests --nologo --filter 'Category=Cluster'
+bench:
+	@bench/run.sh

@@ -80,6 +80,30 @@ public sealed class ConsistencyTests(TasksTierFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_who_reads_often_is_answered_without_the_database_between_writes_and_still_reads_each_write()
+    {
+        var user = host.NewUser(fixture);
+        var task = await user.CreateOkAsync("read often");
+        using var metrics = new HttpClient { BaseAddress = host.Address };
+        // Once the read-your-writes window has passed, a read takes the generation from the database and the reads
+        // right after it are answered from the cache under the remembered generation.
+        await Poll.UntilAsync(async () =>
+        {
+            await user.GetOkAsync(task.Id);
+            var before = DatabaseReads(await metrics.GetStringAsync("/metrics"));
+            for (var i = 0; i < 5; i++)
+            {
+                await user.GetOkAsync(task.Id);
+            }
+            return DatabaseReads(await metrics.GetStringAsync("/metrics")) == before;
+        }, TimeSpan.FromSeconds(30), "five reads in a row that ask the database nothing");
+
+        using var changed = await user.SendAsync(HttpMethod.Patch, $"/api/tasks/{task.Id}", TasksClient.Json(new { title = "written" }));
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        Assert.Equal("written", (await user.GetOkAsync(task.Id)).Title);
+    }
+
+    [Fact]
     public async Task Reads_skip_a_replica_that_lags_beyond_the_bound()
     {
         var writer = host.NewUser(fixture);
@@ -186,6 +210,8 @@ public sealed class ConsistencyTests(TasksTierFixture fixture) : IAsyncLifetime
     }
 
     private static double Reads(string metrics, string target) => Sample(metrics, $"db_reads_total{{target=\"{target}\"}} ") ?? 0;
+
+    private static double DatabaseReads(string metrics) => Reads(metrics, "primary") + Reads(metrics, "replica");
 
     private static double ReplicaLag(string metrics) => Sample(metrics, "db_replica_lag_seconds ") ?? 0;
 

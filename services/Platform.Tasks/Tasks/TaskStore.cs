@@ -16,9 +16,10 @@ public enum WriteOutcome
 /// <summary>
 /// A user's tasks in PostgreSQL. Reads go through <see cref="ReadRouter"/> (replica or primary) and the cache;
 /// writes go to the primary, and in one transaction change the task, bump the user's cache generation and
-/// enqueue the event, then mark the user as a recent writer before the caller answers.
+/// enqueue the event, then mark the user as a recent writer before the caller answers. A cached answer under a
+/// generation this process still remembers (<see cref="GenerationMemo"/>) needs no database at all.
 /// </summary>
-public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCache cache)
+public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCache cache, GenerationMemo memo)
 {
     public const string Source = "tasks";
 
@@ -32,13 +33,19 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
         RETURNING generation
         """;
 
-    public Task<TaskItem?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken) =>
-        reads.ReadAsync(Subject(userId), async connection =>
+    public async Task<TaskItem?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken)
+    {
+        var field = TaskCache.ItemField(id);
+        var remembered = await memo.RecallAsync(userId, Subject(userId));
+        if (remembered is { } known && await cache.GetAsync<TaskItem>(userId, known, field) is { } hit)
+        {
+            return hit;
+        }
+        return await reads.ReadAsync(Subject(userId), async connection =>
         {
             // The generation first, on the same server: the data read after it is at least that new.
-            var generation = await GenerationAsync(connection, null, userId, cancellationToken);
-            var field = TaskCache.ItemField(id);
-            if (await cache.GetAsync<TaskItem>(userId, generation, field) is { } cached)
+            var generation = await GenerationAsync(connection, userId, cancellationToken);
+            if (generation != remembered && await cache.GetAsync<TaskItem>(userId, generation, field) is { } cached)
             {
                 return cached;
             }
@@ -53,13 +60,20 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
             }
             return task;
         }, cancellationToken);
+    }
 
-    public Task<TaskPage> ListAsync(Guid userId, string? status, Guid? after, int limit, CancellationToken cancellationToken) =>
-        reads.ReadAsync(Subject(userId), async connection =>
+    public async Task<TaskPage> ListAsync(Guid userId, string? status, Guid? after, int limit, CancellationToken cancellationToken)
+    {
+        var field = TaskCache.ListField(status, after, limit);
+        var remembered = await memo.RecallAsync(userId, Subject(userId));
+        if (remembered is { } known && await cache.GetAsync<TaskPage>(userId, known, field) is { } hit)
         {
-            var generation = await GenerationAsync(connection, null, userId, cancellationToken);
-            var field = TaskCache.ListField(status, after, limit);
-            if (await cache.GetAsync<TaskPage>(userId, generation, field) is { } cached)
+            return hit;
+        }
+        return await reads.ReadAsync(Subject(userId), async connection =>
+        {
+            var generation = await GenerationAsync(connection, userId, cancellationToken);
+            if (generation != remembered && await cache.GetAsync<TaskPage>(userId, generation, field) is { } cached)
             {
                 return cached;
             }
@@ -91,6 +105,7 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
             cache.Set(userId, generation, field, page);
             return page;
         }, cancellationToken);
+    }
 
     public async Task<TaskItem> CreateAsync(Guid userId, TaskFields fields, CancellationToken cancellationToken)
     {
@@ -178,6 +193,7 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
         var generation = await BumpGenerationAsync(connection, transaction, userId, cancellationToken);
         cache.Forget(userId, generation - 1);
         await reads.NoteWriteAsync(Subject(userId));
+        memo.Forget(userId);
     }
 
     private async Task<(WriteOutcome Outcome, TaskItem? Task)> WriteAsync(
@@ -197,6 +213,7 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
             await transaction.CommitAsync(cancellationToken);
         }
         await reads.NoteWriteAsync(Subject(userId));
+        memo.Forget(userId);
         cache.Forget(userId, generation - 1);
         return result;
     }
@@ -215,10 +232,14 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
             : (WriteOutcome.Done, current);
     }
 
-    private static async Task<long> GenerationAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid userId, CancellationToken cancellationToken)
+    /// <summary>The user's generation on this connection's server, remembered for the reads that follow.</summary>
+    private async Task<long> GenerationAsync(NpgsqlConnection connection, Guid userId, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(GenerationSql, connection, transaction) { Parameters = { new() { Value = userId } } };
-        return await command.ExecuteScalarAsync(cancellationToken) is long generation ? generation : 0;
+        var readAt = memo.Now();
+        await using var command = new NpgsqlCommand(GenerationSql, connection) { Parameters = { new() { Value = userId } } };
+        var generation = await command.ExecuteScalarAsync(cancellationToken) is long found ? found : 0;
+        memo.Remember(userId, generation, readAt);
+        return generation;
     }
 
     private static async Task<long> BumpGenerationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)

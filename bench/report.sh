@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# report.sh RUN_DIR RESULTS_DIR: turns one `make bench` run (RUN_DIR/meta.txt, RUN_DIR/results.tsv) into
+# RESULTS_DIR/<date>-<commit>.md and .svg (a later run of the same commit on the same day replaces them): the
+# table, ratios against the baselines measured in the same run, the issue's targets met or not, and the capacity
+# plan for BENCH_TARGET_RPS at BENCH_CPU_TARGET of a pod's CPU.
+#
+# results.tsv columns: id, label, connections, seconds, requests, req/s, p50/p95/p99 ms, non-2xx (status >= 400),
+# socket errors, bytes read, CPU ticks per group ("gateway=12,auth=3,…", 1 tick = 1/100 s), wrk=ticks, notes.
+set -euo pipefail
+
+RUN_DIR=$1
+OUT_DIR=$2
+BENCH_TARGET_RPS=${BENCH_TARGET_RPS:-100000}
+BENCH_CPU_TARGET=${BENCH_CPU_TARGET:-65}
+BENCH_POD_CORES=${BENCH_POD_CORES:-0.5}   # the chart's CPU request per service pod (500m)
+
+meta() { sed -n "s/^$1=//p" "$RUN_DIR/meta.txt" | head -n 1; }
+settings() { sed -n 's/^duration=/duration=/p' "$RUN_DIR/meta.txt" | head -n 1; }
+
+name="$(meta date | cut -c1-10)-$(meta commit)"
+mkdir -p "$OUT_DIR"
+md="$OUT_DIR/$name.md"
+svg="$OUT_DIR/$name.svg"
+
+awk -F'\t' -v svg="$svg" -v svgname="$name.svg" -v date="$(meta date)" -v commit="$(meta commit)" -v cores="$(meta cores)" \
+  -v cpu="$(meta cpu)" -v kernel="$(meta kernel)" -v load_before="$(meta load_before)" -v load_after="$(meta load_after)" \
+  -v settings="$(settings)" -v platform="$(meta platform)" -v target_rps="$BENCH_TARGET_RPS" -v cpu_target="$BENCH_CPU_TARGET" \
+  -v pod_cores="$BENCH_POD_CORES" -v file_mb="$(settings | sed -n 's/.*file_mb=\([0-9]*\).*/\1/p')" '
+function cpu_of(row, group) { return (row SUBSEP group) in ticks ? ticks[row, group] : 0 }
+# CPU seconds per 1,000 requests = ticks / 100 / requests * 1000.
+function per_k(row, group) { return requests[row] > 0 ? cpu_of(row, group) * 10 / requests[row] : 0 }
+function us_per_req(row, group) { return per_k(row, group) * 1000 }
+function total_us(row,    g, sum) { sum = 0; for (g = 1; g <= ngroups; g++) if (groups[g] != "nginx" && groups[g] != "baseline") sum += us_per_req(row, groups[g]); return sum }
+function has(id) { return (id in row_of) && requests[row_of[id]] > 0 }
+function note(id, key) { return (id in row_of) && ((row_of[id] SUBSEP key) in notes) ? notes[row_of[id], key] : "n/a" }
+function fmt(x, d) { return sprintf("%." d "f", x) }
+function met(ok) { return ok ? "**met**" : "**not met**" }
+function mbps(row) { return seconds[row] > 0 ? (id_of[row] ~ /^6u/ ? (requests[row] - non2xx[row]) * file_mb * 1048576 : bytes[row]) / seconds[row] / 1e6 : 0 }
+function ceil(x) { return x == int(x) ? x : int(x) + 1 }
+function log10(x) { return log(x) / log(10) }
+function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); return s }
+
+BEGIN {
+  ngroups = split("gateway auth tasks files pg-primary pg-replica redis rabbitmq nginx baseline", groups, " ")
+}
+{
+  n++; id_of[n] = $1; row_of[$1] = n; label[n] = $2; conns[n] = $3; seconds[n] = $4; requests[n] = $5; rps[n] = $6
+  p50[n] = $7; p95[n] = $8; p99[n] = $9; non2xx[n] = $10; sockerr[n] = $11; bytes[n] = $12
+  k = split($13, pairs, ","); for (i = 1; i <= k; i++) { split(pairs[i], kv, "="); ticks[n, kv[1]] = kv[2] }
+  split($14, kv, "="); wrk[n] = kv[2]
+  k = split($15, pairs, " "); for (i = 1; i <= k; i++) { split(pairs[i], kv, "="); notes[n, kv[1]] = kv[2] }
+}
+END {
+  smoke = (settings ~ /duration=([0-9]|1[0-9]) /) || (load_before + 0 > cores * 0.25)
+  print "# Benchmark " substr(date, 1, 10) " — commit " commit
+  print ""
+  print "Machine: " cores " cores, " cpu ", Linux " kernel ". Load average before / after: " load_before " / " load_after "."
+  print "Settings: `" settings "` (seconds per scenario, after the warm-up). Platform: " platform "."
+  print "Run with `make bench`; everything below comes from one run of `bench/run.sh` on loopback."
+  if (smoke) {
+    print ""
+    print "> **Smoke run** (short, or on a machine that was busy before it started): the absolute figures are noise;"
+    print "> read the ratios and the CPU per request, which other processes on the machine do not inflate."
+  }
+  print ""
+  print "## Results"
+  print ""
+  print "CPU is in seconds per 1,000 requests for each process group (its process tree, from /proc); *platform* sums"
+  print "the four services and the data tier (µs per request), without wrk and the baselines. Non-2xx counts statuses"
+  print "of 400 or more as wrk sees them; socket errors (connect, read, write, timeout) are counted apart."
+  print ""
+  print "| # | scenario | conn | req/s | p50 ms | p95 ms | p99 ms | non-2xx | sock err | MB/s | gateway | auth | tasks | files | pg primary | pg replica | redis | rabbitmq | nginx | kestrel | platform µs/req | wrk |"
+  print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+  for (r = 1; r <= n; r++) {
+    if (requests[r] == 0) { print "| " id_of[r] " | " label[r] " | " conns[r] " | " note(id_of[r], "not_available") " ||||||||||||||||||||"; continue }
+    line = "| " id_of[r] " | " label[r] " | " conns[r] " | " fmt(rps[r], 1) " | " fmt(p50[r], 2) " | " fmt(p95[r], 2) " | " fmt(p99[r], 2) " | " non2xx[r] " | " sockerr[r] " | " (id_of[r] ~ /^6/ ? fmt(mbps(r), 0) : "") " |"
+    for (g = 1; g <= ngroups; g++) line = line " " fmt(per_k(r, groups[g]), 3) " |"
+    print line " " fmt(total_us(r), 0) " | " fmt(wrk[r] * 10 / requests[r], 3) " |"
+  }
+  print ""
+  print "Notes per scenario (ratios from the services'"'"' own counters over the measured interval):"
+  print ""
+  for (r = 1; r <= n; r++) if (notes_line(r) != "") print "- " id_of[r] ": " notes_line(r)
+  print ""
+  print "![throughput and p99 per scenario](" svgname ")"
+
+  print ""
+  print "## Ratios against the baselines of this run"
+  print ""
+  if (has("baseline") && has("1")) {
+    print "- Cached read through the gateway: " fmt(rps[row_of["1"]] / rps[row_of["baseline"]] * 100, 1) "% of the bare Kestrel endpoint'"'"'s req/s; it costs " \
+      fmt(total_us(row_of["1"]) / us_per_req(row_of["baseline"], "baseline"), 1) "× the baseline'"'"'s CPU per request (" fmt(total_us(row_of["1"]), 0) " vs " fmt(us_per_req(row_of["baseline"], "baseline"), 0) " µs)."
+  }
+  if (has("baseline") && has("2")) {
+    print "- The same read straight to tasks: " fmt(rps[row_of["2"]] / rps[row_of["baseline"]] * 100, 1) "% of the baseline'"'"'s req/s; tasks alone costs " \
+      fmt(us_per_req(row_of["2"], "tasks") / us_per_req(row_of["baseline"], "baseline"), 1) "× the baseline'"'"'s CPU per request."
+  }
+  if (has("nginx") && has("1")) {
+    gw_ratio = us_per_req(row_of["1"], "gateway") / us_per_req(row_of["nginx"], "nginx")
+    print "- The proxy hop: the gateway spends " fmt(us_per_req(row_of["1"], "gateway"), 0) " µs of CPU per request, nginx " fmt(us_per_req(row_of["nginx"], "nginx"), 0) \
+      " µs for the same request (" fmt(gw_ratio, 2) "×; the gateway also validates the token and adds the security headers). Through nginx the read runs at " \
+      fmt(rps[row_of["nginx"]], 0) " req/s, through the gateway at " fmt(rps[row_of["1"]], 0) " req/s."
+  }
+  if (has("1") && has("2")) {
+    print "- Gateway overhead on the platform'"'"'s total: " fmt(total_us(row_of["1"]) - total_us(row_of["2"]), 0) " µs of CPU per request (scenario 1 − scenario 2); p99 " \
+      fmt(p99[row_of["1"]], 2) " ms vs " fmt(p99[row_of["2"]], 2) " ms."
+  }
+  if (has("2")) {
+    pg = us_per_req(row_of["2"], "pg-primary") + us_per_req(row_of["2"], "pg-replica")
+    print "- Where a cached read'"'"'s CPU goes (scenario 2): tasks " fmt(us_per_req(row_of["2"], "tasks"), 0) " µs, PostgreSQL " fmt(pg, 0) " µs, Redis " \
+      fmt(us_per_req(row_of["2"], "redis"), 0) " µs — PostgreSQL is " fmt(pg / total_us(row_of["2"]) * 100, 0) "% of it."
+  }
+
+  print ""
+  print "## Targets (issue 8)"
+  print ""
+  print "| target | figure | |"
+  print "|---|---|---|"
+  if (has("1")) print "| cached read via the gateway: platform CPU ≤ 150 µs per request | " fmt(total_us(row_of["1"]), 0) " µs → " fmt(target_rps * total_us(row_of["1"]) / 1e6, 1) " cores for " target_rps " req/s at 100 % | " met(total_us(row_of["1"]) <= 150) " |"
+  if (has("1") && has("nginx")) print "| gateway CPU per request ≤ 1.5 × nginx'"'"'s for the same proxying | " fmt(gw_ratio, 2) "× | " met(gw_ratio <= 1.5) " |"
+  for (s = 1; s <= 2; s++) {
+    id = s == 1 ? "4a" : "4b"
+    if (!has(id)) continue
+    hash_ms = note(id, "hash_ms")
+    if (hash_ms == "n/a" || hash_ms + 0 <= 0) { print "| login (" label[row_of[id]] ") ≥ 90 % of the bcrypt limit | no hash time measured | – |"; continue }
+    limit = cores / (hash_ms / 1000)
+    ok_rps = rps[row_of[id]] * (requests[row_of[id]] - non2xx[row_of[id]]) / requests[row_of[id]]
+    # Hash time is wall time, inflated when other processes want the cores too; the CPU auth spends per login is not.
+    print "| login (" label[row_of[id]] ") ≥ 90 % of the bcrypt limit | " fmt(ok_rps, 1) " successful logins/s vs " cores " cores ÷ " hash_ms " ms = " fmt(limit, 1) "/s: " fmt(ok_rps / limit * 100, 0) " %" \
+      (non2xx[row_of[id]] > 0 ? " (" non2xx[row_of[id]] " refused)" : "") "; auth CPU per login " fmt(per_k(row_of[id], "auth"), 0) " ms, so " fmt(cores / (per_k(row_of[id], "auth") / 1000), 1) "/s on idle cores | " met(ok_rps >= 0.9 * limit) " |"
+  }
+  if (has("8a") && has("8b")) print "| during a login storm, cached-read p99 ≤ 2 × alone | " fmt(p99[row_of["8b"]], 2) " ms vs " fmt(p99[row_of["8a"]], 2) " ms alone: " fmt(p99[row_of["8b"]] / p99[row_of["8a"]], 2) "× (storm: " note("8b", "storm_logins_per_s") " logins/s) | " met(p99[row_of["8b"]] <= 2 * p99[row_of["8a"]]) " |"
+  if ("7" in row_of) {
+    r = row_of["7"]
+    if (requests[r] == 0) print "| rotation under load: 0 failed requests | not available (no rotate-keys target) | – |"
+    else print "| rotation under load: 0 failed requests | " non2xx[r] + sockerr[r] " failed of " requests[r] " (make rotate-keys " note("7", "rotate_keys") ", " note("7", "rotation_s") " s) | " met(non2xx[r] + sockerr[r] == 0 && note("7", "rotate_keys") == "ok") " |"
+  }
+  if (has("6u")) print "| files: upload ≥ 200 MB/s through the gateway | " fmt(mbps(row_of["6u"]), 0) " MB/s | " met(mbps(row_of["6u"]) >= 200) " |"
+  if (has("6d")) print "| files: download ≥ 200 MB/s through the gateway | " fmt(mbps(row_of["6d"]), 0) " MB/s | " met(mbps(row_of["6d"]) >= 200) " |"
+
+  print ""
+  print "## Capacity plan for " target_rps " req/s at the ingress"
+  print ""
+  print "From the CPU each process group spent per ingress request, for " target_rps " req/s with every pod at " cpu_target " % of its CPU"
+  print "(pods of " pod_cores " core, the chart'"'"'s CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
+  print "at that target; these are the values for the ScalingPolicy'"'"'s per-service `rpsPerPod`. The data tier is sized in cores."
+  plan("5", "the mix (80 % cached reads, 15 % creates, 5 % logins)", "gateway=1 tasks=0.95 auth=0.05")
+  plan("1", "pure cached reads", "gateway=1 tasks=1 auth=0")
+
+  chart()
+}
+function notes_line(r,    key, line) {
+  line = ""
+  for (key in notes) { split(key, parts, SUBSEP); if (parts[1] == r) line = line (line == "" ? "" : ", ") parts[2] " " notes[key] }
+  return line
+}
+function plan(id, title, shares_text,    k, i, kv, share, g, us, cores_needed, pods, per_pod, total_cores, row) {
+  print ""
+  print "### " title " (scenario " id ")"
+  print ""
+  if (!has(id)) { print "Scenario " id " was not run."; return }
+  row = row_of[id]
+  print "| part | CPU µs per ingress request | share | cores at " cpu_target " % | pods | rpsPerPod |"
+  print "|---|--:|--:|--:|--:|--:|"
+  k = split(shares_text, pairs, " ")
+  total_cores = 0
+  for (i = 1; i <= k; i++) {
+    split(pairs[i], kv, "="); g = kv[1]; share = kv[2]
+    us = us_per_req(row, g)
+    cores_needed = target_rps * us / 1e6 / (cpu_target / 100)
+    if (share == 0 || us == 0) { print "| " g " | " fmt(us, 1) " | " share " | " fmt(cores_needed, 1) " | – | – |"; total_cores += cores_needed; continue }
+    per_pod = int(pod_cores * cpu_target / 100 / (us / share / 1e6))
+    pods = ceil(share * target_rps / per_pod)
+    total_cores += cores_needed
+    print "| " g " | " fmt(us, 1) " | " share " | " fmt(cores_needed, 1) " | " pods " | " per_pod " |"
+  }
+  split("pg-primary pg-replica redis rabbitmq files", data_tier, " ")
+  for (i = 1; i <= 5; i++) {
+    us = us_per_req(row, data_tier[i])
+    cores_needed = target_rps * us / 1e6 / (cpu_target / 100)
+    total_cores += cores_needed
+    print "| " data_tier[i] " | " fmt(us, 1) " | | " fmt(cores_needed, 1) " | | |"
+  }
+  print "| **total** | " fmt(total_us(row), 1) " | | **" fmt(total_cores, 0) "** | | |"
+}
+# Two panels of horizontal bars on log scales (the rates span 10 to 10⁴ req/s): req/s (or MB/s for files) and p99.
+function chart(    r, y, w, h, bar, x0, x1, width, maxlog, value, rows) {
+  rows = 0; for (r = 1; r <= n; r++) if (requests[r] > 0) rows++
+  h = 40 + rows * 26 + 30; width = 960; x0 = 250; x1 = 620; bar = 320
+  printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", width, h > svg
+  printf "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n" > svg
+  printf "<text x=\"%d\" y=\"20\" font-weight=\"bold\">req/s (files: MB/s), log scale</text>\n", x0 > svg
+  printf "<text x=\"%d\" y=\"20\" font-weight=\"bold\">p99 latency, ms, log scale</text>\n", x1 > svg
+  y = 36
+  for (r = 1; r <= n; r++) {
+    if (requests[r] == 0) continue
+    printf "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", x0 - 8, y + 14, esc(id_of[r] " " label[r]) > svg
+    value = id_of[r] ~ /^6/ ? mbps(r) : rps[r]
+    w = value > 1 ? bar * log10(value) / 5 : 2
+    printf "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" fill=\"%s\"/>\n", x0, y, w, id_of[r] ~ /^(baseline|nginx)$/ ? "#9e9e9e" : "#3b75af" > svg
+    printf "<text x=\"%.1f\" y=\"%d\">%s</text>\n", x0 + w + 4, y + 14, fmt(value, value < 100 ? 1 : 0) > svg
+    w = p99[r] > 0.1 ? bar * (log10(p99[r]) + 1) / 5 : 2
+    printf "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" fill=\"%s\"/>\n", x1, y, w, id_of[r] ~ /^(baseline|nginx)$/ ? "#bdbdbd" : "#e1812c" > svg
+    printf "<text x=\"%.1f\" y=\"%d\">%s</text>\n", x1 + w + 4, y + 14, fmt(p99[r], 1) > svg
+    y += 26
+  }
+  printf "<text x=\"%d\" y=\"%d\" fill=\"#666\">bars: 1 to 100,000 req/s across; 0.1 ms to 10 s across. Grey: baselines.</text>\n", x0, y + 16 > svg
+  print "</svg>" > svg
+}' "$RUN_DIR/results.tsv" >"$md"
+
+echo "bench: report $md"
+cat "$md"

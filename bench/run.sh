@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# `make bench`: the load scenarios of issue 8 against the local platform, with wrk on loopback, and their report.
+#
+#   1 cached task read through the gateway     5 mix: 16 reads, 3 creates, 1 login in every 20 requests
+#   2 the same read straight to tasks          6 file upload and download through the gateway (MB/s)
+#   3 task create through the gateway          7 scenario 1 while `make rotate-keys` runs (if the target exists)
+#   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth
+#   baseline  a bare Kestrel endpoint (bench/Platform.Bench.Baseline)
+#   nginx     Debian's nginx proxying scenario 2's request to tasks (keepalive upstream)
+#
+# Every scenario is warmed up, then measured: wrk's rate and latency percentiles, and the CPU time each process
+# group used (/proc, see measure.sh) — the figure that transfers to a cluster when the machine is shared.
+# bench/report.sh turns the run into bench/results/<date>-<commit>.md and .svg.
+#
+# If the platform does not answer on its ports, it is started with BENCH_PLATFORM_ENV (default: the gateway's rate
+# limits raised far above the load, so logins can be measured through it) and stopped at the end, unless BENCH_KEEP_PLATFORM=1. A
+# platform that already runs is used as it is: if its gateway rate-limits logins, scenario 4's gateway row says so
+# in its non-2xx count. wrk and nginx are installed from Debian when missing (as root).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BENCH_DIR="$ROOT/bench"
+export PLATFORM_RUN_DIR="${PLATFORM_RUN_DIR:-$ROOT/.run}"
+export GATEWAY_PORT="${GATEWAY_PORT:-8080}" AUTH_PORT="${AUTH_PORT:-8081}" TASKS_PORT="${TASKS_PORT:-8082}" FILES_PORT="${FILES_PORT:-8083}"
+
+BENCH_DURATION=${BENCH_DURATION:-30}              # seconds per measured scenario
+BENCH_WARMUP=${BENCH_WARMUP:-5}                   # seconds of unmeasured load before each (JIT, pools, caches)
+BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}        # scenarios 1, 2, 3, 5, 7, 8 and the baselines
+BENCH_LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-$(( 4 * $(nproc) ))}  # enough to keep every hashing slot busy
+BENCH_FILE_CONNECTIONS=${BENCH_FILE_CONNECTIONS:-4}
+BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 3 4 5 6 7 8"}
+BENCH_BASELINE_PORT=${BENCH_BASELINE_PORT:-8090}
+BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-8091}
+BENCH_ROTATION_TIMEOUT=${BENCH_ROTATION_TIMEOUT:-240}  # longest scenario 7 may take
+# The gateway's limits stay on (their Redis call per request is part of what a request costs), raised so the
+# bench's few users and one address are not refused.
+BENCH_PLATFORM_ENV=${BENCH_PLATFORM_ENV:-"RateLimiting__Policies__user__Limit=10000000 RateLimiting__Policies__user__Burst=1000000 RateLimiting__Policies__login__Limit=1000000 RateLimiting__Policies__register__Limit=1000000 RateLimiting__Policies__refresh__Limit=1000000"}
+export BENCH_THREADS=${BENCH_THREADS:-$(nproc)}
+export BENCH_TIMEOUT=${BENCH_TIMEOUT:-10s}
+export BENCH_FILE_MB=${BENCH_FILE_MB:-8}
+export BENCH_USERS BENCH_TASKS_PER_USER BENCH_LOGIN_USERS BENCH_FILE_USERS
+
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+export BENCH_TMP="$PLATFORM_RUN_DIR/bench/$STAMP"
+export BENCH_DATA="$BENCH_TMP/data"
+RAW="$BENCH_TMP/raw"
+RESULTS="$BENCH_TMP/results.tsv"
+export AUTH_URL="http://127.0.0.1:$AUTH_PORT" GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" FILES_URL="http://127.0.0.1:$FILES_PORT"
+
+say() { printf 'bench: %s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# shellcheck source=bench/measure.sh
+source "$BENCH_DIR/measure.sh"
+
+# ------------------------------------------------------------------------------------------ prerequisites --
+
+install_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+  (( ${#missing[@]} )) || return 0
+  [[ $EUID -eq 0 ]] || die "missing ${missing[*]} and not root; run as root: apt-get install -y ${missing[*]}"
+  say "installing ${missing[*]} from Debian"
+  apt-get update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2
+  # Debian starts the packaged nginx on port 80; the bench runs its own.
+  if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+}
+
+platform_ready() {
+  local port
+  for port in "$GATEWAY_PORT" "$AUTH_PORT" "$TASKS_PORT" "$FILES_PORT"; do
+    curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:$port/readyz" || return 1
+  done
+}
+
+STARTED_PLATFORM=0
+ensure_platform() {
+  if platform_ready; then
+    say "using the running platform (gateway :$GATEWAY_PORT)"
+    return
+  fi
+  say "starting the platform with: $BENCH_PLATFORM_ENV"
+  # shellcheck disable=SC2086 # the setting is a list of NAME=value words
+  env $BENCH_PLATFORM_ENV "$ROOT/scripts/platform.sh" up
+  STARTED_PLATFORM=1
+}
+
+# The bench's own accounts share one password, generated on the first run and kept with the platform's data.
+bench_password() {
+  local file="$PLATFORM_RUN_DIR/secrets/bench-password"
+  if [[ ! -s $file ]]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077 && printf 'Bench-%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$file")
+  fi
+  cat "$file"
+}
+
+# ---------------------------------------------------------------------------------------------- baselines --
+
+start_baseline() {
+  local dll="$BENCH_DIR/Platform.Bench.Baseline/bin/Release/net10.0/Platform.Bench.Baseline.dll"
+  dotnet build "$BENCH_DIR/Platform.Bench.Baseline" -c Release -warnaserror -nologo -v:q -clp:ErrorsOnly >"$BENCH_TMP/baseline-build.log" 2>&1 \
+    || { cat "$BENCH_TMP/baseline-build.log" >&2; die "building the baseline failed"; }
+  (cd "$(dirname "$dll")" && exec dotnet "$dll" --urls "http://127.0.0.1:$BENCH_BASELINE_PORT" >"$BENCH_TMP/baseline.log" 2>&1) &
+  echo $! >"$BENCH_TMP/baseline.pid"
+  wait_http "http://127.0.0.1:$BENCH_BASELINE_PORT/" baseline
+}
+
+start_nginx() {
+  mkdir -p "$BENCH_TMP/nginx"
+  sed -e "s|@PREFIX@|$BENCH_TMP/nginx|g" -e "s|@PID@|$BENCH_TMP/nginx.pid|g" \
+    -e "s|@PORT@|$BENCH_NGINX_PORT|g" -e "s|@UPSTREAM@|127.0.0.1:$TASKS_PORT|g" \
+    "$BENCH_DIR/nginx.conf" >"$BENCH_TMP/nginx/nginx.conf"
+  /usr/sbin/nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf" -e "$BENCH_TMP/nginx/error.log"
+  wait_http "http://127.0.0.1:$BENCH_NGINX_PORT/healthz" nginx
+}
+
+wait_http() {
+  local deadline=$((SECONDS + 60))
+  until curl -fs -o /dev/null --max-time 2 "$1"; do
+    (( SECONDS < deadline )) || die "$2 does not answer on $1"
+    sleep 0.3
+  done
+}
+
+stop_pid_file() {
+  local file=$1 pid
+  [[ -s $file ]] || return 0
+  pid=$(cat "$file")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$file"
+}
+
+cleanup() {
+  stop_pid_file "$BENCH_TMP/relogin.pid"
+  stop_pid_file "$BENCH_TMP/nginx.pid"
+  stop_pid_file "$BENCH_TMP/baseline.pid"
+  if (( STARTED_PLATFORM )) && [[ ${BENCH_KEEP_PLATFORM:-0} != 1 ]]; then
+    say "stopping the platform this run started (BENCH_KEEP_PLATFORM=1 keeps it)"
+    "$ROOT/scripts/platform.sh" down >"$BENCH_TMP/platform-down.log" 2>&1 || say "make stop failed: $BENCH_TMP/platform-down.log"
+  fi
+}
+
+# ------------------------------------------------------------------------------------------- measurement --
+
+# make run's access tokens live 1 min (+5 s skew): a scenario (warm-up + BENCH_DURATION) starts with tokens at
+# most 20 s old, so keep BENCH_DURATION + BENCH_WARMUP under 45 s or start the platform with longer-lived tokens
+# (PLATFORM_ACCESS_TOKEN_MINUTES).
+TOKENS_AT=0
+fresh_tokens() {
+  if (( SECONDS - TOKENS_AT > 20 )); then
+    "$BENCH_DIR/seed.sh" tokens
+    TOKENS_AT=$SECONDS
+  fi
+}
+
+# Deltas of two "key value" snapshots: "key delta" for every key of the second.
+deltas() { awk 'NR == FNR { before[$1] = $2; next } { print $1, $2 - before[$1] }' <(echo "$1") <(echo "$2"); }
+
+# Sum of the deltas of one port's metric lines whose name and labels contain every given pattern.
+metric() {
+  local table=$1; shift
+  awk -v patterns="$*" '{ n = split(patterns, p, " "); for (i = 1; i <= n; i++) if (index($1, p[i]) == 0) next; sum += $2 }
+    END { printf "%.6f", sum + 0 }' <<<"$table"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else printf "n/a" }'; }
+
+# measure ID LABEL URL SCRIPT CONNECTIONS [NOTES_FUNCTION]: warm up, measure, append a row to results.tsv.
+# NOTES_FUNCTION, given the metric deltas, prints the row's notes (key=value words).
+measure() {
+  local id=$1 label=$2 url=$3 script=$4 connections=$5 notes_of=${6:-} before after m0 m1 notes=""
+  fresh_tokens
+  say "scenario $id: $label ($connections connections, ${BENCH_DURATION}s)"
+  (( BENCH_WARMUP > 0 )) && run_wrk "$RAW/$id.warmup.txt" "$url" "$script" "$connections" "${BENCH_WARMUP}s"
+  m0=$(scrape); before=$(cpu_ticks)
+  run_wrk "$RAW/$id.txt" "$url" "$script" "$connections" "${BENCH_DURATION}s"
+  after=$(cpu_ticks); m1=$(scrape)
+  [[ -n $notes_of ]] && notes=$($notes_of "$(deltas "$(metric_lines "$m0")" "$(metric_lines "$m1")")")
+  record "$id" "$label" "$connections" "$RAW/$id.txt" "$(deltas "$before" "$after")" "$notes"
+}
+
+# "port:name{labels} value" → "port:name{labels} value" with the labels' spaces removed, so awk sees two fields.
+metric_lines() { sed -E 's/ ([0-9.eE+-]+)$/\t\1/; s/ //g; s/\t/ /' <<<"$1"; }
+
+# record ID LABEL CONNECTIONS WRK_OUTPUT CPU_DELTAS NOTES: one row of results.tsv (see report.sh for the columns).
+record() {
+  local id=$1 label=$2 connections=$3 output=$4 cpu=$5 notes=$6
+  grep -q '^BENCH ' "$output" || { cat "$output" >&2; die "scenario $id: wrk gave no summary"; }
+  cpu=$(awk 'NF == 2 { printf "%s%s=%d", (n++ ? "," : ""), $1, $2 }' <<<"$cpu")
+  awk -v id="$id" -v label="$label" -v conns="$connections" -v cpu="$cpu" -v notes="$notes" '
+    /^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+    /^WRK_TICKS / { wrk = $2 }
+    END {
+      seconds = v["duration_us"] / 1e6
+      printf "%s\t%s\t%d\t%.2f\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%s\twrk=%d\t%s\n", id, label, conns, seconds, v["requests"],
+        v["requests"] / seconds, v["p50_us"] / 1000, v["p95_us"] / 1000, v["p99_us"] / 1000, v["status"],
+        v["connect"] + v["read"] + v["write"] + v["timeout"], v["bytes"], cpu, wrk, notes
+    }' "$output" >>"$RESULTS"
+}
+
+notes_read() {
+  local d=$1
+  printf 'gateway_token_cache_hit=%s tasks_token_cache_hit=%s task_cache_hit=%s replica_reads=%s' \
+    "$(ratio "$(metric "$d" "$GATEWAY_PORT:token_cache_requests_total" hit)" "$(metric "$d" "$GATEWAY_PORT:token_cache_requests_total")")" \
+    "$(ratio "$(metric "$d" "$TASKS_PORT:token_cache_requests_total" hit)" "$(metric "$d" "$TASKS_PORT:token_cache_requests_total")")" \
+    "$(ratio "$(metric "$d" "$TASKS_PORT:cache_requests_total" hit)" "$(metric "$d" "$TASKS_PORT:cache_requests_total")")" \
+    "$(ratio "$(metric "$d" "$TASKS_PORT:db_reads_total" replica)" "$(metric "$d" "$TASKS_PORT:db_reads_total")")"
+}
+
+notes_login() {
+  local d=$1
+  printf 'hash_ms=%s' "$(awk -v s="$(metric "$d" "$AUTH_PORT:auth_password_hash_duration_seconds_sum")" \
+    -v n="$(metric "$d" "$AUTH_PORT:auth_password_hash_duration_seconds_count")" 'BEGIN { if (n > 0) printf "%.1f", 1000 * s / n; else printf "n/a" }')"
+}
+
+# --------------------------------------------------------------------------------------------- scenarios --
+
+scenario_baseline() { measure baseline "Kestrel baseline (fixed body)" "http://127.0.0.1:$BENCH_BASELINE_PORT" baseline.lua "$BENCH_CONNECTIONS"; }
+scenario_nginx() { measure nginx "nginx → tasks (scenario 2's read)" "http://127.0.0.1:$BENCH_NGINX_PORT" read.lua "$BENCH_CONNECTIONS" notes_read; }
+scenario_1() { measure 1 "cached read via gateway" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" notes_read; }
+scenario_2() { measure 2 "cached read direct to tasks" "http://127.0.0.1:$TASKS_PORT" read.lua "$BENCH_CONNECTIONS" notes_read; }
+scenario_3() { measure 3 "task create via gateway" "$GATEWAY_URL" create.lua "$BENCH_CONNECTIONS"; }
+
+scenario_4() {
+  measure 4a "login direct to auth" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" notes_login
+  measure 4b "login via gateway" "$GATEWAY_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" notes_login
+}
+
+scenario_5() { measure 5 "mix 80/15/5 via gateway" "$GATEWAY_URL" mix.lua "$BENCH_CONNECTIONS" notes_login; }
+
+scenario_6() {
+  measure 6u "upload ${BENCH_FILE_MB} MiB via gateway" "$GATEWAY_URL" upload.lua "$BENCH_FILE_CONNECTIONS"
+  measure 6d "download ${BENCH_FILE_MB} MiB via gateway" "$GATEWAY_URL" download.lua "$BENCH_FILE_CONNECTIONS"
+  delete_uploads
+}
+
+# The uploads of scenario 6 would fill the users' quotas and the disk on the next run: delete all but the seeds.
+delete_uploads() {
+  local token id keep
+  keep=$(cut -f2 "$BENCH_DATA/files.tsv")
+  while read -r token; do
+    while :; do
+      mapfile -t ids < <(curl -fsS --max-time 30 -H "Authorization: Bearer $token" "$GATEWAY_URL/api/files?limit=200" \
+        | grep -oE '"id":"[0-9a-f-]{36}"' | cut -d'"' -f4 | grep -vxF "$keep" || true)
+      (( ${#ids[@]} )) || break
+      for id in "${ids[@]}"; do
+        curl -fsS -o /dev/null --max-time 30 -X DELETE -H "Authorization: Bearer $token" "$GATEWAY_URL/api/files/$id"
+      done
+    done
+  done <"$BENCH_DATA/tokens.tsv"
+}
+
+# Scenario 7: scenario 1's load on (re-reading reads.tsv every 200 requests) while `make rotate-keys` runs, and
+# a few readers log in again every 2 s so tokens signed with the new key join the load as soon as it is active.
+scenario_7() {
+  if ! make -C "$ROOT" -n rotate-keys >/dev/null 2>&1; then
+    say "scenario 7: not available (no rotate-keys target)"
+    printf '7\trotation under load\t%d\t0\t0\t0\t0\t0\t0\t0\t0\t0\t\twrk=0\tnot_available=no_rotate-keys_target\n' "$BENCH_CONNECTIONS" >>"$RESULTS"
+    return
+  fi
+  "$BENCH_DIR/seed.sh" tokens; TOKENS_AT=$SECONDS
+  say "scenario 7: rotation under load ($BENCH_CONNECTIONS connections, until make rotate-keys ends + ${BENCH_DURATION}s)"
+  local before after started=$SECONDS rotation=ok
+  before=$(cpu_ticks)
+  (export BENCH_RELOAD_EVERY=200; run_wrk "$RAW/7.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_ROTATION_TIMEOUT}s") &
+  local load=$!
+  ( reader=1; while :; do sleep 2; "$BENCH_DIR/seed.sh" tokens "$reader" || true; reader=$(( reader % 8 + 1 )); done ) >"$RAW/7.relogin.log" 2>&1 &
+  echo $! >"$BENCH_TMP/relogin.pid"
+  timeout "$BENCH_ROTATION_TIMEOUT" make -C "$ROOT" rotate-keys >"$RAW/7.rotate-keys.log" 2>&1 || rotation=failed
+  sleep "$BENCH_DURATION"
+  stop_pid_file "$BENCH_TMP/relogin.pid"
+  [[ -s $RAW/7.txt.pid ]] && kill -INT "$(cat "$RAW/7.txt.pid")" 2>/dev/null || true
+  wait "$load" || true
+  after=$(cpu_ticks)
+  record 7 "rotation under load" "$BENCH_CONNECTIONS" "$RAW/7.txt" "$(deltas "$before" "$after")" \
+    "rotate_keys=$rotation rotation_s=$(( SECONDS - started - BENCH_DURATION ))"
+}
+
+# Scenario 8: scenario 1 alone (8a), then scenario 1 again while a login storm at auth saturates it (8b). The
+# storm goes to auth directly: the gateway's per-address limit would stop a storm from one address, and the
+# question here is what a storm that gets through (many addresses) does to everyone else's reads.
+scenario_8() {
+  measure 8a "cached read alone (storm reference)" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS"
+  fresh_tokens
+  say "scenario 8: cached reads during a login storm ($BENCH_LOGIN_CONNECTIONS login connections)"
+  local before after storm
+  run_wrk "$RAW/8s.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
+  storm=$!
+  sleep "$BENCH_WARMUP"
+  before=$(cpu_ticks)
+  run_wrk "$RAW/8b.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_DURATION}s"
+  after=$(cpu_ticks)
+  wait "$storm" || true
+  record 8b "cached read during login storm" "$BENCH_CONNECTIONS" "$RAW/8b.txt" "$(deltas "$before" "$after")" \
+    "storm_logins_per_s=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%.1f", v["requests"] / (v["duration_us"] / 1e6) }' "$RAW/8s.txt")"
+}
+
+# ------------------------------------------------------------------------------------------------- main --
+
+main() {
+  install_tools
+  mkdir -p "$RAW" "$BENCH_DATA"
+  trap cleanup EXIT
+  ensure_platform
+  BENCH_PASSWORD="$(bench_password)"
+  export BENCH_PASSWORD
+  say "seeding (run data: $BENCH_TMP)"
+  "$BENCH_DIR/seed.sh"
+  TOKENS_AT=$SECONDS
+  [[ " $BENCH_SCENARIOS " == *" baseline "* ]] && start_baseline
+  [[ " $BENCH_SCENARIOS " == *" nginx "* ]] && start_nginx
+  {
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "commit=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- services bench 2>/dev/null || echo -dirty)"
+    echo "cores=$(nproc)"
+    echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "kernel=$(uname -r)"
+    echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "duration=$BENCH_DURATION warmup=$BENCH_WARMUP connections=$BENCH_CONNECTIONS login_connections=$BENCH_LOGIN_CONNECTIONS file_connections=$BENCH_FILE_CONNECTIONS threads=$BENCH_THREADS file_mb=$BENCH_FILE_MB"
+    echo "platform=$( (( STARTED_PLATFORM )) && echo "started by the bench with $BENCH_PLATFORM_ENV" || echo "already running")"
+  } >"$BENCH_TMP/meta.txt"
+  : >"$RESULTS"
+  local scenario
+  for scenario in $BENCH_SCENARIOS; do
+    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 3 4 5 6 7 8)"
+    "scenario_$scenario"
+  done
+  echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$BENCH_TMP/meta.txt"
+  "$BENCH_DIR/report.sh" "$BENCH_TMP" "$BENCH_DIR/results"
+}
+
+main "$@"

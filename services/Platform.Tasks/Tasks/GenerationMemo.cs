@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Data;
+
+namespace Platform.Tasks.Tasks;
+
+/// <summary>
+/// This process's short memory of users' cache generations, so a user who reads often gets a cached answer with no
+/// database round trip at all (the generation lookup was most of a cached read's cost: `make bench`, scenario 2).
+/// PostgreSQL stays the truth. An entry holds a generation read from the database, counts its age from before that
+/// read, and is used only while it is younger than <see cref="TasksOptions.GenerationMemoSeconds"/>, the user has
+/// not written within the read-your-writes window (every instance marks a write in Redis before it answers; while
+/// Redis cannot tell, no entry is used) and the replica is within its lag bound. So a write answered before an
+/// entry is used is either still inside the window, and the entry is not used, or older than the window — which is
+/// longer than the entry's age plus the replica's lag bound and sampling period, so the generation read into the
+/// entry already counted it. No stale answer survives a write; this only saves the lookup between writes.
+/// </summary>
+public sealed class GenerationMemo
+{
+    /// <summary>Enough for every active user of a pod; past it the memory starts again rather than grow.</summary>
+    private const int MaxEntries = 100_000;
+
+    private readonly ConcurrentDictionary<Guid, Entry> entries = new();
+    private readonly RecentWriters writers;
+    private readonly ReplicaLagMonitor replica;
+    private readonly TimeProvider time;
+    private readonly long lifetime;
+
+    public GenerationMemo(RecentWriters writers, ReplicaLagMonitor replica, TimeProvider time, IOptions<TasksOptions> options, IOptions<ReadRoutingOptions> routing)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(routing);
+        this.writers = writers;
+        this.replica = replica;
+        this.time = time;
+        // Whatever is configured, an entry never outlives what the read-your-writes window leaves after the
+        // replica's lag bound and sampling period; when nothing is left, the memory is off.
+        var seconds = Math.Min(options.Value.GenerationMemoSeconds,
+            routing.Value.ReadYourWritesSeconds - routing.Value.MaxReplicaLagSeconds - routing.Value.LagSampleSeconds);
+        lifetime = seconds > 0 ? (long)(seconds * time.TimestampFrequency) : 0;
+    }
+
+    /// <summary>A timestamp to take before reading a generation, for <see cref="Remember"/>.</summary>
+    public long Now() => time.GetTimestamp();
+
+    /// <summary>The user's generation, if one remembered may be used now without asking the database.</summary>
+    public async ValueTask<long?> RecallAsync(Guid userId, string subject)
+    {
+        if (lifetime == 0 || !replica.Usable || !entries.TryGetValue(userId, out var entry) || time.GetTimestamp() - entry.ReadAt >= lifetime)
+        {
+            return null;
+        }
+        return await writers.WroteRecentlyAsync(subject) ? null : entry.Generation;
+    }
+
+    /// <summary>Remembers a generation read from the database; <paramref name="readAt"/> was taken before the read.</summary>
+    public void Remember(Guid userId, long generation, long readAt)
+    {
+        if (lifetime == 0)
+        {
+            return;
+        }
+        if (entries.Count >= MaxEntries)
+        {
+            entries.Clear();
+        }
+        // Generations only grow: a lower one comes from a replica that lags, and the higher one is the newer news.
+        entries.AddOrUpdate(userId, new Entry(generation, readAt),
+            (_, known) => generation >= known.Generation ? new Entry(generation, Math.Max(readAt, known.ReadAt)) : known);
+    }
+
+    /// <summary>After this instance's own write: its next read asks the database (the read-your-writes mark would too).</summary>
+    public void Forget(Guid userId) => entries.TryRemove(userId, out _);
+
+    private readonly record struct Entry(long Generation, long ReadAt);
+}
