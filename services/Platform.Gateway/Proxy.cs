@@ -1,4 +1,5 @@
 using System.Globalization;
+using Platform.Gateway.Edge;
 using Platform.Gateway.RateLimiting;
 using Platform.Gateway.Resilience;
 using Platform.Gateway.Upstreams;
@@ -66,7 +67,7 @@ public static class Proxy
     }
 
     /// <summary>
-    /// The per-request pipeline after routing and authentication: rate limits, metrics of what the client got,
+    /// The per-request pipeline after routing and authentication: body limits, rate limits, metrics of what the client got,
     /// problem details for failed forwards, then YARP's own load balancing and passive health.
     /// </summary>
     public static WebApplication MapProxy(this WebApplication app)
@@ -74,6 +75,7 @@ public static class Proxy
         app.MapPlatformHealth();
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.UseBodyLimits();
             pipeline.UseEdgeRateLimits();
             pipeline.UseUpstreamMetrics();
             pipeline.UseUpstreamErrors();

@@ -76,7 +76,7 @@ public sealed class CrdContractTests
 
     private static JsonNode V1Alpha1(JsonNode crd) => crd["spec"]!["versions"]!.AsArray().Single(v => (string)v!["name"]! == "v1alpha1")!;
 
-    /// <summary>The CRD's structural schema of spec, read as JSON Schema (the Kubernetes x- extensions are ignored).</summary>
+    /// <summary>The CRD's structural schema of spec, read as JSON Schema.</summary>
     private static Json.Schema.JsonSchema SpecSchema(string file) =>
-        Schemas.FromNode(file, V1Alpha1(Crd(file))["schema"]!["openAPIV3Schema"]!["properties"]!["spec"]!);
+        Schemas.FromCrd(file, V1Alpha1(Crd(file))["schema"]!["openAPIV3Schema"]!["properties"]!["spec"]!);
 }

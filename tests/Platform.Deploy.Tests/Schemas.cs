@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Json.Schema;
 
 namespace Platform.Deploy.Tests;
@@ -14,15 +15,66 @@ public static class Schemas
     public static JsonSchema FromFile(string path) =>
         Built.GetOrAdd(path, p => JsonSchema.FromText(File.ReadAllText(p), baseUri: new Uri("file://" + p)));
 
-    /// <summary>An embedded schema (e.g. a CRD's openAPIV3Schema), built once under a name of its own.</summary>
+    /// <summary>An embedded schema, built once under a name of its own.</summary>
     public static JsonSchema FromNode(string name, JsonNode schema) =>
         Built.GetOrAdd(name, n => JsonSchema.FromText(schema.ToJsonString(), baseUri: new Uri("urn:platform-deploy-tests:" + n)));
+
+    /// <summary>
+    /// A CRD's structural schema (OpenAPI v3) read as JSON Schema: the <c>x-kubernetes-*</c> annotations dropped and
+    /// OpenAPI's boolean <c>exclusiveMinimum</c> turned into the number form. Its "duration" format is a Go duration,
+    /// which <see cref="Violations"/> checks as such.
+    /// </summary>
+    public static JsonSchema FromCrd(string name, JsonNode openApiSchema)
+    {
+        var schema = openApiSchema.DeepClone();
+        ToJsonSchema(schema);
+        return FromNode(name, schema);
+    }
+
+    private static readonly Regex GoDuration = new(@"^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$", RegexOptions.CultureInvariant);
+
+    private static readonly Format GoDurationFormat = new PredicateFormat("duration",
+        element => element.ValueKind != JsonValueKind.String || GoDuration.IsMatch(element.GetString()!));
+
+    private static void ToJsonSchema(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject schema:
+                foreach (var key in schema.Select(p => p.Key).Where(k => k.StartsWith("x-kubernetes-", StringComparison.Ordinal)).ToList())
+                {
+                    schema.Remove(key);
+                }
+                if (schema["exclusiveMinimum"] is JsonValue exclusive && exclusive.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+                {
+                    schema.Remove("exclusiveMinimum");
+                    if (exclusive.GetValue<bool>() && schema["minimum"] is { } minimum)
+                    {
+                        schema["exclusiveMinimum"] = minimum.DeepClone();
+                        schema.Remove("minimum");
+                    }
+                }
+                foreach (var child in schema.Select(p => p.Value).ToList())
+                {
+                    ToJsonSchema(child);
+                }
+                break;
+            case JsonArray items:
+                foreach (var item in items)
+                {
+                    ToJsonSchema(item);
+                }
+                break;
+        }
+    }
 
     /// <summary>The violations, empty when the instance is valid.</summary>
     public static IReadOnlyList<string> Violations(JsonSchema schema, JsonNode? instance)
     {
         using var document = JsonDocument.Parse(instance?.ToJsonString() ?? "null");
-        var results = schema.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var options = new EvaluationOptions { OutputFormat = OutputFormat.List };
+        options.FormatRegistry.Register(GoDurationFormat);
+        var results = schema.Evaluate(document.RootElement, options);
         if (results.IsValid)
         {
             return [];

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Platform.ServiceDefaults.Problems;
+
+namespace Platform.Gateway.Edge;
+
+public static class BodyLimits
+{
+    /// <summary>
+    /// A request that announces a body over its route's limit is refused before anything is sent upstream; a
+    /// chunked one is cut off by Kestrel when it passes the limit, and answered 413 by the error mapping.
+    /// </summary>
+    public static IReverseProxyApplicationBuilder UseBodyLimits(this IReverseProxyApplicationBuilder pipeline)
+    {
+        pipeline.Use(async (context, next) =>
+        {
+            var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            if (context.Request.ContentLength is not { } length || limit is null || length <= limit)
+            {
+                await next(context);
+                return;
+            }
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status413PayloadTooLarge,
+                    Type = ProblemTypes.PayloadTooLarge,
+                    Title = "The request body is too large.",
+                    Detail = $"This route accepts bodies up to {limit} bytes.",
+                },
+            });
+        });
+        return pipeline;
+    }
+}
