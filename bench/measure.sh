@@ -71,7 +71,7 @@ scrape() {
   local port
   for port in "$GATEWAY_PORT" "$TASKS_PORT" "$AUTH_PORT"; do
     curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null \
-      | grep -E '^(token_cache_requests_total|cache_requests_total|db_reads_total|auth_password_hash_duration_seconds_(sum|count))' \
+      | grep -E '^(token_cache_requests_total|gateway_token_cache_requests_total|cache_requests_total|db_reads_total|auth_password_hash_duration_seconds_(sum|count))' \
       | sed "s/^/$port:/" || true
   done
 }

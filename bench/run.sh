@@ -205,7 +205,7 @@ record() {
 notes_read() {
   local d=$1
   printf 'gateway_token_cache_hit=%s tasks_token_cache_hit=%s task_cache_hit=%s replica_reads=%s' \
-    "$(ratio "$(metric "$d" "$GATEWAY_PORT:token_cache_requests_total" hit)" "$(metric "$d" "$GATEWAY_PORT:token_cache_requests_total")")" \
+    "$(ratio "$(metric "$d" "$GATEWAY_PORT:gateway_token_cache_requests_total" hit)" "$(metric "$d" "$GATEWAY_PORT:gateway_token_cache_requests_total")")" \
     "$(ratio "$(metric "$d" "$TASKS_PORT:token_cache_requests_total" hit)" "$(metric "$d" "$TASKS_PORT:token_cache_requests_total")")" \
     "$(ratio "$(metric "$d" "$TASKS_PORT:cache_requests_total" hit)" "$(metric "$d" "$TASKS_PORT:cache_requests_total")")" \
     "$(ratio "$(metric "$d" "$TASKS_PORT:db_reads_total" replica)" "$(metric "$d" "$TASKS_PORT:db_reads_total")")"

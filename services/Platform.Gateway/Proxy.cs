@@ -35,6 +35,7 @@ public static class Proxy
         services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();
         services.AddSingleton<UpstreamHealth>();
         services.AddSingleton<RedisRateLimiter>();
+        services.AddSingleton<PermitLeases>();
         services.AddSingleton<MemoryRateLimiter>();
         services.AddSingleton<EdgeRateLimiter>();
         services.AddHealthChecks().AddCheck<UpstreamsHealthCheck>("upstreams", tags: [ServiceDefaults.Health.HealthEndpoints.ReadyTag]);

@@ -63,6 +63,34 @@ public sealed class RateLimitTests(GatewayPlatform platform)
     }
 
     [Fact]
+    public async Task Permits_taken_in_batches_never_admit_more_than_the_shared_budget()
+    {
+        // A burst of 40 leases 4 permits per Redis decision; two instances together must still stop at 40.
+        var settings = new Dictionary<string, string?> { ["RateLimiting:Policies:anonymous:Limit"] = "40" };
+        await using var first = InProcessGateway.Start(platform, settings);
+        await using var second = InProcessGateway.Start(platform, settings);
+        using var firstClient = first.CreateRealClient();
+        using var secondClient = second.CreateRealClient();
+        var address = platform.NewClientAddress();
+
+        var admitted = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 60; i++)
+        {
+            var (client, gateway) = i % 3 == 0 ? (secondClient, second.Address) : (firstClient, first.Address);
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, "/.well-known/jwks.json"));
+            request.Headers.Add("X-Forwarded-For", address);
+            using var answer = await client.SendAsync(request);
+            Assert.True(answer.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, answer.StatusCode.ToString());
+            admitted += answer.StatusCode == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        // At most a lease's unused remainder (3) per instance is lost; the budget refills one permit per 1.5 s meanwhile.
+        var refilled = (int)Math.Ceiling(clock.Elapsed.TotalSeconds / 1.5);
+        Assert.InRange(admitted, 40 - 2 * 3, 40 + refilled);
+    }
+
+    [Fact]
     public async Task With_redis_stopped_each_instance_still_limits_and_nothing_fails()
     {
         await using var second = InProcessGateway.Start(platform);

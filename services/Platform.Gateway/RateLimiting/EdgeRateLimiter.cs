@@ -14,12 +14,13 @@ public sealed partial class EdgeRateLimiter
     private readonly Dictionary<string, (RateLimitPolicyOptions Options, Gcra Gcra)> policies;
     private readonly IPNetwork[] exemptNetworks;
     private readonly RedisRateLimiter redis;
+    private readonly PermitLeases leases;
     private readonly MemoryRateLimiter memory;
     private readonly GatewayMetrics metrics;
     private readonly ILogger<EdgeRateLimiter> logger;
 
-    public EdgeRateLimiter(IOptions<RateLimitOptions> options, RedisRateLimiter redis, MemoryRateLimiter memory, GatewayMetrics metrics,
-        ILogger<EdgeRateLimiter> logger)
+    public EdgeRateLimiter(IOptions<RateLimitOptions> options, RedisRateLimiter redis, PermitLeases leases, MemoryRateLimiter memory,
+        GatewayMetrics metrics, ILogger<EdgeRateLimiter> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value;
@@ -28,6 +29,7 @@ public sealed partial class EdgeRateLimiter
         policies = settings.Policies.ToDictionary(pair => pair.Key, pair => (pair.Value, Gcra.For(pair.Value)), StringComparer.Ordinal);
         exemptNetworks = settings.ExemptNetworks.Select(IPNetwork.Parse).ToArray();
         this.redis = redis;
+        this.leases = leases;
         this.memory = memory;
         this.metrics = metrics;
         this.logger = logger;
@@ -66,9 +68,15 @@ public sealed partial class EdgeRateLimiter
         var key = $"rl:{policyName}:{clientKey}";
         if (redis.IsConnected)
         {
+            if (leases.TryTake(key) is { } leased)
+            {
+                metrics.RateLimitDecided(inRedis: true);
+                return leased;
+            }
             try
             {
-                var decision = await redis.AcquireAsync(key, gcra);
+                var (granted, decision) = await redis.AcquireAsync(key, gcra, PermitLeases.SizeFor(gcra));
+                leases.Keep(key, granted, decision);
                 metrics.RateLimitDecided(inRedis: true);
                 return decision;
             }
