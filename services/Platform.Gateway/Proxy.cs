@@ -31,6 +31,7 @@ public static class Proxy
                 "every RateLimiting policy needs Limit, WindowSeconds and Burst (if set) above 0")
             .ValidateOnStart();
         services.AddSingleton<GatewayMetrics>();
+        GatewayMetrics.DropDuplicateClientMetrics(services);
         services.AddSingleton<UpstreamResilience>();
         services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();
         services.AddSingleton<UpstreamHealth>();
