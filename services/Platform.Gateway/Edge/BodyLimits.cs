@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Platform.ServiceDefaults.Problems;
+using Yarp.ReverseProxy.Model;
 
 namespace Platform.Gateway.Edge;
 
@@ -14,7 +15,13 @@ public static class BodyLimits
     {
         pipeline.Use(async (context, next) =>
         {
-            var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            // The route's own limit (YARP applies it to the body stream only when forwarding; -1: none), else Kestrel's.
+            var limit = context.GetReverseProxyFeature().Route.Config.MaxRequestBodySize switch
+            {
+                null => context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize,
+                -1 => null,
+                var routeLimit => routeLimit,
+            };
             if (context.Request.ContentLength is not { } length || limit is null || length <= limit)
             {
                 await next(context);
