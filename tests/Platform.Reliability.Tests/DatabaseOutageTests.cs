@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Platform.Testing;
+
+namespace Platform.Reliability.Tests;
+
+/// <summary>
+/// With the PostgreSQL primary gone every service answers at once with a 503 in problem details and a Retry-After
+/// (an outage, not a bug), and serves again once the primary is back, without a restart.
+/// </summary>
+[Collection(ReliabilityPlatformCollection.Name)]
+public sealed class DatabaseOutageTests(ReliabilityPlatform platform)
+{
+    /// <summary>Requests that need the primary: reads of tasks and files would be served by the replica, which stays up.</summary>
+    private static readonly (string Service, HttpMethod Method, string Path)[] Requests =
+        [("auth", HttpMethod.Get, "/api/auth/me"), ("tasks", HttpMethod.Post, "/api/tasks"), ("files", HttpMethod.Post, "/api/files?name=a.txt")];
+
+    [Fact]
+    public async Task Without_the_primary_each_service_answers_a_fast_503_with_retry_after_and_recovers_by_itself()
+    {
+        var user = await platform.SignUpAsync("outage");
+        await platform.Tier.DownAsync(DataTier.Primary);
+        var answers = new List<(string Service, HttpStatusCode Status, string? Type, bool RetryAfter, TimeSpan Elapsed)>();
+        try
+        {
+            foreach (var (service, method, path) in Requests)
+            {
+                using var request = Request(user, service, method, path);
+                var clock = Stopwatch.StartNew();
+                using var answer = await platform.Client.SendAsync(request);
+                var body = await answer.Content.ReadAsStringAsync();
+                answers.Add((service, answer.StatusCode, body.StartsWith('{') && JsonDocument.Parse(body).RootElement.TryGetProperty("type", out var type) ? type.GetString() : null,
+                    answer.Headers.RetryAfter is not null, clock.Elapsed));
+            }
+        }
+        finally
+        {
+            (await platform.PlatformAsync("up")).EnsureSuccess("platform.sh up");
+        }
+
+        Assert.All(answers, a =>
+        {
+            Assert.Equal((a.Service, HttpStatusCode.ServiceUnavailable, "https://platform.dev/problems/service-unavailable", true),
+                (a.Service, a.Status, a.Type, a.RetryAfter));
+            Assert.True(a.Elapsed < TimeSpan.FromSeconds(5), $"{a.Service} answered after {a.Elapsed.TotalSeconds:0.0} s");
+        });
+        foreach (var (service, method, path) in Requests)
+        {
+            await Poll.UntilAsync(async () =>
+            {
+                using var request = Request(user, service, method, path);
+                using var answer = await platform.Client.SendAsync(request);
+                return answer.IsSuccessStatusCode;
+            }, TimeSpan.FromSeconds(30), $"{service} to serve again");
+        }
+    }
+
+    private HttpRequestMessage Request(PlatformUser user, string service, HttpMethod method, string path)
+    {
+        var request = platform.Request(method, path, user.ClientAddress, user.AccessToken, platform.Services[service]);
+        if (method == HttpMethod.Post)
+        {
+            request.Content = service == "tasks" ? System.Net.Http.Json.JsonContent.Create(new { title = "during the outage" }) : new ByteArrayContent("x"u8.ToArray());
+        }
+        return request;
+    }
+}
