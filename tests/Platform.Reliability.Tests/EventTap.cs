@@ -16,7 +16,7 @@ public sealed class EventTap : IAsyncDisposable
     private readonly IChannel channel;
     private readonly string queue;
     private readonly ConcurrentDictionary<Guid, int> deliveries = new();
-    private readonly ConcurrentDictionary<string, int> byType = new();
+    private readonly ConcurrentDictionary<Guid, string> types = new();
 
     private EventTap(IConnection connection, IChannel channel, string queue)
     {
@@ -31,9 +31,9 @@ public sealed class EventTap : IAsyncDisposable
     /// <summary>Deliveries of an event id already seen (at-least-once delivery allows them; consumers must not apply them).</summary>
     public int Redelivered => deliveries.Values.Sum(count => count - 1);
 
-    public int Count(string type) => byType.GetValueOrDefault(type);
+    public int Count(string type) => types.Values.Count(seen => seen == type);
 
-    public bool Saw(Guid eventId) => deliveries.ContainsKey(eventId);
+    public Guid[] Ids(string type) => [.. types.Where(pair => pair.Value == type).Select(pair => pair.Key)];
 
     public static async Task<EventTap> StartAsync(string rabbitMqUri, params string[] routingKeys)
     {
@@ -59,10 +59,8 @@ public sealed class EventTap : IAsyncDisposable
         consumer.ReceivedAsync += async (_, delivery) =>
         {
             var id = Guid.Parse(delivery.BasicProperties.MessageId!);
-            if (tap.deliveries.AddOrUpdate(id, 1, (_, seen) => seen + 1) == 1)
-            {
-                tap.byType.AddOrUpdate(delivery.RoutingKey, 1, (_, seen) => seen + 1);
-            }
+            tap.types[id] = delivery.RoutingKey;
+            tap.deliveries.AddOrUpdate(id, 1, (_, seen) => seen + 1);
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
