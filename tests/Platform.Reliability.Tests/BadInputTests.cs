@@ -22,7 +22,8 @@ public sealed class BadInputTests(ReliabilityPlatform platform)
         var user = await platform.SignUpAsync("corpus");
         var targets = await SeedAsync(user);
         await using var tap = await EventTap.StartAsync(platform.Tier.RabbitMqUri, "#");
-        var before = await CountWritesAsync(targets);
+        var since = DateTimeOffset.UtcNow;
+        var before = await CountWritesAsync(targets, since);
         var corpus = BadInputCorpus.Generate(targets, Seed, minimum: 5_000);
 
         var outcomes = await new CorpusRunner(platform, user).RunAsync(corpus);
@@ -31,7 +32,7 @@ public sealed class BadInputTests(ReliabilityPlatform platform)
             + await platform.Databases.OutboxPendingAsync("files") == 0, TimeSpan.FromSeconds(30), "every outbox to drain");
         var accepted = Accepted(outcomes);
         await Poll.UntilAsync(() => Task.FromResult(tap.Unique >= accepted.Events), TimeSpan.FromSeconds(30), $"{accepted.Events} events of accepted requests");
-        var after = await CountWritesAsync(targets);
+        var after = await CountWritesAsync(targets, since);
         WriteReport(outcomes);
 
         Assert.True(corpus.Count >= 5_000, $"only {corpus.Count} requests");
@@ -70,15 +71,16 @@ public sealed class BadInputTests(ReliabilityPlatform platform)
     private static async Task<Guid> IdAsync(HttpResponseMessage answer) =>
         (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
-    private async Task<WriteCounts> CountWritesAsync(CorpusTargets targets)
+    /// <summary>Rows created since the corpus began (other suites' cleanup of older rows cannot disturb the count), and the target's version.</summary>
+    private async Task<WriteCounts> CountWritesAsync(CorpusTargets targets, DateTimeOffset since)
     {
         var databases = platform.Databases;
         return new WriteCounts(
-            await databases.CountAsync("auth", "SELECT count(*) FROM users"),
-            await databases.CountAsync("auth", "SELECT count(*) FROM sessions"),
-            await databases.CountAsync("tasks", "SELECT count(*) FROM tasks"),
+            await databases.CountAsync("auth", "SELECT count(*) FROM users WHERE created_at >= $1", since),
+            await databases.CountAsync("auth", "SELECT count(*) FROM sessions WHERE created_at >= $1", since),
+            await databases.CountAsync("tasks", "SELECT count(*) FROM tasks WHERE created_at >= $1", since),
             await databases.CountAsync("tasks", "SELECT version FROM tasks WHERE id = $1", targets.TaskId),
-            await databases.CountAsync("files", "SELECT count(*) FROM files"),
+            await databases.CountAsync("files", "SELECT count(*) FROM files WHERE created_at >= $1", since),
             await databases.CountAsync("files", "SELECT count(*) FROM file_chunks c WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.id = c.file_id)"));
     }
 
