@@ -108,7 +108,7 @@ public sealed class BadInputTests(ReliabilityPlatform platform)
             names and multipart shapes, and random mutations of valid bodies. Accepted requests (2xx) are legitimate bodies the corpus happened
             to contain; the suite checks each of them wrote exactly one row and one event, and every refused one wrote nothing.
 
-            {Report.Table(["route", "requests", "2xx", "4xx", "5xx", "not problem+json", "statuses", "slowest"], rows)}
+            {Report.Table(["route", "requests", "2xx", "4xx", "5xx or no answer (599)", "broken", "statuses", "slowest"], rows)}
             """);
     }
 

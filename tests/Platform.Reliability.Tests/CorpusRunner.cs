@@ -10,9 +10,15 @@ namespace Platform.Reliability.Tests;
 public sealed record CorpusOutcome(CorpusRequest Request, HttpStatusCode Status, string? MediaType, string BodyStart, TimeSpan Elapsed)
 {
     /// <summary>A 5xx, or an error whose body is not problem details.</summary>
-    public bool Broken => Request.RefusedByKestrel
-        ? Status != HttpStatusCode.BadRequest
-        : (int)Status >= 500 || ((int)Status >= 400 && MediaType != "application/problem+json");
+    public bool Broken => Request switch
+    {
+        { RefusedByKestrel: true } => Status != HttpStatusCode.BadRequest,
+        { MayBeCutOff: true } when (int)Status == NoAnswer => false,
+        _ => (int)Status >= 500 || ((int)Status >= 400 && MediaType != "application/problem+json"),
+    };
+
+    /// <summary>Not an HTTP status: the connection ended without an answer.</summary>
+    public const int NoAnswer = 599;
 
     public bool Succeeded => (int)Status is >= 200 and < 300;
 
@@ -51,6 +57,7 @@ public sealed class CorpusRunner(ReliabilityPlatform platform, PlatformUser user
                 request.Content.Headers.TryAddWithoutValidation("Content-Type", item.ContentType);
             }
         }
+        request.Headers.ExpectContinue = item.Kind.Contains("Expect: 100-continue", StringComparison.Ordinal);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -61,7 +68,7 @@ public sealed class CorpusRunner(ReliabilityPlatform platform, PlatformUser user
         catch (HttpRequestException e)
         {
             // The server closed the connection without an answer: as bad as a 5xx for the client.
-            return new CorpusOutcome(item, (HttpStatusCode)599, null, "no answer: " + e.Message, clock.Elapsed);
+            return new CorpusOutcome(item, (HttpStatusCode)CorpusOutcome.NoAnswer, null, "no answer: " + e.Message, clock.Elapsed);
         }
         catch (TaskCanceledException)
         {

@@ -32,6 +32,13 @@ public sealed record CorpusRequest(
     /// Kestrel refuses a path that decodes to a NUL, or a header holding one, before any application code runs,
     /// with a bare 400 no middleware can dress as problem details: for these only the 400 is required.
     /// </summary>
+    /// <summary>
+    /// An oversize chunked body: the server can refuse it only after reading past the limit, then closes the
+    /// connection without reading the rest, and the reset may reach the client before the 413 does. A reset
+    /// (no answer) is then as good as the 413; anything else is not.
+    /// </summary>
+    public bool MayBeCutOff => Chunked;
+
     public bool RefusedByKestrel =>
         PathAndQuery.Split('?')[0].Contains("%00", StringComparison.Ordinal)
         || (ContentType?.Contains('\0', StringComparison.Ordinal) ?? false)
