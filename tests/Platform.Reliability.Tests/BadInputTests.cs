@@ -101,7 +101,7 @@ public sealed class BadInputTests(ReliabilityPlatform platform)
             Report.Ms(g.Max(o => o.Elapsed)),
         ]);
         Report.Write("test", "bad-input", $"""
-            ## Bad input: generated corpus through the gateway (`make test`)
+            ### Generated corpus through the gateway (`make test`)
 
             {outcomes.Count} requests (seed {Seed}): malformed and deeply nested JSON, wrong types and hostile values in every field, invalid
             UTF-8, control characters, odd content types, oversize bodies, bad ids, cursors, limits and ranges, junk credentials, hostile file

@@ -27,6 +27,8 @@ public sealed class ReliabilityPlatform() : LocalPlatform("reliability", 26200, 
         ["Resilience__BreakerMinimumThroughput"] = "4",
         ["Resilience__BreakerSamplingSeconds"] = "5",
         ["Resilience__BreakerBreakSeconds"] = "2",
+        // Auth's session cleanup ticks every second instead of every minute, so every database outage here spans ticks.
+        ["Sessions__CleanupInterval"] = "00:00:01",
     };
 
     private int nextClient;
