@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status rotate-keys build test test-datatier kind-up images deploy dev undeploy e2e bench
+.PHONY: help run stop status rotate-keys build test chaos security test-datatier kind-up images deploy dev undeploy e2e bench
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
@@ -10,6 +10,8 @@ help:
 	@echo "make status   what runs, where"
 	@echo "make rotate-keys  rotate the running platform's signing key (publish, activate, retire, remove: ~85 s)"
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
+	@echo "make chaos    fault drills under load (Redis, replica, RabbitMQ, primary, a service; the outbox across a broker outage) → docs/reliability.md"
+	@echo "make security attacks (refresh reuse, enumeration, brute force, IDOR, files, CORS, headers, forged tokens) and the bad-input corpus → docs/reliability.md"
 	@echo "make build    build the solution ($(CONFIGURATION))"
 	@echo "make kind-up  create the kind cluster (kind-config.yaml) with ingress-nginx"
 	@echo "make images   build the five images (Dockerfile) as platform-<name>:$(IMAGE_TAG)"
@@ -36,6 +38,19 @@ build:
 
 test:
 	@scripts/test.sh
+
+# The long reliability suites (tests/Platform.Reliability.Tests), skipped by make test; each rewrites docs/reliability.md from the last runs.
+RELIABILITY := dotnet test tests/Platform.Reliability.Tests -c Debug --nologo --logger "console;verbosity=normal"
+
+chaos:
+	dotnet build tests/Platform.Reliability.Tests -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
+	dotnet build Platform.Run.slnf -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
+	PLATFORM_CHAOS=1 $(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Chaos.'; status=$$?; scripts/reliability-report.sh; exit $$status
+
+security:
+	dotnet build tests/Platform.Reliability.Tests -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
+	dotnet build Platform.Run.slnf -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
+	PLATFORM_SECURITY=1 $(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Security.|FullyQualifiedName~BadInputTests'; status=$$?; scripts/reliability-report.sh; exit $$status
 
 # --- Kubernetes (README "Kubernetes"): need Docker, kind, kubectl, helm, skaffold; each target says which is missing.
 KIND_CLUSTER ?= platform

@@ -8,6 +8,7 @@ using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Problems;
 using Platform.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -27,6 +28,7 @@ if (MigrateCommand.IsMigrateCommand(args))
 
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
+app.UseUtf8JsonBodiesOnly();
 app.MapKeysApi();
 app.MapGroup("/api/auth").MapAccountsApi().MapSessionsApi().MapClientConfigApi().MapForwardAuthApi();
 await app.RunAsync();

@@ -19,6 +19,10 @@ public static class FilesProblems
     public static ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "No such file.");
 
+    public static ProblemHttpResult RangeNotSatisfiable(long size) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status416RangeNotSatisfiable, type: ProblemTypes.RangeNotSatisfiable,
+            title: "The range starts past the end of the file.", detail: $"The file has {size} bytes.");
+
     public static ProblemHttpResult AccountGone() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
 

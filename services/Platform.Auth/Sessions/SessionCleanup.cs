@@ -34,10 +34,26 @@ public sealed partial class SessionCleanup(IServiceScopeFactory scopes, IOptions
                 LogCleaned(logger, closed, deleted);
             }
         }
-        catch (NpgsqlException e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsDatabaseFailure(e) && !cancellationToken.IsCancellationRequested)
         {
             LogFailed(logger, e);
         }
+    }
+
+    /// <summary>
+    /// EF Core wraps a database failure in its own exceptions (an InvalidOperationException for a transient one), so
+    /// the Npgsql exception is looked for down the chain. Anything else still escapes: a bug should stop the host.
+    /// </summary>
+    private static bool IsDatabaseFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Closed {Closed} expired sessions and deleted {Deleted} long-ended ones")]

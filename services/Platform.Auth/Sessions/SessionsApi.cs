@@ -53,7 +53,9 @@ public static class SessionsApi
             metrics.Login("throttled");
             return AuthProblems.Throttled(http, blocked, AuthProblems.LoginThrottled, "Too many failed logins for this account; try again later.");
         }
-        var user = await db.Users.SingleOrDefaultAsync(u => u.EmailNormalized == email, cancellationToken);
+        // No account's address has a control character (registration refuses them), and PostgreSQL's text cannot
+        // even be compared with U+0000: such an address is unknown without asking, and still costs the hash below.
+        var user = email.Any(char.IsControl) ? null : await db.Users.SingleOrDefaultAsync(u => u.EmailNormalized == email, cancellationToken);
         var check = await hasher.VerifyAsync(request.Password, user?.PasswordHash, cancellationToken);
         if (check is null)
         {

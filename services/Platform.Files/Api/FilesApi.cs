@@ -65,6 +65,11 @@ public static class FilesApi
         }
         IgnoreRangesOfOtherUnits(http.Request);
         http.Response.Headers.XContentTypeOptions = "nosniff";
+        if (RangeStartsPastTheEnd(http.Request, file.Size))
+        {
+            http.Response.Headers.ContentRange = $"bytes */{file.Size}";
+            return FilesProblems.RangeNotSatisfiable(file.Size);
+        }
         return TypedResults.File(new StoredContentStream(sources.Content, file, metrics), file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
     }
@@ -81,6 +86,17 @@ public static class FilesApi
             request.Headers.Remove(HeaderNames.Range);
         }
     }
+
+    /// <summary>
+    /// The one byte range asked for cannot be served (RFC 9110 §14.1.1). Left to the file result, that is an empty 416
+    /// in the file's own media type; answered here, it is problem details like every other error. Conditional
+    /// requests (If-None-Match, If-Range) stay with the file result, which evaluates them before the range.
+    /// </summary>
+    private static bool RangeStartsPastTheEnd(HttpRequest request, long size) =>
+        request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0
+        && RangeHeaderValue.TryParse(request.Headers.Range.ToString(), out var parsed) && parsed.Ranges.Count == 1
+        && parsed.Ranges.First() is var range
+        && (range.From is { } from ? from >= size : range.To is 0 || size == 0);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken) =>
         await catalog.DeleteAsync(principal.UserId(), id, FileEvents.CorrelationId(), cancellationToken)

@@ -3,16 +3,20 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Platform.ServiceDefaults.Problems;
 
 /// <summary>
 /// Turns exceptions into problem details: a client's malformed request (bad JSON, an oversize body,
-/// a slow upload) is that client's 4xx; anything else is a 500 that says nothing about our internals.
+/// a slow upload) is that client's 4xx; an unreachable database is a 503 with Retry-After; anything else is a
+/// 500 that says nothing about our internals.
 /// </summary>
 internal sealed partial class PlatformExceptionHandler(IProblemDetailsService problemDetails, ILogger<PlatformExceptionHandler> logger)
     : IExceptionHandler
 {
+    private const string RetryAfterSeconds = "2";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (httpContext.RequestAborted.IsCancellationRequested)
@@ -30,9 +34,15 @@ internal sealed partial class PlatformExceptionHandler(IProblemDetailsService pr
                 Type = ProblemTypes.ForStatus(bad.StatusCode),
                 Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is larger than this endpoint accepts." : bad.Message,
             },
+            _ when IsDatabaseUnavailable(exception) => DatabaseUnavailable(),
             _ => null,
         };
 
+        if (problem?.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            LogDatabaseUnavailable(logger, exception.GetBaseException().Message, httpContext.Request.Method, httpContext.Request.Path);
+            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds;
+        }
         if (problem is null)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
@@ -67,8 +77,36 @@ internal sealed partial class PlatformExceptionHandler(IProblemDetailsService pr
         };
     }
 
+    /// <summary>
+    /// PostgreSQL unreachable, shutting down or starting up (anywhere in the chain: EF Core wraps it in its own
+    /// exceptions): the request may well succeed in a moment, so it is the 503 of an outage, not a 500 of a bug.
+    /// </summary>
+    private static bool IsDatabaseUnavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow }
+                || e is NpgsqlException { IsTransient: true } and not PostgresException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static ProblemDetails DatabaseUnavailable() => new()
+    {
+        Status = StatusCodes.Status503ServiceUnavailable,
+        Type = ProblemTypes.ServiceUnavailable,
+        Title = "The service cannot reach its database right now.",
+        Detail = $"Try again in {RetryAfterSeconds} seconds.",
+    };
+
     private static string ReasonFor(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } reason ? reason : "Bad Request";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Database unavailable for {Method} {Path}: {Reason}")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string reason, string method, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

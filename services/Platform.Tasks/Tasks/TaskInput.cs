@@ -20,6 +20,9 @@ public readonly record struct Change<T>(bool IsSet, T Value)
 public sealed partial record TaskInput(Change<string> Title, Change<string> Description, Change<string> Status, Change<DateTimeOffset?> DueAt)
 {
     public const int MaxTitleLength = 200;
+
+    /// <summary>PostgreSQL's text cannot hold U+0000: refused as input rather than failing at the insert.</summary>
+    private const string NulMessage = "Text may not contain the NUL character (U+0000).";
     public const int MaxDescriptionLength = 10_000;
 
     public static readonly TaskFields Defaults = new("", "", TaskStatuses.Todo, null);
@@ -75,6 +78,11 @@ public sealed partial record TaskInput(Change<string> Title, Change<string> Desc
             return default;
         }
         var title = value.GetString()!.Trim();
+        if (title.Contains('\0', StringComparison.Ordinal))
+        {
+            errors["title"] = [NulMessage];
+            return default;
+        }
         if (title.Length == 0 || Length(title) > MaxTitleLength)
         {
             errors["title"] = [$"The title must have 1 to {MaxTitleLength} characters."];
@@ -95,6 +103,11 @@ public sealed partial record TaskInput(Change<string> Title, Change<string> Desc
             return default;
         }
         var description = value.GetString()!;
+        if (description.Contains('\0', StringComparison.Ordinal))
+        {
+            errors["description"] = [NulMessage];
+            return default;
+        }
         if (Length(description) > MaxDescriptionLength)
         {
             errors["description"] = [$"The description must have at most {MaxDescriptionLength} characters."];

@@ -166,7 +166,17 @@ public static class TasksApi
         using (document)
         {
             var errors = new Dictionary<string, string[]>();
-            var input = TaskInput.Read(document.RootElement, titleRequired, errors);
+            TaskInput? input;
+            try
+            {
+                input = TaskInput.Read(document.RootElement, titleRequired, errors);
+            }
+            catch (InvalidOperationException)
+            {
+                // JsonDocument checks only the structure: a string that is not UTF-8, or escapes a lone surrogate,
+                // throws when it is read. That is the client's malformed JSON, not our failure.
+                return (null, null, TasksProblems.InvalidJson());
+            }
             return input is null ? (null, TasksProblems.Validation(errors), null) : (input, null, null);
         }
     }

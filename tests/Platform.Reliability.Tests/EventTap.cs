@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using Platform.ServiceDefaults.Messaging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Platform.Reliability.Tests;
+
+/// <summary>
+/// A test consumer on a durable queue of its own, bound to <c>platform.events</c> like a service's queue is:
+/// it counts the events that reached the broker, by type, and every delivery of an id seen before. The queue
+/// outlives broker restarts, so what is published while the tap's connection is down waits for it.
+/// </summary>
+public sealed class EventTap : IAsyncDisposable
+{
+    private readonly IConnection connection;
+    private readonly IChannel channel;
+    private readonly string queue;
+    private readonly ConcurrentDictionary<Guid, int> deliveries = new();
+    private readonly ConcurrentDictionary<Guid, string> types = new();
+
+    private EventTap(IConnection connection, IChannel channel, string queue)
+    {
+        this.connection = connection;
+        this.channel = channel;
+        this.queue = queue;
+    }
+
+    /// <summary>Events seen at least once.</summary>
+    public int Unique => deliveries.Count;
+
+    /// <summary>Deliveries of an event id already seen (at-least-once delivery allows them; consumers must not apply them).</summary>
+    public int Redelivered => deliveries.Values.Sum(count => count - 1);
+
+    public int Count(string type) => types.Values.Count(seen => seen == type);
+
+    public Guid[] Ids(string type) => [.. types.Where(pair => pair.Value == type).Select(pair => pair.Key)];
+
+    public static async Task<EventTap> StartAsync(string rabbitMqUri, params string[] routingKeys)
+    {
+        var factory = new ConnectionFactory
+        {
+            Uri = new Uri(rabbitMqUri),
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+        };
+        var connection = await factory.CreateConnectionAsync("reliability-tests");
+        var channel = await connection.CreateChannelAsync();
+        var queue = "reliability.tap." + Guid.NewGuid().ToString("N");
+        await EventTopology.DeclareExchangesAsync(channel, CancellationToken.None);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
+        foreach (var routingKey in routingKeys)
+        {
+            await channel.QueueBindAsync(queue, EventTopology.Exchange, routingKey);
+        }
+        var tap = new EventTap(connection, channel, queue);
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += async (_, delivery) =>
+        {
+            var id = Guid.Parse(delivery.BasicProperties.MessageId!);
+            tap.types[id] = delivery.RoutingKey;
+            tap.deliveries.AddOrUpdate(id, 1, (_, seen) => seen + 1);
+            await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+        };
+        await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
+        return tap;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await channel.QueueDeleteAsync(queue);
+        await channel.DisposeAsync();
+        await connection.DisposeAsync();
+    }
+}
