@@ -255,7 +255,8 @@ delete_uploads() {
 }
 
 # Scenario 7: scenario 1's load on (re-reading reads.tsv every 200 requests) while `make rotate-keys` runs, and
-# a few readers log in again every 2 s so tokens signed with the new key join the load as soon as it is active.
+# the readers log in again in turn (four every 2 s) so tokens signed with the new key join the load as soon as it is
+# active and no token outlives make run's 1-minute lifetime.
 scenario_7() {
   if ! make -C "$ROOT" -n rotate-keys >/dev/null 2>&1; then
     say "scenario 7: not available (no rotate-keys target)"
@@ -268,7 +269,10 @@ scenario_7() {
   before=$(cpu_ticks)
   (export BENCH_RELOAD_EVERY=200; run_wrk "$RAW/7.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_ROTATION_TIMEOUT}s") &
   local load=$!
-  ( reader=1; while :; do sleep 2; "$BENCH_DIR/seed.sh" tokens "$reader" || true; reader=$(( reader % 8 + 1 )); done ) >"$RAW/7.relogin.log" 2>&1 &
+  # Four readers every 2 s: every reader's token is renewed well within make run's 1-minute token lifetime.
+  ( reader=0; users=$(wc -l <"$BENCH_DATA/reader-tokens.tsv"); while :; do sleep 2
+      "$BENCH_DIR/seed.sh" tokens $(for i in 1 2 3 4; do echo $(( (reader + i - 1) % users + 1 )); done) || true
+      reader=$(( (reader + 4) % users )); done ) >"$RAW/7.relogin.log" 2>&1 &
   echo $! >"$BENCH_TMP/relogin.pid"
   timeout "$BENCH_ROTATION_TIMEOUT" make -C "$ROOT" rotate-keys >"$RAW/7.rotate-keys.log" 2>&1 || rotation=failed
   sleep "$BENCH_DURATION"

@@ -4,12 +4,13 @@
 #   reads.tsv   token, task id        every reader's tasks
 #   logins.tsv  e-mail, password      BENCH_LOGIN_USERS users that only ever log in (scenarios 4, 5, 8)
 #   files.tsv   token, file id        one BENCH_FILE_MB MiB file for each of the first BENCH_FILE_USERS readers
+#                                     (rewritten with tokens.tsv, from files-by-reader.tsv)
 # Accounts are registered and logged in at auth itself, not through the gateway, so the gateway's per-address
 # limits on register and login do not stall seeding; seed files go straight to files, so seeding works whatever
 # body size the gateway lets through. Account names carry a digest of the bench password (kept under
 # $PLATFORM_RUN_DIR/secrets), so a new password never meets accounts registered with an old one. Re-running reuses the accounts (register answers 409).
 # `seed.sh tokens [reader…]` logs readers (default: all) in again and rewrites tokens.tsv and reads.tsv: run.sh
-# renews tokens before they expire (they live 10 minutes), and scenario 7 renews a few while the keys rotate.
+# renews tokens before they expire (make run's live 1 minute), and scenario 7 renews them in turn while the keys rotate.
 set -euo pipefail
 
 : "${BENCH_DATA:?}" "${AUTH_URL:?}" "${GATEWAY_URL:?}" "${FILES_URL:?}" "${BENCH_PASSWORD:?}"
@@ -60,11 +61,11 @@ relogin_reader() {
 }
 
 seed_file() {
-  local token=$1 id
+  local reader=$1 token=$2 id
   id=$(head -c "$(( BENCH_FILE_MB * 1048576 ))" /dev/urandom | curl -fsS --max-time 120 -X POST -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/octet-stream' --data-binary @- "$FILES_URL/api/files?name=bench-seed.bin" | json_field id)
   [[ -n $id ]] || { echo "uploading a seed file failed" >&2; return 1; }
-  printf '%s\t%s\n' "$token" "$id"
+  printf '%s\t%s\n' "$reader" "$id"
 }
 
 export -f json_field post_json register login seed_reader relogin_reader
@@ -80,6 +81,11 @@ write_reads() {
     "$BENCH_DATA/reader-tokens.tsv" "$BENCH_DATA/tasks-by-reader.tsv"
   publish tokens.tsv
   publish reads.tsv
+  if [[ -f $BENCH_DATA/files-by-reader.tsv ]]; then
+    awk -F'\t' 'NR == FNR { token[$1] = $2; next } { print token[$1] "\t" $2 }' \
+      "$BENCH_DATA/reader-tokens.tsv" "$BENCH_DATA/files-by-reader.tsv" >"$BENCH_DATA/files.tsv.tmp"
+    publish files.tsv
+  fi
 }
 
 mkdir -p "$BENCH_DATA"
@@ -109,6 +115,7 @@ done
 cut -f1 "$BENCH_DATA/logins.tsv.tmp" | xargs -P "$PARALLEL" -I{} bash -c 'register {}'
 publish logins.tsv
 
-: >"$BENCH_DATA/files.tsv.tmp"
-head -n "$BENCH_FILE_USERS" "$BENCH_DATA/tokens.tsv" | while read -r token; do seed_file "$token" >>"$BENCH_DATA/files.tsv.tmp"; done
-publish files.tsv
+: >"$BENCH_DATA/files-by-reader.tsv.tmp"
+head -n "$BENCH_FILE_USERS" "$BENCH_DATA/reader-tokens.tsv" | while read -r reader token; do seed_file "$reader" "$token" >>"$BENCH_DATA/files-by-reader.tsv.tmp"; done
+publish files-by-reader.tsv
+write_reads
