@@ -45,12 +45,12 @@ RELIABILITY := dotnet test tests/Platform.Reliability.Tests -c Debug --nologo --
 chaos:
 	dotnet build tests/Platform.Reliability.Tests -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
 	dotnet build Platform.Run.slnf -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
-	PLATFORM_CHAOS=1 $(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Chaos.'; status=$$?; scripts/reliability-report.sh; exit $$status
+	$(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Chaos.'; status=$$?; scripts/reliability-report.sh; exit $$status
 
 security:
 	dotnet build tests/Platform.Reliability.Tests -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
 	dotnet build Platform.Run.slnf -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly
-	PLATFORM_SECURITY=1 $(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Security.|FullyQualifiedName~BadInputTests'; status=$$?; scripts/reliability-report.sh; exit $$status
+	$(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Security.|FullyQualifiedName~BadInputTests'; status=$$?; scripts/reliability-report.sh; exit $$status
 
 # --- Kubernetes (README "Kubernetes"): need Docker, kind, kubectl, helm, skaffold; each target says which is missing.
 KIND_CLUSTER ?= platform

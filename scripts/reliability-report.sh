@@ -31,8 +31,8 @@ test that also asserts the expectation; a row that says **NOT as expected** is a
 
 \`\`\`sh
 make test       # includes the bad-input corpus and the slow/abusive-client limits
-make chaos      # the fault drills under load (PLATFORM_CHAOS=1), then this report
-make security   # the attacks (PLATFORM_SECURITY=1) and the corpus again, then this report
+make chaos      # the fault drills under load, then this report
+make security   # the attacks and the corpus again, then this report
 \`\`\`
 
 Each suite starts the platform as \`make run\` does (scripts/platform.sh) on its own ports (base 26200 +

@@ -11,7 +11,8 @@ namespace Platform.Reliability.Tests.Chaos;
 [Collection(ReliabilityPlatformCollection.Name)]
 public sealed class ChaosTests(ReliabilityPlatform platform)
 {
-    [ChaosFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Redis_down_under_load_costs_no_5xx()
     {
         var drill = await DrillAsync("Redis stopped", DataTier.Redis);
@@ -20,7 +21,8 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
         Assert.Empty(drill.ServerErrors);
     }
 
-    [ChaosFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task The_read_replica_down_under_load_costs_no_5xx()
     {
         var drill = await DrillAsync("read replica stopped", DataTier.Replica);
@@ -29,7 +31,8 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
         Assert.Empty(drill.ServerErrors);
     }
 
-    [ChaosFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task RabbitMQ_down_under_load_costs_no_5xx_and_every_event_is_delivered_once_afterwards()
     {
         await using var tap = await EventTap.StartAsync(platform.Tier.RabbitMqUri, EventTypes.TaskCreated);
@@ -43,7 +46,8 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
         Assert.Equal(created, delivered);
     }
 
-    [ChaosFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task The_primary_down_under_load_is_fast_503s_and_the_services_recover_without_a_restart()
     {
         var before = ServiceProcesses();
@@ -61,7 +65,8 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
         Assert.Equal(before, ServiceProcesses());
     }
 
-    [ChaosFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task A_killed_service_gets_fast_503s_from_the_breaker_on_its_routes_only()
     {
         var drill = await FaultDrill.RunAsync(platform, "tasks service killed", async () =>

@@ -18,7 +18,8 @@ public sealed class OutboxOutageTests(ReliabilityPlatform platform)
     private const int DeletedUsers = 50;
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(30);
 
-    [ChaosFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Ten_thousand_events_written_across_a_30_s_broker_outage_are_all_delivered_and_applied_once()
     {
         var writer = await platform.SignUpAsync("outbox");

@@ -9,7 +9,8 @@ public sealed class BruteForceTests(ReliabilityPlatform platform)
 {
     private const int Guesses = 12;
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Guessing_one_accounts_password_from_many_addresses_is_throttled_after_five_failures_even_for_the_right_password()
     {
         var victim = await platform.SignUpAsync("brute");
@@ -31,7 +32,8 @@ public sealed class BruteForceTests(ReliabilityPlatform platform)
         Assert.Equal(HttpStatusCode.TooManyRequests, rightPasswordWhileBlocked.Status);
     }
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Guessing_many_accounts_from_one_address_is_limited_by_the_gateway_to_ten_a_minute()
     {
         var attacker = platform.NewClientAddress();

@@ -13,7 +13,8 @@ public sealed class EdgeExposureTests(ReliabilityPlatform platform)
         "https://APP.example.test.evil.example",
     ];
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task A_foreign_origin_gets_no_CORS_grant_on_preflight_or_on_a_credentialed_request()
     {
         var user = await platform.SignUpAsync("cors");
@@ -40,7 +41,8 @@ public sealed class EdgeExposureTests(ReliabilityPlatform platform)
         Assert.Equal(ReliabilityPlatform.AllowedOrigin, rows[^1][4]);
     }
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Every_answer_of_every_kind_carries_the_security_headers_and_no_server_banner()
     {
         var user = await platform.SignUpAsync("headers");

@@ -16,7 +16,8 @@ public sealed class EnumerationTests(ReliabilityPlatform platform)
     /// <summary>Wrong passwords per known account, below the throttle's free failures, so the throttle never changes the answer.</summary>
     private const int AttemptsPerAccount = 4;
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Login_answers_an_unknown_address_and_a_wrong_password_alike_in_body_and_in_time()
     {
         var accounts = new List<string>();

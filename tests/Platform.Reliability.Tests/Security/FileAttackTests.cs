@@ -29,7 +29,8 @@ public sealed class FileAttackTests(ReliabilityPlatform platform)
         "/api/files/%252e%252e%252fetc%252fpasswd", "/api/files/00000000-0000-0000-0000-000000000000/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     ];
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Hostile_names_keep_their_last_segment_and_downloads_are_attachments_that_must_not_be_sniffed()
     {
         var user = await platform.SignUpAsync("files-attack");

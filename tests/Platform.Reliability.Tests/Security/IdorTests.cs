@@ -11,7 +11,8 @@ namespace Platform.Reliability.Tests.Security;
 [Collection(ReliabilityPlatformCollection.Name)]
 public sealed class IdorTests(ReliabilityPlatform platform)
 {
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Every_route_answers_another_users_id_with_404_and_changes_nothing()
     {
         var owner = await platform.SignUpAsync("owner");

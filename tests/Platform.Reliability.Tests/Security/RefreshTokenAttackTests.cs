@@ -11,7 +11,8 @@ public sealed class RefreshTokenAttackTests(ReliabilityPlatform platform)
 {
     private const int Racers = 10;
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task A_spent_refresh_token_presented_again_revokes_the_whole_session()
     {
         var victim = await platform.SignUpAsync("reuse");
@@ -38,7 +39,8 @@ public sealed class RefreshTokenAttackTests(ReliabilityPlatform platform)
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (rotated, replayed, ownersNext));
     }
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task One_refresh_token_raced_by_ten_requests_yields_at_most_one_new_pair_and_the_race_ends_the_session()
     {
         var victim = await platform.SignUpAsync("race");

@@ -18,7 +18,8 @@ public sealed class ServiceJwtAttackTests(ReliabilityPlatform platform)
 
     private static readonly (string Service, string Path)[] Targets = [("auth", "/api/auth/sessions"), ("files", "/api/files"), ("gateway", "/api/auth/verify")];
 
-    [SecurityFact]
+    [Fact]
+    [Trait("Category", "Drill")]
     public async Task Auth_and_files_refuse_every_forged_token_on_their_own()
     {
         var user = await platform.SignUpAsync("jwt");
