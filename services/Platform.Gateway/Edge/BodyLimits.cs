@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc;
 using Platform.ServiceDefaults.Problems;
 using Yarp.ReverseProxy.Model;
 
@@ -27,18 +26,8 @@ public static class BodyLimits
                 await next(context);
                 return;
             }
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status413PayloadTooLarge,
-                    Type = ProblemTypes.PayloadTooLarge,
-                    Title = "The request body is too large.",
-                    Detail = $"This route accepts bodies up to {limit} bytes.",
-                },
-            });
+            await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
+                "The request body is too large.", $"This route accepts bodies up to {limit} bytes.");
         });
         return pipeline;
     }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Mvc;
 using Platform.Gateway.Edge;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Problems;
@@ -54,18 +53,8 @@ public static class RateLimitMiddleware
             context.RequestServices.GetRequiredService<GatewayMetrics>().RateLimited(policyName);
             var retryAfter = Seconds(decision.RetryAfterMicroseconds);
             headers.RetryAfter = retryAfter;
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status429TooManyRequests,
-                    Type = ProblemTypes.TooManyRequests,
-                    Title = "Too many requests.",
-                    Detail = $"The '{policyName}' limit is {policy.Limit} requests per {policy.WindowSeconds} s; retry after {retryAfter} s.",
-                },
-            });
+            await context.WriteProblemAsync(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests, "Too many requests.",
+                $"The '{policyName}' limit is {policy.Limit} requests per {policy.WindowSeconds} s; retry after {retryAfter} s.");
         });
         return pipeline;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
+using Platform.Gateway.Edge;
 using Platform.ServiceDefaults.Problems;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -29,13 +30,11 @@ public static class UpstreamErrors
             var upstream = context.GetReverseProxyFeature().Cluster.Config.ClusterId;
             var problem = Describe(error, upstream, out var retryAfter);
             context.Response.Clear();
-            context.Response.StatusCode = problem.Status!.Value;
             if (retryAfter is { } seconds)
             {
                 context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             }
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>()
-                .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+            await context.WriteProblemAsync(problem.Status!.Value, problem.Type!, problem.Title!, problem.Detail!);
         });
         return pipeline;
     }
