@@ -20,7 +20,8 @@ public static class Schemas
         Built.GetOrAdd(name, n => JsonSchema.FromText(schema.ToJsonString(), baseUri: new Uri("urn:platform-deploy-tests:" + n)));
 
     /// <summary>
-    /// A CRD's structural schema (OpenAPI v3) read as JSON Schema: the <c>x-kubernetes-*</c> annotations dropped and
+    /// A CRD's structural schema (OpenAPI v3) read as JSON Schema: fields it does not name refused, the
+    /// <c>x-kubernetes-*</c> annotations dropped and
     /// OpenAPI's boolean <c>exclusiveMinimum</c> turned into the number form. Its "duration" format is a Go duration,
     /// which <see cref="Violations"/> checks as such.
     /// </summary>
@@ -28,7 +29,8 @@ public static class Schemas
     {
         var schema = openApiSchema.DeepClone();
         ToJsonSchema(schema);
-        return FromNode(name, schema);
+        // A name of its own: the raw schema under the same name would be refused for its x-kubernetes-* keywords.
+        return FromNode("crd/" + name, schema);
     }
 
     private static readonly Regex GoDuration = new(@"^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$", RegexOptions.CultureInvariant);
@@ -41,6 +43,13 @@ public static class Schemas
         switch (node)
         {
             case JsonObject schema:
+                // The API server prunes, and with strict field validation (kubectl's default) refuses, fields a
+                // structural schema does not name, unless it preserves unknown fields.
+                if (schema["properties"] is JsonObject && schema["additionalProperties"] is null
+                    && schema["x-kubernetes-preserve-unknown-fields"]?.GetValue<bool>() != true)
+                {
+                    schema["additionalProperties"] = false;
+                }
                 foreach (var key in schema.Select(p => p.Key).Where(k => k.StartsWith("x-kubernetes-", StringComparison.Ordinal)).ToList())
                 {
                     schema.Remove(key);

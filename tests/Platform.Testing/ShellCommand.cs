@@ -3,7 +3,8 @@ using System.Text;
 
 namespace Platform.Testing;
 
-public sealed record CommandResult(int ExitCode, string Output)
+/// <summary>A finished command: <see cref="Output"/> is stdout and stderr interleaved (for messages), <see cref="StandardOutput"/> stdout alone (to parse).</summary>
+public sealed record CommandResult(int ExitCode, string Output, string StandardOutput)
 {
     public CommandResult EnsureSuccess(string what) =>
         ExitCode == 0 ? this : throw new InvalidOperationException($"{what} failed with exit code {ExitCode}:\n{Output}");
@@ -11,7 +12,7 @@ public sealed record CommandResult(int ExitCode, string Output)
 
 public static class ShellCommand
 {
-    /// <summary>Runs a program to completion with extra environment variables, capturing stdout and stderr together.</summary>
+    /// <summary>Runs a program to completion with extra environment variables, capturing stdout and stderr together and stdout alone.</summary>
     public static async Task<CommandResult> RunAsync(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, string? standardInput = null)
     {
         var start = new ProcessStartInfo(fileName)
@@ -32,8 +33,9 @@ public static class ShellCommand
         }
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}");
         var output = new StringBuilder();
+        var standardOutput = new StringBuilder();
         var gate = new Lock();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); standardOutput.AppendLine(e.Data); } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); } } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -55,7 +57,7 @@ public static class ShellCommand
         process.WaitForExit();
         lock (gate)
         {
-            return new CommandResult(process.ExitCode, output.ToString());
+            return new CommandResult(process.ExitCode, output.ToString(), standardOutput.ToString());
         }
     }
 }
