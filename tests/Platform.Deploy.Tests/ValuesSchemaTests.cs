@@ -43,6 +43,9 @@ public sealed class ValuesSchemaTests
     public static TheoryData<string, string, string> BadValues() => new()
     {
         { "platform", "replicas: 3", "an unknown top-level key" },
+        { "platform", "global: {imageRegistry: \"https://registry.example.com\"}", "an image registry written as a URL" },
+        { "platform", "global: {imageRegistry: registry.example.com/team/}", "an image registry with a trailing slash" },
+        { "platform", "global: {localImages: \"yes\"}", "a string for the local-images flag" },
         { "platform", "gateway: {replica: 3}", "an unknown key of a service" },
         { "platform", "ingress: {hostName: x.example.com}", "an unknown key of the ingress (misspelt)" },
         { "platform", "gateway: {replicaCount: two}", "a string for an integer" },
@@ -95,6 +98,7 @@ public sealed class ValuesSchemaTests
 
     public static TheoryData<string, string> GoodValues() => new()
     {
+        { "platform", "global: {imageRegistry: \"localhost:5000/platform\"}" },
         { "platform", "forwardAuth: {ingresses: [{name: grafana, host: grafana.example.com, service: {name: grafana, port: 80}, tlsSecretName: grafana-tls}]}" },
         { "platform", "edge: {trustedProxies: [10.244.0.0/16], corsOrigins: [\"https://app.example.com\"], rateLimits: {user: {limit: 12000, burst: 2000}}}" },
         { "platform", "postgresql: {enabled: false}\nexternalPostgresql: {host: db.example.com, existingSecret: db}" },

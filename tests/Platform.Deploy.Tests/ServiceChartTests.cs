@@ -1,0 +1,147 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Platform.Testing;
+
+namespace Platform.Deploy.Tests;
+
+/// <summary>
+/// What a real cluster needs of the services' part of the platform chart: images someone can pull, release-scoped
+/// selectors, objects only for APIs the cluster serves, and network policies that say where each pod may connect.
+/// </summary>
+public sealed partial class ServiceChartTests
+{
+    private const string PushedTo = "registry.example.com/team";
+
+    private static readonly string[] Services = ["gateway", "auth", "tasks", "files"];
+
+    [HelmFact]
+    public async Task Without_a_registry_the_render_fails_and_says_how_to_publish_the_images()
+    {
+        var result = await RenderAsync("platform");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("set global.imageRegistry to the registry you pushed with `make push REGISTRY=…`", result.Output, StringComparison.Ordinal);
+        Assert.Contains("values-kind.yaml", result.Output, StringComparison.Ordinal);
+    }
+
+    [HelmFact]
+    public async Task Global_image_registry_names_the_services_registry_once_and_leaves_the_data_tier_on_docker_hub()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
+        var images = ContainerImages(manifests);
+
+        foreach (var service in Services)
+        {
+            Assert.Equal($"{PushedTo}/platform-{service}:0.1.0", images[$"Deployment/platform-{service}"]);
+        }
+        Assert.All(manifests.OfKind("Job"), job => Assert.StartsWith(PushedTo + "/platform-", images["Job/" + job.Name()], StringComparison.Ordinal));
+        Assert.Equal("docker.io/library/postgres:15-alpine", images["StatefulSet/platform-postgresql"]);
+        Assert.Equal("docker.io/library/redis:7-alpine", images["StatefulSet/platform-redis"]);
+    }
+
+    [HelmFact]
+    public async Task Kind_values_use_the_images_make_deploy_loads_into_the_nodes_without_a_registry()
+    {
+        var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml"));
+        var images = ContainerImages(manifests);
+
+        Assert.All(Services, service => Assert.Equal($"platform-{service}:dev", images[$"Deployment/platform-{service}"]));
+    }
+
+    [HelmFact]
+    public async Task The_external_data_tier_example_renders_with_a_registry()
+    {
+        var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"), "--set", "global.imageRegistry=" + PushedTo);
+
+        Assert.Equal(4, manifests.OfKind("Deployment").Count());
+    }
+
+    [HelmFact]
+    public async Task Skaffolds_values_render_the_images_it_built_without_a_registry()
+    {
+        var release = YamlNodes.LoadFile(Repo.Path("skaffold.yaml"))!["deploy"]!["helm"]!["releases"]!.AsArray()
+            .Single(r => (string)r!["chartPath"]! == "charts/platform")!;
+        var digest = "sha256:" + new string('0', 64);
+        var settings = new[] { release["setValues"], release["setValueTemplates"] }
+            .SelectMany(values => values?.AsObject() ?? [])
+            .Select(entry => $"{entry.Key}={SkaffoldImageVariable().Replace(ValueText(entry.Value), match => match.Groups["kind"].Value switch
+            {
+                "REPO" => match.Groups["image"].Value.Replace('_', '-'),
+                "TAG" => "abc1234",
+                _ => digest,
+            })}");
+
+        var manifests = await TemplateAsync("platform", [.. settings.SelectMany(setting => new[] { "--set", setting })]);
+        var images = ContainerImages(manifests);
+
+        Assert.All(Services, service => Assert.Equal($"platform-{service}:abc1234@{digest}", images[$"Deployment/platform-{service}"]));
+    }
+
+    [Fact]
+    public async Task Make_push_without_REGISTRY_fails_before_building_anything()
+    {
+        var result = await ShellCommand.RunAsync("make", ["push"], new Dictionary<string, string> { ["REGISTRY"] = "" }, TimeSpan.FromMinutes(1));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("set REGISTRY to the registry to push to", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Make_push_tags_and_pushes_the_five_images_under_the_tag_the_charts_default_to()
+    {
+        var fakeDocker = Directory.CreateTempSubdirectory("fake-docker-");
+        try
+        {
+            var log = Path.Combine(fakeDocker.FullName, "calls");
+            var docker = Path.Combine(fakeDocker.FullName, "docker");
+            await File.WriteAllTextAsync(docker, $"#!/bin/sh\necho \"$*\" >> '{log}'\n");
+            File.SetUnixFileMode(docker, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var path = fakeDocker.FullName + ":" + Environment.GetEnvironmentVariable("PATH");
+
+            var result = await ShellCommand.RunAsync("make", ["push", "REGISTRY=" + PushedTo, "IMAGE_TAG=local"], new Dictionary<string, string> { ["PATH"] = path }, TimeSpan.FromMinutes(1));
+
+            Assert.True(result.ExitCode == 0, result.Output);
+            var calls = (await File.ReadAllLinesAsync(log)).Where(call => !call.StartsWith("info", StringComparison.Ordinal)).ToList();
+            string[] images = ["gateway", "auth", "tasks", "files", "operator"];
+            Assert.Equal(images.Select(image => $"platform-{image}:local"), calls.Where(c => c.StartsWith("build ", StringComparison.Ordinal)).Select(c => c.Split(' ')[^2]));
+            Assert.Equal(images.Select(image => $"tag platform-{image}:local {PushedTo}/platform-{image}:0.1.0"), calls.Where(c => c.StartsWith("tag ", StringComparison.Ordinal)));
+            Assert.Equal(images.Select(image => $"push {PushedTo}/platform-{image}:0.1.0"), calls.Where(c => c.StartsWith("push ", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            fakeDocker.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>`helm template` of the platform chart under a release name, with helm's exit code and its output.</summary>
+    private static Task<CommandResult> RenderAsync(string release, params string[] arguments) =>
+        ShellCommand.RunAsync("helm", ["template", release, Repo.PlatformChart, "--namespace", "platform", .. arguments], environment: null, TimeSpan.FromMinutes(5));
+
+    /// <summary>
+    /// The rendered manifests. helm's notice about the symlinked dashboards folder arrives on stderr, which the
+    /// output mixes in: its lines are dropped before the YAML is read.
+    /// </summary>
+    private static async Task<IReadOnlyList<JsonNode>> TemplateAsync(string release, params string[] arguments)
+    {
+        var result = (await RenderAsync(release, arguments)).EnsureSuccess($"helm template {release} {string.Join(' ', arguments)}");
+        var yaml = string.Join('\n', result.Output.Split('\n').Where(line => !line.StartsWith("level=", StringComparison.Ordinal)));
+        return [.. YamlNodes.LoadAll(yaml).OfType<JsonNode>()];
+    }
+
+    private static JsonObject? PodSpec(JsonNode manifest) => (string?)manifest["kind"] switch
+    {
+        "Deployment" or "StatefulSet" or "Job" => manifest["spec"]?["template"]?["spec"]?.AsObject(),
+        "Pod" => manifest["spec"]?.AsObject(),
+        _ => null,
+    };
+
+    /// <summary>The first container's image of every workload, by kind/name.</summary>
+    private static Dictionary<string, string> ContainerImages(IEnumerable<JsonNode> manifests) =>
+        manifests.Where(m => PodSpec(m) is not null)
+            .ToDictionary(m => $"{m["kind"]}/{m.Name()}", m => (string)PodSpec(m)!["containers"]![0]!["image"]!);
+
+    private static string ValueText(JsonNode? value) => value is JsonValue scalar ? scalar.ToString() : "";
+
+    [GeneratedRegex(@"\{\{\.IMAGE_(?<kind>REPO|TAG|DIGEST)_(?<image>\w+)\}\}")]
+    private static partial Regex SkaffoldImageVariable();
+}
