@@ -113,6 +113,20 @@ public sealed partial class ServiceChartTests
         }
     }
 
+    [HelmFact]
+    public async Task ServiceMonitors_are_rendered_only_for_a_cluster_that_serves_the_prometheus_operator_api()
+    {
+        string[] enabled = ["--set", "global.imageRegistry=" + PushedTo, "--set", "metrics.serviceMonitor.enabled=true"];
+
+        var withoutTheApi = await TemplateAsync("platform", enabled);
+        var withTheApi = await TemplateAsync("platform", [.. enabled, "--api-versions", "monitoring.coreos.com/v1"]);
+        var switchedOff = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--api-versions", "monitoring.coreos.com/v1");
+
+        Assert.Empty(withoutTheApi.OfKind("ServiceMonitor"));
+        Assert.Equal(["platform-auth", "platform-files", "platform-gateway", "platform-rabbitmq", "platform-tasks"], withTheApi.OfKind("ServiceMonitor").Select(m => m.Name()).Order());
+        Assert.Empty(switchedOff.OfKind("ServiceMonitor"));
+    }
+
     /// <summary>`helm template` of the platform chart under a release name, with helm's exit code and its output.</summary>
     private static Task<CommandResult> RenderAsync(string release, params string[] arguments) =>
         ShellCommand.RunAsync("helm", ["template", release, Repo.PlatformChart, "--namespace", "platform", .. arguments], environment: null, TimeSpan.FromMinutes(5));
