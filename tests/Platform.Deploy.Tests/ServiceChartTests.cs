@@ -127,6 +127,26 @@ public sealed partial class ServiceChartTests
         Assert.Empty(switchedOff.OfKind("ServiceMonitor"));
     }
 
+    [HelmFact]
+    public async Task Two_releases_in_one_namespace_never_select_each_others_pods_or_services()
+    {
+        string[] everything = ["--set", "global.imageRegistry=" + PushedTo, "--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1"];
+        var alpha = await TemplateAsync("alpha", everything);
+        var beta = await TemplateAsync("beta", everything);
+
+        foreach (var (mine, theirs) in new[] { (alpha, beta), (beta, alpha) })
+        {
+            var theirPods = theirs.Select(PodLabels).OfType<JsonObject>().ToList();
+            var theirServices = theirs.OfKind("Service").Select(s => s["metadata"]!["labels"]!.AsObject()).ToList();
+            Assert.NotEmpty(theirPods);
+            Assert.All(PodSelectors(mine), selector => Assert.DoesNotContain(theirPods, pod => Selects(selector.MatchLabels, pod)));
+            Assert.All(mine.OfKind("ServiceMonitor"), monitor =>
+                Assert.DoesNotContain(theirServices, service => Selects(monitor["spec"]!["selector"]!["matchLabels"]!.AsObject(), service)));
+        }
+        Assert.All(alpha.Where(m => (string?)m["kind"] is "Deployment" or "StatefulSet" or "Service" or "PodDisruptionBudget" or "NetworkPolicy"),
+            manifest => Assert.Equal("alpha", (string?)(PodSelectors([manifest]).First().MatchLabels["app.kubernetes.io/instance"])));
+    }
+
     /// <summary>`helm template` of the platform chart under a release name, with helm's exit code and its output.</summary>
     private static Task<CommandResult> RenderAsync(string release, params string[] arguments) =>
         ShellCommand.RunAsync("helm", ["template", release, Repo.PlatformChart, "--namespace", "platform", .. arguments], environment: null, TimeSpan.FromMinutes(5));
@@ -141,6 +161,61 @@ public sealed partial class ServiceChartTests
         var yaml = string.Join('\n', result.Output.Split('\n').Where(line => !line.StartsWith("level=", StringComparison.Ordinal)));
         return [.. YamlNodes.LoadAll(yaml).OfType<JsonNode>()];
     }
+
+    private static JsonObject? PodLabels(JsonNode manifest) => (string?)manifest["kind"] switch
+    {
+        "Deployment" or "StatefulSet" or "Job" => manifest["spec"]?["template"]?["metadata"]?["labels"]?.AsObject(),
+        "Pod" => manifest["metadata"]?["labels"]?.AsObject(),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Every label selector of pods in the release's own namespace, where it is: workloads, Services, PDBs, topology
+    /// spread, and NetworkPolicies (their subject and their same-namespace peers; peers in other namespaces are not
+    /// another release's pods).
+    /// </summary>
+    private static IEnumerable<(string Where, JsonObject MatchLabels)> PodSelectors(IEnumerable<JsonNode> manifests)
+    {
+        foreach (var manifest in manifests)
+        {
+            var where = $"{manifest["kind"]}/{manifest.Name()}";
+            var spec = manifest["spec"];
+            switch ((string?)manifest["kind"])
+            {
+                case "Deployment" or "StatefulSet" or "PodDisruptionBudget":
+                    yield return (where, MatchLabels(spec!["selector"]!));
+                    break;
+                case "Service":
+                    yield return (where, spec!["selector"]!.AsObject());
+                    break;
+                case "NetworkPolicy":
+                    yield return (where, MatchLabels(spec!["podSelector"]!));
+                    var rules = (spec["ingress"]?.AsArray() ?? []).Select(rule => rule!["from"]).Concat((spec["egress"]?.AsArray() ?? []).Select(rule => rule!["to"]));
+                    foreach (var peer in rules.SelectMany(peers => peers?.AsArray() ?? []))
+                    {
+                        if (peer!["podSelector"] is { } podSelector && peer["namespaceSelector"] is null)
+                        {
+                            yield return (where + " peer", MatchLabels(podSelector));
+                        }
+                    }
+                    break;
+            }
+            foreach (var spread in PodSpec(manifest)?["topologySpreadConstraints"]?.AsArray() ?? [])
+            {
+                yield return (where + " topology spread", MatchLabels(spread!["labelSelector"]!));
+            }
+        }
+    }
+
+    private static JsonObject MatchLabels(JsonNode selector)
+    {
+        Assert.Null(selector["matchExpressions"]);
+        return selector["matchLabels"]?.AsObject() ?? [];
+    }
+
+    /// <summary>Whether matchLabels select the labels; an empty selector selects everything.</summary>
+    private static bool Selects(JsonObject matchLabels, JsonObject labels) =>
+        matchLabels.All(entry => labels.TryGetPropertyValue(entry.Key, out var value) && (string?)value == (string?)entry.Value);
 
     private static JsonObject? PodSpec(JsonNode manifest) => (string?)manifest["kind"] switch
     {
