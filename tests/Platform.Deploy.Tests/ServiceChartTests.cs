@@ -147,6 +147,44 @@ public sealed partial class ServiceChartTests
             manifest => Assert.Equal("alpha", (string?)(PodSelectors([manifest]).First().MatchLabels["app.kubernetes.io/instance"])));
     }
 
+    private static readonly string[] Dns = ["kube-dns UDP/53", "kube-dns TCP/53"];
+
+    private static readonly string[] BundledDataTier =
+        ["StatefulSet/platform-postgresql TCP/5432", "StatefulSet/platform-postgresql-read TCP/5432", "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"];
+
+    public static TheoryData<string, string[]> BundledEgress() => new()
+    {
+        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", "StatefulSet/platform-redis TCP/6379"] },
+        { "Deployment/platform-auth", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
+        { "Deployment/platform-tasks", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
+        { "Deployment/platform-files", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
+        { "Job/platform-auth-migrate-install", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
+        { "Job/platform-tasks-migrate-install", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
+        { "Job/platform-files-migrate-install", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BundledEgress))]
+    public async Task Each_pod_may_connect_only_to_dns_and_what_it_uses(string workload, string[] allowed)
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
+
+        Assert.Equal(allowed.Order(), AllowedEgress(manifests, workload).Order());
+    }
+
+    [HelmFact]
+    public async Task External_data_stores_are_reached_on_their_port_by_the_networks_the_values_give()
+    {
+        var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"), "--set", "global.imageRegistry=" + PushedTo,
+            "--set", "networkPolicy.externalDataTier.postgresql={10.10.0.0/24,10.10.1.0/24}", "--set", "networkPolicy.externalDataTier.redis={10.20.0.5/32}");
+
+        string[] tasks = ["10.10.0.0/24 TCP/5432", "10.10.1.0/24 TCP/5432", "10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5672", "::/0 TCP/5672", "Deployment/platform-auth TCP/8080", .. Dns];
+        string[] gateway = ["10.20.0.5/32 TCP/6379", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. Dns];
+
+        Assert.Equal(tasks.Order(), AllowedEgress(manifests, "Deployment/platform-tasks").Order());
+        Assert.Equal(gateway.Order(), AllowedEgress(manifests, "Deployment/platform-gateway").Order());
+    }
+
     /// <summary>`helm template` of the platform chart under a release name, with helm's exit code and its output.</summary>
     private static Task<CommandResult> RenderAsync(string release, params string[] arguments) =>
         ShellCommand.RunAsync("helm", ["template", release, Repo.PlatformChart, "--namespace", "platform", .. arguments], environment: null, TimeSpan.FromMinutes(5));
@@ -161,6 +199,37 @@ public sealed partial class ServiceChartTests
         var yaml = string.Join('\n', result.Output.Split('\n').Where(line => !line.StartsWith("level=", StringComparison.Ordinal)));
         return [.. YamlNodes.LoadAll(yaml).OfType<JsonNode>()];
     }
+
+    /// <summary>
+    /// Where the NetworkPolicies selecting a workload's pods let them connect, as "peer protocol/port": a peer is a
+    /// workload of the release its selector matches, the cluster DNS, or a network. No policy restricting egress, a
+    /// rule without a destination or without ports, or a peer matching nothing shows up as such, so it fails the comparison.
+    /// </summary>
+    private static List<string> AllowedEgress(IReadOnlyList<JsonNode> manifests, string workload)
+    {
+        var workloads = manifests.Where(m => PodLabels(m) is not null).ToDictionary(m => $"{m["kind"]}/{m.Name()}", m => PodLabels(m)!);
+        var policies = manifests.OfKind("NetworkPolicy").Where(p => Selects(MatchLabels(p["spec"]!["podSelector"]!), workloads[workload])).ToList();
+        if (!policies.Any(p => p["spec"]!["policyTypes"]!.AsArray().Any(t => (string?)t == "Egress")))
+        {
+            return ["no policy restricts egress"];
+        }
+        var allowed = new List<string>();
+        foreach (var rule in policies.SelectMany(p => p["spec"]!["egress"]?.AsArray() ?? []))
+        {
+            var ports = rule!["ports"]?.AsArray().Select(port => $"{(string?)port!["protocol"] ?? "TCP"}/{port["port"]}").ToList() ?? ["any port"];
+            var peers = rule["to"]?.AsArray().SelectMany(peer => peer switch
+            {
+                _ when peer!["ipBlock"] is { } block => [(string)block["cidr"]!],
+                _ when peer["namespaceSelector"] is { } namespaces => [IsClusterDns(namespaces, peer["podSelector"]) ? "kube-dns" : "pods in " + namespaces.ToJsonString()],
+                _ => workloads.Where(w => Selects(MatchLabels(peer["podSelector"]!), w.Value)).Select(w => w.Key).DefaultIfEmpty("no pod"),
+            }).ToList() ?? ["anywhere"];
+            allowed.AddRange(peers.SelectMany(peer => ports.Select(port => $"{peer} {port}")));
+        }
+        return allowed;
+    }
+
+    private static bool IsClusterDns(JsonNode namespaces, JsonNode? pods) =>
+        (string?)namespaces["matchLabels"]?["kubernetes.io/metadata.name"] == "kube-system" && (string?)pods?["matchLabels"]?["k8s-app"] == "kube-dns";
 
     private static JsonObject? PodLabels(JsonNode manifest) => (string?)manifest["kind"] switch
     {
