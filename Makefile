@@ -15,7 +15,7 @@ help:
 	@echo "make build    build the solution ($(CONFIGURATION))"
 	@echo "make kind-up  create the kind cluster (kind-config.yaml) with ingress-nginx"
 	@echo "make images   build the five images (Dockerfile) as platform-<name>:$(IMAGE_TAG)"
-	@echo "make push REGISTRY=host[:port]/path  build them and push them as \$$REGISTRY/platform-<name>:$(PUSH_TAG) (the charts' default tag)"
+	@echo "make push REGISTRY=host[:port]/path  build them and push them as \$$REGISTRY/platform-<name>:\$$PUSH_TAG (default $(PUSH_TAG), the charts' appVersion)"
 	@echo "make deploy   load the images into kind and helm-install the operator and the platform"
 	@echo "make dev      skaffold dev against the kind cluster (rebuild and redeploy on change; gateway on :8080)"
 	@echo "make undeploy uninstall both releases"
@@ -59,7 +59,8 @@ KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
 NAMESPACE ?= platform
 IMAGE_TAG ?= dev
 INGRESS_NGINX_MANIFEST ?= https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.11.3/deploy/static/provider/kind/deploy.yaml
-# The charts' images default to their appVersion: pushed under it, setting global.imageRegistry is all an install needs.
+# The charts' images default to their appVersion; push a new build under a new PUSH_TAG (e.g. the commit), since
+# nodes never pull a tag again, and install it with global.imageTag.
 PUSH_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/platform/Chart.yaml)
 IMAGES := gateway:services/Platform.Gateway auth:services/Platform.Auth tasks:services/Platform.Tasks files:services/Platform.Files operator:operator/Platform.Operator
 require = @for tool in $(1); do command -v $$tool >/dev/null || { echo "make $@: '$$tool' is not installed (needed: $(1))" >&2; exit 1; }; done
@@ -95,7 +96,7 @@ push:
 	  echo "=== $$target"; \
 	  docker tag $$image:$(IMAGE_TAG) $$target && docker push $$target || exit 1; \
 	done
-	@echo "Pushed. Install with: helm install platform charts/platform --set global.imageRegistry=$(REGISTRY)"
+	@echo "Pushed. Install with: helm install platform charts/platform --set global.imageRegistry=$(REGISTRY) --set global.imageTag=$(PUSH_TAG)"
 
 deploy: images
 	$(call require,kind helm kubectl)

@@ -40,6 +40,18 @@ public sealed partial class ServiceChartTests
     }
 
     [HelmFact]
+    public async Task Global_image_tag_tags_the_services_images_unless_one_names_its_own()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "global.imageTag=abc1234", "--set", "files.image.tag=hotfix");
+        var images = ContainerImages(manifests);
+
+        Assert.Equal($"{PushedTo}/platform-gateway:abc1234", images["Deployment/platform-gateway"]);
+        Assert.Equal($"{PushedTo}/platform-auth:abc1234", images["Job/platform-auth-migrate-install"]);
+        Assert.Equal($"{PushedTo}/platform-files:hotfix", images["Deployment/platform-files"]);
+        Assert.Equal("docker.io/library/postgres:15-alpine", images["StatefulSet/platform-postgresql"]);
+    }
+
+    [HelmFact]
     public async Task Kind_values_use_the_images_make_deploy_loads_into_the_nodes_without_a_registry()
     {
         var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml"));
@@ -87,7 +99,7 @@ public sealed partial class ServiceChartTests
     }
 
     [Fact]
-    public async Task Make_push_tags_and_pushes_the_five_images_under_the_tag_the_charts_default_to()
+    public async Task Make_push_tags_and_pushes_the_five_images_under_the_charts_app_version_or_the_tag_given()
     {
         var fakeDocker = Directory.CreateTempSubdirectory("fake-docker-");
         try
@@ -98,14 +110,20 @@ public sealed partial class ServiceChartTests
             File.SetUnixFileMode(docker, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var path = fakeDocker.FullName + ":" + Environment.GetEnvironmentVariable("PATH");
 
-            var result = await ShellCommand.RunAsync("make", ["push", "REGISTRY=" + PushedTo, "IMAGE_TAG=local"], new Dictionary<string, string> { ["PATH"] = path }, TimeSpan.FromMinutes(1));
-
-            Assert.True(result.ExitCode == 0, result.Output);
-            var calls = (await File.ReadAllLinesAsync(log)).Where(call => !call.StartsWith("info", StringComparison.Ordinal)).ToList();
             string[] images = ["gateway", "auth", "tasks", "files", "operator"];
-            Assert.Equal(images.Select(image => $"platform-{image}:local"), calls.Where(c => c.StartsWith("build ", StringComparison.Ordinal)).Select(c => c.Split(' ')[^2]));
-            Assert.Equal(images.Select(image => $"tag platform-{image}:local {PushedTo}/platform-{image}:0.1.0"), calls.Where(c => c.StartsWith("tag ", StringComparison.Ordinal)));
-            Assert.Equal(images.Select(image => $"push {PushedTo}/platform-{image}:0.1.0"), calls.Where(c => c.StartsWith("push ", StringComparison.Ordinal)));
+
+            foreach (var (arguments, tag) in new[] { (Array.Empty<string>(), "0.1.0"), (["PUSH_TAG=abc1234"], "abc1234") })
+            {
+                File.Delete(log);
+                var result = await ShellCommand.RunAsync("make", ["push", "REGISTRY=" + PushedTo, "IMAGE_TAG=local", .. arguments], new Dictionary<string, string> { ["PATH"] = path }, TimeSpan.FromMinutes(1));
+
+                Assert.True(result.ExitCode == 0, result.Output);
+                Assert.Contains($"--set global.imageRegistry={PushedTo} --set global.imageTag={tag}", result.Output, StringComparison.Ordinal);
+                var calls = (await File.ReadAllLinesAsync(log)).Where(call => !call.StartsWith("info", StringComparison.Ordinal)).ToList();
+                Assert.Equal(images.Select(image => $"platform-{image}:local"), calls.Where(c => c.StartsWith("build ", StringComparison.Ordinal)).Select(c => c.Split(' ')[^2]));
+                Assert.Equal(images.Select(image => $"tag platform-{image}:local {PushedTo}/platform-{image}:{tag}"), calls.Where(c => c.StartsWith("tag ", StringComparison.Ordinal)));
+                Assert.Equal(images.Select(image => $"push {PushedTo}/platform-{image}:{tag}"), calls.Where(c => c.StartsWith("push ", StringComparison.Ordinal)));
+            }
         }
         finally
         {

@@ -85,17 +85,18 @@ at the registry the platform's images were pushed to leaves them where they are 
 {{- end -}}
 
 {{/*
-The image of one of the four services (its Deployment and its migration Job). Nobody publishes these images for
-you: without a registry the reference would be pulled from Docker Hub, where they do not exist, so the render
-fails with what to do instead, unless the values say the images are already in the nodes (kind, skaffold).
-Call with (dict "root" $ "component" "auth").
+The image of one of the four services (its Deployment and its migration Job), tagged as global.imageTag says
+unless the service names its own tag. Nobody publishes these images for you: without a registry the reference
+would be pulled from Docker Hub, where they do not exist, so the render fails with what to do instead, unless
+the values say the images are already in the nodes (kind, skaffold). Call with (dict "root" $ "component" "auth").
 */}}
 {{- define "platform.serviceImage" -}}
 {{- $image := (index .root.Values .component).image -}}
 {{- if not (or $image.registry .root.Values.global.imageRegistry .root.Values.global.localImages) -}}
 {{- fail "the platform's images have no registry: set global.imageRegistry to the registry you pushed with `make push REGISTRY=…`, or use values-kind.yaml (images loaded into kind, global.localImages: true)" -}}
 {{- end -}}
-{{- include "platform.image" (dict "root" .root "image" $image) -}}
+{{- $tagged := merge (dict "tag" (default .root.Values.global.imageTag $image.tag)) $image -}}
+{{- include "platform.image" (dict "root" .root "image" $tagged) -}}
 {{- end -}}
 
 {{- define "platform.imagePullSecrets" -}}
