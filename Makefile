@@ -104,7 +104,7 @@ deploy: images
 	helm upgrade --install platform-operator charts/platform-operator --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
 	  --create-namespace -f charts/platform-operator/values-kind.yaml --set image.tag=$(IMAGE_TAG) --wait --timeout 5m
 	helm upgrade --install platform charts/platform --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
-	  -f charts/platform/values-kind.yaml --wait --timeout 10m
+	  -f charts/platform/values-kind.yaml --set global.imageTag=$(IMAGE_TAG) --wait --timeout 10m
 
 dev:
 	$(call require,skaffold kind helm kubectl docker)

@@ -203,6 +203,17 @@ public sealed partial class ServiceChartTests
         Assert.Equal(gateway.Order(), AllowedEgress(manifests, "Deployment/platform-gateway").Order());
     }
 
+    [Fact]
+    public async Task Make_deploy_installs_both_charts_with_the_tag_it_built_and_loaded()
+    {
+        var result = await ShellCommand.RunAsync("make", ["--dry-run", "deploy", "IMAGE_TAG=feature-x"], environment: null, TimeSpan.FromMinutes(1));
+        var installs = result.Output.Split('\n').SkipWhile(line => !line.StartsWith("helm upgrade --install", StringComparison.Ordinal)).ToList();
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains(installs, line => line.Contains("--set image.tag=feature-x", StringComparison.Ordinal));
+        Assert.Contains(installs, line => line.Contains("--set global.imageTag=feature-x", StringComparison.Ordinal));
+    }
+
     /// <summary>`helm template` of the platform chart under a release name, with helm's exit code and its output.</summary>
     private static Task<CommandResult> RenderAsync(string release, params string[] arguments) =>
         ShellCommand.RunAsync("helm", ["template", release, Repo.PlatformChart, "--namespace", "platform", .. arguments], environment: null, TimeSpan.FromMinutes(5));
