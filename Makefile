@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status rotate-keys build test chaos security test-datatier kind-up images deploy dev undeploy e2e bench
+.PHONY: help run stop status rotate-keys build test chaos security test-datatier kind-up images push deploy dev undeploy e2e bench
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
@@ -15,6 +15,7 @@ help:
 	@echo "make build    build the solution ($(CONFIGURATION))"
 	@echo "make kind-up  create the kind cluster (kind-config.yaml) with ingress-nginx"
 	@echo "make images   build the five images (Dockerfile) as platform-<name>:$(IMAGE_TAG)"
+	@echo "make push REGISTRY=host[:port]/path  build them and push them as \$$REGISTRY/platform-<name>:\$$PUSH_TAG (default $(PUSH_TAG), the charts' appVersion)"
 	@echo "make deploy   load the images into kind and helm-install the operator and the platform"
 	@echo "make dev      skaffold dev against the kind cluster (rebuild and redeploy on change; gateway on :8080)"
 	@echo "make undeploy uninstall both releases"
@@ -58,6 +59,9 @@ KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
 NAMESPACE ?= platform
 IMAGE_TAG ?= dev
 INGRESS_NGINX_MANIFEST ?= https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.11.3/deploy/static/provider/kind/deploy.yaml
+# The charts' images default to their appVersion; push a new build under a new PUSH_TAG (e.g. the commit), since
+# nodes never pull a tag again, and install it with global.imageTag.
+PUSH_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/platform/Chart.yaml)
 IMAGES := gateway:services/Platform.Gateway auth:services/Platform.Auth tasks:services/Platform.Tasks files:services/Platform.Files operator:operator/Platform.Operator
 require = @for tool in $(1); do command -v $$tool >/dev/null || { echo "make $@: '$$tool' is not installed (needed: $(1))" >&2; exit 1; }; done
 
@@ -77,13 +81,30 @@ images:
 	  docker build --build-arg PROJECT=$$project -t platform-$$name:$(IMAGE_TAG) . || exit 1; \
 	done
 
+# REGISTRY is checked before anything is built, so `make push` without it fails at once and changes nothing.
+ifneq ($(filter push,$(MAKECMDGOALS)),)
+ifeq ($(strip $(REGISTRY)),)
+$(error make push: set REGISTRY to the registry to push to, e.g. make push REGISTRY=registry.example.com/platform (then install with --set global.imageRegistry=<the same>))
+endif
+endif
+
+push:
+	$(call require,docker)
+	@$(MAKE) --no-print-directory images IMAGE_TAG='$(IMAGE_TAG)'
+	@for entry in $(IMAGES); do \
+	  image=platform-$${entry%%:*}; target='$(REGISTRY)'/$$image:'$(PUSH_TAG)'; \
+	  echo "=== $$target"; \
+	  docker tag $$image:$(IMAGE_TAG) $$target && docker push $$target || exit 1; \
+	done
+	@echo "Pushed. Install with: helm install platform charts/platform --set global.imageRegistry=$(REGISTRY) --set global.imageTag=$(PUSH_TAG)"
+
 deploy: images
 	$(call require,kind helm kubectl)
 	@for entry in $(IMAGES); do kind load docker-image --name '$(KIND_CLUSTER)' platform-$${entry%%:*}:$(IMAGE_TAG) || exit 1; done
 	helm upgrade --install platform-operator charts/platform-operator --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
 	  --create-namespace -f charts/platform-operator/values-kind.yaml --set image.tag=$(IMAGE_TAG) --wait --timeout 5m
 	helm upgrade --install platform charts/platform --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
-	  -f charts/platform/values-kind.yaml --wait --timeout 10m
+	  -f charts/platform/values-kind.yaml --set global.imageTag=$(IMAGE_TAG) --wait --timeout 10m
 
 dev:
 	$(call require,skaffold kind helm kubectl docker)

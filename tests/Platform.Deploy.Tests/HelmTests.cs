@@ -6,22 +6,27 @@ namespace Platform.Deploy.Tests;
 /// <summary>What only helm can check: the charts lint, render to manifests Kubernetes accepts, and say what the contracts say.</summary>
 public sealed class HelmTests
 {
+    /// <summary>Where the renderings below say the platform's images were pushed: without a registry the chart refuses to render.</summary>
+    private static readonly string[] Pushed = ["--set", "global.imageRegistry=registry.example.com/platform"];
+
     private static IEnumerable<(string Chart, string? ValuesFile)> Renderings() =>
         Repo.Charts.SelectMany(chart => Directory.GetFiles(chart, "values-*.yaml").Order().Select(f => (chart, (string?)f)).Prepend((chart, null)));
+
+    private static string[] Arguments(string chart, string? values) => [.. values is null ? Array.Empty<string>() : ["-f", values], .. chart == Repo.PlatformChart ? Pushed : []];
 
     [HelmFact]
     public async Task Both_charts_lint_strictly_with_every_values_file()
     {
         foreach (var (chart, values) in Renderings())
         {
-            await Helm.RunAsync(["lint", chart, "--strict", .. values is null ? Array.Empty<string>() : ["-f", values]]);
+            await Helm.RunAsync(["lint", chart, "--strict", .. Arguments(chart, values)]);
         }
     }
 
     [HelmFact]
     public async Task The_rendered_custom_resources_fit_the_operator_crds_and_no_hpa_is_templated()
     {
-        var manifests = await Helm.TemplateAsync(Repo.PlatformChart);
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart, Pushed);
         var policy = Assert.Single(manifests.OfKind("ScalingPolicy"));
         var rotation = Assert.Single(manifests.OfKind("SigningKeyRotation"));
 
@@ -38,7 +43,7 @@ public sealed class HelmTests
     [HelmFact]
     public async Task Auth_pods_carry_the_label_the_operator_selects_them_by()
     {
-        var manifests = await Helm.TemplateAsync(Repo.PlatformChart);
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart, Pushed);
         var auth = manifests.OfKind("Deployment").Single(d => d.Name() == "platform-auth");
 
         Assert.Equal("auth", (string)auth["spec"]!["template"]!["metadata"]!["labels"]!["app.kubernetes.io/name"]!);
@@ -47,8 +52,8 @@ public sealed class HelmTests
     [HelmFact]
     public async Task Migrations_are_pre_install_hooks_against_an_external_database_and_plain_jobs_beside_the_bundled_one()
     {
-        var bundled = await Helm.TemplateAsync(Repo.PlatformChart);
-        var external = await Helm.TemplateAsync(Repo.PlatformChart, "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"));
+        var bundled = await Helm.TemplateAsync(Repo.PlatformChart, Pushed);
+        var external = await Helm.TemplateAsync(Repo.PlatformChart, ["-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"), .. Pushed]);
 
         Assert.Equal(3, bundled.OfKind("Job").Count(j => j.Name().EndsWith("-migrate-install", StringComparison.Ordinal) && j["metadata"]!["annotations"]?["helm.sh/hook"] is null));
         Assert.Equal(3, external.OfKind("Job").Count(j => (string?)j["metadata"]!["annotations"]?["helm.sh/hook"] == "pre-install"));
@@ -58,8 +63,8 @@ public sealed class HelmTests
     [HelmFact]
     public async Task A_forward_auth_ingress_asks_the_gateways_verify_endpoint_and_passes_the_identity_headers()
     {
-        var manifests = await Helm.TemplateAsync(Repo.PlatformChart,
-            "--set-json", "forwardAuth.ingresses=[{\"name\":\"grafana\",\"host\":\"grafana.example.com\",\"service\":{\"name\":\"grafana\",\"port\":80}}]");
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart, [.. Pushed,
+            "--set-json", "forwardAuth.ingresses=[{\"name\":\"grafana\",\"host\":\"grafana.example.com\",\"service\":{\"name\":\"grafana\",\"port\":80}}]"]);
         var ingress = manifests.OfKind("Ingress").Single(i => i.Name() == "platform-forward-auth-grafana");
         var annotations = ingress["metadata"]!["annotations"]!;
 

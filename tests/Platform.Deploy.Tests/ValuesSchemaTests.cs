@@ -43,11 +43,15 @@ public sealed class ValuesSchemaTests
     public static TheoryData<string, string, string> BadValues() => new()
     {
         { "platform", "replicas: 3", "an unknown top-level key" },
+        { "platform", "global: {imageRegistry: \"https://registry.example.com\"}", "an image registry written as a URL" },
+        { "platform", "global: {imageRegistry: registry.example.com/team/}", "an image registry with a trailing slash" },
+        { "platform", "global: {localImages: \"yes\"}", "a string for the local-images flag" },
         { "platform", "gateway: {replica: 3}", "an unknown key of a service" },
         { "platform", "ingress: {hostName: x.example.com}", "an unknown key of the ingress (misspelt)" },
         { "platform", "gateway: {replicaCount: two}", "a string for an integer" },
         { "platform", "auth: {replicaCount: 0}", "replicas below the minimum" },
         { "platform", "networkPolicy: {enabled: \"yes\"}", "a string for a boolean" },
+        { "platform", "networkPolicy: {externalDataTier: {postgresql: [db.example.com]}}", "an external data store's network given as a host name" },
         { "platform", "tasks: {image: {pullPolicy: Sometimes}}", "an image pull policy outside the enum" },
         { "platform", "files: {service: {port: 70000}}", "a port above 65535" },
         { "platform", "files: {service: {type: Ingress}}", "a Service type outside the enum" },
@@ -95,9 +99,11 @@ public sealed class ValuesSchemaTests
 
     public static TheoryData<string, string> GoodValues() => new()
     {
+        { "platform", "global: {imageRegistry: \"localhost:5000/platform\"}" },
         { "platform", "forwardAuth: {ingresses: [{name: grafana, host: grafana.example.com, service: {name: grafana, port: 80}, tlsSecretName: grafana-tls}]}" },
         { "platform", "edge: {trustedProxies: [10.244.0.0/16], corsOrigins: [\"https://app.example.com\"], rateLimits: {user: {limit: 12000, burst: 2000}}}" },
         { "platform", "postgresql: {enabled: false}\nexternalPostgresql: {host: db.example.com, existingSecret: db}" },
+        { "platform", "postgresql: {enabled: false}\nexternalPostgresql: {host: db.example.com, existingSecret: db}\nnetworkPolicy: {externalDataTier: {postgresql: [10.10.0.0/24, \"fd00::/64\"]}}" },
         { "platform", "signingKeys: {rotation: {algorithm: PS256, rotationPeriod: 168h, prePublish: 10m30s, rotateNow: \"2026-11-26\"}}" },
         { "platform", "scalingPolicy: {services: {tasks: {share: 0.5, rpsPerPod: 1200.5, rpsMetric: http_requests_per_second, scaleUp: {stabilizationWindowSeconds: 0}}}}" },
         { "platform", "gateway: {image: {digest: \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}, pdb: {maxUnavailable: \"50%\"}}" },

@@ -68,9 +68,13 @@ annotations:
 {{- end }}
 {{- end -}}
 
-{{/* An image reference from {registry, repository, tag, digest}; the global registry wins; the tag defaults to appVersion. */}}
+{{/*
+An image reference from {registry, repository, tag, digest}: the image's own registry, else global.imageRegistry;
+the tag defaults to appVersion. The data tier's images name docker.io themselves, so pointing global.imageRegistry
+at the registry the platform's images were pushed to leaves them where they are published.
+*/}}
 {{- define "platform.image" -}}
-{{- $registry := default .image.registry .root.Values.global.imageRegistry -}}
+{{- $registry := default .root.Values.global.imageRegistry .image.registry -}}
 {{- $tag := default .root.Chart.AppVersion .image.tag -}}
 {{- $reference := ternary (printf "%s:%s" .image.repository $tag) (printf "%s@%s" .image.repository .image.digest) (empty .image.digest) -}}
 {{- if $registry -}}
@@ -78,6 +82,21 @@ annotations:
 {{- else -}}
 {{- $reference -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The image of one of the four services (its Deployment and its migration Job), tagged as global.imageTag says
+unless the service names its own tag. Nobody publishes these images for you: without a registry the reference
+would be pulled from Docker Hub, where they do not exist, so the render fails with what to do instead, unless
+the values say the images are already in the nodes (kind, skaffold). Call with (dict "root" $ "component" "auth").
+*/}}
+{{- define "platform.serviceImage" -}}
+{{- $image := (index .root.Values .component).image -}}
+{{- if not (or $image.registry .root.Values.global.imageRegistry .root.Values.global.localImages) -}}
+{{- fail "the platform's images have no registry: set global.imageRegistry to the registry you pushed with `make push REGISTRY=…`, or use values-kind.yaml (images loaded into kind, global.localImages: true)" -}}
+{{- end -}}
+{{- $tagged := merge (dict "tag" (default .root.Values.global.imageTag $image.tag)) $image -}}
+{{- include "platform.image" (dict "root" .root "image" $tagged) -}}
 {{- end -}}
 
 {{- define "platform.imagePullSecrets" -}}
