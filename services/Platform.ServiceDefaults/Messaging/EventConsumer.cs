@@ -18,6 +18,7 @@ internal sealed partial class EventConsumer(
     EventConsumerRegistration registration,
     IdempotentEventProcessor processor,
     RabbitMqConnection rabbit,
+    EventConsumerMetrics metrics,
     ILogger<EventConsumer> logger) : BackgroundService
 {
     /// <summary>Set by quorum queues on every redelivery: how many times the message was returned before.</summary>
@@ -33,6 +34,7 @@ internal sealed partial class EventConsumer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        metrics.Consuming(Queue);
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -139,6 +141,7 @@ internal sealed partial class EventConsumer(
         {
             LogMalformed(logger, Queue, delivery.RoutingKey, delivery.BasicProperties.MessageId, error);
             await channel.BasicRejectAsync(delivery.DeliveryTag, requeue: false, CancellationToken.None);
+            metrics.DeadLettered(Queue);
             return;
         }
 
@@ -149,6 +152,7 @@ internal sealed partial class EventConsumer(
             // Returned more often than it was ever handled: consumers died holding it. Do not run it again.
             LogDeadLettered(logger, null, Queue, integrationEvent.Id, integrationEvent.Type, attempt - 1);
             await channel.BasicRejectAsync(delivery.DeliveryTag, requeue: false, CancellationToken.None);
+            metrics.DeadLettered(Queue);
             return;
         }
 
@@ -166,6 +170,7 @@ internal sealed partial class EventConsumer(
             {
                 LogDeadLettered(logger, e, Queue, integrationEvent.Id, integrationEvent.Type, attempt);
                 await channel.BasicRejectAsync(delivery.DeliveryTag, requeue: false, CancellationToken.None);
+                metrics.DeadLettered(Queue);
                 return;
             }
             LogRetrying(logger, e, Queue, integrationEvent.Id, integrationEvent.Type, attempt, maxAttempts);

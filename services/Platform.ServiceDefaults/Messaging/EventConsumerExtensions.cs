@@ -36,6 +36,7 @@ public static class EventConsumerExtensions
         var registration = new EventConsumerRegistration(queue, [.. routingKeys], options);
         builder.Services.AddMessagingSchema();
         builder.Services.TryAddScoped<THandler>();
+        builder.Services.TryAddSingleton<EventConsumerMetrics>();
         builder.Services.AddSingleton<IHostedService>(services =>
         {
             var logger = services.GetRequiredService<ILogger<EventConsumer>>();

@@ -310,8 +310,12 @@ internal sealed partial class OutboxDispatcher(
         {
             return;
         }
-        await using var command = dataSource.CreateCommand("SELECT count(*) FROM outbox");
-        metrics.SetPending((long)(await command.ExecuteScalarAsync(cancellationToken))!);
+        // The oldest by position (indexed), not min(occurred_at): one index probe however long the backlog is.
+        await using var command = dataSource.CreateCommand(
+            "SELECT count(*), (SELECT occurred_at FROM outbox ORDER BY position LIMIT 1) FROM outbox");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        metrics.SetPending(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
         lastCountTimestamp = Stopwatch.GetTimestamp();
     }
 

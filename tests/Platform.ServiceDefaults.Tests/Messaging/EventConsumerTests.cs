@@ -22,6 +22,8 @@ public sealed class EventConsumerTests(DataTierFixture fixture) : IAsyncLifetime
 
     private string Type => $"{source}.happened";
 
+    private string DeadLetteredSeries => $"events_dead_lettered_total{{queue=\"{Queue}\"}}";
+
     public async Task InitializeAsync()
     {
         database = await TestDatabase.CreateAsync(fixture.Tier);
@@ -87,6 +89,7 @@ public sealed class EventConsumerTests(DataTierFixture fixture) : IAsyncLifetime
         await using var consumer = await StartConsumerAsync();
         var poison = Event(new { FailAttempts = 1_000 });
         var next = Event(new { Number = 2 });
+        Assert.Equal(0, await consumer.ReadMetricAsync(DeadLetteredSeries));
 
         await broker.PublishAsync(poison);
 
@@ -96,6 +99,7 @@ public sealed class EventConsumerTests(DataTierFixture fixture) : IAsyncLifetime
         Assert.Equal(MaxDeliveryAttempts, probe.AttemptsOf(poison.Id));
         Assert.Equal(0, await HandledCountAsync(poison));
         Assert.True(await broker.DeadLetterQueueHoldsAsync(poison.Id.ToString()));
+        Assert.Equal(1, await consumer.ReadMetricAsync(DeadLetteredSeries));
 
         await broker.PublishAsync(next);
         await WaitUntilHandledAsync(next);
@@ -118,6 +122,7 @@ public sealed class EventConsumerTests(DataTierFixture fixture) : IAsyncLifetime
         await WaitUntilHandledAsync(next);
         Assert.Equal(1, probe.TotalAttempts);
         Assert.True(await broker.DeadLetterQueueHoldsAsync(notJson.ToString()));
+        Assert.Equal(2, await consumer.ReadMetricAsync(DeadLetteredSeries));
     }
 
     [Fact]

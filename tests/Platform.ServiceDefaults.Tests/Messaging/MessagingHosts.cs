@@ -22,15 +22,18 @@ public static class MessagingHosts
     public static Task<TestApp> StartProducerAsync(DataTier tier, TestDatabase database) =>
         StartAsync(tier, database, builder => builder.AddPlatformOutbox());
 
-    /// <summary>The value of an unlabelled sample in the app's /metrics, or null when it is not exported.</summary>
-    public static async Task<double?> ReadMetricAsync(this TestApp app, string name)
+    /// <summary>
+    /// The value of a sample in the app's /metrics, or null when it is not exported: <paramref name="series"/> is a
+    /// name (an unlabelled sample) or a name with its labels as exposed, e.g. <c>events_dead_lettered_total{queue="q"}</c>.
+    /// </summary>
+    public static async Task<double?> ReadMetricAsync(this TestApp app, string series)
     {
         var text = await app.Client.GetStringAsync("/metrics");
         foreach (var line in text.Split('\n'))
         {
-            if (line.StartsWith(name + " ", StringComparison.Ordinal))
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
             {
-                return double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
+                return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
             }
         }
         return null;

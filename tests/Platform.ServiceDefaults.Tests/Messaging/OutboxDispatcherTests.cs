@@ -99,6 +99,9 @@ public sealed class OutboxDispatcherTests(DataTierFixture fixture, ITestOutputHe
 
             await Poll.UntilAsync(() => producer.ReadMetricAsync("outbox_pending"), pending => pending == 200, Patience, "outbox_pending to show the 200 waiting events");
             Assert.Equal(200, await database.CountOutboxAsync());
+            var waited = await producer.ReadMetricAsync("outbox_oldest_pending_age_seconds");
+            await Poll.UntilAsync(() => producer.ReadMetricAsync("outbox_oldest_pending_age_seconds"), age => age > waited + 1, Patience,
+                "the oldest pending event's age to keep growing while the broker is down");
         }
         finally
         {
@@ -110,6 +113,7 @@ public sealed class OutboxDispatcherTests(DataTierFixture fixture, ITestOutputHe
         await AssertNothingMoreArrivesAsync();
         Assert.All(events, e => Assert.Equal(e, Assert.Single(tap.Of(e.Id)).Event));
         await Poll.UntilAsync(() => producer.ReadMetricAsync("outbox_pending"), pending => pending == 0, Patience, "outbox_pending to return to 0");
+        Assert.Equal(0, await producer.ReadMetricAsync("outbox_oldest_pending_age_seconds"));
     }
 
     [Fact]
