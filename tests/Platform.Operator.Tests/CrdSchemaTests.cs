@@ -143,7 +143,7 @@ public sealed class CrdSchemaTests
         var yaml = new YamlStream();
         using var reader = new StreamReader(Path.Combine(RepoPaths.Root, "charts", "platform-operator", "crds", file));
         yaml.Load(reader);
-        return ToJson(yaml.Documents[0].RootNode)!.AsObject();
+        return YamlJson.ToJson(yaml.Documents[0].RootNode)!.AsObject();
     }
 
     private static (JsonSchema Schema, JsonObject OpenApi) Schema(string file)
@@ -224,22 +224,4 @@ public sealed class CrdSchemaTests
     }
 
     private static JsonObject Json(object resource) => JsonNode.Parse(KubernetesJson.Serialize(resource))!.AsObject();
-
-    /// <summary>YAML to JSON: plain scalars that read as numbers, booleans or null become those; quoted ones stay strings.</summary>
-    private static JsonNode? ToJson(YamlNode node) => node switch
-    {
-        YamlMappingNode map => new JsonObject(map.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
-        YamlSequenceNode sequence => new JsonArray(sequence.Children.Select(ToJson).ToArray()),
-        YamlScalarNode scalar when scalar.Style is YamlDotNet.Core.ScalarStyle.Plain => scalar.Value switch
-        {
-            "true" => JsonValue.Create(true),
-            "false" => JsonValue.Create(false),
-            "null" or "~" or "" => null,
-            var text when long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var whole) => JsonValue.Create(whole),
-            var text when decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) => JsonValue.Create(number),
-            var text => JsonValue.Create(text),
-        },
-        YamlScalarNode scalar => JsonValue.Create(scalar.Value),
-        _ => throw new InvalidDataException($"unexpected YAML node {node.NodeType}"),
-    };
 }
