@@ -6,16 +6,16 @@ namespace Platform.Operator.Tests.Deployed;
 public sealed class DotnetProcess : IAsyncDisposable
 {
     private readonly Process process;
+    private readonly StreamWriter log;
 
-    private DotnetProcess(Process process, string logFile)
+    private DotnetProcess(Process process, StreamWriter log, string logFile)
     {
         this.process = process;
+        this.log = log;
         LogFile = logFile;
     }
 
     public string LogFile { get; }
-
-    public bool HasExited => process.HasExited;
 
     public static DotnetProcess Start(string assembly, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string logFile)
     {
@@ -50,11 +50,9 @@ public sealed class DotnetProcess : IAsyncDisposable
         };
         process.OutputDataReceived += write;
         process.ErrorDataReceived += write;
-        process.Exited += (_, _) => Task.Delay(500).ContinueWith(_ => { lock (gate) { log.Dispose(); } }, TaskScheduler.Default);
-        process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new DotnetProcess(process, logFile);
+        return new DotnetProcess(process, log, logFile);
     }
 
     /// <summary>The end of its log, for a failure message.</summary>
@@ -77,8 +75,10 @@ public sealed class DotnetProcess : IAsyncDisposable
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
         }
+        // Returns once the output is read to its end, so nothing writes to the log after it is closed.
+        await process.WaitForExitAsync();
         process.Dispose();
+        await log.DisposeAsync();
     }
 }
