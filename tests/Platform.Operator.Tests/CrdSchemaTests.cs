@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Json.Schema;
 using k8s;
 using k8s.Models;
-using Platform.Operator.Keys;
 using Platform.Operator.Resources;
 using Platform.Testing;
 using YamlDotNet.RepresentationModel;
@@ -14,7 +13,7 @@ namespace Platform.Operator.Tests;
 /// <summary>
 /// The CRD manifests and the C# types describe the same objects. Each CRD's openAPIV3Schema is turned into
 /// JSON Schema (OpenAPI's boolean exclusiveMinimum becomes the number form; x-kubernetes-* annotations are
-/// ignored; "duration" means a Go duration, checked with the operator's own parser) with every object closed
+/// ignored; durations are the operator's own grammar, as a pattern: CrdDurationTests) with every object closed
 /// (additionalProperties: false), so a property the C# types write but the CRD lacks — which the API server
 /// would silently prune — fails, and so does any property the CRD declares that the types never write.
 /// </summary>
@@ -191,7 +190,6 @@ public sealed class CrdSchemaTests
     private static EvaluationResults Evaluate(JsonSchema schema, JsonObject sample)
     {
         var options = new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
-        options.FormatRegistry.Register(new PredicateFormat("duration", element => element.ValueKind != JsonValueKind.String || GoDuration.TryParse(element.GetString(), out _)));
         using var document = JsonDocument.Parse(sample.ToJsonString());
         return schema.Evaluate(document.RootElement, options);
     }
