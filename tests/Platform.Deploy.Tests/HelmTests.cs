@@ -72,32 +72,6 @@ public sealed class HelmTests
         Assert.Equal("X-User-Id,X-User-Email,X-Session-Id", (string)annotations["nginx.ingress.kubernetes.io/auth-response-headers"]!);
     }
 
-    [HelmFact]
-    public async Task The_operator_role_grants_exactly_the_contracted_verbs_in_its_namespace_only()
-    {
-        var manifests = await Helm.TemplateAsync(Repo.OperatorChart);
-        var rules = Assert.Single(manifests.OfKind("Role"))["rules"]!.AsArray()
-            .SelectMany(rule => rule!["resources"]!.AsArray().Select(resource =>
-                ($"{rule["apiGroups"]![0]}/{resource}", string.Join(',', rule["verbs"]!.AsArray().Select(v => (string)v!)))))
-            .ToDictionary(r => r.Item1, r => r.Item2);
-
-        Assert.Empty(manifests.OfKind("ClusterRole"));
-        Assert.Equal(new Dictionary<string, string>
-        {
-            ["/secrets"] = "get,list,watch,create,update,patch,delete",
-            ["/pods"] = "get,list,watch",
-            ["apps/deployments"] = "get,list,watch",
-            ["autoscaling/horizontalpodautoscalers"] = "get,list,watch,create,update,patch,delete",
-            ["coordination.k8s.io/leases"] = "get,create,update",
-            ["events.k8s.io/events"] = "create,patch",
-            ["platform.dev/signingkeyrotations"] = "get,list,watch,update,patch",
-            ["platform.dev/scalingpolicies"] = "get,list,watch,update,patch",
-            ["platform.dev/signingkeyrotations/status"] = "get,update,patch",
-            ["platform.dev/scalingpolicies/status"] = "get,update,patch",
-        }, rules);
-        Assert.Equal(2L, (long)Assert.Single(manifests.OfKind("Deployment"))["spec"]!["replicas"]!);
-    }
-
     private static Json.Schema.JsonSchema CrdSpec(string file)
     {
         var crd = YamlNodes.LoadFile(Path.Combine(Repo.OperatorChart, "crds", file))!;

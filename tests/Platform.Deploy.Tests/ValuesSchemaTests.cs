@@ -84,7 +84,9 @@ public sealed class ValuesSchemaTests
         { "platform-operator", "leaderElection: {enabled: false}", "an unknown top-level key" },
         { "platform-operator", "replicaCount: 0", "no operator replica" },
         { "platform-operator", "image: {pullPolicy: sometimes}", "an image pull policy outside the enum" },
-        { "platform-operator", "pdb: {create: true, minAvailable: -1}", "a negative PDB minimum" },
+        { "platform-operator", "pdb: {create: true, maxUnavailable: 0}", "a PDB that never lets a pod go" },
+        { "platform-operator", "pdb: {create: true, minAvailable: 1}", "minAvailable, which blocks drains at one replica" },
+        { "platform-operator", "networkPolicy: {enabled: true, apiServer: {cidrs: [kubernetes.default]}}", "an API server address that is not a CIDR" },
         { "platform-operator", "metrics: {service: {port: \"8080\"}}", "a string for the metrics port" },
     };
 

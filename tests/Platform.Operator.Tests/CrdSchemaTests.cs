@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Json.Schema;
 using k8s;
 using k8s.Models;
-using Platform.Operator.Keys;
 using Platform.Operator.Resources;
 using Platform.Testing;
 using YamlDotNet.RepresentationModel;
@@ -14,7 +13,7 @@ namespace Platform.Operator.Tests;
 /// <summary>
 /// The CRD manifests and the C# types describe the same objects. Each CRD's openAPIV3Schema is turned into
 /// JSON Schema (OpenAPI's boolean exclusiveMinimum becomes the number form; x-kubernetes-* annotations are
-/// ignored; "duration" means a Go duration, checked with the operator's own parser) with every object closed
+/// ignored; durations are the operator's own grammar, as a pattern: CrdDurationTests) with every object closed
 /// (additionalProperties: false), so a property the C# types write but the CRD lacks — which the API server
 /// would silently prune — fails, and so does any property the CRD declares that the types never write.
 /// </summary>
@@ -143,7 +142,7 @@ public sealed class CrdSchemaTests
         var yaml = new YamlStream();
         using var reader = new StreamReader(Path.Combine(RepoPaths.Root, "charts", "platform-operator", "crds", file));
         yaml.Load(reader);
-        return ToJson(yaml.Documents[0].RootNode)!.AsObject();
+        return YamlJson.ToJson(yaml.Documents[0].RootNode)!.AsObject();
     }
 
     private static (JsonSchema Schema, JsonObject OpenApi) Schema(string file)
@@ -191,7 +190,6 @@ public sealed class CrdSchemaTests
     private static EvaluationResults Evaluate(JsonSchema schema, JsonObject sample)
     {
         var options = new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
-        options.FormatRegistry.Register(new PredicateFormat("duration", element => element.ValueKind != JsonValueKind.String || GoDuration.TryParse(element.GetString(), out _)));
         using var document = JsonDocument.Parse(sample.ToJsonString());
         return schema.Evaluate(document.RootElement, options);
     }
@@ -224,22 +222,4 @@ public sealed class CrdSchemaTests
     }
 
     private static JsonObject Json(object resource) => JsonNode.Parse(KubernetesJson.Serialize(resource))!.AsObject();
-
-    /// <summary>YAML to JSON: plain scalars that read as numbers, booleans or null become those; quoted ones stay strings.</summary>
-    private static JsonNode? ToJson(YamlNode node) => node switch
-    {
-        YamlMappingNode map => new JsonObject(map.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
-        YamlSequenceNode sequence => new JsonArray(sequence.Children.Select(ToJson).ToArray()),
-        YamlScalarNode scalar when scalar.Style is YamlDotNet.Core.ScalarStyle.Plain => scalar.Value switch
-        {
-            "true" => JsonValue.Create(true),
-            "false" => JsonValue.Create(false),
-            "null" or "~" or "" => null,
-            var text when long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var whole) => JsonValue.Create(whole),
-            var text when decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) => JsonValue.Create(number),
-            var text => JsonValue.Create(text),
-        },
-        YamlScalarNode scalar => JsonValue.Create(scalar.Value),
-        _ => throw new InvalidDataException($"unexpected YAML node {node.NodeType}"),
-    };
 }

@@ -7,7 +7,9 @@ namespace Platform.Operator.Keys;
 /// <summary>
 /// Durations as Kubernetes writes them (Go's time.ParseDuration, the CRD format "duration"): "90s", "10m",
 /// "1h30m", "720h". Only non-negative values with the units h, m, s and ms are accepted; that covers every
-/// timing a custom resource here needs.
+/// timing a custom resource here needs. The SigningKeyRotation CRD carries the same pattern (not the OpenAPI
+/// format "duration", which is wider), so the API server refuses what this refuses; \z, not $, because $ would
+/// also match before a final newline, which the API server's RE2 does not.
 /// </summary>
 public static partial class GoDuration
 {
@@ -62,7 +64,7 @@ public static partial class GoDuration
         return text.ToString();
     }
 
-    [GeneratedRegex(@"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+\z", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
 
     [GeneratedRegex(@"(?<value>[0-9]+(\.[0-9]+)?)(?<unit>ms|h|m|s)", RegexOptions.CultureInvariant)]

@@ -24,10 +24,15 @@ namespace Platform.Operator.Tests.Emulator;
 /// last time and omits now; conflicts between managers are not modelled (every apply is forced).
 /// An update that changes nothing keeps the resourceVersion and emits no event, as Kubernetes does.
 /// Fault injection (<see cref="Faults"/>): errors before any effect, latency, and watch streams cut short.
+/// Optionally, like a real cluster: custom resources served only once their CRD is installed
+/// (<see cref="InstallCustomResourceDefinition"/>), and RBAC enforced (<see cref="Authorizer"/>) with 403 on
+/// any verb a Role does not grant, including the create check of an apply that creates and the
+/// OwnerReferencesPermissionEnforcement check of blockOwnerDeletion.
 /// </summary>
 public sealed class ApiServerEmulator : IAsyncDisposable
 {
     private static readonly HashSet<string> WithoutStatusSubresource = ["secrets", "leases", "events"];
+    private static readonly HashSet<string> BuiltInGroups = ["", "apps", "autoscaling", "coordination.k8s.io", "events.k8s.io"];
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, SortedDictionary<string, JsonObject>> collections = new(StringComparer.Ordinal);
@@ -35,6 +40,9 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     private readonly List<Change> history = [];
     private readonly List<Watcher> watchers = [];
     private readonly List<Write> writes = [];
+    private readonly List<Denial> denials = [];
+    private readonly HashSet<string> usedPermissions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> customResourceKinds = new(StringComparer.Ordinal);
     private readonly WebApplication app;
     private long revision = 100;
     private long compactedThrough;
@@ -47,6 +55,38 @@ public sealed class ApiServerEmulator : IAsyncDisposable
 
     /// <summary>When set, only these bearer tokens are accepted; others get 401.</summary>
     public IReadOnlySet<string>? AcceptedTokens { get; set; }
+
+    /// <summary>When set, every request needs a bearer token of <see cref="Users"/> (else 401) and its verb granted by these Roles (else 403).</summary>
+    public Rbac? Authorizer { get; set; }
+
+    /// <summary>Bearer token → user name, for <see cref="Authorizer"/>.</summary>
+    public IReadOnlyDictionary<string, string> Users { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>Requests answered 403, in order.</summary>
+    public IReadOnlyList<Denial> Denials
+    {
+        get
+        {
+            lock (gate)
+            {
+                return denials.ToList();
+            }
+        }
+    }
+
+    public sealed record Denial(string User, ResourceRequest Request, string Message);
+
+    /// <summary>Every permission a request needed and was granted, as "group/resource[/subresource]:verb".</summary>
+    public IReadOnlySet<string> UsedPermissions
+    {
+        get
+        {
+            lock (gate)
+            {
+                return usedPermissions.ToHashSet(StringComparer.Ordinal);
+            }
+        }
+    }
 
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -136,6 +176,22 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Serves the CRD's resources from now on; once one CRD is installed, other custom resources answer 404.</summary>
+    public void InstallCustomResourceDefinition(JsonObject crd)
+    {
+        var spec = crd["spec"]!;
+        var group = spec["group"]!.GetValue<string>();
+        var plural = spec["names"]!["plural"]!.GetValue<string>();
+        var kind = spec["names"]!["kind"]!.GetValue<string>();
+        lock (gate)
+        {
+            foreach (var version in spec["versions"]!.AsArray().Where(v => v!["served"]?.GetValue<bool>() != false))
+            {
+                customResourceKinds[$"{group}/{version!["name"]!.GetValue<string>()}/{plural}"] = kind;
+            }
+        }
+    }
+
     /// <summary>Forgets the change history: every watch resuming from an older version gets 410.</summary>
     public void Compact()
     {
@@ -167,6 +223,12 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             await StatusAsync(http, 401, "Unauthorized", "Unauthorized");
             return;
         }
+        string? user = null;
+        if (Authorizer is not null && !(request.Headers.Authorization.ToString() is { } bearer && bearer.StartsWith("Bearer ", StringComparison.Ordinal) && Users.TryGetValue(bearer[7..], out user)))
+        {
+            await StatusAsync(http, 401, "Unauthorized", "Unauthorized");
+            return;
+        }
         var faults = Faults;
         if (faults.Latency > TimeSpan.Zero)
         {
@@ -185,20 +247,30 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             }
             return;
         }
-        if (!TryRoute(request.Path.Value ?? "", out var collection, out var name, out var subresource))
+        if (!TryRoute(request.Path.Value ?? "", out var collection, out var name, out var subresource) || !Served(collection))
         {
             await StatusAsync(http, 404, "NotFound", $"the server could not find the requested resource {request.Path}");
             return;
         }
-        if (name is null && HttpMethods.IsGet(request.Method) && request.Query["watch"] is var watch && (watch == "true" || watch == "1"))
-        {
-            await WatchAsync(http, collection, faults);
-            return;
-        }
+        var isWatch = name is null && HttpMethods.IsGet(request.Method) && request.Query["watch"] is var watch && (watch == "true" || watch == "1");
         var body = isWrite && !HttpMethods.IsDelete(request.Method) ? await ReadBodyAsync(request) : null;
         if (isWrite && !HttpMethods.IsDelete(request.Method) && body is null)
         {
             await StatusAsync(http, 400, "BadRequest", "the body must be a JSON object");
+            return;
+        }
+        if (user is not null && Deny(user, request, collection, name, subresource, isWatch, body) is { } denial)
+        {
+            lock (gate)
+            {
+                denials.Add(denial);
+            }
+            await StatusAsync(http, 403, "Forbidden", denial.Message);
+            return;
+        }
+        if (isWatch)
+        {
+            await WatchAsync(http, collection, faults);
             return;
         }
         var (status, result) = Execute(request, collection, name, subresource, body);
@@ -206,6 +278,91 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(result.ToJsonString(), http.RequestAborted);
     }
+
+    /// <summary>
+    /// The verb on the resource; for an apply that creates, also create; for an owner reference that newly sets
+    /// blockOwnerDeletion, update on the owner's finalizers (OwnerReferencesPermissionEnforcement).
+    /// </summary>
+    private Denial? Deny(string user, HttpRequest request, string collection, string? name, string? subresource, bool isWatch, JsonObject? body)
+    {
+        var verb = request.Method switch
+        {
+            _ when HttpMethods.IsGet(request.Method) => name is not null ? "get" : isWatch ? "watch" : "list",
+            _ when HttpMethods.IsPost(request.Method) => "create",
+            _ when HttpMethods.IsPut(request.Method) => "update",
+            _ when HttpMethods.IsPatch(request.Method) => "patch",
+            _ when HttpMethods.IsDelete(request.Method) => "delete",
+            _ => request.Method.ToLowerInvariant(),
+        };
+        var group = GroupOf(collection);
+        var plural = Plural(collection);
+        var @namespace = NamespaceOf(collection);
+        var resourceRequest = new ResourceRequest(verb, group, plural, subresource, name, @namespace);
+        if (!Allows(user, resourceRequest))
+        {
+            return new Denial(user, resourceRequest, Rbac.Forbidden(user, resourceRequest));
+        }
+        JsonObject? existing;
+        lock (gate)
+        {
+            existing = name is null ? null : collections.GetValueOrDefault(collection)?.GetValueOrDefault(name);
+        }
+        var creating = verb == "create" || (verb == "patch" && existing is null && (request.ContentType ?? "").StartsWith("application/apply-patch+yaml", StringComparison.Ordinal));
+        var create = resourceRequest with { Verb = "create" };
+        if (creating && !Allows(user, create))
+        {
+            return new Denial(user, create, Rbac.Forbidden(user, create));
+        }
+        var alreadyBlocking = (existing?["metadata"]?["ownerReferences"] as JsonArray ?? []).Where(o => o?["blockOwnerDeletion"]?.GetValue<bool>() == true)
+            .Select(o => o!["uid"]?.GetValue<string>()).ToHashSet();
+        foreach (var owner in (body?["metadata"]?["ownerReferences"] as JsonArray ?? []).Where(o => o?["blockOwnerDeletion"]?.GetValue<bool>() == true))
+        {
+            if (alreadyBlocking.Contains(owner!["uid"]?.GetValue<string>()))
+            {
+                continue;
+            }
+            var apiVersion = owner["apiVersion"]!.GetValue<string>();
+            var ownerGroup = apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)] : "";
+            var kind = owner["kind"]!.GetValue<string>();
+            string ownerPlural;
+            lock (gate)
+            {
+                ownerPlural = customResourceKinds.FirstOrDefault(c => c.Value == kind && c.Key.StartsWith(ownerGroup + "/", StringComparison.Ordinal)).Key?.Split('/')[^1] ?? kind.ToLowerInvariant() + "s";
+            }
+            var finalizers = new ResourceRequest("update", ownerGroup, ownerPlural, "finalizers", owner["name"]!.GetValue<string>(), @namespace);
+            if (!Allows(user, finalizers))
+            {
+                return new Denial(user, finalizers, "cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on: " + Rbac.Forbidden(user, finalizers));
+            }
+        }
+        return null;
+    }
+
+    private bool Allows(string user, ResourceRequest request)
+    {
+        if (!Authorizer!.Allows(user, request))
+        {
+            return false;
+        }
+        lock (gate)
+        {
+            usedPermissions.Add($"{request.ApiGroup}/{request.QualifiedResource}:{request.Verb}");
+        }
+        return true;
+    }
+
+    private bool Served(string collection)
+    {
+        var group = GroupOf(collection);
+        lock (gate)
+        {
+            return customResourceKinds.Count == 0 || BuiltInGroups.Contains(group)
+                || customResourceKinds.ContainsKey($"{group}/{collection.Split('/')[2]}/{Plural(collection)}");
+        }
+    }
+
+    /// <summary>"" for api/v1/…, G for apis/G/V/….</summary>
+    private static string GroupOf(string collection) => collection.StartsWith("apis/", StringComparison.Ordinal) ? collection.Split('/')[1] : "";
 
     private (int Status, JsonObject Body) Execute(HttpRequest request, string collection, string? name, string? subresource, JsonObject? body)
     {

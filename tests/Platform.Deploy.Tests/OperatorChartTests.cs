@@ -1,0 +1,121 @@
+using System.Text.Json.Nodes;
+using Platform.Testing;
+
+namespace Platform.Deploy.Tests;
+
+/// <summary>
+/// The operator chart as rendered: its Role is exactly what the operator's code calls (the end-to-end test in
+/// Platform.Operator.Tests runs the real operator under it), and its PDB, NetworkPolicy and ServiceMonitor are
+/// safe to install on any cluster.
+/// </summary>
+public sealed class OperatorChartTests
+{
+    [HelmFact]
+    public async Task The_operator_role_grants_exactly_the_contracted_verbs_in_its_namespace_only()
+    {
+        var manifests = await TemplateAsync();
+
+        Assert.Empty(manifests.OfKind("ClusterRole"));
+        Assert.Empty(manifests.OfKind("ClusterRoleBinding"));
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["/secrets"] = "get,list,watch,create,update",
+            ["/pods"] = "list",
+            ["apps/deployments"] = "get,list,watch",
+            ["autoscaling/horizontalpodautoscalers"] = "get,list,watch,create,patch,delete",
+            ["coordination.k8s.io/leases"] = "get,create,update",
+            ["events.k8s.io/events"] = "create",
+            ["platform.dev/signingkeyrotations"] = "get,list,watch",
+            ["platform.dev/scalingpolicies"] = "get,list,watch",
+            ["platform.dev/signingkeyrotations/status"] = "update",
+            ["platform.dev/scalingpolicies/status"] = "update",
+            ["platform.dev/signingkeyrotations/finalizers"] = "update",
+            ["platform.dev/scalingpolicies/finalizers"] = "update",
+        }, RulesOf(Assert.Single(manifests.OfKind("Role"))));
+        Assert.Equal(2L, (long)Assert.Single(manifests.OfKind("Deployment"))["spec"]!["replicas"]!);
+    }
+
+    /// <summary>
+    /// The operator's owner references set blockOwnerDeletion (the keyset Secret on its SigningKeyRotation, each HPA
+    /// on its ScalingPolicy); the OwnerReferencesPermissionEnforcement admission plugin refuses that without update
+    /// on the owner's finalizers subresource.
+    /// </summary>
+    [HelmFact]
+    public async Task The_operator_may_block_the_deletion_of_the_owners_of_what_it_creates()
+    {
+        var rules = RulesOf(Assert.Single((await TemplateAsync()).OfKind("Role")));
+
+        Assert.Equal("update", rules.GetValueOrDefault("platform.dev/signingkeyrotations/finalizers"));
+        Assert.Equal("update", rules.GetValueOrDefault("platform.dev/scalingpolicies/finalizers"));
+    }
+
+    [HelmFact]
+    public async Task The_operator_budget_lets_a_node_drain_evict_a_single_replica()
+    {
+        var budget = Assert.Single((await TemplateAsync("--set", "replicaCount=1")).OfKind("PodDisruptionBudget"));
+
+        Assert.Null(budget["spec"]!["minAvailable"]);
+        Assert.Equal(1L, (long)budget["spec"]!["maxUnavailable"]!);
+    }
+
+    [HelmFact]
+    public async Task The_operator_network_policy_is_optional_and_admits_only_the_metrics_port()
+    {
+        Assert.Empty((await TemplateAsync()).OfKind("NetworkPolicy"));
+
+        var policy = Assert.Single((await TemplateAsync("--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServer.cidrs={172.18.0.2/32}"))
+            .OfKind("NetworkPolicy"))["spec"]!;
+
+        Assert.Equal(["Ingress", "Egress"], policy["policyTypes"]!.AsArray().Select(t => (string)t!));
+        Assert.Equal("platform-operator", (string)policy["podSelector"]!["matchLabels"]!["app.kubernetes.io/name"]!);
+        var ingress = Assert.Single(policy["ingress"]!.AsArray())!;
+        Assert.Equal(["http/TCP"], PortsOf(ingress));
+        var egress = policy["egress"]!.AsArray().Select(rule => rule!).ToList();
+        Assert.Equal(3, egress.Count);
+        Assert.Equal(["53/UDP", "53/TCP"], PortsOf(egress[0]));
+        Assert.Equal("kube-dns", (string)egress[0]["to"]![0]!["podSelector"]!["matchLabels"]!["k8s-app"]!);
+        Assert.Equal(["443/TCP", "6443/TCP"], PortsOf(egress[1]));
+        Assert.Equal("172.18.0.2/32", (string)egress[1]["to"]![0]!["ipBlock"]!["cidr"]!);
+        Assert.Equal(["8080/TCP"], PortsOf(egress[2]));
+        Assert.Equal("auth", (string)egress[2]["to"]![0]!["podSelector"]!["matchLabels"]!["app.kubernetes.io/name"]!);
+    }
+
+    [HelmFact]
+    public async Task The_operator_network_policy_values_are_checked_by_the_schema()
+    {
+        var result = await ShellCommand.RunAsync("helm", ["template", "platform", Repo.OperatorChart, "--set-string", "networkPolicy.enabled=yes"], environment: null, TimeSpan.FromMinutes(2));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("networkPolicy", result.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A ServiceMonitor on a cluster without the Prometheus Operator's CRDs would fail the whole install.</summary>
+    [HelmFact]
+    public async Task The_operator_service_monitor_is_rendered_only_where_the_cluster_serves_it()
+    {
+        Assert.Empty((await TemplateAsync("--set", "metrics.serviceMonitor.enabled=true")).OfKind("ServiceMonitor"));
+        Assert.Single((await TemplateAsync("--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1")).OfKind("ServiceMonitor"));
+        Assert.Empty((await TemplateAsync("--api-versions", "monitoring.coreos.com/v1")).OfKind("ServiceMonitor"));
+    }
+
+    /// <summary>
+    /// helm writes notices to stderr, which <see cref="Helm.TemplateAsync"/> reads mixed into the YAML; the
+    /// manifests start at the first document separator, so anything before it is dropped here.
+    /// </summary>
+    private static async Task<IReadOnlyList<JsonNode>> TemplateAsync(params string[] arguments)
+    {
+        var output = await Helm.RunAsync(["template", "platform", Repo.OperatorChart, "--namespace", "platform", .. arguments]);
+        var start = output.IndexOf("---", StringComparison.Ordinal);
+        return [.. YamlNodes.LoadAll(start < 0 ? output : output[start..]).OfType<JsonNode>()];
+    }
+
+    /// <summary>"group/resource[/subresource]" → "verb,verb", one entry per resource of each rule.</summary>
+    private static Dictionary<string, string> RulesOf(JsonNode role) =>
+        role["rules"]!.AsArray()
+            .SelectMany(rule => rule!["resources"]!.AsArray().Select(resource =>
+                (Key: $"{rule["apiGroups"]![0]}/{resource}", Verbs: string.Join(',', rule["verbs"]!.AsArray().Select(v => (string)v!)))))
+            .ToDictionary(r => r.Key, r => r.Verbs);
+
+    private static IEnumerable<string> PortsOf(JsonNode rule) =>
+        rule["ports"]!.AsArray().Select(port => $"{port!["port"]}/{port["protocol"]}");
+}

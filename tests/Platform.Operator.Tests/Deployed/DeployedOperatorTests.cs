@@ -1,0 +1,150 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Platform.Operator.Tests.Emulator;
+using Platform.Testing;
+
+namespace Platform.Operator.Tests.Deployed;
+
+/// <summary>
+/// Issue 14 §3: the operator as shipped — its built binary, its chart's args, env, CRDs and Role — does its job
+/// against the platform chart's resources and real auth processes, and its Role is exactly what it needs: every
+/// granted verb is used, and without any one of them it is refused and the resource never appears.
+/// </summary>
+public sealed class DeployedOperatorTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(40);
+
+    [Fact]
+    public async Task The_operator_as_its_chart_deploys_it_rotates_the_keys_auth_loads_and_owns_the_hpas_using_exactly_its_role()
+    {
+        await using var deployed = await DeployedOperator.StartAsync();
+        await using var auth = AuthPods.Start(deployed, count: 2);
+        var emulator = deployed.Emulator;
+
+        var secret = await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Secrets, deployed.SecretName)), s => s is not null,
+            "the keyset Secret", deployed.Diagnostics);
+        var rotation = emulator.Find(EmulatorClient.Rotations, deployed.Rotation.Name())!;
+        AssertOwnedBy(rotation, secret!);
+
+        var firstKid = await StatusAsync(deployed, "activeKid", kid => kid is not null, "a first active key");
+        await WaitAsync(() => auth.AllAsync(report => Kid(report, "activeKid") == firstKid), loaded => loaded,
+            $"every auth pod signing with {firstKid}", auth.Diagnostics);
+
+        var nextKid = await StatusAsync(deployed, "nextKid", kid => kid is not null, "the next key published");
+        await WaitAsync(() => auth.AllAsync(report => report.GetProperty("kids").EnumerateArray().Any(k => k.GetString() == nextKid)), loaded => loaded,
+            $"every auth pod publishing {nextKid}", auth.Diagnostics);
+        await StatusAsync(deployed, "activeKid", kid => kid == nextKid, $"{nextKid} activated");
+        await WaitAsync(() => auth.AllAsync(report => Kid(report, "activeKid") == nextKid), loaded => loaded,
+            $"every auth pod signing with {nextKid}", auth.Diagnostics);
+        Assert.Empty(emulator.Find(EmulatorClient.Rotations, deployed.Rotation.Name())!["status"]!["laggingPods"]?.AsArray() ?? []);
+
+        var policy = emulator.Find(EmulatorClient.Policies, deployed.Policy.Name())!;
+        var deployments = policy["spec"]!["services"]!.AsArray().Select(s => s!["deployment"]!.GetValue<string>()).ToList();
+        foreach (var deployment in deployments)
+        {
+            var autoscaler = await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Autoscalers, deployment)), a => a is not null,
+                $"the HPA of {deployment}", deployed.Diagnostics);
+            AssertOwnedBy(policy, autoscaler!);
+            Assert.Equal(deployment, autoscaler!["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
+        }
+
+        // A service leaving the policy takes its HPA with it: the Role's delete on HPAs is used too.
+        var smaller = policy.DeepClone().AsObject();
+        smaller["spec"]!["services"]!.AsArray().RemoveAt(deployments.Count - 1);
+        emulator.Put(EmulatorClient.Policies, smaller);
+        await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Autoscalers, deployments[^1]) is null), removed => removed,
+            $"the HPA of {deployments[^1]} removed", deployed.Diagnostics);
+
+        Assert.Empty(emulator.Denials.Select(d => d.Message));
+        Assert.Equal(Granted(deployed.Role).Order(), emulator.UsedPermissions.Order());
+    }
+
+    /// <summary>A Role without one of these verbs must fail the deployment: the emulator answers 403 and the resource never appears.</summary>
+    [Theory]
+    [InlineData("", "secrets", "create", "secret")]
+    [InlineData("", "pods", "list", "secret")]
+    [InlineData("platform.dev", "signingkeyrotations/finalizers", "update", "secret")]
+    [InlineData("platform.dev", "scalingpolicies/finalizers", "update", "autoscalers")]
+    [InlineData("autoscaling", "horizontalpodautoscalers", "create", "autoscalers")]
+    public async Task Without_one_verb_of_its_role_the_operator_is_refused_and_creates_nothing(string group, string resource, string verb, string missing)
+    {
+        await using var deployed = await DeployedOperator.StartAsync(role => Revoke(role, group, resource, verb));
+        var emulator = deployed.Emulator;
+
+        var denial = await WaitAsync(
+            () => Task.FromResult(emulator.Denials.FirstOrDefault(d => d.Request.ApiGroup == group && d.Request.QualifiedResource == resource && d.Request.Verb == verb)),
+            d => d is not null, $"a 403 on {verb} {group}/{resource}", deployed.Diagnostics);
+
+        Assert.Contains($"cannot {verb} resource \"{resource}\"", denial!.Message, StringComparison.Ordinal);
+        if (missing == "secret")
+        {
+            Assert.Null(emulator.Find(EmulatorClient.Secrets, deployed.SecretName));
+        }
+        else
+        {
+            Assert.Empty(emulator.List(EmulatorClient.Autoscalers));
+        }
+    }
+
+    private static Task<string?> StatusAsync(DeployedOperator deployed, string field, Func<string?, bool> done, string what) =>
+        WaitAsync(() => Task.FromResult(deployed.Emulator.Find(EmulatorClient.Rotations, deployed.Rotation.Name())?["status"]?[field]?.GetValue<string>()),
+            done, $"{what} in the SigningKeyRotation's status", deployed.Diagnostics);
+
+    /// <summary><see cref="Poll.UntilAsync{T}"/>, with what the processes said when it times out.</summary>
+    private static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, Func<string> diagnostics)
+    {
+        try
+        {
+            return await Poll.UntilAsync(probe, done, Deadline, what);
+        }
+        catch (TimeoutException exception)
+        {
+            throw new TimeoutException($"{exception.Message}\n{diagnostics()}", exception);
+        }
+    }
+
+    private static string? Kid(JsonElement report, string property) =>
+        report.TryGetProperty(property, out var kid) && kid.ValueKind == JsonValueKind.String ? kid.GetString() : null;
+
+    private static void AssertOwnedBy(JsonObject owner, JsonObject owned)
+    {
+        var reference = Assert.Single(owned["metadata"]!["ownerReferences"]!.AsArray())!;
+        Assert.Equal(owner["kind"]!.GetValue<string>(), reference["kind"]!.GetValue<string>());
+        Assert.Equal(owner.Name(), reference["name"]!.GetValue<string>());
+        Assert.Equal(owner["metadata"]!["uid"]!.GetValue<string>(), reference["uid"]!.GetValue<string>());
+        Assert.True(reference["controller"]!.GetValue<bool>());
+        Assert.True(reference["blockOwnerDeletion"]!.GetValue<bool>());
+    }
+
+    /// <summary>"group/resource:verb" for every verb on every resource the Role's rules grant.</summary>
+    private static IEnumerable<string> Granted(JsonObject role) =>
+        role["rules"]!.AsArray().SelectMany(rule =>
+            from apiGroup in rule!["apiGroups"]!.AsArray()
+            from resource in rule["resources"]!.AsArray()
+            from verb in rule["verbs"]!.AsArray()
+            select $"{apiGroup}/{resource}:{verb}");
+
+    /// <summary>Takes one verb on one resource out of the Role, leaving the rest of its rule as it was.</summary>
+    private static void Revoke(JsonObject role, string group, string resource, string verb)
+    {
+        var rules = role["rules"]!.AsArray();
+        var rule = rules.Single(r => r!["apiGroups"]!.AsArray().Any(g => g!.GetValue<string>() == group) && r["resources"]!.AsArray().Any(x => x!.GetValue<string>() == resource))!;
+        Assert.Contains(verb, rule["verbs"]!.AsArray().Select(v => v!.GetValue<string>()));
+        var resources = rule["resources"]!.AsArray();
+        resources.Remove(resources.First(x => x!.GetValue<string>() == resource));
+        if (resources.Count == 0)
+        {
+            rules.Remove(rule);
+        }
+        var rest = rule["verbs"]!.AsArray().Select(v => v!.GetValue<string>()).Where(v => v != verb).ToArray();
+        if (rest.Length > 0)
+        {
+            rules.Add(new JsonObject
+            {
+                ["apiGroups"] = new JsonArray(group),
+                ["resources"] = new JsonArray(resource),
+                ["verbs"] = new JsonArray(rest.Select(v => (JsonNode)v).ToArray()),
+            });
+        }
+    }
+}
