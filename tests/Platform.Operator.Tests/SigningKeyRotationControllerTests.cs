@@ -46,6 +46,22 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_next_rotation_is_exported_as_a_timestamp_an_alert_can_compare_with_now()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        var status = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.Status(r, "nextRotationTime") is not null, Deadline, "a next rotation time");
+        var due = DateTimeOffset.Parse(Objects.Status(status, "nextRotationTime")!, System.Globalization.CultureInfo.InvariantCulture);
+        using var client = new HttpClient();
+
+        var exported = await Poll.UntilAsync(async () => (await client.GetStringAsync(new Uri(operatorInstance.Address, "/metrics"))).Split('\n')
+                .FirstOrDefault(line => line.StartsWith("operator_signing_key_next_rotation_timestamp_seconds{", StringComparison.Ordinal) && line.Contains("keys\"}", StringComparison.Ordinal)),
+            line => line is not null, Deadline, "the next rotation in /metrics");
+
+        var value = exported!.Split(' ')[^1];
+        Assert.Equal(due.ToUnixTimeSeconds(), double.Parse(value, System.Globalization.CultureInfo.InvariantCulture), 0.5);
+    }
+
+    [Fact]
     public async Task Keys_rotate_on_schedule_publish_activate_and_retire_with_events()
     {
         emulator.Put(Rotations, Objects.Rotation("keys", "keyset", rotationPeriod: "4s", prePublish: "2s", retireAfter: "3s"));

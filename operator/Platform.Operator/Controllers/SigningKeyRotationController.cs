@@ -76,6 +76,7 @@ public sealed class SigningKeyRotationController : Controller
         var rotation = await api.FindAsync<SigningKeyRotation>(key, cancellationToken);
         if (rotation is null)
         {
+            metrics.NextRotation(key, null);
             return null;
         }
         var now = Clock.GetUtcNow();
@@ -110,6 +111,7 @@ public sealed class SigningKeyRotationController : Controller
             await events.RecordAsync(rotation, "Key" + keyEvent.Kind, keyEvent.Message, keyEvent.IsWarning, cancellationToken);
         }
         await UpdateStatusAsync(rotation, StatusFrom(rotation, status, outcome, now), cancellationToken);
+        metrics.NextRotation(key, outcome.Status.NextRotationTime);
         return outcome.RequeueAt;
     }
 

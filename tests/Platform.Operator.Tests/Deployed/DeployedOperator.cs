@@ -16,10 +16,12 @@ public sealed class DeployedOperator : IAsyncDisposable
 {
     /// <summary>
     /// Second-scale timings, through the charts' values: a key signs 12 s, its successor is published 6 s before,
-    /// a retired key stays 3 s; the operator's propagation and token-lifetime bounds (1 s) come from extraEnv.
+    /// a retired key stays 3 s; the operator's propagation and token-lifetime bounds (1 s) come from extraEnv. The
+    /// registry is one a user would have pushed to: the chart refuses to render without one.
     /// </summary>
     private static readonly string[] PlatformValues =
     [
+        "--set", "global.imageRegistry=registry.example.com/platform",
         "--set", "signingKeys.rotation.rotationPeriod=12s",
         "--set", "signingKeys.rotation.prePublish=6s",
         "--set", "signingKeys.rotation.retireAfter=3s",
