@@ -119,6 +119,43 @@ public sealed partial class DataTierChartTests
     }
 
     [HelmFact]
+    public async Task Rabbitmq_is_a_supported_release_whose_erlang_cookie_is_off_the_data_volume()
+    {
+        var manifests = await RenderAsync();
+        var statefulSet = manifests.OfKind("StatefulSet").Single(s => s.Name() == "platform-rabbitmq");
+        var pod = statefulSet["spec"]!["template"]!["spec"]!;
+        var container = Container(manifests, "platform-rabbitmq");
+        var version = Regex.Match((string)container["image"]!, @":(\d+)\.(\d+)");
+        var home = (string?)container["env"]?.AsArray().SingleOrDefault(e => (string)e!["name"]! == "HOME")?["value"];
+        var init = pod["initContainers"]!.AsArray().Single()!;
+
+        Assert.True(new Version(int.Parse(version.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(version.Groups[2].Value, CultureInfo.InvariantCulture)) >= new Version(3, 13), "rabbitmq:3.10 and older are end of life");
+        Assert.Equal("OnRootMismatch", (string?)pod["securityContext"]!["fsGroupChangePolicy"]);
+        Assert.NotNull(home);
+        Assert.False(home.StartsWith("/var/lib/rabbitmq/", StringComparison.Ordinal) || home == "/var/lib/rabbitmq", "the cookie must not live on the fsGroup-managed data volume");
+        Assert.Contains(container["volumeMounts"]!.AsArray(), m => (string)m!["mountPath"]! == home && (string)m["name"]! != "data");
+        Assert.Equal(home, (string?)init["env"]!.AsArray().Single(e => (string)e!["name"]! == "HOME")!["value"]);
+        Assert.Contains("umask 0377", (string)init["command"]![2]!, StringComparison.Ordinal);
+        Assert.Contains("$HOME/.erlang.cookie", (string)init["command"]![2]!, StringComparison.Ordinal);
+    }
+
+    [HelmFact]
+    public async Task Redis_evicts_keys_with_a_ttl_before_the_kernel_kills_it_at_its_memory_limit()
+    {
+        foreach (var manifests in new[] { await RenderAsync(), await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml")) })
+        {
+            var container = Container(manifests, "platform-redis");
+            var args = container["args"]!.AsArray().Select(a => a!.ToString()).ToList();
+            var limit = Bytes((string)container["resources"]!["limits"]!["memory"]!);
+
+            Assert.Contains("--maxmemory", args);
+            var maxmemory = long.Parse(args[args.IndexOf("--maxmemory") + 1], CultureInfo.InvariantCulture);
+            Assert.InRange(maxmemory, limit * 6 / 10, limit * 8 / 10);
+            Assert.Equal("volatile-lru", args[args.IndexOf("--maxmemory-policy") + 1]);
+        }
+    }
+
+    [HelmFact]
     public async Task Without_read_replicas_the_services_read_from_the_primary()
     {
         var none = ServiceEnvironment(Deployment(await RenderAsync("--set", "postgresql.readReplicas.replicaCount=0"), "platform-tasks"));
@@ -220,6 +257,13 @@ public sealed partial class DataTierChartTests
 
     private static IConfiguration Configuration(Dictionary<string, string> environment) =>
         new ConfigurationBuilder().AddInMemoryCollection(environment.Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value))).Build();
+
+    private static long Bytes(string quantity)
+    {
+        var match = Regex.Match(quantity, @"^(\d+)(Ki|Mi|Gi)?$");
+        var factor = match.Groups[2].Value switch { "Ki" => 1L << 10, "Mi" => 1L << 20, "Gi" => 1L << 30, _ => 1L };
+        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) * factor;
+    }
 
     [GeneratedRegex(@"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")]
     private static partial Regex DependentVariable();

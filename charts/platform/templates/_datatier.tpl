@@ -267,3 +267,25 @@ livenessProbe:
   valueFrom:
     secretKeyRef: {name: {{ include "platform.postgresql.secretName" .root }}, key: replication-password}
 {{- end -}}
+
+{{/* A Kubernetes memory quantity (512Mi, 1Gi, 500M, bytes) in bytes. */}}
+{{- define "platform.quantityBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $bytes := "" -}}
+{{- range $suffix := list "Ki" "Mi" "Gi" "Ti" "k" "M" "G" "T" -}}
+{{- if and (not $bytes) (hasSuffix $suffix $q) -}}
+{{- $bytes = mul (int64 (trimSuffix $suffix $q)) (index $units $suffix) -}}
+{{- end -}}
+{{- end -}}
+{{- default (int64 $q) $bytes -}}
+{{- end -}}
+
+{{/* Redis' maxmemory in bytes: redis.maxmemoryPercent of the container's memory limit, which must be set. */}}
+{{- define "platform.redis.maxmemory" -}}
+{{- $limit := required "redis.resources.limits.memory is required: Redis' maxmemory is derived from it" ((.Values.redis.resources.limits | default dict).memory) -}}
+{{- div (mul (include "platform.quantityBytes" $limit | int64) (int64 .Values.redis.maxmemoryPercent)) 100 -}}
+{{- end -}}
+
+{{/* HOME of the RabbitMQ node, where Erlang finds its cookie: an emptyDir, not the data volume (datatier/rabbitmq.yaml). */}}
+{{- define "platform.rabbitmq.home" -}}/var/run/rabbitmq-home{{- end -}}
