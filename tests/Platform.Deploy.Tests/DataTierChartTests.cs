@@ -187,6 +187,41 @@ public sealed partial class DataTierChartTests
     }
 
     [HelmFact]
+    public async Task A_password_with_connection_string_metacharacters_logs_in_to_real_postgresql_and_redis()
+    {
+        var environment = ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth"));
+        await using var postgres = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26702));
+        await postgres.RequirePasswordAsync("platform", NastyPassword);
+        environment["ConnectionStrings__Postgres"] = new NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Postgres"]) { Host = "127.0.0.1", Port = postgres.Port }.ConnectionString;
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddConfiguration(Configuration(environment));
+        builder.AddPlatformPostgres("postgres");
+        await using var app = builder.Build();
+        await using (var connection = await app.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync())
+        {
+            await using var query = new NpgsqlCommand("SELECT current_user", connection);
+            Assert.Equal("platform", await query.ExecuteScalarAsync());
+        }
+
+        var redisPort = DataTier.WithOffset(26704);
+        using var redisServer = System.Diagnostics.Process.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--requirepass", NastyPassword, "--save", "", "--appendonly", "no"])!;
+        try
+        {
+            var options = RedisConnection.Options(environment["ConnectionStrings__Redis"], Configuration(environment));
+            options.EndPoints.Clear();
+            options.EndPoints.Add("127.0.0.1", redisPort);
+            options.AbortOnConnectFail = false;
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+            await Poll.UntilAsync(() => Task.FromResult(redis.IsConnected), TimeSpan.FromSeconds(20), "Redis to accept the password");
+            await redis.GetDatabase().PingAsync();
+        }
+        finally
+        {
+            redisServer.Kill();
+        }
+    }
+
+    [HelmFact]
     public async Task External_stores_can_be_reached_over_tls_with_a_ca_from_a_secret_or_configmap()
     {
         var manifests = await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"),
@@ -289,6 +324,8 @@ public sealed partial class DataTierChartTests
 
         public string Directory { get; }
 
+        public int Port => port;
+
         private int ReplicaPort => port + 1;
 
         public static async Task<LocalPostgres> StartPrimaryAsync(int port)
@@ -335,6 +372,15 @@ public sealed partial class DataTierChartTests
         }
 
         public Task<string> PrimarySqlAsync(string sql) => SqlAsync(port, sql);
+
+        /// <summary>A login role that must give its password over TCP (scram-sha-256), where the setup trusts everyone else.</summary>
+        public async Task RequirePasswordAsync(string role, string password)
+        {
+            await PrimarySqlAsync($"CREATE ROLE {role} LOGIN PASSWORD $password${password}$password$;");
+            var hba = Path.Combine(Directory, "primary", "pg_hba.conf");
+            await File.WriteAllTextAsync(hba, $"host all {role} 127.0.0.1/32 scram-sha-256\n" + await File.ReadAllTextAsync(hba));
+            await PrimarySqlAsync("SELECT pg_reload_conf();");
+        }
 
         public async Task<string> SlotStatusAsync(string slot) =>
             (await PrimarySqlAsync($"SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = '{slot}'")).Trim();
