@@ -98,35 +98,194 @@ reference them with Kubernetes' $(VAR) expansion, so no password is ever rendere
 {{- ternary "password" .Values.externalRabbitmq.passwordKey .Values.rabbitmq.enabled -}}
 {{- end -}}
 
-{{/* PostgreSQL settings: the password variable must come before the strings that expand it. */}}
+{{/*
+The servers' connection settings as the services read them (services/Platform.ServiceDefaults): the connection
+string names server, user and options; the password arrives alone in <Store>__Password straight from its Secret and
+is set on the client's builder, so no character of it (';', ',', '@', '%', '=', quotes) can break a connection
+string. An external store's CA arrives as PEM in <Store>__CaCertificate from a Secret or ConfigMap key.
+Call the PostgreSQL one with the root context (migration Jobs: default pool) or (dict "root" $ "component" name).
+*/}}
 {{- define "platform.env.postgresql" -}}
-- name: PLATFORM_POSTGRES_PASSWORD
+{{- $root := .root | default . -}}
+{{- $pool := "" -}}
+{{- with .component }}{{ $pool = printf ";Maximum Pool Size=%v" (index $root.Values.postgresql.maxPoolSize .) }}{{ end -}}
+{{- $tls := "" -}}
+{{- if and (not $root.Values.postgresql.enabled) $root.Values.externalPostgresql.tls.enabled -}}
+{{- $tls = printf ";SSL Mode=%s" $root.Values.externalPostgresql.tls.sslMode -}}
+{{- end -}}
+{{- $server := printf "Port=%s;Username=%s%s%s" (include "platform.postgresql.port" $root) (include "platform.postgresql.username" $root) $pool $tls -}}
+- name: Postgres__Password
   valueFrom:
     secretKeyRef:
-      name: {{ include "platform.postgresql.secretName" . }}
-      key: {{ include "platform.postgresql.passwordKey" . }}
+      name: {{ include "platform.postgresql.secretName" $root }}
+      key: {{ include "platform.postgresql.passwordKey" $root }}
+{{- if not $root.Values.postgresql.enabled }}
+{{- include "platform.env.tlsCa" (dict "store" "Postgres" "tls" $root.Values.externalPostgresql.tls) }}
+{{- end }}
 - name: ConnectionStrings__Postgres
-  value: "Host={{ include "platform.postgresql.host" . }};Port={{ include "platform.postgresql.port" . }};Username={{ include "platform.postgresql.username" . }};Password=$(PLATFORM_POSTGRES_PASSWORD)"
+  value: {{ printf "Host=%s;%s" (include "platform.postgresql.host" $root) $server | quote }}
+{{- if include "platform.postgresql.hasReplica" $root }}
 - name: ConnectionStrings__PostgresReplica
-  value: "Host={{ include "platform.postgresql.readHost" . }};Port={{ include "platform.postgresql.port" . }};Username={{ include "platform.postgresql.username" . }};Password=$(PLATFORM_POSTGRES_PASSWORD)"
+  value: {{ printf "Host=%s;%s" (include "platform.postgresql.readHost" $root) $server | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Non-empty when there is a read replica to send reads to: without one the services get no ConnectionStrings__PostgresReplica
+and read from the primary (a read Service without endpoints would fail every read over to it after a timeout).
+*/}}
+{{- define "platform.postgresql.hasReplica" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- if gt (int .Values.postgresql.readReplicas.replicaCount) 0 }}true{{ end -}}
+{{- else -}}
+{{- with .Values.externalPostgresql.readHost }}true{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The CA of an external store's server certificate, as PEM from a Secret or ConfigMap key. (dict "store" "Redis" "tls" values) */}}
+{{- define "platform.env.tlsCa" -}}
+{{- $ca := .tls.ca -}}
+{{- if and .tls.enabled (or $ca.secretName $ca.configMapName) }}
+- name: {{ .store }}__CaCertificate
+  valueFrom:
+    {{- if $ca.secretName }}
+    secretKeyRef: {name: {{ $ca.secretName }}, key: {{ $ca.key }}}
+    {{- else }}
+    configMapKeyRef: {name: {{ $ca.configMapName }}, key: {{ $ca.key }}}
+    {{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "platform.env.redis" -}}
-- name: PLATFORM_REDIS_PASSWORD
+{{- $tls := and (not .Values.redis.enabled) .Values.externalRedis.tls.enabled -}}
+- name: Redis__Password
   valueFrom:
     secretKeyRef:
       name: {{ include "platform.redis.secretName" . }}
       key: {{ include "platform.redis.passwordKey" . }}
+{{- if not .Values.redis.enabled }}
+{{- include "platform.env.tlsCa" (dict "store" "Redis" "tls" .Values.externalRedis.tls) }}
+{{- end }}
 - name: ConnectionStrings__Redis
-  value: "{{ include "platform.redis.host" . }}:{{ include "platform.redis.port" . }},password=$(PLATFORM_REDIS_PASSWORD)"
+  value: "{{ include "platform.redis.host" . }}:{{ include "platform.redis.port" . }}{{ if $tls }},ssl=true{{ end }}"
 {{- end -}}
 
 {{- define "platform.env.rabbitmq" -}}
-- name: PLATFORM_RABBITMQ_PASSWORD
+{{- $tls := and (not .Values.rabbitmq.enabled) .Values.externalRabbitmq.tls.enabled -}}
+- name: RabbitMq__Password
   valueFrom:
     secretKeyRef:
       name: {{ include "platform.rabbitmq.secretName" . }}
       key: {{ include "platform.rabbitmq.passwordKey" . }}
+{{- if not .Values.rabbitmq.enabled }}
+{{- include "platform.env.tlsCa" (dict "store" "RabbitMq" "tls" .Values.externalRabbitmq.tls) }}
+{{- end }}
 - name: ConnectionStrings__RabbitMq
-  value: "amqp://{{ include "platform.rabbitmq.username" . }}:$(PLATFORM_RABBITMQ_PASSWORD)@{{ include "platform.rabbitmq.host" . }}:{{ include "platform.rabbitmq.port" . }}{{ include "platform.rabbitmq.vhostPath" . }}"
+  value: "{{ ternary "amqps" "amqp" $tls }}://{{ include "platform.rabbitmq.username" . | urlquery }}@{{ include "platform.rabbitmq.host" . }}:{{ include "platform.rabbitmq.port" . }}{{ include "platform.rabbitmq.vhostPath" . }}"
 {{- end -}}
+
+{{/*
+max_connections of the primary and, equal, of every replica (a hot standby refuses to start with fewer than its
+primary): each data service's pods at the most the plan allows (the ScalingPolicy's maxReplicas, else replicaCount),
+each holding its pool and one unpooled LISTEN connection (the outbox listener), plus the reserved ones. Readiness
+checks and replica-lag samples borrow from the pool. The replicas see the same services' replica pools.
+*/}}
+{{- define "platform.postgresql.maxConnections" -}}
+{{- $total := int .Values.postgresql.reservedConnections -}}
+{{- range $component := splitList " " (include "platform.dataServices" .) -}}
+{{- $pods := int (index $.Values $component).replicaCount -}}
+{{- if $.Values.scalingPolicy.create -}}
+{{- $pods = int (index $.Values.scalingPolicy.services $component).maxReplicas -}}
+{{- end -}}
+{{- $total = add $total (mul $pods (add1 (int (index $.Values.postgresql.maxPoolSize $component)))) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
+
+{{/*
+Server settings the primary and the replicas share, so a standby always has at least its primary's values: WAL for
+streaming, one replication slot per replica (max_slot_wal_keep_size bounds what a lagging or removed replica's slot
+may pin), and max_connections from the plan. Ends with postgresql.primary.extraArgs.
+*/}}
+{{- define "platform.postgresql.serverArgs" -}}
+{{- $pg := .Values.postgresql -}}
+{{- $senders := max 10 (add (int $pg.readReplicas.replicaCount) 4) -}}
+- postgres
+- -c
+- max_connections={{ include "platform.postgresql.maxConnections" . }}
+- -c
+- wal_level=replica
+- -c
+- max_wal_senders={{ $senders }}
+- -c
+- max_replication_slots={{ $senders }}
+- -c
+- max_slot_wal_keep_size={{ $pg.primary.maxSlotWalKeepSize }}
+- -c
+- hot_standby=on
+{{- range $pg.primary.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The probes of a PostgreSQL server. Crash recovery or a replica replaying WAL to consistency can take long, and
+pg_isready fails meanwhile: the startup probe gives it postgresql.startupProbe before liveness may restart it.
+*/}}
+{{- define "platform.postgresql.probes" -}}
+{{- $check := dict "exec" (dict "command" (list "sh" "-c" "pg_isready -h 127.0.0.1 -p 5432")) -}}
+startupProbe:
+  {{- toYaml $check | nindent 2 }}
+  periodSeconds: {{ .root.Values.postgresql.startupProbe.periodSeconds }}
+  failureThreshold: {{ .root.Values.postgresql.startupProbe.failureThreshold }}
+readinessProbe:
+  {{- toYaml $check | nindent 2 }}
+  periodSeconds: 5
+livenessProbe:
+  {{- with .liveness }}
+  exec:
+    command: ["sh", "-c", {{ . | quote }}]
+  {{- else }}
+  {{- toYaml $check | nindent 2 }}
+  {{- end }}
+  periodSeconds: 10
+  timeoutSeconds: 8
+  failureThreshold: 6
+{{- end -}}
+
+{{/* What a replica's scripts (files/postgresql-read) need: its data directory, and the primary as its replication user. */}}
+{{- define "platform.postgresql.replicaEnv" -}}
+- name: PGDATA
+  value: /var/lib/postgresql/data/pgdata
+- name: PLATFORM_PRIMARY_HOST
+  value: {{ .primary }}
+- name: PLATFORM_PRIMARY_PORT
+  value: "5432"
+- name: PLATFORM_REPLICATION_USER
+  value: {{ .root.Values.postgresql.auth.replicationUsername | quote }}
+- name: PLATFORM_REPLICATION_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ include "platform.postgresql.secretName" .root }}, key: replication-password}
+{{- end -}}
+
+{{/* A Kubernetes memory quantity (512Mi, 1Gi, 500M, bytes) in bytes. */}}
+{{- define "platform.quantityBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $bytes := "" -}}
+{{- range $suffix := list "Ki" "Mi" "Gi" "Ti" "k" "M" "G" "T" -}}
+{{- if and (not $bytes) (hasSuffix $suffix $q) -}}
+{{- $bytes = mul (int64 (trimSuffix $suffix $q)) (index $units $suffix) -}}
+{{- end -}}
+{{- end -}}
+{{- default (int64 $q) $bytes -}}
+{{- end -}}
+
+{{/* Redis' maxmemory in bytes: redis.maxmemoryPercent of the container's memory limit, which must be set. */}}
+{{- define "platform.redis.maxmemory" -}}
+{{- $limit := required "redis.resources.limits.memory is required: Redis' maxmemory is derived from it" ((.Values.redis.resources.limits | default dict).memory) -}}
+{{- div (mul (include "platform.quantityBytes" $limit | int64) (int64 .Values.redis.maxmemoryPercent)) 100 -}}
+{{- end -}}
+
+{{/* HOME of the RabbitMQ node, where Erlang finds its cookie: an emptyDir, not the data volume (datatier/rabbitmq.yaml). */}}
+{{- define "platform.rabbitmq.home" -}}/var/run/rabbitmq-home{{- end -}}

@@ -6,7 +6,7 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 {{- $root := .root -}}
 {{- $component := .component -}}
 {{- if has $component (splitList " " (include "platform.dataServices" $root)) }}
-{{ include "platform.env.postgresql" $root }}
+{{ include "platform.env.postgresql" (dict "root" $root "component" $component) }}
 {{ include "platform.env.rabbitmq" $root }}
 {{- end }}
 {{ include "platform.env.redis" $root }}

@@ -15,7 +15,7 @@ public static class PostgresExtensions
 {
     /// <summary>
     /// Registers the service's database on the primary: ConnectionStrings:Postgres names the server and
-    /// credentials, the service names its database (Postgres:Database overrides the name, e.g. one database per
+    /// user, Postgres:Password the password (<see cref="PostgresConnectionString"/>), the service names its database (Postgres:Database overrides the name, e.g. one database per
     /// test class). Its readiness is part of /readyz.
     /// </summary>
     public static WebApplicationBuilder AddPlatformPostgres(this WebApplicationBuilder builder, string database)
@@ -26,11 +26,9 @@ public static class PostgresExtensions
             throw new InvalidOperationException("ConnectionStrings:Postgres is not set; the service cannot start without its database.");
         }
         database = builder.Configuration["Postgres:Database"] is { Length: > 0 } overridden ? overridden : database;
-        var connection = new NpgsqlConnectionStringBuilder(configured)
-        {
-            Database = database,
-            ApplicationName = builder.Environment.ApplicationName,
-        };
+        var connection = PostgresConnectionString.Build(builder.Configuration, configured);
+        connection.Database = database;
+        connection.ApplicationName = builder.Environment.ApplicationName;
         if (!configured.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
         {
             connection.Timeout = 3;

@@ -26,11 +26,9 @@ public static class ReadReplicaExtensions
                 return new ReadReplica(null);
             }
             var database = services.GetRequiredService<PrimaryDatabase>();
-            var connection = new NpgsqlConnectionStringBuilder(configured)
-            {
-                Database = database.Name,
-                ApplicationName = builder.Environment.ApplicationName,
-            };
+            var connection = PostgresConnectionString.Build(builder.Configuration, configured);
+            connection.Database = database.Name;
+            connection.ApplicationName = builder.Environment.ApplicationName;
             if (!configured.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
             {
                 connection.Timeout = 2;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using RabbitMQ.Client;
 
 namespace Platform.ServiceDefaults.Messaging;
@@ -6,7 +7,7 @@ namespace Platform.ServiceDefaults.Messaging;
 /// The process's one AMQP connection, created on first use and recovered by the client after a broker
 /// restart. Creation is single-flight: callers that arrive while it is being opened wait for that attempt.
 /// </summary>
-public sealed class RabbitMqConnection(string uri, string clientName) : IAsyncDisposable
+public sealed class RabbitMqConnection(ConnectionFactory factory, string clientName) : IAsyncDisposable
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private IConnection? connection;
@@ -24,15 +25,7 @@ public sealed class RabbitMqConnection(string uri, string clientName) : IAsyncDi
         {
             if (connection is null)
             {
-                var factory = new ConnectionFactory
-                {
-                    Uri = new Uri(uri),
-                    ClientProvidedName = clientName,
-                    AutomaticRecoveryEnabled = true,
-                    TopologyRecoveryEnabled = true,
-                    NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
-                    RequestedConnectionTimeout = TimeSpan.FromSeconds(3),
-                };
+                factory.ClientProvidedName = clientName;
                 connection = await factory.CreateConnectionAsync(cancellationToken);
             }
             return connection;
@@ -41,6 +34,32 @@ public sealed class RabbitMqConnection(string uri, string clientName) : IAsyncDi
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The factory for ConnectionStrings:RabbitMq (an amqp:// or amqps:// URI without the password), with the password
+    /// from RabbitMq:Password as stored in its Secret (in the URI an '@', '%' or ':' would need percent-encoding) and,
+    /// for amqps, the broker's CA from RabbitMq:CaCertificate (PEM).
+    /// </summary>
+    public static ConnectionFactory Factory(string uri, IConfiguration configuration)
+    {
+        var factory = new ConnectionFactory
+        {
+            Uri = new Uri(uri),
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
+            RequestedConnectionTimeout = TimeSpan.FromSeconds(3),
+        };
+        if (configuration["RabbitMq:Password"] is { Length: > 0 } password)
+        {
+            factory.Password = password;
+        }
+        if (configuration["RabbitMq:CaCertificate"] is { Length: > 0 } ca)
+        {
+            factory.Ssl.CertificateValidationCallback = TrustedCa.Validator(ca);
+        }
+        return factory;
     }
 
     public async ValueTask DisposeAsync()

@@ -14,7 +14,7 @@ public static class RabbitMqExtensions
         {
             throw new InvalidOperationException("ConnectionStrings:RabbitMq must be an amqp:// URI.");
         }
-        builder.Services.AddSingleton(new RabbitMqConnection(uri, builder.Environment.ApplicationName));
+        builder.Services.AddSingleton(new RabbitMqConnection(RabbitMqConnection.Factory(uri, builder.Configuration), builder.Environment.ApplicationName));
         builder.Services.AddHealthChecks()
             .AddCheck<RabbitMqHealthCheck>("rabbitmq", tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
         return builder;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -62,9 +63,12 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     public Task<TimeSpan> PingAsync() => multiplexer.GetDatabase().PingAsync();
 
     /// <summary>Connects without failing when Redis is down: the connection keeps retrying in the background.</summary>
-    public static RedisConnection Connect(string connectionString, string clientName, ILogger logger)
+    public static RedisConnection Connect(string connectionString, string clientName, ILogger logger) =>
+        Connect(ConfigurationOptions.Parse(connectionString), clientName, logger);
+
+    /// <summary>Connects without failing when Redis is down: the connection keeps retrying in the background.</summary>
+    public static RedisConnection Connect(ConfigurationOptions options, string clientName, ILogger logger)
     {
-        var options = ConfigurationOptions.Parse(connectionString);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName = clientName;
@@ -74,6 +78,25 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2_000);
         var multiplexer = ConnectionMultiplexer.Connect(options);
         return new RedisConnection(multiplexer, logger);
+    }
+
+    /// <summary>
+    /// The options from ConnectionStrings:Redis (endpoints, ssl, …), with the password from Redis:Password and the CA
+    /// of a TLS server from Redis:CaCertificate (PEM): the password as stored in its Secret, since a ',' or '=' in it
+    /// would split the connection string.
+    /// </summary>
+    public static ConfigurationOptions Options(string connectionString, IConfiguration configuration)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        if (configuration["Redis:Password"] is { Length: > 0 } password)
+        {
+            options.Password = password;
+        }
+        if (configuration["Redis:CaCertificate"] is { Length: > 0 } ca)
+        {
+            options.TrustIssuer(TrustedCa.Certificate(ca));
+        }
+        return options;
     }
 
     public void Dispose() => multiplexer.Dispose();

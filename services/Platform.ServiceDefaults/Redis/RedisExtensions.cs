@@ -22,7 +22,7 @@ public static class RedisExtensions
             throw new InvalidOperationException("ConnectionStrings:Redis is not set.");
         }
         builder.Services.AddSingleton<IRedisConnection>(services =>
-            RedisConnection.Connect(connectionString, builder.Environment.ApplicationName, services.GetRequiredService<ILogger<RedisConnection>>()));
+            RedisConnection.Connect(RedisConnection.Options(connectionString, builder.Configuration), builder.Environment.ApplicationName, services.GetRequiredService<ILogger<RedisConnection>>()));
         builder.Services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", failureStatus: outageStatus, tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
         return builder;

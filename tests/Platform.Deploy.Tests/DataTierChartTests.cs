@@ -1,0 +1,452 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Redis;
+using Platform.Testing;
+using StackExchange.Redis;
+
+namespace Platform.Deploy.Tests;
+
+/// <summary>
+/// What the chart's data tier (templates/datatier, _datatier.tpl) must get right for a real cluster: connection
+/// limits that fit the scaling plan, replicas that recover, stores that boot after a re-creation, and connection
+/// settings the services can use whatever the password holds.
+/// </summary>
+public sealed partial class DataTierChartTests
+{
+    /// <summary>wal_status of a slot whose WAL the primary still has (unreserved: past max_slot_wal_keep_size, not yet removed).</summary>
+    private static readonly string[] HoldingWal = ["reserved", "extended", "unreserved"];
+
+    private const string NastyPassword = "p;a,s@s%w=o'r\"d $(x) \\";
+
+    [HelmFact]
+    public async Task Max_connections_covers_every_pool_the_scaling_plan_can_open()
+    {
+        var manifests = await RenderAsync();
+        var policy = Assert.Single(manifests.OfKind("ScalingPolicy"))["spec"]!["services"]!.AsArray();
+        var needed = 0;
+        foreach (var service in policy.Where(s => (string)s!["name"]! is "auth" or "tasks" or "files"))
+        {
+            var environment = ServiceEnvironment(Deployment(manifests, (string)service!["deployment"]!), password: "plain");
+            var pool = new NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Postgres"]).MaxPoolSize;
+            // Each pod: its pool, and the outbox listener's own unpooled connection.
+            needed += (int)(long)service["maxReplicas"]! * (pool + 1);
+        }
+
+        var maxConnections = Setting(ServerArgs(manifests, "platform-postgresql"), "max_connections", 100);
+        Assert.True(maxConnections >= needed + 10, $"max_connections {maxConnections} < {needed} pooled connections at maxReplicas + 10 for migrations and superusers");
+    }
+
+    [HelmFact]
+    public async Task Replicas_never_have_less_of_what_a_hot_standby_must_match_than_the_primary()
+    {
+        foreach (var manifests in new[] { await RenderAsync(), await RenderAsync("--set", "postgresql.primary.extraArgs={-c,max_connections=5000,-c,max_locks_per_transaction=256}") })
+        {
+            var primary = ServerArgs(manifests, "platform-postgresql");
+            var replica = ServerArgs(manifests, "platform-postgresql-read");
+
+            foreach (var (setting, fallback) in new[] { ("max_connections", 100), ("max_locks_per_transaction", 64), ("max_wal_senders", 10), ("max_prepared_transactions", 0), ("max_worker_processes", 8) })
+            {
+                Assert.True(Setting(replica, setting, fallback) >= Setting(primary, setting, fallback), $"replica {setting} < primary's");
+            }
+        }
+    }
+
+    [HelmFact]
+    public async Task Replicas_stream_through_slots_whose_wal_the_primary_bounds()
+    {
+        var manifests = await RenderAsync("--set", "postgresql.readReplicas.replicaCount=3");
+        var primary = ServerArgs(manifests, "platform-postgresql");
+        var keep = Regex.Match(primary.Last(a => a.StartsWith("max_slot_wal_keep_size=", StringComparison.Ordinal)), "=([0-9]+)GB$");
+
+        Assert.True(keep.Success && int.Parse(keep.Groups[1].Value, CultureInfo.InvariantCulture) < 10, "max_slot_wal_keep_size must bound a slot's WAL well under the 10Gi volume");
+        Assert.True(Setting(primary, "max_replication_slots", 10) >= 3);
+        var clone = ReplicaScript(manifests, "clone-primary.sh");
+        Assert.Contains("-S \"$slot\"", clone, StringComparison.Ordinal);
+        Assert.Contains("replica_${HOSTNAME##*-}", clone, StringComparison.Ordinal);
+    }
+
+    [HelmFact]
+    public async Task A_replica_whose_slot_was_lost_clones_the_primary_again_and_streams()
+    {
+        var clone = ReplicaScript(await RenderAsync(), "clone-primary.sh");
+        await using var servers = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26700));
+        var replicaData = Path.Combine(servers.Directory, "replica");
+
+        // First start: no clone yet, so it clones and creates its slot.
+        await servers.RunCloneAsync(clone, replicaData);
+        Assert.Contains(await servers.SlotStatusAsync("replica_0"), HoldingWal);
+        await servers.StartReplicaAsync(replicaData);
+        await servers.PrimarySqlAsync("CREATE TABLE marks (n int); INSERT INTO marks VALUES (1);");
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "1");
+
+        // A restart while the slot holds its WAL keeps the clone.
+        await servers.StopReplicaAsync(replicaData);
+        await File.WriteAllTextAsync(Path.Combine(replicaData, "kept-clone"), "");
+        Assert.Contains("streaming from the clone", await servers.RunCloneAsync(clone, replicaData), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(replicaData, "kept-clone")));
+
+        // Down long enough that the primary invalidates its slot (max_slot_wal_keep_size): the clone is useless.
+        await servers.InvalidateSlotAsync("replica_0");
+        await servers.PrimarySqlAsync("INSERT INTO marks VALUES (2);");
+        Assert.Contains("cloning again", await servers.RunCloneAsync(clone, replicaData), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(replicaData, "kept-clone")));
+        Assert.Contains(await servers.SlotStatusAsync("replica_0"), HoldingWal);
+        await servers.StartReplicaAsync(replicaData);
+        await servers.PrimarySqlAsync("INSERT INTO marks VALUES (3);");
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "3");
+    }
+
+    [HelmFact]
+    public async Task Postgresql_servers_get_a_startup_probe_long_enough_for_crash_recovery()
+    {
+        var manifests = await RenderAsync();
+        foreach (var name in new[] { "platform-postgresql", "platform-postgresql-read" })
+        {
+            var container = Container(manifests, name);
+            var startup = container["startupProbe"];
+
+            Assert.NotNull(startup);
+            Assert.True((long)startup["periodSeconds"]! * (long)startup["failureThreshold"]! >= 15 * 60, $"{name}: the startup probe allows less than 15 min");
+            Assert.Null(container["livenessProbe"]!["initialDelaySeconds"]);
+        }
+    }
+
+    [HelmFact]
+    public async Task Rabbitmq_is_a_supported_release_whose_erlang_cookie_is_off_the_data_volume()
+    {
+        var manifests = await RenderAsync();
+        var statefulSet = manifests.OfKind("StatefulSet").Single(s => s.Name() == "platform-rabbitmq");
+        var pod = statefulSet["spec"]!["template"]!["spec"]!;
+        var container = Container(manifests, "platform-rabbitmq");
+        var version = Regex.Match((string)container["image"]!, @":(\d+)\.(\d+)");
+        var home = (string?)container["env"]?.AsArray().SingleOrDefault(e => (string)e!["name"]! == "HOME")?["value"];
+        var init = pod["initContainers"]!.AsArray().Single()!;
+
+        Assert.True(new Version(int.Parse(version.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(version.Groups[2].Value, CultureInfo.InvariantCulture)) >= new Version(3, 13), "rabbitmq:3.10 and older are end of life");
+        Assert.Equal("OnRootMismatch", (string?)pod["securityContext"]!["fsGroupChangePolicy"]);
+        Assert.NotNull(home);
+        Assert.False(home.StartsWith("/var/lib/rabbitmq/", StringComparison.Ordinal) || home == "/var/lib/rabbitmq", "the cookie must not live on the fsGroup-managed data volume");
+        Assert.Contains(container["volumeMounts"]!.AsArray(), m => (string)m!["mountPath"]! == home && (string)m["name"]! != "data");
+        Assert.Equal(home, (string?)init["env"]!.AsArray().Single(e => (string)e!["name"]! == "HOME")!["value"]);
+        Assert.Contains("umask 0377", (string)init["command"]![2]!, StringComparison.Ordinal);
+        Assert.Contains("$HOME/.erlang.cookie", (string)init["command"]![2]!, StringComparison.Ordinal);
+    }
+
+    [HelmFact]
+    public async Task Redis_evicts_keys_with_a_ttl_before_the_kernel_kills_it_at_its_memory_limit()
+    {
+        foreach (var manifests in new[] { await RenderAsync(), await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml")) })
+        {
+            var container = Container(manifests, "platform-redis");
+            var args = container["args"]!.AsArray().Select(a => a!.ToString()).ToList();
+            var limit = Bytes((string)container["resources"]!["limits"]!["memory"]!);
+
+            Assert.Contains("--maxmemory", args);
+            var maxmemory = long.Parse(args[args.IndexOf("--maxmemory") + 1], CultureInfo.InvariantCulture);
+            Assert.InRange(maxmemory, limit * 6 / 10, limit * 8 / 10);
+            Assert.Equal("volatile-lru", args[args.IndexOf("--maxmemory-policy") + 1]);
+        }
+    }
+
+    [HelmFact]
+    public async Task Without_read_replicas_the_services_read_from_the_primary()
+    {
+        var none = ServiceEnvironment(Deployment(await RenderAsync("--set", "postgresql.readReplicas.replicaCount=0"), "platform-tasks"));
+        var some = ServiceEnvironment(Deployment(await RenderAsync(), "platform-tasks"));
+        var externalWithoutReadHost = ServiceEnvironment(Deployment(
+            await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"), "--set", "externalPostgresql.readHost="), "platform-tasks"));
+
+        Assert.False(none.ContainsKey("ConnectionStrings__PostgresReplica"));
+        Assert.False(externalWithoutReadHost.ContainsKey("ConnectionStrings__PostgresReplica"));
+        Assert.Equal("platform-postgresql-read", new NpgsqlConnectionStringBuilder(some["ConnectionStrings__PostgresReplica"]).Host);
+    }
+
+    [HelmFact]
+    public async Task A_password_with_connection_string_metacharacters_reaches_every_client_intact()
+    {
+        var configuration = Configuration(ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth")));
+
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.AddPlatformPostgres("auth");
+        await using var app = builder.Build();
+        var postgres = new NpgsqlConnectionStringBuilder(app.Services.GetRequiredService<PrimaryDatabase>().ConnectionString);
+        var redis = RedisConnection.Options(configuration["ConnectionStrings:Redis"]!, configuration);
+        var rabbit = RabbitMqConnection.Factory(configuration["ConnectionStrings:RabbitMq"]!, configuration);
+
+        Assert.Equal(("platform-postgresql", "platform", NastyPassword), (postgres.Host, postgres.Username, postgres.Password));
+        Assert.Equal(("platform-redis:6379", NastyPassword), (redis.EndPoints.Single().ToString()!.Replace("Unspecified/", "", StringComparison.Ordinal), redis.Password));
+        Assert.Equal(("platform-rabbitmq", "platform", NastyPassword), (rabbit.HostName, rabbit.UserName, rabbit.Password));
+    }
+
+    [HelmFact]
+    public async Task A_password_with_connection_string_metacharacters_logs_in_to_real_postgresql_and_redis()
+    {
+        var environment = ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth"));
+        await using var postgres = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26702));
+        await postgres.RequirePasswordAsync("platform", NastyPassword);
+        environment["ConnectionStrings__Postgres"] = new NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Postgres"]) { Host = "127.0.0.1", Port = postgres.Port }.ConnectionString;
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddConfiguration(Configuration(environment));
+        builder.AddPlatformPostgres("postgres");
+        await using var app = builder.Build();
+        await using (var connection = await app.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync())
+        {
+            await using var query = new NpgsqlCommand("SELECT current_user", connection);
+            Assert.Equal("platform", await query.ExecuteScalarAsync());
+        }
+
+        var redisPort = DataTier.WithOffset(26704);
+        using var redisServer = System.Diagnostics.Process.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--requirepass", NastyPassword, "--save", "", "--appendonly", "no"])!;
+        try
+        {
+            var options = RedisConnection.Options(environment["ConnectionStrings__Redis"], Configuration(environment));
+            options.EndPoints.Clear();
+            options.EndPoints.Add("127.0.0.1", redisPort);
+            options.AbortOnConnectFail = false;
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+            await Poll.UntilAsync(() => Task.FromResult(redis.IsConnected), TimeSpan.FromSeconds(20), "Redis to accept the password");
+            await redis.GetDatabase().PingAsync();
+        }
+        finally
+        {
+            redisServer.Kill();
+        }
+    }
+
+    [HelmFact]
+    public async Task External_stores_can_be_reached_over_tls_with_a_ca_from_a_secret_or_configmap()
+    {
+        var manifests = await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"),
+            "--set", "externalPostgresql.tls.enabled=true", "--set", "externalPostgresql.tls.ca.secretName=db-ca",
+            "--set", "externalRedis.tls.enabled=true", "--set", "externalRedis.tls.ca.secretName=", "--set", "externalRedis.tls.ca.configMapName=cache-ca",
+            "--set", "externalRabbitmq.tls.enabled=true", "--set", "externalRabbitmq.port=5671", "--set", "externalRabbitmq.tls.ca.secretName=mq-ca");
+        var deployment = Deployment(manifests, "platform-files");
+        var env = deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray();
+        var configuration = Configuration(ServiceEnvironment(deployment, ca: TestCaPem));
+
+        Assert.Equal("db-ca", (string?)env.Single(e => (string)e!["name"]! == "Postgres__CaCertificate")!["valueFrom"]!["secretKeyRef"]!["name"]);
+        Assert.Equal("cache-ca", (string?)env.Single(e => (string)e!["name"]! == "Redis__CaCertificate")!["valueFrom"]!["configMapKeyRef"]!["name"]);
+        Assert.Equal("mq-ca", (string?)env.Single(e => (string)e!["name"]! == "RabbitMq__CaCertificate")!["valueFrom"]!["secretKeyRef"]!["name"]);
+
+        var postgres = PostgresConnectionString.Build(configuration, configuration["ConnectionStrings:Postgres"]!);
+        Assert.Equal(SslMode.VerifyFull, postgres.SslMode);
+        Assert.Equal(TestCaPem, await File.ReadAllTextAsync(postgres.RootCertificate!));
+        var redis = RedisConnection.Options(configuration["ConnectionStrings:Redis"]!, configuration);
+        Assert.True(redis.Ssl);
+        var rabbit = RabbitMqConnection.Factory(configuration["ConnectionStrings:RabbitMq"]!, configuration);
+        Assert.True(rabbit.Ssl.Enabled);
+        Assert.Equal(5671, rabbit.Port);
+        Assert.NotNull(rabbit.Ssl.CertificateValidationCallback);
+    }
+
+    /// <summary>`helm template` of the platform chart. helm's notice about the symlinked dashboards arrives on stderr mixed into the output; its lines are dropped.</summary>
+    private static async Task<IReadOnlyList<JsonNode>> RenderAsync(params string[] arguments)
+    {
+        var output = await Helm.RunAsync(["template", "platform", Repo.PlatformChart, "--namespace", "platform", .. arguments]);
+        var yaml = string.Join('\n', output.Split('\n').Where(line => !line.StartsWith("level=", StringComparison.Ordinal)));
+        return [.. YamlNodes.LoadAll(yaml).OfType<JsonNode>()];
+    }
+
+    private static JsonNode Deployment(IReadOnlyList<JsonNode> manifests, string name) => manifests.OfKind("Deployment").Single(d => d.Name() == name);
+
+    private static JsonNode Container(IReadOnlyList<JsonNode> manifests, string statefulSet) =>
+        manifests.OfKind("StatefulSet").Single(s => s.Name() == statefulSet)["spec"]!["template"]!["spec"]!["containers"]![0]!;
+
+    private static List<string> ServerArgs(IReadOnlyList<JsonNode> manifests, string statefulSet) =>
+        [.. Container(manifests, statefulSet)["args"]!.AsArray().Select(a => a!.ToString())];
+
+    /// <summary>A `-c name=value` server setting as PostgreSQL takes it: the last one wins; absent, the server's default.</summary>
+    private static int Setting(List<string> args, string name, int fallback) =>
+        args.LastOrDefault(a => a.StartsWith(name + "=", StringComparison.Ordinal)) is { } setting
+            ? int.Parse(setting[(name.Length + 1)..], CultureInfo.InvariantCulture)
+            : fallback;
+
+    private static string ReplicaScript(IReadOnlyList<JsonNode> manifests, string key) =>
+        (string?)manifests.OfKind("ConfigMap").SingleOrDefault(c => c.Name() == "platform-postgresql-read-scripts")?["data"]?[key]
+        ?? throw new Xunit.Sdk.XunitException($"no {key} in a platform-postgresql-read-scripts ConfigMap");
+
+    /// <summary>
+    /// A service container's environment as the kubelet gives it: every password in a Secret is <paramref name="password"/>,
+    /// every other key reference <paramref name="ca"/>, and $(NAME) expands a variable defined before it.
+    /// </summary>
+    private static Dictionary<string, string> ServiceEnvironment(JsonNode deployment, string ca = "", string password = NastyPassword)
+    {
+        var environment = new Dictionary<string, string>();
+        foreach (var variable in deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray())
+        {
+            var name = (string)variable!["name"]!;
+            environment[name] = variable["valueFrom"] is { } from
+                ? from["secretKeyRef"] is { } secret && ((string)secret["key"]!).Contains("password", StringComparison.Ordinal) ? password : ca
+                : DependentVariable().Replace((string?)variable["value"] ?? "", m => environment.TryGetValue(m.Groups[1].Value, out var value) ? value : m.Value);
+        }
+        return environment;
+    }
+
+    private static IConfiguration Configuration(Dictionary<string, string> environment) =>
+        new ConfigurationBuilder().AddInMemoryCollection(environment.Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value))).Build();
+
+    private static long Bytes(string quantity)
+    {
+        var match = Regex.Match(quantity, @"^(\d+)(Ki|Mi|Gi)?$");
+        var factor = match.Groups[2].Value switch { "Ki" => 1L << 10, "Mi" => 1L << 20, "Gi" => 1L << 30, _ => 1L };
+        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) * factor;
+    }
+
+    [GeneratedRegex(@"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")]
+    private static partial Regex DependentVariable();
+
+    /// <summary>
+    /// A PostgreSQL primary on this machine (the Debian postgresql package's binaries), set up as the chart's is for
+    /// its replicas (WAL for streaming, slots, a small max_slot_wal_keep_size so a slot is quickly lost), and a
+    /// replica started from whatever the replica's scripts leave in its data directory. As root, every server
+    /// command runs as the postgres user.
+    /// </summary>
+    private sealed class LocalPostgres : IAsyncDisposable
+    {
+        private readonly string bin;
+        private readonly int port;
+        private readonly List<string> started = [];
+
+        private LocalPostgres(string bin, string directory, int port)
+        {
+            this.bin = bin;
+            Directory = directory;
+            this.port = port;
+        }
+
+        public string Directory { get; }
+
+        public int Port => port;
+
+        private int ReplicaPort => port + 1;
+
+        public static async Task<LocalPostgres> StartPrimaryAsync(int port)
+        {
+            var bin = System.IO.Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).Where(b => File.Exists(Path.Combine(b, "initdb"))).Order().LastOrDefault()
+                      ?? throw new InvalidOperationException("needs the PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)");
+            var directory = Path.Combine(Path.GetTempPath(), $"platform-datatier-chart-{Guid.NewGuid():N}");
+            System.IO.Directory.CreateDirectory(directory);
+            var servers = new LocalPostgres(bin, directory, port);
+            if (Environment.UserName == "root")
+            {
+                await ShellCommand.RunAsync("chown", ["postgres", directory], null, TimeSpan.FromSeconds(10));
+            }
+            var primary = Path.Combine(directory, "primary");
+            await servers.RunAsync("initdb", ["-D", primary, "-U", "postgres", "--auth=trust"]);
+            await servers.StartAsync(primary, port, "-c wal_level=replica -c max_wal_senders=10 -c max_replication_slots=10 -c max_slot_wal_keep_size=1MB -c fsync=off");
+            await servers.PrimarySqlAsync("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD 'unused';");
+            return servers;
+        }
+
+        /// <summary>Runs the replica's clone-primary.sh as its init container would, for replica 0 of the StatefulSet.</summary>
+        public async Task<string> RunCloneAsync(string script, string data)
+        {
+            var path = Path.Combine(Directory, "clone-primary.sh");
+            await File.WriteAllTextAsync(path, script);
+            return await RunAsync("sh", [path], new Dictionary<string, string>
+            {
+                ["HOSTNAME"] = "platform-postgresql-read-0",
+                ["PGDATA"] = data,
+                ["PLATFORM_PRIMARY_HOST"] = "127.0.0.1",
+                ["PLATFORM_PRIMARY_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["PLATFORM_REPLICATION_USER"] = "replicator",
+                ["PLATFORM_REPLICATION_PASSWORD"] = "unused",
+                ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}",
+            });
+        }
+
+        public Task StartReplicaAsync(string data) => StartAsync(data, ReplicaPort, "-c hot_standby=on");
+
+        public async Task StopReplicaAsync(string data)
+        {
+            await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
+            started.Remove(data);
+        }
+
+        public Task<string> PrimarySqlAsync(string sql) => SqlAsync(port, sql);
+
+        /// <summary>A login role that must give its password over TCP (scram-sha-256), where the setup trusts everyone else.</summary>
+        public async Task RequirePasswordAsync(string role, string password)
+        {
+            await PrimarySqlAsync($"CREATE ROLE {role} LOGIN PASSWORD $password${password}$password$;");
+            var hba = Path.Combine(Directory, "primary", "pg_hba.conf");
+            await File.WriteAllTextAsync(hba, $"host all {role} 127.0.0.1/32 scram-sha-256\n" + await File.ReadAllTextAsync(hba));
+            await PrimarySqlAsync("SELECT pg_reload_conf();");
+        }
+
+        public async Task<string> SlotStatusAsync(string slot) =>
+            (await PrimarySqlAsync($"SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = '{slot}'")).Trim();
+
+        public Task WaitForReplicaAsync(string sql, string expected) =>
+            Poll.UntilAsync(async () => (await ShellCommand.RunAsync(Path.Combine(bin, "psql"), PsqlArguments(ReplicaPort, sql), null, TimeSpan.FromSeconds(10))).Output.Trim() == expected,
+                TimeSpan.FromSeconds(60), $"the replica to answer {expected} to {sql}");
+
+        /// <summary>Writes and recycles WAL until the primary invalidates the (inactive) slot: what a long-dead replica's slot goes through.</summary>
+        public Task InvalidateSlotAsync(string slot) =>
+            Poll.UntilAsync(async () =>
+            {
+                await PrimarySqlAsync("CREATE TABLE IF NOT EXISTS filler (x text); INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 3000); SELECT pg_switch_wal(); CHECKPOINT;");
+                return await SlotStatusAsync(slot) == "lost";
+            }, TimeSpan.FromSeconds(60), $"slot {slot} to be lost");
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var data in started.Prepend(Path.Combine(Directory, "primary")).Distinct().ToList())
+            {
+                var (file, line) = AsPostgres(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
+                await ShellCommand.RunAsync(file, line, null, TimeSpan.FromSeconds(30));
+            }
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+
+        private async Task StartAsync(string data, int serverPort, string settings)
+        {
+            await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-w", "-t", "60", "-l", data + ".log", "start",
+                "-o", $"-c port={serverPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Directory} {settings}"]);
+            started.Add(data);
+        }
+
+        private async Task<string> SqlAsync(int serverPort, string sql) =>
+            await RunAsync(Path.Combine(bin, "psql"), PsqlArguments(serverPort, sql));
+
+        private static string[] PsqlArguments(int serverPort, string sql) =>
+            ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", serverPort.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", "postgres", "-c", sql];
+
+        private async Task<string> RunAsync(string program, string[] arguments, Dictionary<string, string>? environment = null)
+        {
+            if (!program.Contains('/', StringComparison.Ordinal) && program != "sh")
+            {
+                program = Path.Combine(bin, program);
+            }
+            var (file, line) = AsPostgres(program, arguments);
+            return (await ShellCommand.RunAsync(file, line, environment, TimeSpan.FromMinutes(2))).EnsureSuccess($"{program} {string.Join(' ', arguments)}").Output;
+        }
+
+        /// <summary>PostgreSQL's server programs refuse to run as root.</summary>
+        private static (string File, string[] Arguments) AsPostgres(string program, string[] arguments) =>
+            Environment.UserName == "root" ? ("runuser", ["-u", "postgres", "--", program, .. arguments]) : (program, arguments);
+    }
+
+    /// <summary>A self-signed CA certificate (its key is thrown away): anything X509Certificate2 parses.</summary>
+    private const string TestCaPem = """
+        -----BEGIN CERTIFICATE-----
+        MIIBijCCATGgAwIBAgIUfsst6qPQ288OFNO5IaOBDdf+0AAwCgYIKoZIzj0EAwIw
+        GzEZMBcGA1UEAwwQcGxhdGZvcm0tdGVzdC1jYTAeFw0yNjEyMDMyMTIwMTNaFw0z
+        NjExMzAyMTIwMTNaMBsxGTAXBgNVBAMMEHBsYXRmb3JtLXRlc3QtY2EwWTATBgcq
+        hkjOPQIBBggqhkjOPQMBBwNCAARX/8Kq5l6FeIgFqJYHf5j9xKUlNWU8RGkaSwzf
+        Y7on0quaGKk78v7s7tOwK43BYEdrVW+iUWgcXN5Ev0ZwRIG5o1MwUTAdBgNVHQ4E
+        FgQUVkYoATIIvmJUqu8+HUo0CmIAcv8wHwYDVR0jBBgwFoAUVkYoATIIvmJUqu8+
+        HUo0CmIAcv8wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiBnCw70
+        xMQqfQ/+IQKopkGVkmO1gtpYfpK/ywBjqqRiRAIgQ/vIwqcZym/gMaW/jWFWMork
+        FEy7ruaDAvEJ/r8qHhI=
+        -----END CERTIFICATE-----
+        """;
+}
