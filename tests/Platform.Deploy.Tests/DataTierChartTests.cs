@@ -25,7 +25,7 @@ public sealed partial class DataTierChartTests
 
     private const string NastyPassword = "p;a,s@s%w=o'r\"d $(x) \\";
 
-    [HelmFact]
+    [Fact]
     public async Task Max_connections_covers_every_pool_the_scaling_plan_can_open()
     {
         var manifests = await RenderAsync();
@@ -43,7 +43,7 @@ public sealed partial class DataTierChartTests
         Assert.True(maxConnections >= needed + 10, $"max_connections {maxConnections} < {needed} pooled connections at maxReplicas + 10 for migrations and superusers");
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Replicas_never_have_less_of_what_a_hot_standby_must_match_than_the_primary()
     {
         foreach (var manifests in new[] { await RenderAsync(), await RenderAsync("--set", "postgresql.primary.extraArgs={-c,max_connections=5000,-c,max_locks_per_transaction=256}") })
@@ -58,7 +58,7 @@ public sealed partial class DataTierChartTests
         }
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Replicas_stream_through_slots_whose_wal_the_primary_bounds()
     {
         var manifests = await RenderAsync("--set", "postgresql.readReplicas.replicaCount=3");
@@ -72,7 +72,7 @@ public sealed partial class DataTierChartTests
         Assert.Contains("replica_${HOSTNAME##*-}", clone, StringComparison.Ordinal);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task A_replica_whose_slot_was_lost_clones_the_primary_again_and_streams()
     {
         var clone = ReplicaScript(await RenderAsync(), "clone-primary.sh");
@@ -103,7 +103,7 @@ public sealed partial class DataTierChartTests
         await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "3");
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Postgresql_servers_get_a_startup_probe_long_enough_for_crash_recovery()
     {
         var manifests = await RenderAsync();
@@ -118,7 +118,7 @@ public sealed partial class DataTierChartTests
         }
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Rabbitmq_is_a_supported_release_whose_erlang_cookie_is_off_the_data_volume()
     {
         var manifests = await RenderAsync();
@@ -139,7 +139,7 @@ public sealed partial class DataTierChartTests
         Assert.Contains("$HOME/.erlang.cookie", (string)init["command"]![2]!, StringComparison.Ordinal);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Redis_evicts_keys_with_a_ttl_before_the_kernel_kills_it_at_its_memory_limit()
     {
         foreach (var manifests in new[] { await RenderAsync(), await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml")) })
@@ -155,7 +155,7 @@ public sealed partial class DataTierChartTests
         }
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Without_read_replicas_the_services_read_from_the_primary()
     {
         var none = ServiceEnvironment(Deployment(await RenderAsync("--set", "postgresql.readReplicas.replicaCount=0"), "platform-tasks"));
@@ -168,7 +168,7 @@ public sealed partial class DataTierChartTests
         Assert.Equal("platform-postgresql-read", new NpgsqlConnectionStringBuilder(some["ConnectionStrings__PostgresReplica"]).Host);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task A_password_with_connection_string_metacharacters_reaches_every_client_intact()
     {
         var configuration = Configuration(ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth")));
@@ -186,7 +186,7 @@ public sealed partial class DataTierChartTests
         Assert.Equal(("platform-rabbitmq", "platform", NastyPassword), (rabbit.HostName, rabbit.UserName, rabbit.Password));
     }
 
-    [HelmFact]
+    [Fact]
     public async Task A_password_with_connection_string_metacharacters_logs_in_to_real_postgresql_and_redis()
     {
         var environment = ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth"));
@@ -221,7 +221,7 @@ public sealed partial class DataTierChartTests
         }
     }
 
-    [HelmFact]
+    [Fact]
     public async Task External_stores_can_be_reached_over_tls_with_a_ca_from_a_secret_or_configmap()
     {
         var manifests = await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"),
@@ -247,13 +247,9 @@ public sealed partial class DataTierChartTests
         Assert.NotNull(rabbit.Ssl.CertificateValidationCallback);
     }
 
-    /// <summary>`helm template` of the platform chart. helm's notice about the symlinked dashboards arrives on stderr mixed into the output; its lines are dropped.</summary>
-    private static async Task<IReadOnlyList<JsonNode>> RenderAsync(params string[] arguments)
-    {
-        var output = await Helm.RunAsync(["template", "platform", Repo.PlatformChart, "--namespace", "platform", .. arguments]);
-        var yaml = string.Join('\n', output.Split('\n').Where(line => !line.StartsWith("level=", StringComparison.Ordinal)));
-        return [.. YamlNodes.LoadAll(yaml).OfType<JsonNode>()];
-    }
+    /// <summary>`helm template` of the platform chart, its images in a registry as a user must give one (later arguments win).</summary>
+    private static Task<IReadOnlyList<JsonNode>> RenderAsync(params string[] arguments) =>
+        Helm.TemplateAsync(Repo.PlatformChart, ["--set", "global.imageRegistry=registry.example.com/platform", .. arguments]);
 
     private static JsonNode Deployment(IReadOnlyList<JsonNode> manifests, string name) => manifests.OfKind("Deployment").Single(d => d.Name() == name);
 

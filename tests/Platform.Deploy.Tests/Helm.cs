@@ -7,8 +7,11 @@ namespace Platform.Deploy.Tests;
 public static class Helm
 {
     /// <summary>helm's standard output; its notices on stderr (e.g. about the symlinked dashboards folder) appear only in a failure's message.</summary>
-    public static async Task<string> RunAsync(params string[] arguments) =>
-        (await ShellCommand.RunAsync("helm", arguments, environment: null, TimeSpan.FromMinutes(15))).EnsureSuccess("helm " + string.Join(' ', arguments)).StandardOutput;
+    public static async Task<string> RunAsync(params string[] arguments)
+    {
+        Assert.True(Tools.OnPath("helm"), "helm is not on PATH: run `export PATH=\"$(scripts/tools.sh):$PATH\"` (make test does)");
+        return (await ShellCommand.RunAsync("helm", arguments, environment: null, TimeSpan.FromMinutes(15))).EnsureSuccess("helm " + string.Join(' ', arguments)).StandardOutput;
+    }
 
     public static async Task<string> KubectlAsync(params string[] arguments) =>
         (await ShellCommand.RunAsync("kubectl", ["--context", Tools.KubeContext!, .. arguments], environment: null, TimeSpan.FromMinutes(5)))

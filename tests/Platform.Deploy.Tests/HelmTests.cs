@@ -14,7 +14,7 @@ public sealed class HelmTests
 
     private static string[] Arguments(string chart, string? values) => [.. values is null ? Array.Empty<string>() : ["-f", values], .. chart == Repo.PlatformChart ? Pushed : []];
 
-    [HelmFact]
+    [Fact]
     public async Task Both_charts_lint_strictly_with_every_values_file()
     {
         foreach (var (chart, values) in Renderings())
@@ -23,7 +23,7 @@ public sealed class HelmTests
         }
     }
 
-    [HelmFact]
+    [Fact]
     public async Task The_rendered_custom_resources_fit_the_operator_crds_and_no_hpa_is_templated()
     {
         var manifests = await Helm.TemplateAsync(Repo.PlatformChart, Pushed);
@@ -40,7 +40,7 @@ public sealed class HelmTests
         Assert.Equal((string)rotation["spec"]!["secretName"]!, (string)keys["secret"]!["secretName"]!);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Auth_pods_carry_the_label_the_operator_selects_them_by()
     {
         var manifests = await Helm.TemplateAsync(Repo.PlatformChart, Pushed);
@@ -49,7 +49,7 @@ public sealed class HelmTests
         Assert.Equal("auth", (string)auth["spec"]!["template"]!["metadata"]!["labels"]!["app.kubernetes.io/name"]!);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Migrations_are_pre_install_hooks_against_an_external_database_and_plain_jobs_beside_the_bundled_one()
     {
         var bundled = await Helm.TemplateAsync(Repo.PlatformChart, Pushed);
@@ -60,7 +60,7 @@ public sealed class HelmTests
         Assert.Empty(external.OfKind("StatefulSet"));
     }
 
-    [HelmFact]
+    [Fact]
     public async Task A_forward_auth_ingress_asks_the_gateways_verify_endpoint_and_passes_the_identity_headers()
     {
         var manifests = await Helm.TemplateAsync(Repo.PlatformChart, [.. Pushed,

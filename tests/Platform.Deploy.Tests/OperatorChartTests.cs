@@ -10,7 +10,7 @@ namespace Platform.Deploy.Tests;
 /// </summary>
 public sealed class OperatorChartTests
 {
-    [HelmFact]
+    [Fact]
     public async Task The_operator_role_grants_exactly_the_contracted_verbs_in_its_namespace_only()
     {
         var manifests = await TemplateAsync();
@@ -40,7 +40,7 @@ public sealed class OperatorChartTests
     /// on its ScalingPolicy); the OwnerReferencesPermissionEnforcement admission plugin refuses that without update
     /// on the owner's finalizers subresource.
     /// </summary>
-    [HelmFact]
+    [Fact]
     public async Task The_operator_may_block_the_deletion_of_the_owners_of_what_it_creates()
     {
         var rules = RulesOf(Assert.Single((await TemplateAsync()).OfKind("Role")));
@@ -49,7 +49,7 @@ public sealed class OperatorChartTests
         Assert.Equal("update", rules.GetValueOrDefault("platform.dev/scalingpolicies/finalizers"));
     }
 
-    [HelmFact]
+    [Fact]
     public async Task The_operator_budget_lets_a_node_drain_evict_a_single_replica()
     {
         var budget = Assert.Single((await TemplateAsync("--set", "replicaCount=1")).OfKind("PodDisruptionBudget"));
@@ -58,7 +58,7 @@ public sealed class OperatorChartTests
         Assert.Equal(1L, (long)budget["spec"]!["maxUnavailable"]!);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task The_operator_network_policy_is_optional_and_admits_only_the_metrics_port()
     {
         Assert.Empty((await TemplateAsync()).OfKind("NetworkPolicy"));
@@ -80,7 +80,7 @@ public sealed class OperatorChartTests
         Assert.Equal("auth", (string)egress[2]["to"]![0]!["podSelector"]!["matchLabels"]!["app.kubernetes.io/name"]!);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task The_operator_network_policy_values_are_checked_by_the_schema()
     {
         var result = await ShellCommand.RunAsync("helm", ["template", "platform", Repo.OperatorChart, "--set-string", "networkPolicy.enabled=yes"], environment: null, TimeSpan.FromMinutes(2));
@@ -90,7 +90,7 @@ public sealed class OperatorChartTests
     }
 
     /// <summary>A ServiceMonitor on a cluster without the Prometheus Operator's CRDs would fail the whole install.</summary>
-    [HelmFact]
+    [Fact]
     public async Task The_operator_service_monitor_is_rendered_only_where_the_cluster_serves_it()
     {
         Assert.Empty((await TemplateAsync("--set", "metrics.serviceMonitor.enabled=true")).OfKind("ServiceMonitor"));

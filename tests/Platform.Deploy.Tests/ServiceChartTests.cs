@@ -14,7 +14,7 @@ public sealed partial class ServiceChartTests
 
     private static readonly string[] Services = ["gateway", "auth", "tasks", "files"];
 
-    [HelmFact]
+    [Fact]
     public async Task Without_a_registry_the_render_fails_and_says_how_to_publish_the_images()
     {
         var result = await RenderAsync("platform");
@@ -24,7 +24,7 @@ public sealed partial class ServiceChartTests
         Assert.Contains("values-kind.yaml", result.Output, StringComparison.Ordinal);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Global_image_registry_names_the_services_registry_once_and_leaves_the_data_tier_on_docker_hub()
     {
         var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
@@ -39,7 +39,7 @@ public sealed partial class ServiceChartTests
         Assert.Equal("docker.io/library/redis:7-alpine", images["StatefulSet/platform-redis"]);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Global_image_tag_tags_the_services_images_unless_one_names_its_own()
     {
         var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "global.imageTag=abc1234", "--set", "files.image.tag=hotfix");
@@ -51,7 +51,7 @@ public sealed partial class ServiceChartTests
         Assert.Equal("docker.io/library/postgres:15-alpine", images["StatefulSet/platform-postgresql"]);
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Kind_values_use_the_images_make_deploy_loads_into_the_nodes_without_a_registry()
     {
         var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml"));
@@ -60,7 +60,7 @@ public sealed partial class ServiceChartTests
         Assert.All(Services, service => Assert.Equal($"platform-{service}:dev", images[$"Deployment/platform-{service}"]));
     }
 
-    [HelmFact]
+    [Fact]
     public async Task The_external_data_tier_example_renders_with_a_registry()
     {
         var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"), "--set", "global.imageRegistry=" + PushedTo);
@@ -68,7 +68,7 @@ public sealed partial class ServiceChartTests
         Assert.Equal(4, manifests.OfKind("Deployment").Count());
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Skaffolds_values_render_the_images_it_built_without_a_registry()
     {
         var release = YamlNodes.LoadFile(Repo.Path("skaffold.yaml"))!["deploy"]!["helm"]!["releases"]!.AsArray()
@@ -131,7 +131,7 @@ public sealed partial class ServiceChartTests
         }
     }
 
-    [HelmFact]
+    [Fact]
     public async Task ServiceMonitors_are_rendered_only_for_a_cluster_that_serves_the_prometheus_operator_api()
     {
         string[] enabled = ["--set", "global.imageRegistry=" + PushedTo, "--set", "metrics.serviceMonitor.enabled=true"];
@@ -145,7 +145,7 @@ public sealed partial class ServiceChartTests
         Assert.Empty(switchedOff.OfKind("ServiceMonitor"));
     }
 
-    [HelmFact]
+    [Fact]
     public async Task Two_releases_in_one_namespace_never_select_each_others_pods_or_services()
     {
         string[] everything = ["--set", "global.imageRegistry=" + PushedTo, "--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1"];
@@ -190,13 +190,14 @@ public sealed partial class ServiceChartTests
         Assert.Equal(allowed.Order(), AllowedEgress(manifests, workload).Order());
     }
 
-    [HelmFact]
+    [Fact]
     public async Task External_data_stores_are_reached_on_their_port_by_the_networks_the_values_give()
     {
+        // The example reaches RabbitMQ over amqps (5671) and names no networks for it: any address, that port only.
         var manifests = await TemplateAsync("platform", "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"), "--set", "global.imageRegistry=" + PushedTo,
             "--set", "networkPolicy.externalDataTier.postgresql={10.10.0.0/24,10.10.1.0/24}", "--set", "networkPolicy.externalDataTier.redis={10.20.0.5/32}");
 
-        string[] tasks = ["10.10.0.0/24 TCP/5432", "10.10.1.0/24 TCP/5432", "10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5672", "::/0 TCP/5672", "Deployment/platform-auth TCP/8080", .. Dns];
+        string[] tasks = ["10.10.0.0/24 TCP/5432", "10.10.1.0/24 TCP/5432", "10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", .. Dns];
         string[] gateway = ["10.20.0.5/32 TCP/6379", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. Dns];
 
         Assert.Equal(tasks.Order(), AllowedEgress(manifests, "Deployment/platform-tasks").Order());

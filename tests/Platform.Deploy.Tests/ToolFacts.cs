@@ -1,6 +1,9 @@
 namespace Platform.Deploy.Tests;
 
-/// <summary>Which command-line tools this machine has: tests that need one report themselves skipped, with why, when it is absent.</summary>
+/// <summary>
+/// Which command-line tools this machine has. helm is not optional: `make test` installs it (scripts/tools.sh) and a
+/// chart test without it fails, saying so. Only the cluster tests skip, for want of a cluster.
+/// </summary>
 public static class Tools
 {
     public static bool OnPath(string tool) =>
@@ -14,15 +17,6 @@ public static class Tools
 
     /// <summary>The cluster the cluster tests may install into; opt-in, so no test ever touches a cluster by accident.</summary>
     public static string? KubeContext => Environment.GetEnvironmentVariable("PLATFORM_KUBE_CONTEXT") is { Length: > 0 } context ? context : null;
-}
-
-/// <summary>A fact that needs helm (and any other tools named).</summary>
-public sealed class HelmFactAttribute : FactAttribute
-{
-    public HelmFactAttribute(params string[] alsoNeeded)
-    {
-        Skip = Tools.Missing(["helm", .. alsoNeeded]);
-    }
 }
 
 /// <summary>A fact that installs into a real cluster: needs helm, kubectl and PLATFORM_KUBE_CONTEXT (`make e2e` sets it).</summary>
