@@ -9,14 +9,15 @@ namespace Platform.Operator.Keys;
 /// "1h30m", "720h". Only non-negative values with the units h, m, s and ms are accepted; that covers every
 /// timing a custom resource here needs. The SigningKeyRotation CRD carries the same pattern (not the OpenAPI
 /// format "duration", which is wider), so the API server refuses what this refuses; \z, not $, because $ would
-/// also match before a final newline, which the API server's RE2 does not.
+/// also match before a final newline, which the API server's RE2 does not. Numbers have at most six digits
+/// (999999h is 114 years) and the text at most 64 characters, as in the CRD, so no duration overflows.
 /// </summary>
 public static partial class GoDuration
 {
     public static bool TryParse(string? text, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
-        if (string.IsNullOrEmpty(text) || !DurationPattern().IsMatch(text))
+        if (string.IsNullOrEmpty(text) || text.Length > 64 || !DurationPattern().IsMatch(text))
         {
             return false;
         }
@@ -64,7 +65,7 @@ public static partial class GoDuration
         return text.ToString();
     }
 
-    [GeneratedRegex(@"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^([0-9]{1,6}(\.[0-9]{1,9})?(h|m|s|ms))+\z", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
 
     [GeneratedRegex(@"(?<value>[0-9]+(\.[0-9]+)?)(?<unit>ms|h|m|s)", RegexOptions.CultureInvariant)]

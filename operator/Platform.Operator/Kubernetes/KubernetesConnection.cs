@@ -23,7 +23,11 @@ public static class KubernetesConnection
         }
         else
         {
-            configuration = KubernetesClientConfiguration.BuildConfigFromConfigFile();
+            // KubernetesClient reads only ~/.kube/config by itself; KUBECONFIG (its first file) comes first, as for kubectl.
+            var fromEnvironment = Environment.GetEnvironmentVariable("KUBECONFIG")?.Split(':', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            configuration = fromEnvironment is { Length: > 0 }
+                ? KubernetesClientConfiguration.BuildConfigFromConfigFile(fromEnvironment)
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile();
         }
         // Ordinary calls are short; watches end on the server's timeoutSeconds, not on this.
         configuration.HttpClientTimeout = TimeSpan.FromSeconds(30);

@@ -91,8 +91,8 @@ public sealed class DeployedOperator : IAsyncDisposable
 
             var container = pod["containers"]!.AsArray().Single()!;
             var environment = Environment(container, $"{deployment.Name()}-0");
-            // Operator:Kubeconfig, not KUBECONFIG: KubernetesClient's default lookup reads only ~/.kube/config.
-            environment["Operator__Kubeconfig"] = EmulatorClient.WriteKubeconfig(emulator, directory, token);
+            // The way a developer points a binary at a cluster: KUBECONFIG, as kubectl reads it.
+            environment["KUBECONFIG"] = EmulatorClient.WriteKubeconfig(emulator, directory, token);
             environment["Operator__Port"] = "0";
             deployed.Process = DotnetProcess.Start(RepoPaths.Assembly("operator", "Platform.Operator"),
                 container["args"]!.AsArray().Select(a => a!.GetValue<string>()), environment, Path.Combine(directory, "operator.log"));
