@@ -102,7 +102,7 @@ deploy: images
 	$(call require,kind helm kubectl)
 	@for entry in $(IMAGES); do kind load docker-image --name '$(KIND_CLUSTER)' platform-$${entry%%:*}:$(IMAGE_TAG) || exit 1; done
 	helm upgrade --install platform-operator charts/platform-operator --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
-	  --create-namespace -f charts/platform-operator/values-kind.yaml --set image.tag=$(IMAGE_TAG) --wait --timeout 5m
+	  --create-namespace -f charts/platform-operator/values-kind.yaml --set global.imageTag=$(IMAGE_TAG) --wait --timeout 5m
 	helm upgrade --install platform charts/platform --kube-context '$(KUBE_CONTEXT)' -n '$(NAMESPACE)' \
 	  -f charts/platform/values-kind.yaml --set global.imageTag=$(IMAGE_TAG) --wait --timeout 10m
 

@@ -83,11 +83,29 @@ public sealed class OperatorChartTests
     [Fact]
     public async Task The_operator_network_policy_values_are_checked_by_the_schema()
     {
-        var result = await ShellCommand.RunAsync("helm", ["template", "platform", Repo.OperatorChart, "--set-string", "networkPolicy.enabled=yes"], environment: null, TimeSpan.FromMinutes(2));
+        var result = await ShellCommand.RunAsync("helm", ["template", "platform", Repo.OperatorChart, "--set", "global.imageRegistry=registry.example.com/platform",
+            "--set-string", "networkPolicy.enabled=yes"], environment: null, TimeSpan.FromMinutes(2));
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("networkPolicy", result.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>Nobody publishes the operator's image: without a registry the install would end in ImagePullBackOff.</summary>
+    [Fact]
+    public async Task The_operator_image_comes_from_the_registry_it_was_pushed_to_or_the_render_says_how_to_push_it()
+    {
+        var unpublished = await ShellCommand.RunAsync("helm", ["template", "platform", Repo.OperatorChart], environment: null, TimeSpan.FromMinutes(2));
+        var pushed = await TemplateAsync("--set", "global.imageTag=abc123");
+        var kind = await Helm.TemplateAsync(Repo.OperatorChart, "-f", Path.Combine(Repo.OperatorChart, "values-kind.yaml"));
+
+        Assert.NotEqual(0, unpublished.ExitCode);
+        Assert.Contains("make push REGISTRY=", unpublished.Output, StringComparison.Ordinal);
+        Assert.Equal("registry.example.com/platform/platform-operator:abc123", Image(pushed));
+        Assert.Equal("platform-operator:dev", Image(kind));
+    }
+
+    private static string Image(IReadOnlyList<JsonNode> manifests) =>
+        (string)manifests.OfKind("Deployment").Single()["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!;
 
     /// <summary>A ServiceMonitor on a cluster without the Prometheus Operator's CRDs would fail the whole install.</summary>
     [Fact]
@@ -98,16 +116,9 @@ public sealed class OperatorChartTests
         Assert.Empty((await TemplateAsync("--api-versions", "monitoring.coreos.com/v1")).OfKind("ServiceMonitor"));
     }
 
-    /// <summary>
-    /// helm writes notices to stderr, which <see cref="Helm.TemplateAsync"/> reads mixed into the YAML; the
-    /// manifests start at the first document separator, so anything before it is dropped here.
-    /// </summary>
-    private static async Task<IReadOnlyList<JsonNode>> TemplateAsync(params string[] arguments)
-    {
-        var output = await Helm.RunAsync(["template", "platform", Repo.OperatorChart, "--namespace", "platform", .. arguments]);
-        var start = output.IndexOf("---", StringComparison.Ordinal);
-        return [.. YamlNodes.LoadAll(start < 0 ? output : output[start..]).OfType<JsonNode>()];
-    }
+    /// <summary>The operator chart rendered with its image in a registry, as a user must give one (later arguments win).</summary>
+    private static Task<IReadOnlyList<JsonNode>> TemplateAsync(params string[] arguments) =>
+        Helm.TemplateAsync(Repo.OperatorChart, ["--set", "global.imageRegistry=registry.example.com/platform", .. arguments]);
 
     /// <summary>"group/resource[/subresource]" → "verb,verb", one entry per resource of each rule.</summary>
     private static Dictionary<string, string> RulesOf(JsonNode role) =>

@@ -116,8 +116,8 @@ public sealed class RenderedManifestsTests
         {
             arguments.AddRange(["-f", Path.Combine(chart, values)]);
         }
-        // Without a registry the platform chart refuses to render, unless the values say the images are local (kind).
-        if (Path.GetFileName(chart) == "platform" && (values == "(defaults)" || !File.ReadAllText(Path.Combine(chart, values)).Contains("localImages: true", StringComparison.Ordinal)))
+        // Without a registry the charts refuse to render, unless the values say the images are local (kind).
+        if ((values == "(defaults)" || !File.ReadAllText(Path.Combine(chart, values)).Contains("localImages: true", StringComparison.Ordinal)))
         {
             arguments.AddRange(["--set", "global.imageRegistry=registry.example.com/platform"]);
         }

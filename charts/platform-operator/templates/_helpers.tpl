@@ -35,9 +35,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end -}}
 
+{{/*
+The operator's image, as the platform chart names its services' images: its own registry wins, else
+global.imageRegistry; its own tag wins, else global.imageTag, else the appVersion. Nobody publishes it for you, so
+without a registry the render fails with what to do, unless the values say the image is in the nodes (kind).
+*/}}
 {{- define "operator.image" -}}
-{{- $registry := default .Values.image.registry .Values.global.imageRegistry -}}
-{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- $registry := default .Values.global.imageRegistry .Values.image.registry -}}
+{{- if not (or $registry .Values.global.localImages) -}}
+{{- fail "the operator's image has no registry: set global.imageRegistry to the registry you pushed with `make push REGISTRY=…`, or use values-kind.yaml (image loaded into kind, global.localImages: true)" -}}
+{{- end -}}
+{{- $tag := default .Chart.AppVersion (default .Values.global.imageTag .Values.image.tag) -}}
 {{- $reference := ternary (printf "%s:%s" .Values.image.repository $tag) (printf "%s@%s" .Values.image.repository .Values.image.digest) (empty .Values.image.digest) -}}
 {{- if $registry -}}
 {{- printf "%s/%s" $registry $reference -}}

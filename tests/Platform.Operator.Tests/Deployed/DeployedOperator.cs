@@ -30,6 +30,7 @@ public sealed class DeployedOperator : IAsyncDisposable
     private static readonly string[] OperatorValues =
     [
         "--include-crds",
+        "--set", "global.imageRegistry=registry.example.com/platform",
         "--set-json", """extraEnv=[{"name":"Operator__KeysetPropagationSeconds","value":"1"},{"name":"Operator__TokenLifetimePlusSkewSeconds","value":"1"}]""",
     ];
 
