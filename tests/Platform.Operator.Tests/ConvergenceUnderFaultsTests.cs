@@ -33,7 +33,9 @@ public sealed class ConvergenceUnderFaultsTests : IAsyncLifetime
         await Poll.UntilAsync(() => Task.FromResult(Objects.Condition(emulator.Find(Policies, "platform"), "Ready") == "True"), TimeSpan.FromSeconds(60), "the policy Ready");
         Assert.Equal(120, emulator.Find(Autoscalers, "tasks")!["spec"]!["maxReplicas"]!.GetValue<int>());
         Assert.Equal(150, emulator.Find(Autoscalers, "files")!["spec"]!["maxReplicas"]!.GetValue<int>());
-        var firstKid = Objects.KeysetIn(emulator.Find(Secrets, "keyset"))!.Keys[0].Kid;
+        // The policy may be Ready before the rotation's first write got through the faults: wait for the keyset too.
+        var firstKid = (await Poll.UntilAsync(() => Task.FromResult(Objects.KeysetIn(emulator.Find(Secrets, "keyset"))), k => k is not null,
+            TimeSpan.FromSeconds(60), "the first keyset"))!.Keys[0].Kid;
         await Poll.UntilAsync(
             () => Task.FromResult(Objects.KeysetIn(emulator.Find(Secrets, "keyset")) is { } k && k.Keys.All(key => key.Kid != firstKid)
                 && Objects.Status(emulator.Find(Rotations, "keys"), "activeKid") == KeyRotation.ActiveAt(k.Keys, DateTimeOffset.UtcNow)?.Kid),

@@ -24,7 +24,8 @@ public sealed class CrdSchemaTests
     public static SigningKeyRotation FullRotation() => new()
     {
         Metadata = new V1ObjectMeta { Name = "platform-keys", NamespaceProperty = "platform" },
-        Spec = new SigningKeyRotationSpec { SecretName = "platform-keyset", Algorithm = "ES256", RotationPeriod = "720h", PrePublish = "10m", RetireAfter = "1h", RotateNow = "2026-11-26", Emergency = false },
+        Spec = new SigningKeyRotationSpec { SecretName = "platform-keyset", Algorithm = "ES256", RotationPeriod = "720h", PrePublish = "10m", RetireAfter = "1h", RotateNow = "2026-11-26", Emergency = false,
+            AuthPodSelector = new AuthPodSelector { MatchLabels = new Dictionary<string, string> { ["app.kubernetes.io/name"] = "auth", ["app.kubernetes.io/instance"] = "platform" } } },
         Status = new SigningKeyRotationStatus
         {
             ObservedGeneration = 3,

@@ -91,7 +91,7 @@ public sealed class SigningKeyRotationController : Controller
         secret?.Metadata.Annotations?.TryGetValue(HandledRotateNowAnnotation, out handledInSecret);
         var handledRotateNow = handledInSecret ?? status.HandledRotateNow;
         var memory = new RotationMemory(handledRotateNow, status.ActiveKid, status.PublishedKids?.ToList() ?? []);
-        var pods = await AuthPodReportsAsync(cancellationToken);
+        var pods = await AuthPodReportsAsync(rotation, cancellationToken);
         var bounds = new RotationBounds(TimeSpan.FromSeconds(options.KeysetPropagationSeconds), TimeSpan.FromSeconds(options.TokenLifetimePlusSkewSeconds));
         var outcome = KeyRotation.Decide(new RotationInput(spec, bounds, keyset, memory, pods, now), createKey);
         if (outcome.InvalidSpec is { } invalid)
@@ -137,9 +137,10 @@ public sealed class SigningKeyRotationController : Controller
         }
     }
 
-    private async Task<IReadOnlyList<AuthPodReport>> AuthPodReportsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<AuthPodReport>> AuthPodReportsAsync(SigningKeyRotation rotation, CancellationToken cancellationToken)
     {
-        var pods = await api.ListAsync<V1Pod>(options.AuthPodSelector, cancellationToken);
+        var selector = rotation.Spec.AuthPodSelector is { MatchLabels.Count: > 0 } own ? own.ToQuery() : options.AuthPodSelector;
+        var pods = await api.ListAsync<V1Pod>(selector, cancellationToken);
         var running = pods.Items.Where(p => p.Status?.Phase == "Running" && p.Metadata.DeletionTimestamp is null);
         return await Task.WhenAll(running.Select(p => probe.AskAsync(p, cancellationToken)));
     }

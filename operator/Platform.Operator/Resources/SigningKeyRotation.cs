@@ -41,6 +41,22 @@ public sealed class SigningKeyRotationSpec
 
     /// <summary>With a new rotateNow: activate the new key at once and drop every old one.</summary>
     public bool Emergency { get; set; }
+
+    /// <summary>
+    /// The labels of the auth pods that load this keyset; absent: the operator's Operator:AuthPodSelector. The
+    /// platform chart sets its release's, so two releases in one namespace never wait on each other's pods.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AuthPodSelector? AuthPodSelector { get; set; }
+}
+
+/// <summary>A label selector with equality terms only (matchLabels), as the auth pods' labels are matched.</summary>
+public sealed class AuthPodSelector
+{
+    public IDictionary<string, string> MatchLabels { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The selector as the API's labelSelector query parameter: "k=v,k=v", in key order.</summary>
+    public string ToQuery() => string.Join(',', MatchLabels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"));
 }
 
 public sealed class SigningKeyRotationStatus

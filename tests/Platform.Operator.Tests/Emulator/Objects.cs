@@ -25,11 +25,11 @@ public static class Objects
         ["spec"] = new JsonObject { ["replicas"] = 2, ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } } },
     };
 
-    public static JsonObject AuthPod(string name) => new()
+    public static JsonObject AuthPod(string name, string release = "platform") => new()
     {
         ["apiVersion"] = "v1",
         ["kind"] = "Pod",
-        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["app.kubernetes.io/name"] = "auth" } },
+        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["app.kubernetes.io/name"] = "auth", ["app.kubernetes.io/instance"] = release } },
         ["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.0.0.1" },
     };
 
