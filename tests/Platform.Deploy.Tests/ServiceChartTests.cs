@@ -179,6 +179,10 @@ public sealed partial class ServiceChartTests
         { "Job/platform-auth-migrate-install", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
         { "Job/platform-tasks-migrate-install", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
         { "Job/platform-files-migrate-install", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
+        { "StatefulSet/platform-postgresql", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
+        { "StatefulSet/platform-postgresql-read", [.. Dns, "StatefulSet/platform-postgresql TCP/5432"] },
+        { "StatefulSet/platform-redis", [.. Dns] },
+        { "StatefulSet/platform-rabbitmq", [.. Dns] },
     };
 
     [Theory]
