@@ -20,7 +20,11 @@ builder.AddPlatformRabbitMq();
 builder.AddPlatformOutbox();
 builder.AddPlatformAuthentication();
 builder.AddAuthService();
-builder.AddPlatformOpenApi("Platform auth", "Accounts, sessions and tokens; the public keys that validate them.");
+builder.AddPlatformOpenApi("Platform auth", "Accounts, sessions and tokens; the public keys that validate them.", new Dictionary<string, string>
+{
+    ["auth"] = "Accounts, logins, sessions and their tokens.",
+    ["keys"] = "The public keys and issuer metadata that validate access tokens.",
+});
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))

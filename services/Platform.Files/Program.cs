@@ -18,7 +18,8 @@ builder.AddPlatformOutbox();
 builder.AddPlatformEventConsumer<UserDeletedHandler>("files.events", [EventTypes.UserDeleted]);
 builder.AddPlatformAuthentication();
 builder.AddFilesService();
-builder.AddPlatformOpenApi("Platform files", "The caller's files: streamed uploads, ranged and conditional downloads.");
+builder.AddPlatformOpenApi("Platform files", "The caller's files: streamed uploads, ranged and conditional downloads.",
+    new Dictionary<string, string> { ["files"] = "The caller's own files; another user's are 404." });
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))

@@ -16,7 +16,8 @@ builder.AddPlatformRabbitMq();
 builder.AddPlatformOutbox();
 builder.AddPlatformAuthentication();
 builder.AddTasksService();
-builder.AddPlatformOpenApi("Platform tasks", "The caller's tasks, with strong ETags for optimistic concurrency.");
+builder.AddPlatformOpenApi("Platform tasks", "The caller's tasks, with strong ETags for optimistic concurrency.",
+    new Dictionary<string, string> { ["tasks"] = "The caller's own tasks; another user's are 404." });
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))

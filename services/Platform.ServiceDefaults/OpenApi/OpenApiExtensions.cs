@@ -18,9 +18,11 @@ public static class OpenApiExtensions
     public const string DocumentPath = "/openapi/v1.json";
     public const string EnabledSetting = "OpenApi:Enabled";
 
-    public static WebApplicationBuilder AddPlatformOpenApi(this WebApplicationBuilder builder, string title, string description)
+    /// <param name="tags">Each tag the service's endpoints carry, with what it groups.</param>
+    public static WebApplicationBuilder AddPlatformOpenApi(this WebApplicationBuilder builder, string title, string description, IReadOnlyDictionary<string, string> tags)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(tags);
         builder.Services.AddOpenApi(DocumentName, options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
@@ -28,6 +30,9 @@ public static class OpenApiExtensions
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo { Title = title, Version = DocumentName, Description = description };
+                // Relative: the document is read through the gateway or a port-forward as often as directly.
+                document.Servers = [new OpenApiServer { Url = "/" }];
+                document.Tags = new HashSet<OpenApiTag>(tags.Select(tag => new OpenApiTag { Name = tag.Key, Description = tag.Value }));
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[PlatformOperationTransformer.BearerScheme] = new OpenApiSecurityScheme

@@ -33,6 +33,10 @@ internal sealed class PlatformOperationTransformer : IOpenApiOperationTransforme
             problems.Add(new ProblemResponseMetadata(StatusCodes.Status401Unauthorized, [ProblemTypes.Unauthorized], "No valid access token (missing, malformed, expired or of a closed session)."));
             headers.Add(new ResponseHeaderMetadata(StatusCodes.Status401Unauthorized, "WWW-Authenticate", "The bearer challenge, with error=\"invalid_token\" when a token was sent.", Required: true));
         }
+        else
+        {
+            operation.Security = []; // public: said explicitly, not left to a default
+        }
         problems.Add(new ProblemResponseMetadata(StatusCodes.Status500InternalServerError, [ProblemTypes.InternalError], "An unexpected failure; quote the traceId."));
         problems.Add(new ProblemResponseMetadata(StatusCodes.Status503ServiceUnavailable, [ProblemTypes.ServiceUnavailable], "A dependency (the database, the signing keys) is unreachable for a moment."));
         headers.Add(new ResponseHeaderMetadata(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds to wait before trying again.", Required: true));
