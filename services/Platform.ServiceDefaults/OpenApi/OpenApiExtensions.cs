@@ -46,6 +46,7 @@ public static class OpenApiExtensions
             });
             options.AddOperationTransformer<PlatformOperationTransformer>();
             options.AddSchemaTransformer(NumberSchemas.AsWritten);
+            options.AddSchemaTransformer(AllowedValuesSchemas.AsEnum);
         });
         return builder;
     }

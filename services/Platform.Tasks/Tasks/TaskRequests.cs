@@ -16,7 +16,7 @@ public sealed class TaskWrite
     [MaxLength(TaskInput.MaxDescriptionLength), Description("Up to 10,000 characters; default \"\".")]
     public string? Description { get; init; }
 
-    [Description("todo (default), in_progress or done.")]
+    [AllowedValues(TaskStatuses.Todo, TaskStatuses.InProgress, TaskStatuses.Done), Description("todo (default), in_progress or done.")]
     public string? Status { get; init; }
 
     [Description("An RFC 3339 date-time with an offset, or null; answered as its UTC instant.")]
@@ -32,7 +32,7 @@ public sealed class TaskPatch
     [MaxLength(TaskInput.MaxDescriptionLength), Description("null resets it to \"\".")]
     public string? Description { get; init; }
 
-    [Description("todo, in_progress or done; not null.")]
+    [AllowedValues(TaskStatuses.Todo, TaskStatuses.InProgress, TaskStatuses.Done), Description("todo, in_progress or done; not null.")]
     public string? Status { get; init; }
 
     [Description("An RFC 3339 date-time with an offset; null removes it.")]
