@@ -8,6 +8,7 @@ using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.OpenApi;
 using Platform.ServiceDefaults.Problems;
 using Platform.ServiceDefaults.Redis;
 
@@ -19,6 +20,11 @@ builder.AddPlatformRabbitMq();
 builder.AddPlatformOutbox();
 builder.AddPlatformAuthentication();
 builder.AddAuthService();
+builder.AddPlatformOpenApi("Platform auth", "Accounts, sessions and tokens; the public keys that validate them.", new Dictionary<string, string>
+{
+    ["auth"] = "Accounts, logins, sessions and their tokens.",
+    ["keys"] = "The public keys and issuer metadata that validate access tokens.",
+});
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))
@@ -29,7 +35,8 @@ if (MigrateCommand.IsMigrateCommand(args))
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
 app.UseUtf8JsonBodiesOnly();
+app.MapPlatformOpenApi();
 app.MapKeysApi();
-app.MapGroup("/api/auth").MapAccountsApi().MapSessionsApi().MapClientConfigApi().MapForwardAuthApi();
+app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapClientConfigApi().MapForwardAuthApi();
 await app.RunAsync();
 return 0;

@@ -5,6 +5,7 @@ using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.OpenApi;
 using Platform.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -17,6 +18,8 @@ builder.AddPlatformOutbox();
 builder.AddPlatformEventConsumer<UserDeletedHandler>("files.events", [EventTypes.UserDeleted]);
 builder.AddPlatformAuthentication();
 builder.AddFilesService();
+builder.AddPlatformOpenApi("Platform files", "The caller's files: streamed uploads, ranged and conditional downloads.",
+    new Dictionary<string, string> { ["files"] = "The caller's own files; another user's are 404." });
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))
@@ -25,6 +28,7 @@ if (MigrateCommand.IsMigrateCommand(args))
 }
 
 app.MapDefaultEndpoints();
-app.MapGroup("/api/files").RequireAuthorization().MapUploadsApi().MapFilesApi();
+app.MapPlatformOpenApi();
+app.MapGroup("/api/files").WithTags("files").RequireAuthorization().MapUploadsApi().MapFilesApi();
 await app.RunAsync();
 return 0;

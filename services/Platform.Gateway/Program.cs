@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Gateway;
+using Platform.Gateway.ApiDocs;
 using Platform.Gateway.Edge;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
@@ -16,9 +17,11 @@ builder.AddPlatformAuthentication(GatewayMetrics.TokenCacheInstrument);
 builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
 builder.AddEdge();
 builder.AddProxy();
+builder.AddApiDocs();
 
 var app = builder.Build();
 app.UseEdge();
 app.MapDefaultEndpoints();
+app.MapApiDocs();
 app.MapProxy();
 await app.RunAsync();

@@ -2,6 +2,7 @@ using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.OpenApi;
 using Platform.ServiceDefaults.Redis;
 using Platform.Tasks;
 using Platform.Tasks.Tasks;
@@ -15,6 +16,8 @@ builder.AddPlatformRabbitMq();
 builder.AddPlatformOutbox();
 builder.AddPlatformAuthentication();
 builder.AddTasksService();
+builder.AddPlatformOpenApi("Platform tasks", "The caller's tasks, with strong ETags for optimistic concurrency.",
+    new Dictionary<string, string> { ["tasks"] = "The caller's own tasks; another user's are 404." });
 
 var app = builder.Build();
 if (MigrateCommand.IsMigrateCommand(args))
@@ -23,6 +26,7 @@ if (MigrateCommand.IsMigrateCommand(args))
 }
 
 app.MapDefaultEndpoints();
-app.MapGroup("/api/tasks").MapTasksApi();
+app.MapPlatformOpenApi();
+app.MapGroup("/api/tasks").WithTags("tasks").MapTasksApi();
 await app.RunAsync();
 return 0;

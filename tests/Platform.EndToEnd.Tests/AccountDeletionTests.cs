@@ -18,7 +18,8 @@ public sealed class AccountDeletionTests(EndToEndPlatform platform)
     [Fact]
     public async Task Deleting_an_account_purges_its_tasks_and_files_in_every_service()
     {
-        using var http = new HttpClient { BaseAddress = platform.Services["gateway"], Timeout = TimeSpan.FromSeconds(30) };
+        var (http, _) = await platform.CheckedClientAsync(); // every answer also checked against the API document
+        using var _ = http;
         var email = $"e2e-{Guid.NewGuid():N}@example.org";
         (await http.PostAsJsonAsync("/api/auth/register", new { email, password = "correct-Horse-battery-9" })).EnsureSuccessStatusCode();
         using var login = await http.PostAsJsonAsync("/api/auth/login", new { email, password = "correct-Horse-battery-9" });

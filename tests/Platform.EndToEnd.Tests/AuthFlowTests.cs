@@ -14,7 +14,8 @@ public sealed class AuthFlowTests(EndToEndPlatform platform)
     [Fact]
     public async Task A_client_registers_logs_in_refreshes_and_logs_out_through_the_gateway()
     {
-        using var http = new HttpClient { BaseAddress = platform.Services["gateway"], Timeout = TimeSpan.FromSeconds(30) };
+        var (http, _) = await platform.CheckedClientAsync(); // every answer also checked against the API document
+        using var _ = http;
         var email = $"e2e-{Guid.NewGuid():N}@example.org";
 
         using var registered = await http.PostAsJsonAsync("/api/auth/register", new { email, password = Password, name = "E2E" });
@@ -45,7 +46,8 @@ public sealed class AuthFlowTests(EndToEndPlatform platform)
     [Fact]
     public async Task The_jwks_is_public_through_the_gateway()
     {
-        using var http = new HttpClient { BaseAddress = platform.Services["gateway"] };
+        var (http, _) = await platform.CheckedClientAsync();
+        using var _ = http;
 
         var jwks = await http.GetFromJsonAsync<JsonElement>("/.well-known/jwks.json");
 

@@ -4,6 +4,8 @@ using Npgsql;
 using Platform.Auth.Data;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Problems;
 using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
 
@@ -20,9 +22,21 @@ public static class AccountsApi
 
     public static RouteGroupBuilder MapAccountsApi(this RouteGroupBuilder auth)
     {
-        auth.MapPost("/register", RegisterAsync);
-        auth.MapGet("/me", MeAsync).RequireAuthorization();
-        auth.MapDelete("/account", DeleteAsync).RequireAuthorization();
+        auth.MapPost("/register", RegisterAsync).WithName("Register").WithSummary("Create an account")
+            .WithDescription("E-mail addresses are unique whatever their letter case; passwords are 10–128 characters from at least two classes (lower, upper, digits, other).")
+            .WithRequestExample(new { email = "ada@example.org", password = "correct-Horse-battery-9", name = "Ada" })
+            .Produces<UserView>(StatusCodes.Status201Created)
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "/api/auth/me")
+            .ProducesJsonBodyProblems()
+            .ProducesProblems(StatusCodes.Status409Conflict, "An account with this e-mail address exists.", AuthProblems.EmailTaken)
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "Too many sign-ups at once.", AuthProblems.Overloaded);
+        auth.MapGet("/me", MeAsync).RequireAuthorization().WithName("GetMe").WithSummary("The caller's account")
+            .Produces<UserView>()
+            .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound);
+        auth.MapDelete("/account", DeleteAsync).RequireAuthorization().WithName("DeleteAccount").WithSummary("Delete the caller's account")
+            .WithDescription("Ends every session; the other services purge the user's tasks and files.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound);
         return auth;
     }
 

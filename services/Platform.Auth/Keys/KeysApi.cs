@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Platform.ServiceDefaults.OpenApi;
 
 namespace Platform.Auth.Keys;
 
@@ -19,8 +20,10 @@ public static class KeysApi
         {
             http.Response.Headers.CacheControl = $"public, max-age={options.Value.JwksMaxAgeSeconds}";
             var published = keys.Current.PublishedAt(clock.GetUtcNow()).Select(k => k.PublicJwk).ToList();
-            return TypedResults.Json(new { keys = published.Select(PublicJwkJson) });
-        });
+            return TypedResults.Json(new JsonWebKeySetView(published.Select(PublicJwkJson)));
+        }).WithTags("keys").WithName("GetJwks").WithSummary("The public signing keys (next, active and retiring)")
+            .Produces<JsonWebKeySetView>()
+            .WithResponseHeader(StatusCodes.Status200OK, "Cache-Control", "public, max-age=<seconds>");
 
         endpoints.MapGet("/.well-known/openid-configuration", (IOptions<TokenOptions> tokens, KeysetProvider keys, TimeProvider clock) =>
         {
@@ -34,7 +37,8 @@ public static class KeysApi
                 ["response_types_supported"] = ResponseTypes,
                 ["claims_supported"] = Claims,
             });
-        });
+        }).WithTags("keys").WithName("GetOpenIdConfiguration").WithSummary("Issuer metadata")
+            .Produces<Dictionary<string, System.Text.Json.JsonElement>>();
 
         endpoints.MapGet("/internal/keyset", (KeysetProvider keys, TimeProvider clock) =>
         {
@@ -51,6 +55,9 @@ public static class KeysApi
         }).ExcludeFromDescription();
         return endpoints;
     }
+
+    /// <summary>A JSON Web Key Set (RFC 7517): each key's members as strings.</summary>
+    public sealed record JsonWebKeySetView(IEnumerable<Dictionary<string, string>> Keys);
 
     private static Dictionary<string, string> PublicJwkJson(JsonWebKey key)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.OpenApi;
 
 namespace Platform.Auth.Sessions;
 
@@ -20,7 +21,8 @@ public static class ClientConfigApi
             return TypedResults.Ok(new ClientConfig(
                 Seconds(tokens.Value.AccessTokenLifetime), Seconds(sessions.Value.IdleTimeout), Seconds(sessions.Value.AbsoluteLifetime),
                 Seconds(sessions.Value.ActivityWriteInterval)));
-        });
+        }).WithName("GetClientConfig").WithSummary("Lifetimes a client schedules its refreshes and activity marks by")
+            .WithResponseHeader(StatusCodes.Status200OK, "Cache-Control", "public, max-age=60");
         return auth;
     }
 

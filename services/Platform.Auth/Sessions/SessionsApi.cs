@@ -4,6 +4,8 @@ using Microsoft.EntityFrameworkCore;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Problems;
 using Platform.Auth.Passwords;
 using Platform.Auth.Tokens;
 
@@ -22,15 +24,42 @@ public static class SessionsApi
     public sealed record SessionView(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset LastActivityAt, DateTimeOffset ExpiresAt,
         DateTimeOffset AbsoluteExpiresAt, string? IpAddress, string Device, bool Current);
 
+    /// <summary>The caller's live sessions, most recently active first; one page (<c>nextCursor</c> is always null).</summary>
+    public sealed record SessionPage(IEnumerable<SessionView> Items, string? NextCursor);
+
     public static RouteGroupBuilder MapSessionsApi(this RouteGroupBuilder auth)
     {
-        auth.MapPost("/login", LoginAsync);
-        auth.MapPost("/refresh", RefreshAsync);
-        auth.MapPost("/logout", LogoutAsync).RequireAuthorization();
-        auth.MapGet("/sessions", ListAsync).RequireAuthorization();
-        auth.MapPost("/sessions/current/activity", RecordActivityAsync).RequireAuthorization();
-        auth.MapDelete("/sessions/{id:guid}", RevokeAsync).RequireAuthorization();
-        auth.MapDelete("/sessions", RevokeOthersAsync).RequireAuthorization();
+        auth.MapPost("/login", LoginAsync).WithName("Login").WithSummary("Log in: start a session")
+            .WithDescription("An unknown address and a wrong password get the same answer. After 5 failed logins the account is blocked for 1 s, 2 s, 4 s … (at most 15 min).")
+            .WithRequestExample(new { email = "ada@example.org", password = "correct-Horse-battery-9" })
+            .Produces<TokenResponse>()
+            .ProducesJsonBodyProblems()
+            .ProducesProblems(StatusCodes.Status401Unauthorized, "The e-mail address or password is wrong.", AuthProblems.InvalidCredentials)
+            .ProducesProblems(StatusCodes.Status429TooManyRequests, "Too many failed logins for this account.", AuthProblems.LoginThrottled)
+            .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the account may try again.")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "Too many logins at once, or no signing key is active.", AuthProblems.Overloaded, AuthProblems.SigningKeyUnavailable);
+        auth.MapPost("/refresh", RefreshAsync).WithName("Refresh").WithSummary("Exchange a refresh token for a new pair")
+            .WithDescription("The presented token is spent; presenting it again revokes its session. Counts as activity.")
+            .WithRequestExample(new { refreshToken = "q8J4bW0p3Yx2…" })
+            .Produces<TokenResponse>()
+            .ProducesJsonBodyProblems()
+            .ProducesProblems(StatusCodes.Status401Unauthorized, "The session has expired (log in again) or the refresh token is not valid.",
+                ProblemTypes.SessionExpired, AuthProblems.InvalidRefreshToken)
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "No signing key is active.", AuthProblems.SigningKeyUnavailable);
+        auth.MapPost("/logout", LogoutAsync).RequireAuthorization().WithName("Logout").WithSummary("End the caller's session")
+            .WithDescription("Its access tokens are refused everywhere within a second.")
+            .Produces(StatusCodes.Status204NoContent);
+        auth.MapGet("/sessions", ListAsync).RequireAuthorization().WithName("ListSessions").WithSummary("The caller's live sessions")
+            .Produces<SessionPage>();
+        auth.MapPost("/sessions/current/activity", RecordActivityAsync).RequireAuthorization().WithName("RecordActivity")
+            .WithSummary("Mark the caller's session active without issuing tokens")
+            .Produces(StatusCodes.Status204NoContent);
+        auth.MapDelete("/sessions/{id:guid}", RevokeAsync).RequireAuthorization().WithName("RevokeSession").WithSummary("Revoke one of the caller's sessions")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblems(StatusCodes.Status404NotFound, "Not one of the caller's live sessions.", ProblemTypes.NotFound);
+        auth.MapDelete("/sessions", RevokeOthersAsync).RequireAuthorization().WithName("RevokeOtherSessions")
+            .WithSummary("Revoke every session of the caller but the current one")
+            .Produces(StatusCodes.Status204NoContent);
         return auth;
     }
 
@@ -103,7 +132,7 @@ public static class SessionsApi
         var live = await sessions.ListLiveAsync(principal.UserId(), cancellationToken);
         var items = live.Select(s => new SessionView(s.Id, s.CreatedAt, s.LastActivityAt, sessions.EndOf(s), s.ExpiresAt,
             s.IpAddress?.ToString(), s.Device ?? DeviceDescription.Unknown, s.Id == current));
-        return TypedResults.Ok(new { items, nextCursor = (string?)null });
+        return TypedResults.Ok(new SessionPage(items, null));
     }
 
     /// <summary>204 whether or not this call had to be written: a recent write already carries it.</summary>
@@ -116,7 +145,7 @@ public static class SessionsApi
     private static async Task<IResult> RevokeAsync(Guid id, ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken) =>
         await sessions.RevokeAsync(principal.UserId(), id, "revoked-by-user", cancellationToken)
             ? TypedResults.NoContent()
-            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such live session.");
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "No such live session.");
 
     private static async Task<IResult> RevokeOthersAsync(ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken)
     {

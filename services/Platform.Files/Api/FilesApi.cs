@@ -5,6 +5,8 @@ using Microsoft.Net.Http.Headers;
 using Platform.Files.Data;
 using Platform.Files.Storage;
 using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Files.Api;
 
@@ -16,12 +18,39 @@ public static class FilesApi
 
     public static RouteGroupBuilder MapFilesApi(this RouteGroupBuilder files)
     {
-        files.MapGet("/", ListAsync);
-        files.MapGet("/{id:guid}", GetAsync);
-        files.MapGet("/{id:guid}/content", ContentAsync);
-        files.MapDelete("/{id:guid}", DeleteAsync);
+        files.MapGet("/", ListAsync).WithName("ListFiles").WithSummary("The caller's files, newest first, a page at a time")
+            .WithDescription("cursor is the nextCursor of the previous page; limit 1–200 (default 50).");
+        files.MapGet("/{id:guid}", GetAsync).WithName("GetFile").WithSummary("One file's metadata")
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
+        files.MapGet("/{id:guid}/content", ContentAsync).WithName("DownloadFile").WithSummary("A file's bytes, whole or one byte range")
+            .WithDescription("Streamed with the stored Content-Type. Several ranges, a malformed range or another unit get the whole file (200).")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
+            .Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
+            .Produces(StatusCodes.Status304NotModified)
+            .WithRequestHeader("Range", "One byte range: a-b, a- or -n.")
+            .WithRequestHeader("If-Range", "The ETag or date the client holds: the range is served only if the file is still that one.")
+            .WithRequestHeader("If-None-Match", "ETags the client holds: 304 when one matches.")
+            .WithContentHeaders(StatusCodes.Status200OK)
+            .WithContentHeaders(StatusCodes.Status206PartialContent)
+            .WithResponseHeader(StatusCodes.Status206PartialContent, "Content-Range", "bytes a-b/size")
+            .WithResponseHeader(StatusCodes.Status304NotModified, "ETag", EtagDescription)
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status416RangeNotSatisfiable, "The range starts past the end of the file.", ProblemTypes.RangeNotSatisfiable)
+            .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size");
+        files.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteFile").WithSummary("Delete a file")
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
         return files;
     }
+
+    private const string NotFoundDescription = "No such file of the caller's.";
+    private const string EtagDescription = "\"<sha256 of the content>\" (strong).";
+
+    private static RouteHandlerBuilder WithContentHeaders(this RouteHandlerBuilder download, int status) =>
+        download
+            .WithResponseHeader(status, "ETag", EtagDescription)
+            .WithResponseHeader(status, "Accept-Ranges", "bytes")
+            .WithResponseHeader(status, "Content-Disposition", "attachment; filename=…; filename*=UTF-8''… (RFC 6266)")
+            .WithResponseHeader(status, "Last-Modified", "When the file was uploaded.");
 
     /// <summary>Newest first; the cursor is the last id of the page, so pages stay stable while files come and go.</summary>
     private static async Task<Results<Ok<FilePage>, ValidationProblem>> ListAsync(string? cursor, string? limit, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken)

@@ -7,6 +7,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Platform.Files.Storage;
 using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Files.Api;
 
@@ -23,9 +25,33 @@ public static class UploadsApi
 
     public static RouteGroupBuilder MapUploadsApi(this RouteGroupBuilder files)
     {
-        files.MapPost("/", UploadAsync);
+        files.MapPost("/", UploadAsync).WithName("UploadFile").WithSummary("Upload a file")
+            .WithDescription("The raw body (its Content-Type is stored, ?name= names it) or multipart/form-data with the file in the part named file. "
+                + "Streamed into storage: an upload too large, over quota or cut off leaves nothing behind.")
+            .WithRequestBody<RouteHandlerBuilder, UploadForm>("multipart/form-data")
+            .WithRequestBody<RouteHandlerBuilder, Stream>("application/octet-stream")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
+                {
+                    Name = "name",
+                    In = Microsoft.OpenApi.ParameterLocation.Query,
+                    Description = "The file's name for a raw body (its last path segment, sanitised; default \"file\").",
+                    Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String },
+                });
+                return Task.CompletedTask;
+            })
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "/api/files/{id}")
+            .ProducesProblems(StatusCodes.Status400BadRequest, "A multipart body without a file part, or malformed.", ProblemTypes.Validation)
+            .ProducesProblems(StatusCodes.Status404NotFound, "The account was deleted while uploading.", ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "Over the per-file maximum, or over the user's quota.",
+                ProblemTypes.PayloadTooLarge, FilesProblems.QuotaExceeded);
         return files;
     }
+
+    /// <summary>The multipart form of an upload, as the document describes it; the part is streamed, never bound.</summary>
+    public sealed record UploadForm(IFormFile File);
 
     private static async Task<Results<Created<FileView>, ProblemHttpResult, ValidationProblem>> UploadAsync(
         HttpContext http, ClaimsPrincipal principal, FileUploader uploader, IOptions<FilesOptions> options, FilesMetrics metrics, CancellationToken cancellationToken)

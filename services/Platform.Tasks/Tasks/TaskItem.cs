@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace Platform.Tasks.Tasks;
@@ -7,7 +8,7 @@ public sealed record TaskItem(
     Guid Id,
     string Title,
     string Description,
-    string Status,
+    [property: AllowedValues(TaskStatuses.Todo, TaskStatuses.InProgress, TaskStatuses.Done)] string Status,
     DateTimeOffset? DueAt,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,

@@ -3,6 +3,8 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Tasks.Tasks;
 
@@ -19,14 +21,47 @@ public static class TasksApi
     public static RouteGroupBuilder MapTasksApi(this RouteGroupBuilder tasks)
     {
         tasks.RequireAuthorization();
-        tasks.MapGet("/", ListAsync);
-        tasks.MapPost("/", CreateAsync);
-        tasks.MapGet("/{id}", GetAsync);
-        tasks.MapPut("/{id}", ReplaceAsync);
-        tasks.MapPatch("/{id}", PatchAsync);
-        tasks.MapDelete("/{id}", DeleteAsync);
+        tasks.MapGet("/", ListAsync).WithName("ListTasks").WithSummary("The caller's tasks, newest first, a page at a time")
+            .WithDescription("status filters; cursor is the nextCursor of the previous page; limit 1–200 (default 50).");
+        tasks.MapPost("/", CreateAsync).WithName("CreateTask").WithSummary("Create a task")
+            .WithRequestExample(new { title = "Write the release notes", description = "", status = "todo", dueAt = "2026-12-24T17:00:00+01:00" })
+            .WithRequestBody<RouteHandlerBuilder, TaskWrite>("application/json")
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "/api/tasks/{id}")
+            .WithResponseHeader(StatusCodes.Status201Created, "ETag", EtagDescription)
+            .ProducesJsonBodyProblems();
+        tasks.MapGet("/{id}", GetAsync).WithName("GetTask").WithSummary("One task")
+            .WithResponseHeader(StatusCodes.Status200OK, "ETag", EtagDescription)
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
+        tasks.MapPut("/{id}", ReplaceAsync).WithName("ReplaceTask").WithSummary("Replace every field of a task")
+            .WithDescription("Absent optional fields take their defaults.")
+            .WithRequestExample(new { title = "Write the release notes", status = "in_progress" })
+            .WithRequestBody<RouteHandlerBuilder, TaskWrite>("application/json")
+            .Conditional();
+        tasks.MapPatch("/{id}", PatchAsync).WithName("PatchTask").WithSummary("Change some fields of a task (JSON merge patch)")
+            .WithRequestExample(new { status = "done", dueAt = (string?)null })
+            .WithRequestBody<RouteHandlerBuilder, TaskPatch>("application/merge-patch+json", "application/json")
+            .Conditional();
+        tasks.MapDelete("/{id}", DeleteAsync).WithName("DeleteTask").WithSummary("Delete a task")
+            .Produces(StatusCodes.Status204NoContent)
+            .WithRequestHeader("If-Match", IfMatchDescription)
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status412PreconditionFailed, PreconditionDescription, ProblemTypes.PreconditionFailed);
         return tasks;
     }
+
+    private const string EtagDescription = "The task's version as a strong ETag, e.g. \"3\"; send it in If-Match to write only that version.";
+    private const string IfMatchDescription = "* or strong ETags of GET answers: the write happens only if the task is still at one of them (a weak ETag never matches). Without it the write is unconditional.";
+    private const string NotFoundDescription = "No such task of the caller's (missing, another user's, or not a UUID).";
+    private const string PreconditionDescription = "If-Match does not match the task's current version: GET it again.";
+
+    /// <summary>What PUT and PATCH share: If-Match, the new ETag, and their problem answers.</summary>
+    private static RouteHandlerBuilder Conditional(this RouteHandlerBuilder write) =>
+        write
+            .WithRequestHeader("If-Match", IfMatchDescription)
+            .WithResponseHeader(StatusCodes.Status200OK, "ETag", EtagDescription)
+            .ProducesJsonBodyProblems()
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status412PreconditionFailed, PreconditionDescription, ProblemTypes.PreconditionFailed);
 
     private static async Task<Results<Ok<TaskPage>, ValidationProblem>> ListAsync(
         string? status, string? cursor, string? limit, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)

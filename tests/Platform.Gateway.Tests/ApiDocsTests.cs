@@ -1,0 +1,33 @@
+using System.Net;
+
+namespace Platform.Gateway.Tests;
+
+[Collection(GatewayPlatformCollection.Name)]
+public sealed class ApiDocsTests(GatewayPlatform platform)
+{
+    [Fact]
+    public async Task The_merged_document_and_the_docs_page_are_public()
+    {
+        using var http = new HttpClient { BaseAddress = platform.Gateway };
+
+        using var document = await http.GetAsync("/api/openapi.json");
+        using var page = await http.GetAsync("/api/docs/");
+
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Turned_off_the_document_and_the_page_are_unknown_routes()
+    {
+        await using var gateway = InProcessGateway.Start(platform, new Dictionary<string, string?> { ["ApiDocs:Enabled"] = "false" });
+        using var http = gateway.CreateRealClient();
+
+        using var document = await http.GetAsync("/api/openapi.json");
+        using var page = await http.GetAsync("/api/docs/");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, document.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, page.StatusCode);
+    }
+}
