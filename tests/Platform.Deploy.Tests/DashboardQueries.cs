@@ -105,7 +105,7 @@ public sealed partial record DashboardQuery(string Dashboard, string Where, stri
     [GeneratedRegex(@"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")]
     private static partial Regex GroupingLabels();
 
-    [GeneratedRegex(@"(?<![A-Za-z_:])\d+(\.\d+)?([eE][+-]?\d+)?[a-z]*")]
+    [GeneratedRegex(@"(?<![A-Za-z0-9_:])\d+(\.\d+)?([eE][+-]?\d+)?[a-z]*")]
     private static partial Regex NumberOrDuration();
 
     [GeneratedRegex(@"[A-Za-z_:][A-Za-z0-9_:]*")]
