@@ -43,7 +43,7 @@ public sealed class SessionOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ActivityWriteInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How often expired sessions are closed and long-ended ones deleted.</summary>
+    /// <summary>How often expired sessions are closed (the retention job deletes them, section "Retention").</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

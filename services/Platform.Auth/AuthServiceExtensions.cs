@@ -9,6 +9,7 @@ using Platform.Auth.Sessions;
 using Platform.Auth.Tokens;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Retention;
 
 namespace Platform.Auth;
 
@@ -47,6 +48,7 @@ public static class AuthServiceExtensions
         builder.Services.AddScoped<SessionManager>();
         builder.Services.AddSingleton<ActivityCoalescer>();
         builder.Services.AddHostedService<SessionCleanup>();
+        builder.AddPlatformRetention(EndedSessionsRetention.Rule);
         builder.Services.AddSingleton<RevocationPropagator>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RevocationPropagator>());
         builder.Services.AddSingleton<ISigningKeySource, KeysetSigningKeySource>();

@@ -2,12 +2,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.Files.Data;
 using Platform.Files.Storage;
 using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Retention;
 
 namespace Platform.Files;
 
 public static class FilesServiceExtensions
 {
-    /// <summary>Limits (validated at start), the schema as a migrate step, storage and metrics.</summary>
+    /// <summary>Limits (validated at start), the schema as a migrate step, storage, metrics and the tombstones' retention.</summary>
     public static WebApplicationBuilder AddFilesService(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FilesOptions>().BindConfiguration(FilesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -17,6 +18,8 @@ public static class FilesServiceExtensions
         builder.Services.AddSingleton<FileDataSources>();
         builder.Services.AddSingleton<FileCatalog>();
         builder.Services.AddSingleton<FileUploader>();
+        var maxFileBytes = builder.Configuration.GetSection(FilesOptions.Section).GetValue(nameof(FilesOptions.MaxFileBytes), new FilesOptions().MaxFileBytes);
+        builder.AddPlatformRetention(DeletedOwnersRetention.For(maxFileBytes));
         return builder;
     }
 }

@@ -1,15 +1,17 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Platform.Auth.Sessions;
 using Platform.ServiceDefaults.Problems;
+using Platform.ServiceDefaults.Retention;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;
 
-/// <summary>The background job, on a clock the test moves: it closes expired sessions by reason, counts them, and later deletes them.</summary>
+/// <summary>The background jobs, on a clock the test moves: cleanup closes expired sessions by reason and counts them; retention deletes them later.</summary>
 [Collection(AuthTierCollection.Name)]
 public sealed class SessionCleanupTests(AuthTierFixture fixture) : IAsyncLifetime
 {
@@ -31,7 +33,7 @@ public sealed class SessionCleanupTests(AuthTierFixture fixture) : IAsyncLifetim
     public async Task DisposeAsync() => await host.DisposeAsync();
 
     [Fact]
-    public async Task Expired_sessions_are_closed_and_counted_by_reason_then_deleted_a_day_after_they_ended()
+    public async Task Expired_sessions_are_closed_and_counted_by_reason_then_deleted_with_their_refresh_tokens_past_the_sessions_horizon()
     {
         var (email, idle) = await api.NewUserAsync();
         var active = await api.LoginOkAsync(email);
@@ -57,9 +59,14 @@ public sealed class SessionCleanupTests(AuthTierFixture fixture) : IAsyncLifetim
         Assert.Equal(1, await Scrape.ValueAsync(api.Http, "auth_sessions_expired_total{reason=\"idle\"}"));
         Assert.Equal(1, await Scrape.ValueAsync(api.Http, "auth_sessions_expired_total{reason=\"absolute\"}"));
 
-        clock.Advance(SessionManager.EndedSessionRetention + TimeSpan.FromMinutes(1));
+        Assert.Equal(0, await Scrape.ValueAsync(api.Http, "retention_rows_removed_total{table=\"sessions\"}"));
+        clock.Advance(TimeSpan.FromDays(29)); // inside the 30-day horizon of appsettings.json: a retention pass keeps them
+        Assert.Equal(0, Assert.Single(await host.Services.GetRequiredService<RetentionRunner>().RunOnceAsync(CancellationToken.None)).RowsRemoved);
+        Assert.Equal(2, await host.QueryAsync(db => db.Sessions.CountAsync()));
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
         await Poll.UntilAsync(() => host.QueryAsync(db => db.Sessions.AnyAsync()), any => !any, TimeSpan.FromSeconds(10), "ended sessions to be deleted");
         Assert.False(await host.QueryAsync(db => db.RefreshTokens.AnyAsync()));
+        Assert.Equal(2, await Scrape.ValueAsync(api.Http, "retention_rows_removed_total{table=\"sessions\"}"));
     }
 
     private async Task<Tokens> RefreshOkAsync(Tokens tokens)

@@ -1,6 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Retention;
 using Platform.Testing;
 using RabbitMQ.Client;
 
@@ -114,6 +116,25 @@ public sealed class EventsTests(FilesTierFixture fixture) : IAsyncLifetime
         // The token is still valid here because the event was published by the test, not by auth.
         using var response = await purged.UploadRawAsync(new ByteArrayContent([1, 2]), "late.bin");
 
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal((0L, 0L), await platform.StoredRowsAsync(purged.UserId));
+    }
+
+    [Fact]
+    public async Task Retention_removes_tombstones_past_their_horizon_and_one_inside_it_still_refuses_uploads()
+    {
+        using var purged = await platform.NewUserAsync();
+        await PublishAsync(IntegrationEvent.Create(EventTypes.UserDeleted, "auth", new { userId = purged.UserId }));
+        await Poll.UntilAsync(async () => await DeletedOwnerAsync(purged.UserId), EventTimeout, "the purge to be recorded");
+        var longGone = Guid.NewGuid();
+        await ScalarAsync("INSERT INTO deleted_owners (owner, deleted_at) VALUES ($1, now() - interval '31 days')", longGone);
+        await ScalarAsync("UPDATE deleted_owners SET deleted_at = now() - interval '29 days' WHERE owner = $1", purged.UserId);
+
+        var passes = await platform.Files.Services.GetRequiredService<RetentionRunner>().RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, Assert.Single(passes, p => p.Table == "deleted_owners").RowsRemoved);
+        Assert.False(await DeletedOwnerAsync(longGone));
+        using var response = await purged.UploadRawAsync(new ByteArrayContent([1, 2]), "late.bin");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal((0L, 0L), await platform.StoredRowsAsync(purged.UserId));
     }

@@ -5,7 +5,8 @@ namespace Platform.Auth.Sessions;
 
 /// <summary>
 /// Every <see cref="SessionOptions.CleanupInterval"/>: closes sessions that passed their idle timeout or absolute
-/// end (counted in <c>auth_sessions_expired_total{reason}</c>) and deletes those that ended long ago. Runs on every
+/// end (counted in <c>auth_sessions_expired_total{reason}</c>); the retention job deletes them later
+/// (<see cref="EndedSessionsRetention"/>). Runs on every
 /// replica without coordination — the statements are safe to run concurrently — and a failed round (the database
 /// away) is simply tried again at the next tick.
 /// </summary>
@@ -28,10 +29,9 @@ public sealed partial class SessionCleanup(IServiceScopeFactory scopes, IOptions
             await using var scope = scopes.CreateAsyncScope();
             var sessions = scope.ServiceProvider.GetRequiredService<SessionManager>();
             var closed = await sessions.CloseExpiredAsync(cancellationToken);
-            var deleted = await sessions.DeleteLongEndedAsync(cancellationToken);
-            if (closed + deleted > 0)
+            if (closed > 0)
             {
-                LogCleaned(logger, closed, deleted);
+                LogClosed(logger, closed);
             }
         }
         catch (Exception e) when (IsDatabaseFailure(e) && !cancellationToken.IsCancellationRequested)
@@ -56,8 +56,8 @@ public sealed partial class SessionCleanup(IServiceScopeFactory scopes, IOptions
         return false;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Closed {Closed} expired sessions and deleted {Deleted} long-ended ones")]
-    private static partial void LogCleaned(ILogger logger, int closed, int deleted);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closed {Closed} expired sessions")]
+    private static partial void LogClosed(ILogger logger, int closed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session cleanup failed; it runs again at the next interval")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -49,12 +49,6 @@ public sealed class SessionManager(
     /// <inheritdoc cref="IdleReason"/>
     public const string AbsoluteReason = "absolute-lifetime";
 
-    /// <summary>
-    /// Ended sessions are deleted after this long. The revocation propagator re-publishes revocations of the last
-    /// access-token lifetime from these rows, so they must outlast that; a day also leaves room to look into one.
-    /// </summary>
-    public static readonly TimeSpan EndedSessionRetention = TimeSpan.FromDays(1);
-
     private const int CleanupBatchSize = 1000;
 
     private SessionOptions Lifetimes => sessionOptions.Value;
@@ -212,22 +206,6 @@ public sealed class SessionManager(
             total += closed.Count;
         }
         while (closed.Count == CleanupBatchSize);
-        return total;
-    }
-
-    /// <summary>Deletes sessions (and, by cascade, their refresh tokens) that ended more than <see cref="EndedSessionRetention"/> ago.</summary>
-    public async Task<int> DeleteLongEndedAsync(CancellationToken cancellationToken)
-    {
-        var cutoff = clock.GetUtcNow() - EndedSessionRetention;
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await db.Database.ExecuteSqlAsync(
-                $"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at < {cutoff} LIMIT {CleanupBatchSize})", cancellationToken);
-            total += deleted;
-        }
-        while (deleted == CleanupBatchSize);
         return total;
     }
 

@@ -7,7 +7,8 @@ namespace Platform.Files.Data;
 /// The files schema, plain SQL that can run any number of times (the <c>migrate</c> command runs it). Content
 /// lives in <c>file_chunks</c>, one row per fixed-size piece, so neither writing nor reading ever needs a whole
 /// file in memory. <c>STORAGE EXTERNAL</c> keeps chunks out of line but uncompressed: most uploads are already
-/// compressed, and it lets <c>substring</c> fetch only the slices a range asks for.
+/// compressed, and it lets <c>substring</c> fetch only the slices a range asks for. <c>deleted_owners</c> is indexed
+/// by age for its retention (<see cref="DeletedOwnersRetention"/>).
 /// </summary>
 public sealed class FilesSchema : IDatabaseMigration
 {
@@ -36,6 +37,7 @@ public sealed class FilesSchema : IDatabaseMigration
             owner uuid PRIMARY KEY,
             deleted_at timestamptz NOT NULL DEFAULT now()
         );
+        CREATE INDEX IF NOT EXISTS deleted_owners_by_age ON deleted_owners (deleted_at);
         """;
 
     public async Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Platform.ServiceDefaults.Retention;
 
 namespace Platform.ServiceDefaults.Messaging;
 
@@ -14,7 +15,8 @@ public static class EventConsumerExtensions
     /// Consumes the events of <paramref name="routingKeys"/> (event types, or topic patterns such as
     /// <c>user.*</c>) from the service's durable <paramref name="queue"/> (e.g. <c>tasks.events</c>) with
     /// <typeparamref name="THandler"/>. The queue name also names the consumer in <c>processed_events</c>, so it
-    /// must stay stable. Needs <c>AddPlatformPostgres</c> and <c>AddPlatformRabbitMq</c>.
+    /// must stay stable. Old event ids are removed after the <c>processed_events</c> horizon
+    /// (<see cref="ProcessedEventsRetention"/>). Needs <c>AddPlatformPostgres</c> and <c>AddPlatformRabbitMq</c>.
     /// </summary>
     public static WebApplicationBuilder AddPlatformEventConsumer<THandler>(
         this WebApplicationBuilder builder,
@@ -35,6 +37,7 @@ public static class EventConsumerExtensions
 
         var registration = new EventConsumerRegistration(queue, [.. routingKeys], options);
         builder.Services.AddMessagingSchema();
+        builder.AddPlatformRetention(ProcessedEventsRetention.Rule);
         builder.Services.TryAddScoped<THandler>();
         builder.Services.TryAddSingleton<EventConsumerMetrics>();
         builder.Services.AddSingleton<IHostedService>(services =>

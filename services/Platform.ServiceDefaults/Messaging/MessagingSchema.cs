@@ -15,6 +15,7 @@ public sealed class MessagingSchema : IDatabaseMigration
     /// <c>position</c> orders dispatch; <c>next_attempt_at</c> holds a failed row back. The statement trigger
     /// notifies once per inserting statement, and PostgreSQL delivers (and de-duplicates) notifications at
     /// commit, so the dispatcher wakes exactly when new rows become visible, and never for a rollback.
+    /// <c>processed_events_by_age</c> lets retention find old event ids without reading the table.
     /// </summary>
     private const string Sql = $"""
         CREATE TABLE IF NOT EXISTS outbox (
@@ -46,6 +47,7 @@ public sealed class MessagingSchema : IDatabaseMigration
             processed_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (consumer, event_id)
         );
+        CREATE INDEX IF NOT EXISTS processed_events_by_age ON processed_events (processed_at);
         """;
 
     public async Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
