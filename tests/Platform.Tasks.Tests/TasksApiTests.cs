@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Platform.ServiceDefaults.Problems;
+using Platform.Testing;
 
 namespace Platform.Tasks.Tests;
 
@@ -45,6 +46,38 @@ public sealed class TasksApiTests(TasksTierFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("\"1\"", response.Headers.ETag?.Tag);
         Assert.Equal(created, await response.Content.ReadFromJsonAsync<TaskView>(JsonSerializerOptions.Web));
+    }
+
+    [Fact]
+    public async Task A_cached_read_answers_the_same_bytes_and_headers_as_the_read_that_filled_the_cache()
+    {
+        var created = await user.CreateOkAsync("Cached");
+
+        using var first = await user.SendAsync(HttpMethod.Get, $"/api/tasks/{created.Id}");
+        var firstBody = await first.Content.ReadAsByteArrayAsync();
+        byte[] secondBody = [];
+        await Poll.UntilAsync(async () =>
+        {
+            using var second = await user.SendAsync(HttpMethod.Get, $"/api/tasks/{created.Id}");
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            Assert.Equal(first.Headers.ETag, second.Headers.ETag);
+            Assert.Equal(first.Content.Headers.ContentType, second.Content.Headers.ContentType);
+            Assert.Equal(first.Content.Headers.ContentLength, second.Content.Headers.ContentLength);
+            secondBody = await second.Content.ReadAsByteArrayAsync();
+            return await CacheHitsAsync();
+        }, hits => hits > 0, TimeSpan.FromSeconds(10), "a read answered from the cache");
+
+        Assert.Equal("application/json; charset=utf-8", first.Content.Headers.ContentType?.ToString());
+        Assert.Equal(firstBody, secondBody);
+        Assert.Equal(created, JsonSerializer.Deserialize<TaskView>(secondBody, JsonSerializerOptions.Web));
+    }
+
+    private async Task<double> CacheHitsAsync()
+    {
+        using var metrics = new HttpClient { BaseAddress = host.Address };
+        return (await metrics.GetStringAsync("/metrics")).Split('\n')
+            .Where(line => line.StartsWith("cache_requests_total{", StringComparison.Ordinal) && line.Contains("result=\"hit\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

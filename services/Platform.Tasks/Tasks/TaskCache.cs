@@ -38,6 +38,21 @@ public sealed class TaskCache
     public async Task<T?> GetAsync<T>(Guid userId, long generation, string field)
         where T : class
     {
+        var bytes = await GetBytesAsync(userId, generation, field);
+        try
+        {
+            return bytes is null ? null : JsonSerializer.Deserialize<T>(bytes, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            Count("error");
+            return null;
+        }
+    }
+
+    /// <summary>The cached answer as stored: the JSON the API writes, for a caller that hands it on as it is.</summary>
+    public async Task<byte[]?> GetBytesAsync(Guid userId, long generation, string field)
+    {
         if (!redis.IsConnected)
         {
             Count("error");
@@ -47,9 +62,9 @@ public sealed class TaskCache
         {
             var value = await redis.Database.HashGetAsync(Key(userId, generation), field);
             Count(value.IsNull ? "miss" : "hit");
-            return value.IsNull ? null : JsonSerializer.Deserialize<T>((byte[])value!, JsonSerializerOptions.Web);
+            return value.IsNull ? null : (byte[])value!;
         }
-        catch (Exception e) when (RedisConnection.IsOutage(e) || e is JsonException)
+        catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             Count("error");
             return null;
@@ -57,7 +72,11 @@ public sealed class TaskCache
     }
 
     /// <summary>Fire and forget: filling the cache never delays or fails a read.</summary>
-    public void Set<T>(Guid userId, long generation, string field, T value)
+    public void Set<T>(Guid userId, long generation, string field, T value) =>
+        SetBytes(userId, generation, field, JsonSerializer.SerializeToUtf8Bytes(value, JsonSerializerOptions.Web));
+
+    /// <summary>Fire and forget, like <see cref="Set{T}"/>, for an answer already serialised.</summary>
+    public void SetBytes(Guid userId, long generation, string field, byte[] bytes)
     {
         if (!redis.IsConnected)
         {
@@ -66,7 +85,6 @@ public sealed class TaskCache
         try
         {
             var key = Key(userId, generation);
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, JsonSerializerOptions.Web);
             _ = redis.Database.HashSetAsync(key, field, bytes, flags: CommandFlags.FireAndForget);
             _ = redis.Database.KeyExpireAsync(key, ttl, flags: CommandFlags.FireAndForget);
         }

@@ -33,11 +33,12 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
         RETURNING generation
         """;
 
-    public async Task<TaskItem?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken)
+    /// <summary>One task as the JSON the API answers with: a cache hit is the cached bytes as they are.</summary>
+    public async Task<TaskJson?> GetAsync(Guid userId, Guid id, CancellationToken cancellationToken)
     {
         var field = TaskCache.ItemField(id);
         var remembered = await memo.RecallAsync(userId, Subject(userId));
-        if (remembered is { } known && await cache.GetAsync<TaskItem>(userId, known, field) is { } hit)
+        if (remembered is { } known && TaskJson.FromCached(await cache.GetBytesAsync(userId, known, field)) is { } hit)
         {
             return hit;
         }
@@ -45,7 +46,7 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
         {
             // The generation first, on the same server: the data read after it is at least that new.
             var generation = await GenerationAsync(connection, userId, cancellationToken);
-            if (generation != remembered && await cache.GetAsync<TaskItem>(userId, generation, field) is { } cached)
+            if (generation != remembered && TaskJson.FromCached(await cache.GetBytesAsync(userId, generation, field)) is { } cached)
             {
                 return cached;
             }
@@ -53,12 +54,13 @@ public sealed class TaskStore(NpgsqlDataSource primary, ReadRouter reads, TaskCa
             {
                 Parameters = { new() { Value = id }, new() { Value = userId } },
             };
-            var task = await ReadOneAsync(command, cancellationToken);
-            if (task is not null)
+            if (await ReadOneAsync(command, cancellationToken) is not { } task)
             {
-                cache.Set(userId, generation, field, task);
+                return null;
             }
-            return task;
+            var json = TaskJson.From(task);
+            cache.SetBytes(userId, generation, field, json.Utf8);
+            return json;
         }, cancellationToken);
     }
 

@@ -30,6 +30,7 @@ public static class TasksApi
             .WithResponseHeader(StatusCodes.Status201Created, "ETag", EtagDescription)
             .ProducesJsonBodyProblems();
         tasks.MapGet("/{id}", GetAsync).WithName("GetTask").WithSummary("One task")
+            .Produces<TaskItem>()
             .WithResponseHeader(StatusCodes.Status200OK, "ETag", EtagDescription)
             .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
         tasks.MapPut("/{id}", ReplaceAsync).WithName("ReplaceTask").WithSummary("Replace every field of a task")
@@ -108,7 +109,7 @@ public static class TasksApi
         return TypedResults.Created($"/api/tasks/{task.Id}", task);
     }
 
-    private static async Task<Results<Ok<TaskItem>, ProblemHttpResult>> GetAsync(
+    private static async Task<Results<TaskJsonResult, ProblemHttpResult>> GetAsync(
         string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId) || await store.GetAsync(user.UserId(), taskId, cancellationToken) is not { } task)
@@ -116,7 +117,7 @@ public static class TasksApi
             return TasksProblems.NotFound();
         }
         http.Response.Headers.ETag = task.ETag;
-        return TypedResults.Ok(task);
+        return new TaskJsonResult(task);
     }
 
     private static async Task<Results<Ok<TaskItem>, ValidationProblem, ProblemHttpResult>> ReplaceAsync(
