@@ -23,8 +23,11 @@ RUN dotnet publish "${PROJECT}" -c Release --no-restore -o /out -p:UseAppHost=tr
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}
 # The runtime writes nothing outside /tmp (the charts mount an emptyDir there), so the root filesystem can be
 # read-only; the diagnostics IPC socket is off because nobody attaches a debugger in a cluster.
+# A thread-pool worker with nothing to do sleeps at once instead of spinning: below saturation the spinning cost up
+# to half the CPU per request, at saturation nothing (make bench, scenario "runtime"; scripts/platform.sh sets the same).
 ENV DOTNET_EnableDiagnostics=0 \
     DOTNET_gcServer=1 \
+    DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 \
     ASPNETCORE_HTTP_PORTS=8080
 WORKDIR /app
 COPY --from=build /out/ ./

@@ -21,6 +21,23 @@ group_roots() {
   return 0
 }
 
+# "group mib" lines: the resident set of each group now (the sum over its process tree).
+rss_mib() {
+  ps -e -o pid=,ppid=,rss= | awk -v roots="$(group_roots)" '
+    function claim(pid, group,    i) {
+      if (pid in owner) return
+      owner[pid] = group
+      kib[group] += rss[pid]
+      for (i = 1; i <= nchildren[pid]; i++) claim(child[pid, i], group)
+    }
+    { nchildren[$2]++; child[$2, nchildren[$2]] = $1; rss[$1] = $3 }
+    END {
+      n = split(roots, lines, "\n")
+      for (i = 1; i <= n; i++) { split(lines[i], root, " "); if (root[2] in rss) claim(root[2], root[1]) }
+      for (group in kib) printf "%s %d\n", group, kib[group] / 1024
+    }'
+}
+
 cpu_ticks() {
   ps -e -o pid=,ppid= | awk -v roots="$(group_roots)" '
     function stat_ticks(pid,    line, fields, n) {

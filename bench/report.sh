@@ -25,7 +25,7 @@ svg="$OUT_DIR/$name.svg"
 awk -F'\t' -v svg="$svg" -v svgname="$name.svg" -v date="$(meta date)" -v commit="$(meta commit)" -v cores="$(meta cores)" \
   -v cpu="$(meta cpu)" -v kernel="$(meta kernel)" -v load_before="$(meta load_before)" -v load_after="$(meta load_after)" \
   -v settings="$(settings)" -v platform="$(meta platform)" -v target_rps="$BENCH_TARGET_RPS" -v cpu_target="$BENCH_CPU_TARGET" \
-  -v pod_cores="$BENCH_POD_CORES" -v file_mb="$(settings | sed -n 's/.*file_mb=\([0-9]*\).*/\1/p')" '
+  -v pod_cores="$BENCH_POD_CORES" -v rate_target="$(meta rate)" -v file_mb="$(settings | sed -n 's/.*file_mb=\([0-9]*\).*/\1/p')" '
 function cpu_of(row, group) { return (row SUBSEP group) in ticks ? ticks[row, group] : 0 }
 # CPU seconds per 1,000 requests = ticks / 100 / requests * 1000.
 function per_k(row, group) { return requests[row] > 0 ? cpu_of(row, group) * 10 / requests[row] : 0 }
@@ -111,13 +111,35 @@ END {
       fmt(us_per_req(row_of["2"], "redis"), 0) " µs — PostgreSQL is " fmt(pg / total_us(row_of["2"]) * 100, 0) "% of it."
   }
 
+  if (has("r1") && has("r2")) {
+    print "- At one fixed offered rate (" conns[row_of["r1"]] " connections paced to " note_rate() " req/s): tasks behind the gateway spends " fmt(us_per_req(row_of["r1"], "tasks"), 0) \
+      " µs per read, tasks called directly " fmt(us_per_req(row_of["r2"], "tasks"), 0) " µs (" fmt(us_per_req(row_of["r1"], "tasks") / us_per_req(row_of["r2"], "tasks"), 2) "×); saturated, " \
+      (has("1") && has("2") ? fmt(us_per_req(row_of["1"], "tasks"), 0) " vs " fmt(us_per_req(row_of["2"], "tasks"), 0) " µs" : "not measured") "."
+  }
+  if (has("r1") && has("r-nginx")) {
+    print "- The proxy hop at the fixed rate: gateway " fmt(us_per_req(row_of["r1"], "gateway"), 0) " µs, nginx " fmt(us_per_req(row_of["r-nginx"], "nginx"), 0) " µs (" \
+      fmt(us_per_req(row_of["r1"], "gateway") / us_per_req(row_of["r-nginx"], "nginx"), 2) "×); the bare Kestrel endpoint " \
+      (has("r-base") ? fmt(us_per_req(row_of["r-base"], "baseline"), 0) " µs at that rate vs " fmt(us_per_req(row_of["baseline"], "baseline"), 0) " µs saturated" : "not measured") "."
+  }
+  runtime_table()
+
   print ""
-  print "## Targets (issue 8)"
+  print "## Targets (issue 15)"
   print ""
   print "| target | figure | |"
   print "|---|---|---|"
-  if (has("1")) print "| cached read via the gateway: platform CPU ≤ 150 µs per request | " fmt(total_us(row_of["1"]), 0) " µs → " fmt(target_rps * total_us(row_of["1"]) / 1e6, 1) " cores for " target_rps " req/s at 100 % | " met(total_us(row_of["1"]) <= 150) " |"
-  if (has("1") && has("nginx")) print "| gateway CPU per request ≤ 1.5 × nginx'"'"'s for the same proxying | " fmt(gw_ratio, 2) "× | " met(gw_ratio <= 1.5) " |"
+  if (has("1")) print "| platform CPU per cached read via the gateway ≤ 150 µs (saturated; moonshot 100) | " fmt(total_us(row_of["1"]), 0) " µs | " met(total_us(row_of["1"]) <= 150) " |"
+  if (has("r1")) print "| platform CPU per cached read via the gateway ≤ 150 µs at " note_rate() " req/s | " fmt(total_us(row_of["r1"]), 0) " µs | " met(total_us(row_of["r1"]) <= 150) " |"
+  if (has("1") && has("nginx")) print "| gateway CPU ≤ 2 × nginx'"'"'s for the same hop (saturated) | " fmt(us_per_req(row_of["1"], "gateway"), 0) " vs " fmt(us_per_req(row_of["nginx"], "nginx"), 0) " µs: " fmt(gw_ratio, 2) "× | " met(gw_ratio <= 2) " |"
+  if (has("r1") && has("r-nginx")) { r = us_per_req(row_of["r1"], "gateway") / us_per_req(row_of["r-nginx"], "nginx"); print "| gateway CPU ≤ 2 × nginx'"'"'s at " note_rate() " req/s | " fmt(r, 2) "× | " met(r <= 2) " |" }
+  if (has("r1") && has("r2")) { r = us_per_req(row_of["r1"], "tasks") / us_per_req(row_of["r2"], "tasks"); print "| tasks behind the gateway within 1.3 × of tasks direct at the same offered rate | " fmt(r, 2) "× | " met(r <= 1.3) " |" }
+  if (has("8a") && has("8b")) print "| cached-read p99 during a login storm ≤ 2 × alone | " fmt(p99[row_of["8b"]] / p99[row_of["8a"]], 2) "× | " met(p99[row_of["8b"]] <= 2 * p99[row_of["8a"]]) " |"
+
+  print ""
+  print "## Other targets (issue 8)"
+  print ""
+  print "| target | figure | |"
+  print "|---|---|---|"
   for (s = 1; s <= 2; s++) {
     id = s == 1 ? "4a" : "4b"
     if (!has(id)) continue
@@ -129,7 +151,6 @@ END {
     print "| login (" label[row_of[id]] ") ≥ 90 % of the bcrypt limit | " fmt(ok_rps, 1) " successful logins/s vs " cores " cores ÷ " hash_ms " ms = " fmt(limit, 1) "/s: " fmt(ok_rps / limit * 100, 0) " %" \
       (non2xx[row_of[id]] > 0 ? " (" non2xx[row_of[id]] " refused)" : "") "; auth CPU per login " fmt(per_k(row_of[id], "auth"), 0) " ms, so " fmt(cores / (per_k(row_of[id], "auth") / 1000), 1) "/s on idle cores | " met(ok_rps >= 0.9 * limit) " |"
   }
-  if (has("8a") && has("8b")) print "| during a login storm, cached-read p99 ≤ 2 × alone | " fmt(p99[row_of["8b"]], 2) " ms vs " fmt(p99[row_of["8a"]], 2) " ms alone: " fmt(p99[row_of["8b"]] / p99[row_of["8a"]], 2) "× (storm: " note("8b", "storm_logins_per_s") " logins/s) | " met(p99[row_of["8b"]] <= 2 * p99[row_of["8a"]]) " |"
   if ("7" in row_of) {
     r = row_of["7"]
     if (requests[r] == 0) print "| rotation under load: 0 failed requests | not available (no rotate-keys target) | – |"
@@ -144,10 +165,80 @@ END {
   print "From the CPU each process group spent per ingress request, for " target_rps " req/s with every pod at " cpu_target " % of its CPU"
   print "(pods of " pod_cores " core, the chart'"'"'s CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
   print "at that target; these are the values for the ScalingPolicy'"'"'s per-service `rpsPerPod`. The data tier is sized in cores."
-  plan("5", "the mix (80 % cached reads, 15 % creates, 5 % logins)", "gateway=1 tasks=0.95 auth=0.05")
+  session_plan()
+  plan("5", "the session mix as measured (scenario 5: no refreshes)", "gateway=1 tasks=" fmt(359 / 360, 4) " auth=" fmt(1 / 360, 4))
   plan("1", "pure cached reads", "gateway=1 tasks=1 auth=0")
+  plan("4b", "pure logins", "gateway=1 tasks=0 auth=1")
+  users_section()
 
   chart()
+}
+function note_rate() { return rate_target != "" ? rate_target : "n/a" }
+# The runtime settings of scenario "runtime": each setting at the fixed rate and saturated, side by side.
+function runtime_table(    r, label_of, k) {
+  if (!has("k1-r")) return
+  print ""
+  print "### Runtime settings (scenario runtime: gateway and tasks restarted with each)"
+  print ""
+  print "| setting | at " note_rate() " req/s: gateway µs | tasks µs | platform µs | saturated: req/s | gateway µs | tasks µs | platform µs |"
+  print "|---|--:|--:|--:|--:|--:|--:|--:|"
+  for (k = 1; ("k" k "-r") in row_of; k++) {
+    r = row_of["k" k "-r"]; s = row_of["k" k "-s"]
+    setting = label[r]; sub(/^[^,]*, /, "", setting)
+    if (setting == "-") setting = "the platform'"'"'s defaults"
+    print "| `" setting "` | " fmt(us_per_req(r, "gateway"), 0) " | " fmt(us_per_req(r, "tasks"), 0) " | " fmt(total_us(r), 0) " | " \
+      (s ? fmt(rps[s], 0) " | " fmt(us_per_req(s, "gateway"), 0) " | " fmt(us_per_req(s, "tasks"), 0) " | " fmt(total_us(s), 0) : "| | |") " |"
+  }
+}
+# The realistic plan: CPU per request of each kind (scenarios 1, 3, 4b, R) weighted by the session model.
+function session_plan(    kinds, shares, i, k, g, us, total, share_of, cores_needed, per_pod, pods, total_cores, missing) {
+  print ""
+  print "### the session model (scenarios 1, 3, 4b and R weighted) — the plan the ScalingPolicy defaults follow"
+  print ""
+  print "A session logs in once, makes one API call every 5 s for 30 minutes (the idle timeout; 360 calls), 15 % of them"
+  print "writes, and refreshes its access token every 10 minutes (the token lifetime; 3 refreshes). Per ingress request:"
+  print "reads " fmt(305 / 364 * 100, 2) " %, creates " fmt(54 / 364 * 100, 2) " %, logins " fmt(1 / 364 * 100, 2) " %, refreshes " fmt(3 / 364 * 100, 2) " %."
+  print "A client that keeps its refresh token across days logs in even less; one that is idle longer makes fewer calls."
+  print ""
+  split("1 3 4b R", kinds, " "); split("305 54 1 3", shares, " ")
+  missing = ""
+  for (i = 1; i <= 4; i++) if (!has(kinds[i])) missing = missing " " kinds[i]
+  if (missing != "") { print "Not computed: scenario(s)" missing " not run."; return }
+  print "| part | CPU µs per ingress request | share | cores at " cpu_target " % | pods | rpsPerPod |"
+  print "|---|--:|--:|--:|--:|--:|"
+  split("gateway=1 tasks=" 359 / 364 " auth=" 4 / 364, svc, " ")
+  total_cores = 0; total = 0
+  for (g = 1; g <= ngroups; g++) {
+    if (groups[g] == "nginx" || groups[g] == "baseline") continue
+    us = 0
+    for (i = 1; i <= 4; i++) us += shares[i] / 364 * us_per_req(row_of[kinds[i]], groups[g])
+    total += us
+    cores_needed = target_rps * us / 1e6 / (cpu_target / 100)
+    total_cores += cores_needed
+    share_of = groups[g] == "gateway" ? 1 : groups[g] == "tasks" ? 359 / 364 : groups[g] == "auth" ? 4 / 364 : 0
+    if (share_of > 0 && us > 0) {
+      per_pod = int(pod_cores * cpu_target / 100 / (us / share_of / 1e6))
+      pods = ceil(share_of * target_rps / per_pod)
+      print "| " groups[g] " | " fmt(us, 1) " | " fmt(share_of, 4) " | " fmt(cores_needed, 1) " | " pods " | " per_pod " |"
+    } else {
+      print "| " groups[g] " | " fmt(us, 1) " | | " fmt(cores_needed, 1) " | | |"
+    }
+  }
+  print "| **total** | " fmt(total, 1) " | | **" fmt(total_cores, 0) "** | | |"
+}
+# Scenario U: latency, errors and the memory of each process with 1,000 users at once.
+function users_section(    r, k, g) {
+  if (!has("U")) return
+  r = row_of["U"]
+  print ""
+  print "## " conns[r] " users at once (scenario U)"
+  print ""
+  print conns[r] " connections of the session mix through the gateway: " fmt(rps[r], 0) " req/s, p50 " fmt(p50[r], 2) " ms, p99 " fmt(p99[r], 2) " ms, " \
+    non2xx[r] " non-2xx and " sockerr[r] " socket errors of " requests[r] " requests."
+  print ""
+  print "| process group | largest resident set, MiB |"
+  print "|---|--:|"
+  for (g = 1; g <= ngroups; g++) if (note("U", "rss_mib_" groups[g]) != "n/a") print "| " groups[g] " | " note("U", "rss_mib_" groups[g]) " |"
 }
 function notes_line(r,    key, line) {
   line = ""

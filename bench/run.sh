@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: the load scenarios of issue 8 against the local platform, with wrk on loopback, and their report.
 #
-#   1 cached task read through the gateway     5 mix: 16 reads, 3 creates, 1 login in every 20 requests
+#   1 cached task read through the gateway     5 session mix: 305 reads, 54 creates, 1 login in every 360 requests
 #   2 the same read straight to tasks          6 file upload and download through the gateway (MB/s)
 #   3 task create through the gateway          7 scenario 1 while `make rotate-keys` runs (if the target exists)
 #   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth
+#   R token refresh through the gateway        U 1,000 users: scenario 5 on 1,000 connections, with each process's memory
+#   rate  1 and 2 (and the baselines) at one fixed offered rate
+#   runtime  scenario 1 with each runtime setting (gateway and tasks restarted)
 #   baseline  a bare Kestrel endpoint (bench/Platform.Bench.Baseline)
 #   nginx     Debian's nginx proxying scenario 2's request to tasks (keepalive upstream)
 #
@@ -24,11 +27,20 @@ export PLATFORM_RUN_DIR="${PLATFORM_RUN_DIR:-$ROOT/.run}"
 export GATEWAY_PORT="${GATEWAY_PORT:-8080}" AUTH_PORT="${AUTH_PORT:-8081}" TASKS_PORT="${TASKS_PORT:-8082}" FILES_PORT="${FILES_PORT:-8083}"
 
 BENCH_DURATION=${BENCH_DURATION:-30}              # seconds per measured scenario
-BENCH_WARMUP=${BENCH_WARMUP:-5}                   # seconds of unmeasured load before each (JIT, pools, caches)
+BENCH_WARMUP=${BENCH_WARMUP:-10}                  # seconds of unmeasured load before each (JIT, pools, caches)
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}        # scenarios 1, 2, 3, 5, 7, 8 and the baselines
 BENCH_LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-$(( 4 * $(nproc) ))}  # enough to keep every hashing slot busy
 BENCH_FILE_CONNECTIONS=${BENCH_FILE_CONNECTIONS:-4}
-BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 3 4 5 6 7 8"}
+BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate runtime 3 4 R 5 U 6 7 8"}
+BENCH_USERS_CONNECTIONS=${BENCH_USERS_CONNECTIONS:-1000}   # scenario U
+BENCH_REFRESHES=${BENCH_REFRESHES:-40}            # scenario R: refreshes per chain, BENCH_LOGIN_CONNECTIONS chains
+# Scenario "runtime": gateway and tasks restarted with each of these settings (";" between settings, spaces between
+# variables; "PLATFORM_RUNTIME_TUNING=0" is the runtime's own defaults, "-" the platform's), scenario 1 measured
+# at BENCH_RATE and saturated under each.
+BENCH_RUNTIME_SETTINGS=${BENCH_RUNTIME_SETTINGS:-"PLATFORM_RUNTIME_TUNING=0;-;DOTNET_gcServer=0"}
+BENCH_RESTART_WARMUP=${BENCH_RESTART_WARMUP:-20}  # seconds of load after each restart of scenario runtime (JIT tiering)
+BENCH_RATE=${BENCH_RATE:-2000}                    # scenario "rate": the fixed offered rate (req/s), below every path's saturation
+BENCH_RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-64}  # each waits connections/rate between requests
 BENCH_BASELINE_PORT=${BENCH_BASELINE_PORT:-8090}
 BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-8091}
 BENCH_ROTATION_TIMEOUT=${BENCH_ROTATION_TIMEOUT:-240}  # longest scenario 7 may take
@@ -223,6 +235,56 @@ scenario_baseline() { measure baseline "Kestrel baseline (fixed body)" "http://1
 scenario_nginx() { measure nginx "nginx → tasks (scenario 2's read)" "http://127.0.0.1:$BENCH_NGINX_PORT" read.lua "$BENCH_CONNECTIONS" notes_read; }
 scenario_1() { measure 1 "cached read via gateway" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" notes_read; }
 scenario_2() { measure 2 "cached read direct to tasks" "http://127.0.0.1:$TASKS_PORT" read.lua "$BENCH_CONNECTIONS" notes_read; }
+# Scenario "rate": the baseline, nginx, 1 and 2 again at one fixed offered rate (BENCH_RATE), so the CPU per request of
+# each path is compared under the same load rather than at whatever rate each path saturates: a process that
+# spins waiting for work, or batches better when busy, shows here.
+scenario_rate() {
+  local pace
+  pace=$(awk -v c="$BENCH_RATE_CONNECTIONS" -v r="$BENCH_RATE" 'BEGIN { printf "%d", c * 1000 / r }')
+  export BENCH_PACE_MS=$pace
+  [[ -s $BENCH_TMP/baseline.pid ]] && measure r-base "Kestrel baseline at $BENCH_RATE req/s" "http://127.0.0.1:$BENCH_BASELINE_PORT" baseline.lua "$BENCH_RATE_CONNECTIONS"
+  [[ -s $BENCH_TMP/nginx.pid ]] && measure r-nginx "nginx → tasks at $BENCH_RATE req/s" "http://127.0.0.1:$BENCH_NGINX_PORT" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
+  measure r1 "cached read via gateway at $BENCH_RATE req/s" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
+  measure r2 "cached read direct to tasks at $BENCH_RATE req/s" "http://127.0.0.1:$TASKS_PORT" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
+  unset BENCH_PACE_MS
+}
+
+scenario_runtime() {
+  if (( ! STARTED_PLATFORM )); then
+    say "scenario runtime: skipped (it restarts gateway and tasks, so it runs only on a platform the bench started)"
+    return
+  fi
+  local settings index=0 setting pace
+  pace=$(awk -v c="$BENCH_RATE_CONNECTIONS" -v r="$BENCH_RATE" 'BEGIN { printf "%d", c * 1000 / r }')
+  IFS=';' read -r -a settings <<<"$BENCH_RUNTIME_SETTINGS"
+  for setting in "${settings[@]}" "-"; do
+    restart_with "$setting"
+    (( index++ < ${#settings[@]} )) || break   # the last "-" only puts the platform's own settings back
+    fresh_tokens
+    run_wrk "$RAW/k$index.warmup.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_RESTART_WARMUP}s"
+    export BENCH_PACE_MS=$pace
+    measure "k$index-r" "scenario 1 at $BENCH_RATE req/s, $setting" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
+    unset BENCH_PACE_MS
+    measure "k$index-s" "scenario 1 saturated, $setting" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" notes_read
+  done
+}
+
+# Gateway and tasks stopped and started again with the platform's environment plus SETTING ("-": nothing more).
+restart_with() {
+  local setting=$1 service pid
+  [[ $setting == "-" ]] && setting=""
+  say "restarting gateway and tasks with: ${setting:-their usual settings}"
+  for service in gateway tasks; do
+    pid=$(cat "$PLATFORM_RUN_DIR/pids/$service.pid" 2>/dev/null) || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  # shellcheck disable=SC2086 # both are lists of NAME=value words
+  env $BENCH_PLATFORM_ENV $setting PLATFORM_SKIP_BUILD=1 "$ROOT/scripts/platform.sh" up >"$BENCH_TMP/restart.log" 2>&1 \
+    || { cat "$BENCH_TMP/restart.log" >&2; die "restarting with '$setting' failed"; }
+  TOKENS_AT=0   # tasks and the gateway validate tokens again from scratch: fresh ones keep the run's figures alike
+}
+
 scenario_3() { measure 3 "task create via gateway" "$GATEWAY_URL" create.lua "$BENCH_CONNECTIONS"; }
 
 scenario_4() {
@@ -230,7 +292,68 @@ scenario_4() {
   measure 4b "login via gateway" "$GATEWAY_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" notes_login
 }
 
-scenario_5() { measure 5 "mix 80/15/5 via gateway" "$GATEWAY_URL" mix.lua "$BENCH_CONNECTIONS" notes_login; }
+scenario_5() { measure 5 "session mix via gateway" "$GATEWAY_URL" session.lua "$BENCH_CONNECTIONS" notes_login; }
+
+# Scenario U: 1,000 users at once, each a connection of scenario 5's session traffic, with the largest resident set
+# of each process group while it ran (sampled every second).
+scenario_U() {
+  local sampler
+  sample_rss "$RAW/U.rss" & sampler=$!
+  measure U "$BENCH_USERS_CONNECTIONS users, session mix via gateway" "$GATEWAY_URL" session.lua "$BENCH_USERS_CONNECTIONS" rss_notes
+  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+}
+
+# Largest RSS (MiB) of each group seen since the file was started: "group mib" lines, rewritten every second.
+sample_rss() {
+  local out=$1
+  : >"$out"
+  while :; do
+    rss_mib | awk 'NR == FNR { max[$1] = $2; next } { if (!($1 in max) || $2 > max[$1]) max[$1] = $2 } END { for (g in max) print g, max[g] }' "$out" - >"$out.tmp"
+    mv -f "$out.tmp" "$out"
+    sleep 1
+  done
+}
+rss_notes() { awk '{ printf "%srss_mib_%s=%d", (n++ ? " " : ""), $1, $2 }' "$RAW/U.rss"; }
+
+# Scenario R: token refresh through the gateway. Refresh tokens rotate (each is good once, and a reuse ends the
+# session), so each client's chain is followed by curl: BENCH_LOGIN_CONNECTIONS chains in parallel, BENCH_REFRESHES
+# refreshes each, after one login per chain that is not measured. curl's own CPU is not in any platform group.
+scenario_R() {
+  fresh_tokens
+  say "scenario R: token refresh via gateway ($BENCH_LOGIN_CONNECTIONS chains of $BENCH_REFRESHES)"
+  local before after started chain=0 email password token i
+  mkdir -p "$RAW/R"
+  while IFS=$'\t' read -r email password; do
+    token=$(curl -fsS --max-time 30 -X POST -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
+      "$AUTH_URL/api/auth/login" | sed -n 's/.*"refreshToken":"\([^"]*\)".*/\1/p')
+    [[ -n $token ]] || die "scenario R: login of $email failed"
+    echo "$token" >"$RAW/R/start.$((chain++))"
+  done < <(head -n "$BENCH_LOGIN_CONNECTIONS" "$BENCH_DATA/logins.tsv")
+  before=$(cpu_ticks); started=$(date +%s%N)
+  local chains=()
+  for (( i = 0; i < chain; i++ )); do refresh_chain "$(cat "$RAW/R/start.$i")" >"$RAW/R/chain.$i" & chains+=($!); done
+  wait "${chains[@]}"   # these only: the baselines run in the background too
+  after=$(cpu_ticks)
+  # The same summary line wrk's scripts print (bench/lua/common.lua), from curl's status and time of each refresh.
+  cat "$RAW"/R/chain.* | sort -k2 -g | awk -v us=$(( ($(date +%s%N) - started) / 1000 )) '
+    { status[NR] = $1; t[NR] = $2 * 1e6; if ($1 >= 400 || $1 == 0) failed++ }
+    function pct(p) { return NR ? t[int((NR - 1) * p / 100) + 1] : 0 }
+    END { printf "BENCH requests=%d duration_us=%d bytes=0 status=%d connect=0 read=0 write=0 timeout=0 p50_us=%d p95_us=%d p99_us=%d max_us=%d\nWRK_TICKS 0\n",
+      NR, us, failed, pct(50), pct(95), pct(99), t[NR] }' >"$RAW/R.txt"
+  record R "token refresh via gateway" "$BENCH_LOGIN_CONNECTIONS" "$RAW/R.txt" "$(deltas "$before" "$after")" ""
+}
+
+# refresh_chain TOKEN: BENCH_REFRESHES refreshes, each with the token the last one returned; "status seconds" lines.
+refresh_chain() {
+  local token=$1 i response
+  for (( i = 0; i < BENCH_REFRESHES; i++ )); do
+    response=$(curl -sS --max-time 30 -w '\n%{http_code} %{time_total}' -X POST -H 'Content-Type: application/json' \
+      -d "{\"refreshToken\":\"$token\"}" "$GATEWAY_URL/api/auth/refresh") || { echo "0 30"; return; }
+    tail -n 1 <<<"$response"
+    token=$(head -n 1 <<<"$response" | sed -n 's/.*"refreshToken":"\([^"]*\)".*/\1/p')
+    [[ -n $token ]] || return
+  done
+}
 
 scenario_6() {
   measure 6u "upload ${BENCH_FILE_MB} MiB via gateway" "$GATEWAY_URL" upload.lua "$BENCH_FILE_CONNECTIONS"
@@ -307,6 +430,7 @@ scenario_8() {
 
 main() {
   install_tools
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # scenario U holds 1,000 connections
   mkdir -p "$RAW" "$BENCH_DATA"
   trap cleanup EXIT
   ensure_platform
@@ -325,12 +449,13 @@ main() {
     echo "kernel=$(uname -r)"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "duration=$BENCH_DURATION warmup=$BENCH_WARMUP connections=$BENCH_CONNECTIONS login_connections=$BENCH_LOGIN_CONNECTIONS file_connections=$BENCH_FILE_CONNECTIONS threads=$BENCH_THREADS file_mb=$BENCH_FILE_MB"
+    echo "rate=$BENCH_RATE"
     echo "platform=$( (( STARTED_PLATFORM )) && echo "started by the bench with $BENCH_PLATFORM_ENV" || echo "already running")"
   } >"$BENCH_TMP/meta.txt"
   : >"$RESULTS"
   local scenario
   for scenario in $BENCH_SCENARIOS; do
-    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 3 4 5 6 7 8)"
+    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 rate runtime 3 4 R 5 U 6 7 8)"
     "scenario_$scenario"
   done
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$BENCH_TMP/meta.txt"

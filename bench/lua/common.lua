@@ -5,6 +5,16 @@ local common = {}
 local data = os.getenv("BENCH_DATA") or error("BENCH_DATA is not set")
 local threads = 0
 
+-- Fixed offered rate: with BENCH_PACE_MS set (bench/run.sh derives it from the rate and the connection count), every
+-- connection waits that long before each request, so the load is the same for every path measured at that rate
+-- instead of whatever each path can absorb. wrk calls a global delay() before each request when one exists.
+local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "0")
+if pace_ms > 0 then
+  function delay()
+    return pace_ms
+  end
+end
+
 -- Rows of a tab-separated seed file, each a list of fields.
 function common.rows(name)
   local rows = {}
