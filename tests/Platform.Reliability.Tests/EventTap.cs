@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Platform.ServiceDefaults.Messaging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -17,6 +18,7 @@ public sealed class EventTap : IAsyncDisposable
     private readonly string queue;
     private readonly ConcurrentDictionary<Guid, int> deliveries = new();
     private readonly ConcurrentDictionary<Guid, string> types = new();
+    private readonly ConcurrentDictionary<Guid, Guid> subjects = new();
 
     private EventTap(IConnection connection, IChannel channel, string queue)
     {
@@ -34,6 +36,9 @@ public sealed class EventTap : IAsyncDisposable
     public int Count(string type) => types.Values.Count(seen => seen == type);
 
     public Guid[] Ids(string type) => [.. types.Where(pair => pair.Value == type).Select(pair => pair.Key)];
+
+    /// <summary>What the events of a type were about: their data's <c>id</c> (a task, a file) or else <c>userId</c>.</summary>
+    public HashSet<Guid> Subjects(string type) => [.. subjects.Where(pair => types.GetValueOrDefault(pair.Key) == type).Select(pair => pair.Value)];
 
     public static async Task<EventTap> StartAsync(string rabbitMqUri, params string[] routingKeys)
     {
@@ -60,11 +65,31 @@ public sealed class EventTap : IAsyncDisposable
         {
             var id = Guid.Parse(delivery.BasicProperties.MessageId!);
             tap.types[id] = delivery.RoutingKey;
+            if (Subject(delivery.Body) is { } subject)
+            {
+                tap.subjects[id] = subject;
+            }
             tap.deliveries.AddOrUpdate(id, 1, (_, seen) => seen + 1);
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
         return tap;
+    }
+
+    private static Guid? Subject(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var envelope = JsonDocument.Parse(body);
+            return envelope.RootElement.TryGetProperty("data", out var data)
+                && (data.TryGetProperty("id", out var id) || data.TryGetProperty("userId", out id)) && id.TryGetGuid(out var subject)
+                ? subject
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public async ValueTask DisposeAsync()
