@@ -3,6 +3,7 @@ using System.Text.Json;
 using Platform.ServiceDefaults.Messaging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace Platform.Reliability.Tests;
 
@@ -13,6 +14,7 @@ namespace Platform.Reliability.Tests;
 /// </summary>
 public sealed class EventTap : IAsyncDisposable
 {
+    private readonly string uri;
     private readonly IConnection connection;
     private readonly IChannel channel;
     private readonly string queue;
@@ -20,8 +22,9 @@ public sealed class EventTap : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, string> types = new();
     private readonly ConcurrentDictionary<Guid, Guid> subjects = new();
 
-    private EventTap(IConnection connection, IChannel channel, string queue)
+    private EventTap(string uri, IConnection connection, IChannel channel, string queue)
     {
+        this.uri = uri;
         this.connection = connection;
         this.channel = channel;
         this.queue = queue;
@@ -59,7 +62,7 @@ public sealed class EventTap : IAsyncDisposable
         {
             await channel.QueueBindAsync(queue, EventTopology.Exchange, routingKey);
         }
-        var tap = new EventTap(connection, channel, queue);
+        var tap = new EventTap(rabbitMqUri, connection, channel, queue);
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += async (_, delivery) =>
         {
@@ -92,9 +95,29 @@ public sealed class EventTap : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes the tap's queue, so a durable queue nobody reads does not pile up events in the run directory's broker;
+    /// after a drill killed the broker, the tap's own channel may be closed for good, so a connection of its own does it.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await channel.QueueDeleteAsync(queue);
+        try
+        {
+            await channel.QueueDeleteAsync(queue);
+        }
+        catch (AlreadyClosedException)
+        {
+            try
+            {
+                await using var cleanup = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync("reliability-tests-cleanup");
+                await using var cleanupChannel = await cleanup.CreateChannelAsync();
+                await cleanupChannel.QueueDeleteAsync(queue);
+            }
+            catch (BrokerUnreachableException)
+            {
+                // The broker is not back (the drill failed): the queue stays, and the test's own failure is the one to see.
+            }
+        }
         await channel.DisposeAsync();
         await connection.DisposeAsync();
     }

@@ -31,7 +31,7 @@ public sealed class AcknowledgedWrites(ReliabilityPlatform platform, IReadOnlyLi
 
     public IReadOnlyList<(PlatformUser Owner, Guid Id)> Acknowledged => [.. acknowledged];
 
-    public void Start(int count = 8) => writers = [.. Enumerable.Range(0, count).Select(i => WriteAsync(users[i % users.Count]))];
+    public void Start(int writers = 8) => this.writers = [.. Enumerable.Range(0, writers).Select(i => WriteAsync(users[i % users.Count]))];
 
     /// <summary>Waits until every write of the last two seconds (at least ten of them) was acknowledged; returns when that run began.</summary>
     public async Task<TimeSpan> HealthyAsync(TimeSpan since, TimeSpan timeout) =>
@@ -55,14 +55,8 @@ public sealed class AcknowledgedWrites(ReliabilityPlatform platform, IReadOnlyLi
 
     private async Task WriteAsync(PlatformUser user)
     {
-        var expired = false;
         while (!stopping.IsCancellationRequested)
         {
-            if (expired)
-            {
-                user = await LogInAgainAsync(user);
-                expired = false;
-            }
             var at = Now;
             var started = Stopwatch.StartNew();
             using var request = platform.Request(HttpMethod.Post, "/api/tasks", user.ClientAddress, user.AccessToken);
@@ -88,10 +82,10 @@ public sealed class AcknowledgedWrites(ReliabilityPlatform platform, IReadOnlyLi
                 status = e is TaskCanceledException ? 598 : 599;
                 problem = e.GetType().Name;
             }
-            if (status == 401)
+            if (status == 401 && AccessTokens.Expired(user))
             {
                 // The access token ran out (a minute locally): a fact of the clock, not of the fault, so not an attempt.
-                expired = true;
+                user = await AccessTokens.LogInAgainAsync(platform, user, stopping.Token);
                 continue;
             }
             attempts.Enqueue(new WriteAttempt(at, status, started.Elapsed, problem));
@@ -100,23 +94,6 @@ public sealed class AcknowledgedWrites(ReliabilityPlatform platform, IReadOnlyLi
                 await Task.Delay(PauseAfterFailure);
             }
         }
-    }
-
-    /// <summary>A new access token; while auth cannot give one (its database may be the fault), the writer waits and asks again.</summary>
-    private async Task<PlatformUser> LogInAgainAsync(PlatformUser user)
-    {
-        while (!stopping.IsCancellationRequested)
-        {
-            try
-            {
-                return await platform.LogInAsync(user.Email);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                await Task.Delay(PauseAfterFailure);
-            }
-        }
-        return user;
     }
 
     public async ValueTask DisposeAsync()

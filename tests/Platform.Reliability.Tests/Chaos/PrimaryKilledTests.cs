@@ -55,7 +55,7 @@ public sealed class PrimaryKilledTests(ReliabilityPlatform platform)
 
         KillDrillReport.Write("postgresql-primary-killed", "PostgreSQL primary SIGKILLed under write load",
             "every 201 readable after recovery; every acknowledged create's event published; refusals are 503s",
-            $"{ids.Length} creates", ids.Length - stored, $"{tap.Redelivered} published twice", recoveredAt - restoredAt,
+            $"{ids.Length} creates", ids.Length - stored, $"{tap.Redelivered} delivered twice", recoveredAt - restoredAt,
             $"{killed} postgres processes killed; still in the database: {stored}; readable through the API: {ids.Length - unreadable}; " +
             $"task.created published for: {published}; write answers: {KillDrillReport.Statuses(load.Attempts.Select(a => a.Status))}; " +
             $"slowest answer: {Report.Ms(load.Attempts.Max(a => a.Elapsed))}", held,
