@@ -31,9 +31,16 @@ export PLATFORM_RUN_DIR="$ROOT/.run/soak"
 export PG_PORT=$base PG_REPLICA_PORT=$((base + 1)) REDIS_PORT=$((base + 2)) RABBITMQ_PORT=$((base + 3))
 export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13))
 # Tokens that outlive the soak (make run's live a minute), and the gateway's limits far above a few users on one address.
+# auth insists that a session's idle timeout exceed the token's lifetime, so it moves with it.
 export PLATFORM_ACCESS_TOKEN_MINUTES=$(( SOAK_MINUTES + 30 ))
+idle=$(( PLATFORM_ACCESS_TOKEN_MINUTES + 60 ))
+export Sessions__IdleTimeout
+Sessions__IdleTimeout=$(printf '%d.%02d:%02d:00' $(( idle / 1440 )) $(( idle % 1440 / 60 )) $(( idle % 60 )))
 export RateLimiting__Policies__user__Limit=10000000 RateLimiting__Policies__user__Burst=1000000 \
   RateLimiting__Policies__login__Limit=1000000 RateLimiting__Policies__register__Limit=1000000 RateLimiting__Policies__refresh__Limit=1000000
+
+# A soak is not a start-up benchmark: give RabbitMQ the time a busy machine needs (datatier.sh's default is 60 s).
+export PLATFORM_RABBITMQ_TIMEOUT=${PLATFORM_RABBITMQ_TIMEOUT:-180}
 
 OUT="$PLATFORM_RUN_DIR/soak"
 SAMPLES="$OUT/samples.tsv"

@@ -42,7 +42,9 @@ public sealed class DiskFullTests(ReliabilityPlatform platform)
             not503.Count == 0 && hangs.Count == 0 && refusedDuringFault > 0,
             $"Ballast written until ENOSPC: {filled / 1024 / 1024} MiB (the data directory on a {HeadroomMiB} MiB-headroom tmpfs); 503s while full: {refusedDuringFault}; " +
             $"5xx other than 503: {not503.Count} ({string.Join(", ", not503.GroupBy(s => $"{s.Status} {s.Route}").Select(g => $"{g.Key}×{g.Count()}"))}); " +
-            $"answers slower than 10 s: {hangs.Count}. The repair deletes the ballast and nothing else (no restart).");
+            $"answers slower than 10 s: {hangs.Count} (started before the fault: {hangs.Count(s => s.At < drill.BrokenAt)}, while full: " +
+            $"{hangs.Count(s => s.At >= drill.BrokenAt && s.At < drill.RestoredAt)}, after the ballast went: {hangs.Count(s => s.At >= drill.RestoredAt)}). " +
+            "The repair deletes the ballast and nothing else (no restart).");
         Assert.Empty(not503);
         Assert.Empty(hangs);
         Assert.True(refusedDuringFault > 0, "writes went on succeeding on a full disk: the drill did not fill it");
