@@ -60,22 +60,19 @@ killed mid-upload take under 30 s each and run in `make test`; the others run in
 
 KILLS
   section chaos redis-killed-restarted-empty files-service-killed-mid-upload postgresql-primary-killed rabbitmq-killed primary-s-disk-full
-  printf '## Soak
-
-'
+  printf '## Soak\n\n'
   if [[ -f "$ROOT/.run/soak/report.md" ]]; then
-    printf '`make soak` (scripts/soak.sh, not in CI): the last run on this machine. A run of a few minutes only shows the measurement works; the
-'
-    printf 'verdict on leaks needs the default 30 minutes or more.
+    cat <<'SOAK'
+`make soak` (scripts/soak.sh, not in CI): the last run on this machine, its length in the heading. A run of a few minutes is a
+smoke test of the measurement, not a verdict on leaks: its warm-up is too short for the services' JIT, pools and caches to
+settle, so their memory and PostgreSQL's descriptors still climb in it. Judge leaks on the default 30 minutes or more, on a
+machine not shared with other runs.
 
-'
+SOAK
     cat "$ROOT/.run/soak/report.md"
-    printf '
-'
+    printf '\n'
   else
-    printf '_make soak: not run yet._
-
-'
+    printf '_make soak: not run yet._\n\n'
   fi
   printf '## Bad input\n\n'
   section test bad-input
