@@ -29,6 +29,7 @@
 #     No management/prometheus plugin is enabled (enabled-plugins file is empty).
 #   PLATFORM_DATATIER_FAST=1   PostgreSQL with fsync/synchronous_commit/
 #                              full_page_writes off (tests)
+#   PLATFORM_RABBITMQ_TIMEOUT  seconds RabbitMQ may take to start (default 60)
 #
 # Layout under $PLATFORM_RUN_DIR:
 #   data/{primary,replica,redis,rabbitmq}  logs/<component>.log  pids/
@@ -64,7 +65,8 @@ RMQ_BIN=/usr/lib/rabbitmq/bin
 
 PG_TIMEOUT=30
 REDIS_TIMEOUT=30
-RMQ_TIMEOUT=60
+# RabbitMQ's boot after a crash repairs its stores first (tens of seconds on a busy machine): PLATFORM_RABBITMQ_TIMEOUT allows more.
+RMQ_TIMEOUT=${PLATFORM_RABBITMQ_TIMEOUT:-60}
 STOP_TIMEOUT=30
 
 DATA=$RUN/data
@@ -153,6 +155,7 @@ validate_config() {
     fi
   done
   case $FAST in 0 | 1 | '') ;; *) die "PLATFORM_DATATIER_FAST must be 0 or 1" ;; esac
+  [[ $RMQ_TIMEOUT =~ ^[0-9]{1,4}$ ]] || die "PLATFORM_RABBITMQ_TIMEOUT must be a number of seconds (got '$RMQ_TIMEOUT')"
 }
 
 # ------------------------------------------------------------- processes --

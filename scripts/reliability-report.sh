@@ -33,6 +33,7 @@ test that also asserts the expectation; a row that says **NOT as expected** is a
 make test       # includes the bad-input corpus and the slow/abusive-client limits
 make chaos      # the fault drills under load, then this report
 make security   # the attacks and the corpus again, then this report
+make soak       # not in CI: SOAK_MINUTES (30) of steady load, memory/fds/threads/connections per process
 \`\`\`
 
 Each suite starts the platform as \`make run\` does (scripts/platform.sh) on its own ports (base 26200 +
@@ -48,6 +49,31 @@ service's routes answer 502 (connection refused, at once) until enough of them f
 
 HEADER
   section chaos redis-stopped read-replica-stopped rabbitmq-stopped postgresql-primary-stopped tasks-service-killed outbox
+  cat <<'KILLS'
+## Hard failures
+
+The drills above stop servers the way the scripts do, letting them finish. These kill them: SIGKILL, as the OOM
+killer or a lost node would, with no handler run and no buffer flushed (`Chaos/Sigkill.cs`), or take the primary's disk
+away. Each row says what had to hold and the figures that say whether it did; *recovery* is from the repair (normally
+`scripts/platform.sh up`, what `make run` does) to the stated sign of health. Redis restarted empty and the service
+killed mid-upload take under 30 s each and run in `make test`; the others run in `make chaos`.
+
+KILLS
+  section chaos redis-killed-restarted-empty files-service-killed-mid-upload postgresql-primary-killed rabbitmq-killed primary-s-disk-full
+  printf '## Soak\n\n'
+  if [[ -f "$ROOT/.run/soak/report.md" ]]; then
+    cat <<'SOAK'
+`make soak` (scripts/soak.sh, not in CI): the last run on this machine, its length in the heading. A run of a few minutes is a
+smoke test of the measurement, not a verdict on leaks: its warm-up is too short for the services' JIT, pools and caches to
+settle, so their memory and PostgreSQL's descriptors still climb in it. Judge leaks on the default 30 minutes or more, on a
+machine not shared with other runs.
+
+SOAK
+    cat "$ROOT/.run/soak/report.md"
+    printf '\n'
+  else
+    printf '_make soak: not run yet._\n\n'
+  fi
   printf '## Bad input\n\n'
   section test bad-input
   printf '## Attacks\n\n'

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Platform.ServiceDefaults.Messaging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace Platform.Reliability.Tests;
 
@@ -12,14 +14,17 @@ namespace Platform.Reliability.Tests;
 /// </summary>
 public sealed class EventTap : IAsyncDisposable
 {
+    private readonly string uri;
     private readonly IConnection connection;
     private readonly IChannel channel;
     private readonly string queue;
     private readonly ConcurrentDictionary<Guid, int> deliveries = new();
     private readonly ConcurrentDictionary<Guid, string> types = new();
+    private readonly ConcurrentDictionary<Guid, Guid> subjects = new();
 
-    private EventTap(IConnection connection, IChannel channel, string queue)
+    private EventTap(string uri, IConnection connection, IChannel channel, string queue)
     {
+        this.uri = uri;
         this.connection = connection;
         this.channel = channel;
         this.queue = queue;
@@ -34,6 +39,9 @@ public sealed class EventTap : IAsyncDisposable
     public int Count(string type) => types.Values.Count(seen => seen == type);
 
     public Guid[] Ids(string type) => [.. types.Where(pair => pair.Value == type).Select(pair => pair.Key)];
+
+    /// <summary>What the events of a type were about: their data's <c>id</c> (a task, a file) or else <c>userId</c>.</summary>
+    public HashSet<Guid> Subjects(string type) => [.. subjects.Where(pair => types.GetValueOrDefault(pair.Key) == type).Select(pair => pair.Value)];
 
     public static async Task<EventTap> StartAsync(string rabbitMqUri, params string[] routingKeys)
     {
@@ -54,12 +62,16 @@ public sealed class EventTap : IAsyncDisposable
         {
             await channel.QueueBindAsync(queue, EventTopology.Exchange, routingKey);
         }
-        var tap = new EventTap(connection, channel, queue);
+        var tap = new EventTap(rabbitMqUri, connection, channel, queue);
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += async (_, delivery) =>
         {
             var id = Guid.Parse(delivery.BasicProperties.MessageId!);
             tap.types[id] = delivery.RoutingKey;
+            if (Subject(delivery.Body) is { } subject)
+            {
+                tap.subjects[id] = subject;
+            }
             tap.deliveries.AddOrUpdate(id, 1, (_, seen) => seen + 1);
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
         };
@@ -67,9 +79,45 @@ public sealed class EventTap : IAsyncDisposable
         return tap;
     }
 
+    private static Guid? Subject(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var envelope = JsonDocument.Parse(body);
+            return envelope.RootElement.TryGetProperty("data", out var data)
+                && (data.TryGetProperty("id", out var id) || data.TryGetProperty("userId", out id)) && id.TryGetGuid(out var subject)
+                ? subject
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the tap's queue, so a durable queue nobody reads does not pile up events in the run directory's broker;
+    /// after a drill killed the broker, the tap's own channel may be closed for good, so a connection of its own does it.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await channel.QueueDeleteAsync(queue);
+        try
+        {
+            await channel.QueueDeleteAsync(queue);
+        }
+        catch (AlreadyClosedException)
+        {
+            try
+            {
+                await using var cleanup = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync("reliability-tests-cleanup");
+                await using var cleanupChannel = await cleanup.CreateChannelAsync();
+                await cleanupChannel.QueueDeleteAsync(queue);
+            }
+            catch (BrokerUnreachableException)
+            {
+                // The broker is not back (the drill failed): the queue stays, and the test's own failure is the one to see.
+            }
+        }
         await channel.DisposeAsync();
         await connection.DisposeAsync();
     }

@@ -55,6 +55,19 @@ public sealed class ReliabilityPlatform() : LocalPlatform("reliability", 26200, 
         return request;
     }
 
+    /// <summary>
+    /// The sum of a service's series of one metric whose labels include <paramref name="label"/> (e.g.
+    /// <c>result="hit"</c>; every series when null), from its Prometheus endpoint; 0 when there is none yet.
+    /// </summary>
+    public async Task<double> MetricAsync(string service, string metric, string? label = null)
+    {
+        var text = await Client.GetStringAsync(new Uri(Services[service], "/metrics"));
+        return text.Split('\n')
+            .Where(line => (line.StartsWith(metric + " ", StringComparison.Ordinal) || line.StartsWith(metric + "{", StringComparison.Ordinal))
+                && (label is null || line.Contains(label, StringComparison.Ordinal)))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Registers and logs in a new user through the gateway, from an address of its own.</summary>
     public async Task<PlatformUser> SignUpAsync(string prefix = "rel")
     {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Npgsql;
 using Platform.ServiceDefaults.Problems;
 
 using Platform.Testing;
@@ -21,6 +22,9 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
     {
         web.MapPost("/echo", (Greeting greeting) => TypedResults.Ok(greeting));
         web.MapGet("/boom", string () => throw new InvalidOperationException(Secret));
+        // What Npgsql throws when the primary's disk is full (SQLSTATE 53100), as the disk-full drill met it.
+        web.MapPost("/disk-full", string () => throw new PostgresException(
+            "could not extend file \"base/16453/16484\": No space left on device", "ERROR", "ERROR", PostgresErrorCodes.DiskFull));
     });
 
     public async Task DisposeAsync() => await app.DisposeAsync();
@@ -64,6 +68,16 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
         Assert.DoesNotContain("InvalidOperationException", body, StringComparison.Ordinal);
         Assert.DoesNotContain(" at ", body, StringComparison.Ordinal);
         Assert.Matches("^[0-9a-f]{32}$", problem.GetProperty("traceId").GetString());
+    }
+
+    [Fact]
+    public async Task A_write_refused_by_a_full_database_disk_is_a_503_with_retry_after_not_a_500()
+    {
+        using var response = await app.Client.PostAsync("/disk-full", content: null);
+
+        var problem = await AssertProblem(response, HttpStatusCode.ServiceUnavailable, ProblemTypes.ServiceUnavailable);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.DoesNotContain("base/16453", problem.GetRawText(), StringComparison.Ordinal);
     }
 
     [Fact]

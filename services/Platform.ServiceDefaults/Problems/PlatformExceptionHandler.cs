@@ -9,8 +9,8 @@ namespace Platform.ServiceDefaults.Problems;
 
 /// <summary>
 /// Turns exceptions into problem details: a client's malformed request (bad JSON, an oversize body,
-/// a slow upload) is that client's 4xx; an unreachable database is a 503 with Retry-After; anything else is a
-/// 500 that says nothing about our internals.
+/// a slow upload) is that client's 4xx; an unreachable database, or one whose disk is full, is a 503 with Retry-After;
+/// anything else is a 500 that says nothing about our internals.
 /// </summary>
 internal sealed partial class PlatformExceptionHandler(IProblemDetailsService problemDetails, ILogger<PlatformExceptionHandler> logger)
     : IExceptionHandler
@@ -35,6 +35,7 @@ internal sealed partial class PlatformExceptionHandler(IProblemDetailsService pr
                 Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is larger than this endpoint accepts." : bad.Message,
             },
             _ when IsDatabaseUnavailable(exception) => DatabaseUnavailable(),
+            _ when IsDatabaseFull(exception) => DatabaseFull(),
             _ => null,
         };
 
@@ -93,6 +94,30 @@ internal sealed partial class PlatformExceptionHandler(IProblemDetailsService pr
         }
         return false;
     }
+
+    /// <summary>
+    /// PostgreSQL out of disk (found by the disk-full drill, Chaos/DiskFullTests): the write is refused, the server
+    /// stays up and takes it again once space returns — an outage of the primary's disk, not a bug of the request.
+    /// </summary>
+    private static bool IsDatabaseFull(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.DiskFull })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static ProblemDetails DatabaseFull() => new()
+    {
+        Status = StatusCodes.Status503ServiceUnavailable,
+        Type = ProblemTypes.ServiceUnavailable,
+        Title = "The service's database cannot take writes right now.",
+        Detail = $"Its storage is full. Try again in {RetryAfterSeconds} seconds.",
+    };
 
     private static ProblemDetails DatabaseUnavailable() => new()
     {

@@ -103,7 +103,7 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
 
     private int[] ServiceProcesses() => [.. Services.Select(platform.ProcessId)];
 
-    private static void Record(DrillResult drill, string expectation, bool held, string? notes = null)
+    internal static void Record(DrillResult drill, string expectation, bool held, string? notes = null)
     {
         var name = string.Concat(drill.Fault.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-'));
         Report.Write("chaos", name, $"""

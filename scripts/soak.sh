@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `make soak` (not in CI): does anything leak over hours? The platform as `make run` starts it (scripts/platform.sh),
+# in a run directory and on ports of its own, under a steady mixed load for SOAK_MINUTES (default 30): wrk with
+# bench/lua/soak.lua (make bench's scenario 5 mix of cached reads, task creations and logins, paced). Every
+# SOAK_INTERVAL seconds it samples each process's memory, open file descriptors, threads and established TCP
+# connections (/proc and ss). At the end, a table per process: the first sample after the warm-up, the last, the
+# largest, growth per hour, and a verdict against the bounds:
+#   memory (PSS) may grow by at most SOAK_MAX_MEMORY_GROWTH % (10) after the warm-up;
+#   file descriptors, threads and TCP connections by at most SOAK_MAX_COUNT_GROWTH (16).
+# Memory is PSS (/proc/PID/smaps_rollup): the RSS with pages shared between processes divided among them, so the
+# PostgreSQL rows (postmaster and every backend summed) do not count shared buffers once per backend.
+# The table is printed and written to .run/soak/report.md; the exit status is 1 when a bound is exceeded.
+#
+# Environment: SOAK_MINUTES (30) SOAK_INTERVAL (10 s) SOAK_WARMUP (60 s, or a fifth of a shorter soak)
+#   SOAK_CONNECTIONS (4) SOAK_DELAY_MS (20: each connection's pause before a request) SOAK_KEEP_PLATFORM=1 (leave it running)
+#   PLATFORM_TEST_PORT_OFFSET (shifts the ports, base 27300: data tier 27300-27303, services 27310-27313)
+#   PLATFORM_CONFIGURATION / PLATFORM_SKIP_BUILD as for scripts/platform.sh.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SOAK_MINUTES=${SOAK_MINUTES:-30}
+SOAK_INTERVAL=${SOAK_INTERVAL:-10}
+SOAK_WARMUP=${SOAK_WARMUP:-$(( SOAK_MINUTES * 60 / 5 < 60 ? SOAK_MINUTES * 60 / 5 : 60 ))}
+SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-4}
+SOAK_MAX_MEMORY_GROWTH=${SOAK_MAX_MEMORY_GROWTH:-10}
+SOAK_MAX_COUNT_GROWTH=${SOAK_MAX_COUNT_GROWTH:-16}
+export SOAK_DELAY_MS=${SOAK_DELAY_MS:-20}
+
+base=$(( 27300 + ${PLATFORM_TEST_PORT_OFFSET:-0} ))
+export PLATFORM_RUN_DIR="$ROOT/.run/soak"
+export PG_PORT=$base PG_REPLICA_PORT=$((base + 1)) REDIS_PORT=$((base + 2)) RABBITMQ_PORT=$((base + 3))
+export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13))
+# Tokens that outlive the soak (make run's live a minute), and the gateway's limits far above a few users on one address.
+# auth insists that a session's idle timeout exceed the token's lifetime, so it moves with it.
+export PLATFORM_ACCESS_TOKEN_MINUTES=$(( SOAK_MINUTES + 30 ))
+idle=$(( PLATFORM_ACCESS_TOKEN_MINUTES + 60 ))
+export Sessions__IdleTimeout
+Sessions__IdleTimeout=$(printf '%d.%02d:%02d:00' $(( idle / 1440 )) $(( idle % 1440 / 60 )) $(( idle % 60 )))
+export RateLimiting__Policies__user__Limit=10000000 RateLimiting__Policies__user__Burst=1000000 \
+  RateLimiting__Policies__login__Limit=1000000 RateLimiting__Policies__register__Limit=1000000 RateLimiting__Policies__refresh__Limit=1000000
+
+# A soak is not a start-up benchmark: give RabbitMQ the time a busy machine needs (datatier.sh's default is 60 s).
+export PLATFORM_RABBITMQ_TIMEOUT=${PLATFORM_RABBITMQ_TIMEOUT:-180}
+
+OUT="$PLATFORM_RUN_DIR/soak"
+SAMPLES="$OUT/samples.tsv"
+COMPONENTS=(gateway auth tasks files primary replica redis rabbitmq)
+
+say() { printf 'soak: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
+command -v ss >/dev/null || die "ss is missing (apt-get install -y iproute2)"
+
+WRK_PID=
+cleanup() {
+  [[ -z $WRK_PID ]] || kill "$WRK_PID" 2>/dev/null || true
+  if [[ ${SOAK_KEEP_PLATFORM:-0} != 1 ]]; then
+    "$ROOT/scripts/platform.sh" down >"$OUT/platform-down.log" 2>&1 || say "stopping the platform failed: $OUT/platform-down.log"
+  fi
+}
+
+# The processes of a component: a service's pid file; for the data tier, its server processes (they work in their data directory).
+pids_of() {
+  local dir comm d c
+  case $1 in
+    gateway | auth | tasks | files) cat "$PLATFORM_RUN_DIR/pids/$1.pid" 2>/dev/null || true; return ;;
+    primary | replica) dir=$PLATFORM_RUN_DIR/data/$1 comm=postgres ;;
+    redis) dir=$PLATFORM_RUN_DIR/data/redis comm=redis-server ;;
+    rabbitmq) dir=$PLATFORM_RUN_DIR/data/rabbitmq comm=beam.smp ;;
+  esac
+  for d in /proc/[0-9]*; do
+    { IFS= read -r c <"$d/comm"; } 2>/dev/null || continue
+    if [[ $c == "$comm" && $d/cwd -ef $dir ]]; then printf '%s\n' "${d#/proc/}"; fi
+  done
+}
+
+# One line per component: seconds, component, PSS KiB, fds, threads, established TCP connections (summed over its processes).
+sample() {
+  local at=$1 sockets component pid pss fds threads tcp
+  sockets=$(ss -Htnp state established 2>/dev/null || true)
+  for component in "${COMPONENTS[@]}"; do
+    pss=0 fds=0 threads=0 tcp=0
+    for pid in $(pids_of "$component"); do
+      [[ -d /proc/$pid ]] || continue
+      pss=$(( pss + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
+      fds=$(( fds + $(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) ))
+      threads=$(( threads + $(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0) ))
+      tcp=$(( tcp + $(grep -c "pid=$pid," <<<"$sockets" || true) ))
+    done
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$at" "$component" "$pss" "$fds" "$threads" "$tcp" >>"$SAMPLES"
+  done
+}
+
+# The table: per component and measure, the first sample at or after the warm-up, the last, the largest, growth per hour, verdict.
+report() {
+  awk -F'\t' -v warmup="$SOAK_WARMUP" -v max_memory="$SOAK_MAX_MEMORY_GROWTH" -v max_count="$SOAK_MAX_COUNT_GROWTH" '
+    { t = $1; c = $2; if (!(c in seen)) { seen[c] = 1; order[++n] = c }
+      for (m = 3; m <= 6; m++) {
+        key = c SUBSEP m
+        if (!(key in start) && t >= warmup) { start[key] = $m; start_t[key] = t }
+        end[key] = $m; end_t[key] = t
+        if (!(key in max) || $m > max[key]) max[key] = $m
+      } }
+    END {
+      name[3] = "memory (PSS, MiB)"; name[4] = "open fds"; name[5] = "threads"; name[6] = "TCP connections"
+      print "| process | measure | after warm-up | end | max | growth per hour | bound | verdict |"
+      print "|---|---|---|---|---|---|---|---|"
+      failed = 0
+      for (i = 1; i <= n; i++) for (m = 3; m <= 6; m++) {
+        key = order[i] SUBSEP m
+        if (!(key in start)) continue
+        s = start[key]; e = end[key]; x = max[key]; hours = (end_t[key] - start_t[key]) / 3600
+        if (m == 3) { s /= 1024; e /= 1024; x /= 1024 }
+        growth = hours > 0 ? (e - s) / hours : 0
+        if (m == 3) { bound = "+" max_memory " %"; ok = s == 0 || (e - s) <= s * max_memory / 100 }
+        else { bound = "+" max_count; ok = (e - s) <= max_count }
+        if (!ok) failed = 1
+        fmt = m == 3 ? "%.1f" : "%d"
+        printf "| %s | %s | " fmt " | " fmt " | " fmt " | %+.1f | %s | %s |\n", order[i], name[m], s, e, x, growth, bound, ok ? "within" : "**exceeded**"
+      }
+      exit failed
+    }' "$SAMPLES"
+}
+
+mkdir -p "$OUT"
+: >"$SAMPLES"
+trap cleanup EXIT
+say "starting the platform in $PLATFORM_RUN_DIR (gateway :$GATEWAY_PORT)"
+"$ROOT/scripts/platform.sh" up >"$OUT/platform-up.log" 2>&1 || { tail -n 20 "$OUT/platform-up.log" >&2; die "platform.sh up failed"; }
+
+# make bench's seeding: readers with tasks and log-in accounts, registered at auth itself.
+export BENCH_DATA="$OUT/data" AUTH_URL="http://127.0.0.1:$AUTH_PORT" GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" FILES_URL="http://127.0.0.1:$FILES_PORT"
+export BENCH_USERS=8 BENCH_TASKS_PER_USER=4 BENCH_LOGIN_USERS=8 BENCH_FILE_USERS=0
+password_file="$PLATFORM_RUN_DIR/secrets/soak-password"
+[[ -s $password_file ]] || (umask 077 && printf 'Soak-%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$password_file")
+BENCH_PASSWORD=$(cat "$password_file") "$ROOT/bench/seed.sh" >"$OUT/seed.log" 2>&1 || { tail -n 20 "$OUT/seed.log" >&2; die "seeding failed"; }
+
+say "load for $SOAK_MINUTES min ($SOAK_CONNECTIONS connections, ${SOAK_DELAY_MS} ms between requests each); a sample every ${SOAK_INTERVAL} s, warm-up ${SOAK_WARMUP} s"
+wrk -t1 -c"$SOAK_CONNECTIONS" -d"${SOAK_MINUTES}m" --timeout 10s -s "$ROOT/bench/lua/soak.lua" "$GATEWAY_URL" >"$OUT/wrk.txt" 2>&1 &
+WRK_PID=$!
+started=$SECONDS
+while kill -0 "$WRK_PID" 2>/dev/null; do
+  sample $(( SECONDS - started ))
+  sleep "$SOAK_INTERVAL" & wait $! || true
+done
+wait "$WRK_PID" || die "wrk failed: $(cat "$OUT/wrk.txt")"
+WRK_PID=
+sample $(( SECONDS - started ))
+
+summary=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+  printf "%d requests in %.0f s (%.0f/s), %d answered 4xx/5xx, %d socket errors (connect %d, read %d, write %d, timeout %d); p99 %.1f ms",
+    v["requests"], v["duration_us"] / 1e6, v["requests"] / (v["duration_us"] / 1e6), v["status"],
+    v["connect"] + v["read"] + v["write"] + v["timeout"], v["connect"], v["read"], v["write"], v["timeout"], v["p99_us"] / 1000 }' "$OUT/wrk.txt")
+status=0
+table=$(report) || status=1
+{
+  printf '### make soak: %s min, %s\n\n' "$SOAK_MINUTES" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  printf 'Load: %s connections of bench/lua/soak.lua (%s ms between requests each): %s. Samples every %s s; growth counts from the first sample at or after %s s.\n\n' \
+    "$SOAK_CONNECTIONS" "$SOAK_DELAY_MS" "$summary" "$SOAK_INTERVAL" "$SOAK_WARMUP"
+  printf '%s\n' "$table"
+} | tee "$PLATFORM_RUN_DIR/report.md"
+exit $status
