@@ -31,6 +31,10 @@ if (MigrateCommand.IsMigrateCommand(args))
 {
     return await MigrateCommand.RunAsync(app);
 }
+if (CreateAdminCommand.IsCreateAdminCommand(args))
+{
+    return await CreateAdminCommand.RunAsync(app.Services, args, Console.In, Console.Out, Console.Error);
+}
 
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();

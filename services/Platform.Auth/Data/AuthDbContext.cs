@@ -23,6 +23,7 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
             user.Property(u => u.Name).HasColumnName("name");
             user.Property(u => u.PasswordHash).HasColumnName("password_hash");
             user.Property(u => u.CreatedAt).HasColumnName("created_at");
+            user.Property(u => u.Roles).HasColumnName("roles");
             user.HasIndex(u => u.EmailNormalized).IsUnique().HasDatabaseName("users_email_normalized_key");
         });
         modelBuilder.Entity<Session>(session =>

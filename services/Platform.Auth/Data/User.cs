@@ -15,4 +15,7 @@ public sealed class User
     public string PasswordHash { get; set; } = "";
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Always holds <c>user</c>; sorted and distinct, so two role sets compare as lists.</summary>
+    public List<string> Roles { get; set; } = [Platform.ServiceDefaults.Authentication.PlatformRoles.User];
 }

@@ -155,7 +155,7 @@ public static class SessionsApi
 
     private static IResult Tokens(AccessTokenIssuer issuer, User user, Session session, string refreshToken)
     {
-        if (issuer.Issue(user.Id, session.Id, user.Email, session.ExpiresAt) is not { } access)
+        if (issuer.Issue(user.Id, session.Id, user.Email, user.Roles, session.ExpiresAt) is not { } access)
         {
             return AuthProblems.NoSigningKey();
         }
