@@ -39,8 +39,6 @@ public static class AccountEvents
     public static IntegrationEvent PasswordChanged(Guid userId, Guid? sessionId, string via) =>
         Create(EventTypes.UserPasswordChanged, new { userId, sessionId, via });
 
-    public static IntegrationEvent EmailVerified(Guid userId) => Create(EventTypes.UserEmailVerified, new { userId });
-
     public static IntegrationEvent Create<TData>(string type, TData data) =>
         IntegrationEvent.Create(type, Source, data, System.Diagnostics.Activity.Current?.TraceId.ToString());
 }

@@ -12,7 +12,4 @@ public static class PlatformClaims
 
     /// <summary>The user's roles, a JSON array (RFC 9068 §7.2.1.1 names it <c>roles</c>); one claim per role once read.</summary>
     public const string Roles = "roles";
-
-    /// <summary>True when the user has proved the address (clicked the verification link).</summary>
-    public const string EmailVerified = "email_verified";
 }
