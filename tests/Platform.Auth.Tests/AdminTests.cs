@@ -61,6 +61,9 @@ public sealed class AdminTests(AuthTierFixture fixture) : IAsyncLifetime
         var user = await admin.NewUserAsync();
         Assert.Equal(0, await CreateAdminCommand.RunAsync(host.Services, ["create-admin", "--email", user.Email], new StringReader(""), TextWriter.Null, TextWriter.Null));
         Assert.Equal(["admin", "user"], AdminClient.RolesOf(await admin.Api.LoginOkAsync(user.Email)));
+        var audit = await admin.OkAsync(HttpMethod.Get, $"/api/admin/audit?targetUserId={user.Id}&action=admin.create", await admin.Api.LoginOkAsync(user.Email));
+        var entry = Assert.Single(audit.GetProperty("items").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, entry.GetProperty("actorId").ValueKind); // the command, on the server: no user acted
     }
 
     [Fact]

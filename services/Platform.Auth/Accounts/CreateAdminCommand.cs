@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Platform.Auth.Admin;
 using Platform.Auth.Data;
 using Platform.Auth.Passwords;
 using Platform.ServiceDefaults.Authentication;
@@ -11,7 +12,7 @@ namespace Platform.Auth.Accounts;
 /// since only an admin can make another. Creates the account with the admin role, or grants the role to the existing
 /// account with that address (its password untouched). A new account's password comes from <c>--password-file</c>,
 /// else the <c>PLATFORM_ADMIN_PASSWORD</c> variable, else the first line of standard input when it is redirected —
-/// never from the command line (it would show in <c>ps</c>) and never a default.
+/// never from the command line (it would show in <c>ps</c>) and never a default. Audited as <c>admin.create</c> with no actor.
 /// </summary>
 public static class CreateAdminCommand
 {
@@ -38,6 +39,7 @@ public static class CreateAdminCommand
                 var before = existing.Roles.ToList();
                 existing.Roles = RoleSet.With(existing.Roles, PlatformRoles.Admin);
                 db.AddEvent(AccountEvents.RoleChanged(existing.Id, before, existing.Roles, actorId: null));
+                AuditLog.Record(db, actorId: null, actorEmail: null, clientAddress: null, AuditActions.CreateAdmin, existing.Id, new { created = false });
                 await db.SaveChangesAsync();
             }
             await output.WriteLineAsync($"{existing.Email} ({existing.Id}) is an admin.");
@@ -65,7 +67,8 @@ public static class CreateAdminCommand
             Roles = RoleSet.With([PlatformRoles.User], PlatformRoles.Admin),
         };
         db.Users.Add(user);
-        db.AddEvent(IntegrationEvent.Create(EventTypes.UserRegistered, AccountEvents.Source, new { userId = user.Id, email = user.Email }));
+        db.AddEvent(AccountEvents.Create(EventTypes.UserRegistered, new { userId = user.Id, email = user.Email }));
+        AuditLog.Record(db, actorId: null, actorEmail: null, clientAddress: null, AuditActions.CreateAdmin, user.Id, new { created = true });
         await db.SaveChangesAsync();
         await output.WriteLineAsync($"Created admin {user.Email} ({user.Id}).");
         return 0;
@@ -81,7 +84,8 @@ public static class CreateAdminCommand
         {
             return fromEnvironment;
         }
-        return Console.IsInputRedirected || input != Console.In ? await input.ReadLineAsync() : null;
+        // An interactive terminal is not read: the password would echo. A pipe, a file or a test's reader is.
+        return input != Console.In || Console.IsInputRedirected ? await input.ReadLineAsync() : null;
     }
 
     private static string? Option(string[] args, string name)
