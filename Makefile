@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status rotate-keys build test chaos security soak test-datatier kind-up images push deploy dev undeploy e2e bench
+.PHONY: help run stop status rotate-keys create-admin build test chaos security soak test-datatier kind-up images push deploy dev undeploy e2e bench
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
 	@echo "make stop     stop everything make run started"
 	@echo "make status   what runs, where"
+	@echo "make create-admin EMAIL=…  make EMAIL an admin (password from PLATFORM_ADMIN_PASSWORD or stdin)"
 	@echo "make rotate-keys  rotate the running platform's signing key (publish, activate, retire, remove: ~85 s)"
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
 	@echo "make chaos    fault drills under load (stops and SIGKILLs of Redis, replica, RabbitMQ, primary, a service; the primary's disk full; the outbox across a broker outage) → docs/reliability.md"
@@ -34,6 +35,10 @@ status:
 
 rotate-keys:
 	@scripts/platform.sh rotate-keys
+
+# The password is read from PLATFORM_ADMIN_PASSWORD or stdin; there is no default.
+create-admin:
+	@scripts/platform.sh create-admin "$(EMAIL)"
 
 build:
 	dotnet build Platform.sln -c $(CONFIGURATION) -warnaserror -nologo

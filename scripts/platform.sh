@@ -7,6 +7,9 @@
 #   status what runs, where.
 #   rotate-keys  one whole rotation of the local keyset (publish → activate → retire → remove, ~85 s) with
 #          the operator's CLI, asking the running auth which keyset it has loaded before activating.
+#   create-admin EMAIL  makes EMAIL an admin of the local platform (creating the account if it is new), with
+#          auth's own create-admin command. A new account's password comes from $PLATFORM_ADMIN_PASSWORD or
+#          stdin; there is no default password.
 # Every port and the run directory can be overridden by environment variables (see README).
 set -euo pipefail
 
@@ -200,10 +203,20 @@ rotate_keys() {
   dotnet "$(operator_dll)" keys rotate --dir "$RUN/keys" --wait --auth "http://127.0.0.1:$AUTH_PORT"
 }
 
+create_admin() {
+  local email="${1:-}"
+  [[ -n "$email" ]] || die "usage: $0 create-admin EMAIL   (password: \$PLATFORM_ADMIN_PASSWORD or stdin)"
+  [[ -f "$(dll_of auth)" ]] || die "auth is not built; run make run first"
+  load_datatier_env
+  service_env
+  (cd "$(dirname "$(dll_of auth)")" && dotnet "$(dll_of auth)" create-admin --email "$email")
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
   rotate-keys) rotate_keys ;;
-  *) echo "usage: $0 up|down|status|rotate-keys" >&2; exit 2 ;;
+  create-admin) shift; create_admin "$@" ;;
+  *) echo "usage: $0 up|down|status|rotate-keys|create-admin EMAIL" >&2; exit 2 ;;
 esac

@@ -12,6 +12,9 @@ public static class AuthProblems
     public const string LoginThrottled = ProblemTypes.BaseUri + "login-throttled";
     public const string Overloaded = ProblemTypes.BaseUri + "overloaded";
     public const string SigningKeyUnavailable = ProblemTypes.BaseUri + "signing-key-unavailable";
+    public const string AccountDisabledType = ProblemTypes.BaseUri + "account-disabled";
+    public const string LastAdminType = ProblemTypes.BaseUri + "last-admin";
+    public const string WrongPasswordType = ProblemTypes.BaseUri + "wrong-password";
 
     public static IResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request is not valid.", type: ProblemTypes.Validation);
@@ -34,6 +37,19 @@ public static class AuthProblems
         http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Problem(statusCode: type == Overloaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests, type: type, title: title);
     }
+
+    /// <summary>Only after the right password, so it tells nothing to someone who does not know it.</summary>
+    public static IResult AccountDisabled() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, type: AccountDisabledType,
+            title: "The account is disabled.", detail: "An administrator disabled it; contact them.");
+
+    /// <summary>403, not 401: the caller's token is fine, and a client must not take this for "log in again".</summary>
+    public static IResult WrongPassword() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, type: WrongPasswordType, title: "The current password is wrong.");
+
+    public static IResult LastAdmin() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: LastAdminType,
+            title: "This is the last active admin.", detail: "Make another user an admin first.");
 
     public static IResult NoSigningKey() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: SigningKeyUnavailable,

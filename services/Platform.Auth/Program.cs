@@ -1,8 +1,10 @@
 using Platform.Auth;
 using Platform.Auth.Accounts;
+using Platform.Auth.Admin;
 using Platform.Auth.Data;
 using Platform.Auth.ForwardAuth;
 using Platform.Auth.Keys;
+using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
@@ -24,6 +26,7 @@ builder.AddPlatformOpenApi("Platform auth", "Accounts, sessions and tokens; the 
 {
     ["auth"] = "Accounts, logins, sessions and their tokens.",
     ["keys"] = "The public keys and issuer metadata that validate access tokens.",
+    ["admin"] = "Managing users and reading the audit log; admins only.",
 });
 
 var app = builder.Build();
@@ -31,12 +34,17 @@ if (MigrateCommand.IsMigrateCommand(args))
 {
     return await MigrateCommand.RunAsync(app);
 }
+if (CreateAdminCommand.IsCreateAdminCommand(args))
+{
+    return await CreateAdminCommand.RunAsync(app.Services, args, Console.In, Console.Out, Console.Error);
+}
 
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
 app.UseUtf8JsonBodiesOnly();
 app.MapPlatformOpenApi();
 app.MapKeysApi();
-app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapClientConfigApi().MapForwardAuthApi();
+app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapPasswordChangeApi().MapClientConfigApi().MapForwardAuthApi();
+app.MapGroup("/api/admin").WithTags("admin").RequireAuthorization(PlatformPolicies.Admin).MapAdminUsersApi().MapAdminAuditApi();
 await app.RunAsync();
 return 0;

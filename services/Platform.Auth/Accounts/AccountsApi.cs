@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Platform.Auth.Admin;
 using Platform.Auth.Data;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Messaging;
@@ -36,7 +37,8 @@ public static class AccountsApi
         auth.MapDelete("/account", DeleteAsync).RequireAuthorization().WithName("DeleteAccount").WithSummary("Delete the caller's account")
             .WithDescription("Ends every session; the other services purge the user's tasks and files.")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound);
+            .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status409Conflict, "The caller is the last active admin.", AuthProblems.LastAdminType);
         return auth;
     }
 
@@ -62,7 +64,7 @@ public static class AccountsApi
         }
         var user = new User { Id = Guid.CreateVersion7(), Email = email, EmailNormalized = normalized, Name = request.Name?.Trim(), PasswordHash = hash, CreatedAt = clock.GetUtcNow() };
         db.Users.Add(user);
-        db.AddEvent(IntegrationEvent.Create(EventTypes.UserRegistered, Source, new { userId = user.Id, email = user.Email }, CorrelationId()));
+        db.AddEvent(AccountEvents.Create(EventTypes.UserRegistered, new { userId = user.Id, email = user.Email }));
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -81,27 +83,27 @@ public static class AccountsApi
 
     /// <summary>
     /// Deletes the account and, in the same transaction, the <c>user.deleted</c> event that tells the other services
-    /// to purge the user's data; then ends all its sessions everywhere.
+    /// to purge the user's data; then ends all its sessions everywhere. The last active admin cannot leave (409).
     /// </summary>
     private static async Task<IResult> DeleteAsync(ClaimsPrincipal principal, AuthDbContext db, SessionManager sessions, RevocationPropagator revocations, CancellationToken cancellationToken)
     {
         var userId = principal.UserId();
-        var live = await sessions.LiveSessionIdsAsync(userId, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken) == 0)
+        await LastAdminGuard.SerializeAdminChangesAsync(db, cancellationToken);
+        if (!await db.Users.AnyAsync(u => u.Id == userId, cancellationToken))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "The account no longer exists.");
         }
-        db.AddEvent(IntegrationEvent.Create(EventTypes.UserDeleted, Source, new { userId }, CorrelationId()));
+        if (await LastAdminGuard.IsLastActiveAdminAsync(db, userId, cancellationToken))
+        {
+            return AuthProblems.LastAdmin();
+        }
+        var ended = await AccountDeletion.DeleteInTransactionAsync(db, sessions, userId, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await revocations.PublishAsync(live, cancellationToken);
+        await revocations.PublishAsync(ended, cancellationToken);
         return TypedResults.NoContent();
     }
-
-    private const string Source = "auth";
-
-    private static string? CorrelationId() => System.Diagnostics.Activity.Current?.TraceId.ToString();
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult EmailTaken() =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: AuthProblems.EmailTaken, title: "An account with this e-mail address exists.");

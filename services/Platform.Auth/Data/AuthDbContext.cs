@@ -11,6 +11,8 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
 
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.AddOutbox();
@@ -23,6 +25,8 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
             user.Property(u => u.Name).HasColumnName("name");
             user.Property(u => u.PasswordHash).HasColumnName("password_hash");
             user.Property(u => u.CreatedAt).HasColumnName("created_at");
+            user.Property(u => u.Roles).HasColumnName("roles");
+            user.Property(u => u.DisabledAt).HasColumnName("disabled_at");
             user.HasIndex(u => u.EmailNormalized).IsUnique().HasDatabaseName("users_email_normalized_key");
         });
         modelBuilder.Entity<Session>(session =>
@@ -38,6 +42,18 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
             session.Property(s => s.IpAddress).HasColumnName("ip_address");
             session.Property(s => s.Device).HasColumnName("device");
             session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<AuditEntry>(entry =>
+        {
+            entry.ToTable("audit_log");
+            entry.Property(e => e.Id).HasColumnName("id").ValueGeneratedNever();
+            entry.Property(e => e.OccurredAt).HasColumnName("occurred_at");
+            entry.Property(e => e.ActorId).HasColumnName("actor_id");
+            entry.Property(e => e.ActorEmail).HasColumnName("actor_email");
+            entry.Property(e => e.Action).HasColumnName("action");
+            entry.Property(e => e.TargetUserId).HasColumnName("target_user_id");
+            entry.Property(e => e.ClientAddress).HasColumnName("client_ip");
+            entry.Property(e => e.Details).HasColumnName("details").HasColumnType("jsonb");
         });
         modelBuilder.Entity<RefreshToken>(token =>
         {

@@ -2,8 +2,10 @@ using System.Linq.Expressions;
 using System.Net;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.Auth.Tokens;
+using Platform.ServiceDefaults.Messaging;
 
 namespace Platform.Auth.Sessions;
 
@@ -33,6 +35,7 @@ public abstract record RefreshOutcome
 /// the idle timeout, or reaches its absolute end. Every revocation also reaches the other services
 /// (<see cref="RevocationPropagator"/>); an expiry need not, because no access token outlives it: tokens are capped
 /// at the absolute end, and the idle timeout is longer than a token's lifetime (checked at start).
+/// Every start, refresh, end and expiry writes its event to the outbox in the transaction that records it.
 /// </summary>
 public sealed class SessionManager(
     AuthDbContext db,
@@ -64,6 +67,8 @@ public sealed class SessionManager(
         var (token, hash) = RefreshTokens.Create();
         db.Sessions.Add(session);
         db.RefreshTokens.Add(new RefreshToken { Hash = hash, SessionId = session.Id, CreatedAt = now, ExpiresAt = session.ExpiresAt });
+        db.AddEvent(AccountEvents.SessionCreated(user.Id, session.Id, device));
+        db.AddEvent(AccountEvents.Login(user.Id, session.Id));
         await db.SaveChangesAsync(cancellationToken);
         activity.Recorded(session.Id, now);
         await EvictBeyondCapAsync(user.Id, cancellationToken);
@@ -105,8 +110,14 @@ public sealed class SessionManager(
             return new RefreshOutcome.Expired(expiry);
         }
         var user = await db.Users.SingleAsync(u => u.Id == session.UserId, cancellationToken);
+        if (user.DisabledAt is not null)
+        {
+            await transaction.RollbackAsync(cancellationToken); // disabling ends the sessions too; this closes the race with it
+            return new RefreshOutcome.Rejected();
+        }
         var (token, newHash) = RefreshTokens.Create();
         db.RefreshTokens.Add(new RefreshToken { Hash = newHash, SessionId = session.Id, CreatedAt = now, ExpiresAt = session.ExpiresAt });
+        db.AddEvent(AccountEvents.TokenRefreshed(user.Id, session.Id));
         session.LastActivityAt = now;
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -166,10 +177,28 @@ public sealed class SessionManager(
 
     /// <summary>Revokes one of the user's live sessions; false when the user has no such session.</summary>
     public async Task<bool> RevokeAsync(Guid userId, Guid sessionId, string reason, CancellationToken cancellationToken) =>
-        await RevokeWhereAsync(s => s.UserId == userId && s.Id == sessionId, reason, cancellationToken) > 0;
+        await RevokeWhereAsync(s => s.UserId == userId && s.Id == sessionId, reason, bulk: false, cancellationToken) > 0;
+
+    /// <summary>Logout: the session ends, and <c>user.logout</c> says the user did it.</summary>
+    public async Task LogoutAsync(Guid userId, Guid sessionId, CancellationToken cancellationToken)
+    {
+        await RevokeWhereAsync(s => s.UserId == userId && s.Id == sessionId, "logout", bulk: false, cancellationToken,
+            ended => ended.Count > 0 ? [AccountEvents.Logout(userId, sessionId)] : []);
+    }
 
     public Task<int> RevokeAllExceptAsync(Guid userId, Guid keep, string reason, CancellationToken cancellationToken) =>
-        RevokeWhereAsync(s => s.UserId == userId && s.Id != keep, reason, cancellationToken);
+        RevokeWhereAsync(s => s.UserId == userId && s.Id != keep, reason, bulk: true, cancellationToken);
+
+    /// <summary>
+    /// Ends the user's open sessions (but <paramref name="keep"/>) inside the caller's transaction, with one
+    /// <c>sessions.bulk_terminated</c> event; the caller publishes the returned ids with <see cref="RevocationPropagator"/>
+    /// once it has committed, so no validator refuses a session that is still open in the record.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> EndAllInTransactionAsync(Guid userId, string reason, CancellationToken cancellationToken, Guid? keep = null)
+    {
+        var ended = await EndWhereAsync(s => s.UserId == userId && s.Id != keep, reason, bulk: true, cancellationToken);
+        return [.. ended.Select(s => s.Id)];
+    }
 
     /// <summary>Every live session of the user, e.g. when the account is deleted; returns their ids.</summary>
     public async Task<IReadOnlyList<Guid>> LiveSessionIdsAsync(Guid userId, CancellationToken cancellationToken) =>
@@ -184,10 +213,11 @@ public sealed class SessionManager(
         var now = clock.GetUtcNow();
         var idleCutoff = now - Lifetimes.IdleTimeout;
         var total = 0;
-        List<string> closed;
+        List<ClosedSession> closed;
         do
         {
-            closed = await db.Database.SqlQuery<string>(
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            closed = await db.Database.SqlQuery<ClosedSession>(
                 $"""
                 WITH expired AS (
                     SELECT id, CASE WHEN expires_at <= {now} THEN {AbsoluteReason} ELSE {IdleReason} END AS reason
@@ -197,9 +227,15 @@ public sealed class SessionManager(
                     FOR UPDATE SKIP LOCKED)
                 UPDATE sessions SET revoked_at = {now}, revoked_reason = expired.reason
                 FROM expired WHERE sessions.id = expired.id
-                RETURNING expired.reason AS "Value"
+                RETURNING sessions.id AS "Id", sessions.user_id AS "UserId", expired.reason AS "Reason"
                 """).ToListAsync(cancellationToken);
-            foreach (var reason in closed.GroupBy(r => r))
+            foreach (var session in closed)
+            {
+                db.AddEvent(AccountEvents.SessionExpired(session.UserId, session.Id, session.Reason));
+            }
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var reason in closed.GroupBy(r => r.Reason))
             {
                 metrics.SessionsExpired(reason.Key == AbsoluteReason ? SessionExpiry.Absolute : SessionExpiry.Idle, reason.Count());
             }
@@ -207,6 +243,16 @@ public sealed class SessionManager(
         }
         while (closed.Count == CleanupBatchSize);
         return total;
+    }
+
+    /// <summary>A row the cleanup closed (SqlQuery binds columns to these properties by name).</summary>
+    private sealed class ClosedSession
+    {
+        public Guid Id { get; set; }
+
+        public Guid UserId { get; set; }
+
+        public string Reason { get; set; } = "";
     }
 
     private SessionExpiry? ExpiryOf(Session session, DateTimeOffset now) =>
@@ -228,6 +274,8 @@ public sealed class SessionManager(
         if (await db.Sessions.Where(s => s.Id == session.Id && s.RevokedAt == null)
                 .ExecuteUpdateAsync(set => set.SetProperty(s => s.RevokedAt, now).SetProperty(s => s.RevokedReason, reason), cancellationToken) == 1)
         {
+            db.AddEvent(AccountEvents.SessionExpired(session.UserId, session.Id, reason));
+            await db.SaveChangesAsync(cancellationToken);
             metrics.SessionsExpired(expiry);
         }
     }
@@ -247,7 +295,7 @@ public sealed class SessionManager(
         {
             return new RefreshOutcome.Rejected();
         }
-        await RevokeWhereAsync(s => s.Id == known.SessionId, "refresh-token-reuse", cancellationToken);
+        await RevokeWhereAsync(s => s.Id == known.SessionId, "refresh-token-reuse", bulk: false, cancellationToken);
         return new RefreshOutcome.Reused();
     }
 
@@ -263,22 +311,59 @@ public sealed class SessionManager(
             .ToListAsync(cancellationToken);
         if (beyondCap.Count > 0)
         {
-            await RevokeWhereAsync(s => beyondCap.Contains(s.Id), "evicted", cancellationToken);
+            await RevokeWhereAsync(s => beyondCap.Contains(s.Id), "evicted", bulk: false, cancellationToken);
         }
     }
 
-    private async Task<int> RevokeWhereAsync(Expression<Func<Session, bool>> which, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends the matching open sessions and records why, with their events, in one transaction; then publishes the
+    /// revocations. <paramref name="bulk"/>: one <c>sessions.bulk_terminated</c> per user instead of a
+    /// <c>session.terminated</c> per session.
+    /// </summary>
+    private async Task<int> RevokeWhereAsync(Expression<Func<Session, bool>> which, string reason, bool bulk, CancellationToken cancellationToken,
+        Func<IReadOnlyList<EndedSession>, IEnumerable<IntegrationEvent>>? moreEvents = null)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var ended = await EndWhereAsync(which, reason, bulk, cancellationToken);
+        foreach (var integrationEvent in moreEvents?.Invoke(ended) ?? [])
+        {
+            db.AddEvent(integrationEvent);
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await revocations.PublishAsync([.. ended.Select(s => s.Id)], cancellationToken);
+        return ended.Count;
+    }
+
+    private sealed record EndedSession(Guid Id, Guid UserId);
+
+    /// <summary>Marks the sessions ended and adds their events to the context; the caller saves and commits.</summary>
+    private async Task<IReadOnlyList<EndedSession>> EndWhereAsync(Expression<Func<Session, bool>> which, string reason, bool bulk, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var revoked = await db.Sessions.Where(which).Where(s => s.RevokedAt == null).Select(s => s.Id).ToListAsync(cancellationToken);
-        if (revoked.Count == 0)
+        var ended = await db.Sessions.Where(which).Where(s => s.RevokedAt == null).Select(s => new EndedSession(s.Id, s.UserId)).ToListAsync(cancellationToken);
+        if (ended.Count == 0)
         {
-            return 0;
+            return ended;
         }
-        await db.Sessions.Where(s => revoked.Contains(s.Id))
+        var ids = ended.Select(s => s.Id).ToList();
+        await db.Sessions.Where(s => ids.Contains(s.Id))
             .ExecuteUpdateAsync(set => set.SetProperty(s => s.RevokedAt, now).SetProperty(s => s.RevokedReason, reason), cancellationToken);
-        await revocations.PublishAsync(revoked, cancellationToken);
-        metrics.SessionRevoked(reason, revoked.Count);
-        return revoked.Count;
+        foreach (var user in ended.GroupBy(s => s.UserId))
+        {
+            if (bulk)
+            {
+                db.AddEvent(AccountEvents.SessionsBulkTerminated(user.Key, [.. user.Select(s => s.Id)], reason));
+            }
+            else
+            {
+                foreach (var session in user)
+                {
+                    db.AddEvent(AccountEvents.SessionTerminated(session.UserId, session.Id, reason));
+                }
+            }
+        }
+        metrics.SessionRevoked(reason, ended.Count);
+        return ended;
     }
 }

@@ -35,6 +35,7 @@ public static class SessionsApi
             .Produces<TokenResponse>()
             .ProducesJsonBodyProblems()
             .ProducesProblems(StatusCodes.Status401Unauthorized, "The e-mail address or password is wrong.", AuthProblems.InvalidCredentials)
+            .ProducesProblems(StatusCodes.Status403Forbidden, "The password is right but an admin disabled the account.", AuthProblems.AccountDisabledType)
             .ProducesProblems(StatusCodes.Status429TooManyRequests, "Too many failed logins for this account.", AuthProblems.LoginThrottled)
             .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the account may try again.")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "Too many logins at once, or no signing key is active.", AuthProblems.Overloaded, AuthProblems.SigningKeyUnavailable);
@@ -98,6 +99,11 @@ public static class SessionsApi
             return AuthProblems.InvalidLogin();
         }
         await throttle.ResetAsync(email);
+        if (user.DisabledAt is not null)
+        {
+            metrics.Login("disabled");
+            return AuthProblems.AccountDisabled();
+        }
         if (check == PasswordCheck.ValidButWeakerThanConfigured && await hasher.HashAsync(request.Password, cancellationToken) is { } stronger)
         {
             user.PasswordHash = stronger;
@@ -122,7 +128,7 @@ public static class SessionsApi
 
     private static async Task<IResult> LogoutAsync(ClaimsPrincipal principal, SessionManager sessions, CancellationToken cancellationToken)
     {
-        await sessions.RevokeAsync(principal.UserId(), principal.SessionId(), "logout", cancellationToken);
+        await sessions.LogoutAsync(principal.UserId(), principal.SessionId(), cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -155,7 +161,7 @@ public static class SessionsApi
 
     private static IResult Tokens(AccessTokenIssuer issuer, User user, Session session, string refreshToken)
     {
-        if (issuer.Issue(user.Id, session.Id, user.Email, session.ExpiresAt) is not { } access)
+        if (issuer.Issue(user.Id, session.Id, user.Email, user.Roles, session.ExpiresAt) is not { } access)
         {
             return AuthProblems.NoSigningKey();
         }
@@ -163,6 +169,6 @@ public static class SessionsApi
     }
 
     /// <summary>The client's address as the forwarded-headers middleware resolved it, IPv4 in its plain form.</summary>
-    private static IPAddress? ClientAddress(HttpContext http) =>
+    public static IPAddress? ClientAddress(HttpContext http) =>
         http.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : http.Connection.RemoteIpAddress;
 }

@@ -154,6 +154,10 @@ public static class ApiDocumentMerger
             operation["security"] = new JsonArray(new JsonObject { [BearerScheme] = new JsonArray() });
             AddProblem(responses, StatusCodes.Status401Unauthorized, ProblemTypes.Unauthorized, "No valid access token (checked at the edge, then again by the service).",
                 ("WWW-Authenticate", "The bearer challenge.", true));
+            if (!string.IsNullOrEmpty(route.AuthorizationPolicy) && !string.Equals(route.AuthorizationPolicy, "Default", StringComparison.OrdinalIgnoreCase))
+            {
+                AddProblem(responses, StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, $"The token's user lacks what the route's {route.AuthorizationPolicy} policy requires (checked at the edge, then again by the service).");
+            }
         }
         if (rateLimited)
         {

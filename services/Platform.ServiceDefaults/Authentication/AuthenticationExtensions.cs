@@ -12,7 +12,8 @@ public static class AuthenticationExtensions
 {
     /// <summary>
     /// Bearer-token authentication with the platform's access tokens, and authorization whose default policy
-    /// requires an authenticated user (endpoints opt in with <c>RequireAuthorization()</c>). Needs
+    /// requires an authenticated user (endpoints opt in with <c>RequireAuthorization()</c>), plus the role policies of
+    /// <see cref="PlatformPolicies"/>. Needs
     /// <see cref="RedisExtensions.AddPlatformRedis"/> for session revocations. Keys come from
     /// <c>Auth:JwksUri</c> unless the service registers its own <see cref="ISigningKeySource"/> (before or
     /// after this call). <paramref name="tokenCacheInstrument"/> names the validated-token cache's counter, so a
@@ -39,9 +40,15 @@ public static class AuthenticationExtensions
         services.TryAddSingleton<BearerTokenValidator>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, configureOptions: null);
-        services.AddAuthorization(options => options.DefaultPolicy = new AuthorizationPolicyBuilder(BearerAuthenticationHandler.SchemeName)
-            .RequireAuthenticatedUser()
-            .Build());
+        services.AddAuthorization(options =>
+        {
+            options.DefaultPolicy = new AuthorizationPolicyBuilder(BearerAuthenticationHandler.SchemeName)
+                .RequireAuthenticatedUser()
+                .Build();
+            options.AddPolicy(PlatformPolicies.Admin, policy => policy.AddAuthenticationSchemes(BearerAuthenticationHandler.SchemeName)
+                .RequireAuthenticatedUser()
+                .RequireRole(PlatformRoles.Admin));
+        });
         return builder;
     }
 

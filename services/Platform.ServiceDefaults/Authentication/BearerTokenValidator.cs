@@ -45,7 +45,7 @@ internal sealed partial class BearerTokenValidator
             TryAllIssuerSigningKeys = false, // the kid names the key; a token without a known kid is not tried against every key
             ClockSkew = TimeSpan.FromSeconds(settings.ClockSkewSeconds),
             NameClaimType = PlatformClaims.UserId,
-            RoleClaimType = "role",
+            RoleClaimType = PlatformClaims.Roles,
             AuthenticationType = BearerAuthenticationHandler.SchemeName,
         };
         this.keySource = keySource;

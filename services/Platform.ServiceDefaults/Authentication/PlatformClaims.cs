@@ -9,4 +9,7 @@ public static class PlatformClaims
     public const string UserId = "sub";
     public const string SessionId = "sid";
     public const string Email = "email";
+
+    /// <summary>The user's roles, a JSON array (RFC 9068 §7.2.1.1 names it <c>roles</c>); one claim per role once read.</summary>
+    public const string Roles = "roles";
 }

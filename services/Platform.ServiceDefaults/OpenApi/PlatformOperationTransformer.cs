@@ -32,6 +32,10 @@ internal sealed class PlatformOperationTransformer : IOpenApiOperationTransforme
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
             problems.Add(new ProblemResponseMetadata(StatusCodes.Status401Unauthorized, [ProblemTypes.Unauthorized], "No valid access token (missing, malformed, expired or of a closed session)."));
             headers.Add(new ResponseHeaderMetadata(StatusCodes.Status401Unauthorized, "WWW-Authenticate", "The bearer challenge, with error=\"invalid_token\" when a token was sent.", Required: true));
+            if (metadata.OfType<IAuthorizeData>().Select(a => a.Policy ?? a.Roles).FirstOrDefault(p => p is not null) is { } policy)
+            {
+                problems.Add(new ProblemResponseMetadata(StatusCodes.Status403Forbidden, [ProblemTypes.Forbidden], $"The token is valid but its user lacks what the {policy} policy requires."));
+            }
         }
         else
         {

@@ -3,6 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Paging;
 
 namespace Platform.Tasks.Tasks;
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.OpenApi;
 using Platform.ServiceDefaults.Problems;
+using Platform.ServiceDefaults.Paging;
 
 namespace Platform.Tasks.Tasks;
 

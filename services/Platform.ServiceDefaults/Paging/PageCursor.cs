@@ -1,11 +1,12 @@
 using System.Buffers.Text;
 
-namespace Platform.Tasks.Tasks;
+namespace Platform.ServiceDefaults.Paging;
 
 /// <summary>
 /// The opaque <c>nextCursor</c>: base64url of a format byte and the last id of the page (big-endian, the byte
-/// order in which PostgreSQL compares uuids). Pages are ordered by id descending; ids are UUIDv7, so a task
-/// inserted while a client pages gets a larger id and never shifts the pages still to come.
+/// order in which PostgreSQL compares uuids). Pages are ordered by id descending; ids are UUIDv7, so a row
+/// inserted while a client pages gets a larger id and never shifts the pages still to come. Shared by every
+/// collection keyed by UUIDv7 (tasks, auth's users and audit log).
 /// </summary>
 public static class PageCursor
 {

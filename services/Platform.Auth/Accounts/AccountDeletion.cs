@@ -1,0 +1,23 @@
+using Microsoft.EntityFrameworkCore;
+using Platform.Auth.Data;
+using Platform.Auth.Sessions;
+using Platform.ServiceDefaults.Messaging;
+
+namespace Platform.Auth.Accounts;
+
+/// <summary>
+/// Deleting an account, whoever asks (the user or an admin): its sessions end (<c>sessions.bulk_terminated</c>), the
+/// row goes, and <c>user.deleted</c> tells the other services to purge the user's data — all in the caller's
+/// transaction. The caller publishes the returned session ids after committing.
+/// </summary>
+public static class AccountDeletion
+{
+    public static async Task<IReadOnlyList<Guid>> DeleteInTransactionAsync(AuthDbContext db, SessionManager sessions, Guid userId, CancellationToken cancellationToken)
+    {
+        var ended = await sessions.EndAllInTransactionAsync(userId, "account-deleted", cancellationToken);
+        await db.SaveChangesAsync(cancellationToken); // the session events, before the cascade removes what they describe
+        await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken);
+        db.AddEvent(AccountEvents.Create(EventTypes.UserDeleted, new { userId }));
+        return ended;
+    }
+}
