@@ -4,7 +4,7 @@ using Platform.Auth.Sessions;
 
 namespace Platform.Auth;
 
-/// <summary>The auth service's own instruments (DESIGN §7), exported as auth_* by the service defaults.</summary>
+/// <summary>The auth service's own instruments (docs/architecture.md §10.2), exported as auth_* by the service defaults.</summary>
 public sealed class AuthMetrics
 {
     public const string MeterName = "Platform.Auth";

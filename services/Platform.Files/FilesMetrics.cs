@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace Platform.Files;
 
-/// <summary>The files service's own instruments (DESIGN §7), exported as files_* by the service defaults.</summary>
+/// <summary>The files service's own instruments (docs/architecture.md §10.2), exported as files_* by the service defaults.</summary>
 public sealed class FilesMetrics
 {
     public const string MeterName = "Platform.Files";

@@ -12,9 +12,9 @@ namespace Platform.Auth.Tests;
 public sealed class RotationUnderLoadTests(AuthTierFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>
-    /// DESIGN §3's goal: a rotation under load rejects zero valid tokens. Another service keeps validating a pool of
-    /// tokens (old ones, and new ones as logins keep coming) while the keyset gains a next key that then activates;
-    /// its JWKS cache does not know the new key when the first token signed with it arrives.
+    /// The goal of docs/architecture.md §4.5: a rotation under load rejects zero valid tokens. Another service keeps
+    /// validating a pool of tokens (old ones, and new ones as logins keep coming) while the keyset gains a next key
+    /// that then activates; its JWKS cache does not know the new key when the first token signed with it arrives.
     /// </summary>
     [Fact]
     public async Task A_rotation_while_requests_flow_rejects_no_valid_token()

@@ -12,8 +12,8 @@ namespace Platform.EndToEnd.Tests;
 public sealed class AccountDeletionTests(EndToEndPlatform platform)
 {
     /// <summary>
-    /// The whole chain of DESIGN §5 with nothing stubbed: auth's outbox, the broker, and the tasks and files
-    /// services' own consumers, each purging its own database.
+    /// The whole chain of docs/architecture.md §6 (the flow of §9.5) with nothing stubbed: auth's outbox, the broker,
+    /// and the tasks and files services' own consumers, each purging its own database.
     /// </summary>
     [Fact]
     public async Task Deleting_an_account_purges_its_tasks_and_files_in_every_service()

@@ -6,7 +6,7 @@ namespace Platform.Operator.Keys;
 public sealed record RotationTimings(TimeSpan RotationPeriod, TimeSpan PrePublish, TimeSpan RetireAfter);
 
 /// <summary>
-/// What the environment demands of the timings (DESIGN §3): a next key must be published longer than a
+/// What the environment demands of the timings (docs/architecture.md §4.4): a next key must be published longer than a
 /// keyset change takes to reach every auth pod and every validator's JWKS cache, and a retired key must stay
 /// published longer than the tokens it signed stay valid.
 /// </summary>

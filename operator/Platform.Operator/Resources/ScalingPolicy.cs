@@ -3,7 +3,7 @@ using k8s.Models;
 
 namespace Platform.Operator.Resources;
 
-/// <summary>The platform.dev/v1alpha1 ScalingPolicy custom resource (DESIGN §4): one HPA per service, sized from the ingress target.</summary>
+/// <summary>The platform.dev/v1alpha1 ScalingPolicy custom resource (docs/architecture.md §5.3): one HPA per service, sized from the ingress target.</summary>
 [KubernetesEntity(Group = PlatformGroup.Name, ApiVersion = PlatformGroup.Version, Kind = "ScalingPolicy", PluralName = "scalingpolicies")]
 public sealed class ScalingPolicy : IKubernetesObject<V1ObjectMeta>
 {

@@ -4,7 +4,7 @@ using k8s.Models;
 
 namespace Platform.Operator.Resources;
 
-/// <summary>The platform.dev/v1alpha1 SigningKeyRotation custom resource (DESIGN §4); its CRD is charts/platform-operator/crds/signingkeyrotations.platform.dev.yaml.</summary>
+/// <summary>The platform.dev/v1alpha1 SigningKeyRotation custom resource (docs/architecture.md §5.2); its CRD is charts/platform-operator/crds/signingkeyrotations.platform.dev.yaml.</summary>
 [KubernetesEntity(Group = PlatformGroup.Name, ApiVersion = PlatformGroup.Version, Kind = "SigningKeyRotation", PluralName = "signingkeyrotations")]
 public sealed class SigningKeyRotation : IKubernetesObject<V1ObjectMeta>
 {

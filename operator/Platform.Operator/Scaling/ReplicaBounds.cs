@@ -7,8 +7,8 @@ namespace Platform.Operator.Scaling;
 public sealed record ReplicaBounds(int ReplicasAtTarget, int MinReplicas, int MaxReplicas, decimal CapacityRps, bool Shortfall);
 
 /// <summary>
-/// The HPA arithmetic of DESIGN §4, in decimal so a share such as 0.3 cannot turn 60 pods into 61 through a
-/// binary rounding error: replicasAtTarget = ⌈targetRps × share / rpsPerPod⌉, max = min(cap,
+/// The HPA arithmetic of docs/architecture.md §5.3, in decimal so a share such as 0.3 cannot turn 60 pods into 61
+/// through a binary rounding error: replicasAtTarget = ⌈targetRps × share / rpsPerPod⌉, max = min(cap,
 /// ⌈replicasAtTarget × (1 + headroom)⌉) but never below min, capacity = max × rpsPerPod.
 /// </summary>
 public static class ReplicaArithmetic

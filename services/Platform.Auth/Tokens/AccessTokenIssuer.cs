@@ -9,7 +9,7 @@ namespace Platform.Auth.Tokens;
 
 public sealed record IssuedAccessToken(string Token, DateTimeOffset ExpiresAt, TimeSpan Lifetime);
 
-/// <summary>Signs access tokens with the key that is active now (DESIGN §2, §3).</summary>
+/// <summary>Signs access tokens with the key that is active now (docs/architecture.md §3.1, §4.2).</summary>
 public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions> options, TimeProvider clock)
 {
     private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };

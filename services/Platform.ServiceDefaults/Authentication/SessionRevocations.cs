@@ -5,8 +5,8 @@ using Platform.ServiceDefaults.Redis;
 namespace Platform.ServiceDefaults.Authentication;
 
 /// <summary>
-/// The Redis contract for session revocations (DESIGN §6) and its publishing side, which the auth service
-/// calls on logout, on refresh-token reuse and when a session is deleted:
+/// The Redis contract for session revocations (docs/architecture.md §8.1) and its publishing side, which the auth
+/// service calls on logout, on refresh-token reuse and when a session is deleted:
 /// <list type="bullet">
 /// <item><c>SET revoked:session:{sid} {unix seconds until which it matters} EX {ttl}</c>, so a validator that
 /// (re)connects finds every revocation still in force by <c>SCAN revoked:session:*</c>;</item>

@@ -4,7 +4,7 @@ using Npgsql;
 namespace Platform.ServiceDefaults.Data;
 
 /// <summary>
-/// Sends a read to the replica or the primary (DESIGN §6): the primary when the subject wrote recently
+/// Sends a read to the replica or the primary (docs/architecture.md §7.3): the primary when the subject wrote recently
 /// (<see cref="RecentWriters"/>), when the replica is lagging or unmeasured (<see cref="ReplicaLagMonitor"/>),
 /// and — retried there — when the replica fails to connect. Writers call <see cref="NoteWriteAsync"/> after
 /// their commit and before they answer, so every read that starts after the answer sees the write.

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Platform.ServiceDefaults.Data;
 
-/// <summary>The <c>ReadRouting</c> section: when reads may go to the replica (DESIGN §6).</summary>
+/// <summary>The <c>ReadRouting</c> section: when reads may go to the replica (docs/architecture.md §7.3).</summary>
 public sealed class ReadRoutingOptions
 {
     public const string Section = "ReadRouting";

@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 namespace Platform.ServiceDefaults.Keys;
 
 /// <summary>
-/// The keyset contract (DESIGN §3): the operator writes it, auth reads it. A key is "next" before
-/// <see cref="KeysetKey.ActivatesAt"/>, active until a later key activates, then retiring until
+/// The keyset contract (docs/architecture.md §4.1, §4.2): the operator writes it, auth reads it. A key is "next"
+/// before <see cref="KeysetKey.ActivatesAt"/>, active until a later key activates, then retiring until
 /// <see cref="KeysetKey.ExpiresAt"/>.
 /// </summary>
 public sealed record Keyset(long Version, IReadOnlyList<KeysetKey> Keys)

@@ -3,8 +3,8 @@ using RabbitMQ.Client;
 namespace Platform.ServiceDefaults.Messaging;
 
 /// <summary>
-/// The broker objects of DESIGN §5, declared by whoever needs them first. Every declaration is idempotent
-/// (same name, same arguments), so producers and consumers of every service may declare them on each start.
+/// The broker objects of docs/architecture.md §6.1, declared by whoever needs them first. Every declaration is
+/// idempotent (same name, same arguments), so producers and consumers of every service may declare them on each start.
 /// </summary>
 public static class EventTopology
 {

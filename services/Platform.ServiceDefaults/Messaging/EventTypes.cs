@@ -1,8 +1,8 @@
 namespace Platform.ServiceDefaults.Messaging;
 
 /// <summary>
-/// The event types of the platform (DESIGN §5). Each is also the routing key on <c>platform.events</c>,
-/// so consumers bind to exactly the types they handle.
+/// The event types of the platform (docs/architecture.md §6.2). Each is also the routing key on
+/// <c>platform.events</c>, so consumers bind to exactly the types they handle.
 /// </summary>
 public static class EventTypes
 {

@@ -3,8 +3,9 @@ using System.Text.Json;
 namespace Platform.ServiceDefaults.Messaging;
 
 /// <summary>
-/// The envelope every event travels in (DESIGN §5): <c>{id, type, occurredAt, source, correlationId, data}</c>.
-/// Consumers deduplicate on <see cref="Id"/>; <see cref="Type"/> is also the routing key.
+/// The envelope every event travels in (docs/architecture.md §6.2):
+/// <c>{id, type, occurredAt, source, correlationId, data}</c>. Consumers deduplicate on <see cref="Id"/>;
+/// <see cref="Type"/> is also the routing key.
 /// </summary>
 public sealed record IntegrationEvent(Guid Id, string Type, DateTimeOffset OccurredAt, string Source, string? CorrelationId, JsonElement Data)
 {

@@ -8,8 +8,9 @@ using StackExchange.Redis;
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
 /// <summary>
-/// DESIGN §6: a logout stops the session's tokens everywhere within a second, from an in-memory set kept in
-/// step with Redis — also across disconnections and outages — and never at the cost of a Redis call per request.
+/// docs/architecture.md §8.1: a logout stops the session's tokens everywhere within a second, from an in-memory set
+/// kept in step with Redis — also across disconnections and outages — and never at the cost of a Redis call per
+/// request.
 /// </summary>
 [Collection(DataTierCollection.Name)]
 public sealed class SessionRevocationTests(DataTierFixture fixture) : IAsyncLifetime

@@ -5,7 +5,7 @@ using Platform.Testing;
 
 namespace Platform.ServiceDefaults.Tests.Authentication;
 
-/// <summary>DESIGN §3: a rotation under load rejects no valid token, and the issuer is asked only as often as needed.</summary>
+/// <summary>docs/architecture.md §4.5: a rotation under load rejects no valid token, and the issuer is asked only as often as needed.</summary>
 [Collection(DataTierCollection.Name)]
 public sealed class SigningKeyRotationTests(DataTierFixture fixture) : IAsyncLifetime
 {
