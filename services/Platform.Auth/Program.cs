@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Auth;
 using Platform.Auth.Accounts;
 using Platform.Auth.Admin;
@@ -17,8 +18,10 @@ using Platform.ServiceDefaults.Redis;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddPlatformDbContext<AuthDbContext>("auth");
-builder.AddPlatformRedis();
-builder.AddPlatformRabbitMq();
+// Redis and RabbitMQ outages degrade this service (no cache, memory fallbacks, events wait in the outbox) but
+// take no request down: readiness stays 200, reported degraded, so Kubernetes keeps routing to every pod.
+builder.AddPlatformRedis(outageStatus: HealthStatus.Degraded);
+builder.AddPlatformRabbitMq(outageStatus: HealthStatus.Degraded);
 builder.AddPlatformOutbox();
 builder.AddPlatformAuthentication();
 builder.AddAuthService();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Files;
 using Platform.Files.Api;
 using Platform.Files.Events;
@@ -12,8 +13,10 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddPlatformPostgres("files");
 builder.AddPlatformReadReplica();
-builder.AddPlatformRedis();
-builder.AddPlatformRabbitMq();
+// Redis and RabbitMQ outages degrade this service (no cache, memory fallbacks, events wait in the outbox) but
+// take no request down: readiness stays 200, reported degraded, so Kubernetes keeps routing to every pod.
+builder.AddPlatformRedis(outageStatus: HealthStatus.Degraded);
+builder.AddPlatformRabbitMq(outageStatus: HealthStatus.Degraded);
 builder.AddPlatformOutbox();
 builder.AddPlatformEventConsumer<UserDeletedHandler>("files.events", [EventTypes.UserDeleted]);
 builder.AddPlatformAuthentication();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
@@ -11,8 +12,10 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddPlatformPostgres("tasks");
 builder.AddPlatformReadReplica();
-builder.AddPlatformRedis();
-builder.AddPlatformRabbitMq();
+// Redis and RabbitMQ outages degrade this service (no cache, memory fallbacks, events wait in the outbox) but
+// take no request down: readiness stays 200, reported degraded, so Kubernetes keeps routing to every pod.
+builder.AddPlatformRedis(outageStatus: HealthStatus.Degraded);
+builder.AddPlatformRabbitMq(outageStatus: HealthStatus.Degraded);
 builder.AddPlatformOutbox();
 builder.AddPlatformAuthentication();
 builder.AddTasksService();

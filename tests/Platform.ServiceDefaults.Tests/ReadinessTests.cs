@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Messaging;
 using Platform.ServiceDefaults.Redis;
@@ -55,17 +56,42 @@ public sealed class ReadinessTests(DataTierFixture fixture) : IAsyncLifetime
         Assert.Equal("Healthy", up.GetProperty("checks").GetProperty(check).GetProperty("status").GetString());
     }
 
-    private async Task<JsonElement> WaitForReadiness(HttpStatusCode expected)
+    /// <summary>How auth, tasks and files register Redis and RabbitMQ: an outage degrades them, so they stay in their Service.</summary>
+    [Theory]
+    [InlineData(DataTier.Redis, "redis")]
+    [InlineData(DataTier.RabbitMq, "rabbitmq")]
+    public async Task A_dependency_registered_as_degrading_keeps_readiness_200_while_it_is_down(string component, string check)
+    {
+        await using var tolerant = await TestApp.StartAsync(builder =>
+        {
+            builder.Configuration["ConnectionStrings:Redis"] = fixture.Tier.RedisConnectionString;
+            builder.Configuration["ConnectionStrings:RabbitMq"] = fixture.Tier.RabbitMqUri;
+            builder.AddPlatformRedis(outageStatus: HealthStatus.Degraded);
+            builder.AddPlatformRabbitMq(outageStatus: HealthStatus.Degraded);
+        });
+        await WaitForReadiness(HttpStatusCode.OK, tolerant, report => report.GetProperty("status").GetString() == "Healthy");
+
+        await fixture.Tier.DownAsync(component);
+        var down = await WaitForReadiness(HttpStatusCode.OK, tolerant, report => report.GetProperty("checks").GetProperty(check).GetProperty("status").GetString() == "Degraded");
+        Assert.Equal("Degraded", down.GetProperty("status").GetString());
+
+        await fixture.Tier.UpAsync(component);
+        await WaitForReadiness(HttpStatusCode.OK, tolerant, report => report.GetProperty("status").GetString() == "Healthy");
+    }
+
+    private Task<JsonElement> WaitForReadiness(HttpStatusCode expected) => WaitForReadiness(expected, app, _ => true);
+
+    private static async Task<JsonElement> WaitForReadiness(HttpStatusCode expected, TestApp target, Func<JsonElement, bool> reportMatches)
     {
         var (_, body) = await Poll.UntilAsync(
             async () =>
             {
-                using var response = await app.Client.GetAsync("/readyz");
+                using var response = await target.Client.GetAsync("/readyz");
                 return (response.StatusCode, await response.Content.ReadAsStringAsync());
             },
-            result => result.StatusCode == expected,
+            result => result.StatusCode == expected && reportMatches(JsonDocument.Parse(result.Item2).RootElement),
             Recovery,
-            $"/readyz to answer {(int)expected}");
+            $"/readyz to answer {(int)expected} with the expected report");
         return JsonDocument.Parse(body).RootElement.Clone();
     }
 }
