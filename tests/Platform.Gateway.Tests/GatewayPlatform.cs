@@ -42,6 +42,7 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
     public Dictionary<string, string?> InProcessGatewaySettings() => new()
     {
         ["ConnectionStrings:Redis"] = Tier.RedisConnectionString,
+        ["ConnectionStrings:RabbitMq"] = Tier.RabbitMqUri,
         ["Auth:Issuer"] = Issuer,
         ["Auth:JwksUri"] = new Uri(Services["auth"], "/.well-known/jwks.json").ToString(),
         ["ReverseProxy:Clusters:auth:Destinations:local:Address"] = Services["auth"].ToString(),

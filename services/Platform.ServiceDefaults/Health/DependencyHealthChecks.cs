@@ -45,11 +45,11 @@ internal sealed class RabbitMqHealthCheck(RabbitMqConnection rabbit) : IHealthCh
         try
         {
             var connection = await rabbit.GetAsync(cancellationToken);
-            return connection.IsOpen ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("RabbitMQ connection is recovering.");
+            return connection.IsOpen ? HealthCheckResult.Healthy() : new HealthCheckResult(context.Registration.FailureStatus, "RabbitMQ connection is recovering.");
         }
         catch (Exception e) when (e is RabbitMQ.Client.Exceptions.BrokerUnreachableException or OperationCanceledException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("RabbitMQ is unreachable.");
+            return new HealthCheckResult(context.Registration.FailureStatus, "RabbitMQ is unreachable.");
         }
     }
 }
