@@ -18,6 +18,7 @@ public static class EventStreamExtensions
             return builder;
         }
         builder.AddPlatformRabbitMq(outageStatus: HealthStatus.Degraded);
+        services.AddSingleton<IProblemDetailsWriter, EventStreamProblemWriter>();
         services.AddSingleton<EventStreamMetrics>();
         services.AddSingleton<EventLog>();
         services.AddSingleton<EventStreamHub>();
