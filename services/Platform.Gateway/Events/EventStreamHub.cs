@@ -40,6 +40,7 @@ public sealed class EventStreamHub : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        metrics.DeclareSeries();
         revocations.Revoked += OnRevoked;
         sweeper = time.CreateTimer(_ => Sweep(), null, SweepInterval, SweepInterval);
         // Streams never end by themselves: without this, graceful shutdown would wait its whole timeout for them.

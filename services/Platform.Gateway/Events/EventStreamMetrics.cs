@@ -32,6 +32,14 @@ public sealed class EventStreamMetrics
             description: "Streams ended because their client fell behind (slow-client), and events the resume log could not take (log-unavailable).");
         rejected = meter.CreateCounter<long>("gateway.event_stream.rejected", unit: "{request}",
             description: "Streams refused with 429, by the limit reached: per user or per instance.");
+    }
+
+    /// <summary>
+    /// Starts every series at 0, so dashboards see them before the first event. Called once the meter provider listens
+    /// (when the hosted services start), not from the constructor: a measurement made before that is lost.
+    /// </summary>
+    public void DeclareSeries()
+    {
         delivered.Add(0);
         foreach (var reason in ResyncReasons)
         {
