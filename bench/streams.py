@@ -46,7 +46,7 @@ def token_for(auth, password):
     return body["accessToken"]
 
 
-async def open_stream(host, port, token, opened):
+async def open_stream(host, port, token):
     reader, writer = await asyncio.open_connection(host, port)
     writer.write((f"GET /api/events HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
                   "Accept: text/event-stream\r\n\r\n").encode())
@@ -57,7 +57,6 @@ async def open_stream(host, port, token, opened):
         raise RuntimeError(f"stream answered {' '.join(status)}")
     while (await reader.readline()) not in (b"\r\n", b""):
         pass
-    opened.set()
     return reader, writer
 
 
@@ -72,8 +71,7 @@ async def drain(reader):
 async def hold(host, port, tokens, per_user, count):
     streams = []
     for i in range(count):
-        opened = asyncio.Event()
-        streams.append(await open_stream(host, port, tokens[i // per_user], opened))
+        streams.append(await open_stream(host, port, tokens[i // per_user]))
     readers = [asyncio.create_task(drain(reader)) for reader, _ in streams]
     return streams, readers
 

@@ -20,7 +20,7 @@ public sealed class EventStreamOptions
 
     /// <summary>Open streams on one gateway instance; one more is a 429.</summary>
     [Range(1, 1_000_000)]
-    public int MaxStreams { get; set; } = 20_000;
+    public int MaxStreams { get; set; } = 10_000;
 
     /// <summary>How long the resume log keeps a user's events (the Redis stream <c>events:{user}</c>).</summary>
     [Range(10, 7 * 86_400)]
