@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: help run stop status rotate-keys create-admin build test chaos security soak test-datatier kind-up images push deploy dev undeploy e2e bench
+.PHONY: help run stop status rotate-keys create-admin build test chaos security soak test-datatier kind-up images push deploy dev undeploy e2e bench bench-streams
 
 help:
 	@echo "make run      start the data tier and the four services (gateway http://localhost:8080)"
@@ -23,6 +23,7 @@ help:
 	@echo "make undeploy uninstall both releases"
 	@echo "make e2e      helm test and the cluster tests of tests/Platform.Deploy.Tests against the kind cluster"
 	@echo "make bench    load scenarios and their report in bench/results/ (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_SCENARIOS)"
+	@echo "make bench-streams  the gateway's memory per idle event stream (BENCH_STREAMS=1000)"
 
 run:
 	@scripts/platform.sh up
@@ -132,3 +133,6 @@ e2e:
 	  dotnet test tests/Platform.Deploy.Tests --nologo --filter 'Category=Cluster'
 bench:
 	@bench/run.sh
+
+bench-streams:
+	@bench/streams.sh

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Gateway;
 using Platform.Gateway.ApiDocs;
 using Platform.Gateway.Edge;
+using Platform.Gateway.Events;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Redis;
@@ -18,10 +19,12 @@ builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPo
 builder.AddEdge();
 builder.AddProxy();
 builder.AddApiDocs();
+builder.AddEventStream();
 
 var app = builder.Build();
 app.UseEdge();
 app.MapDefaultEndpoints();
 app.MapApiDocs();
+app.MapEventStream();
 app.MapProxy();
 await app.RunAsync();

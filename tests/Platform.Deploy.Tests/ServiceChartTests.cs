@@ -172,7 +172,7 @@ public sealed partial class ServiceChartTests
 
     public static TheoryData<string, string[]> BundledEgress() => new()
     {
-        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", "StatefulSet/platform-redis TCP/6379"] },
+        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"] },
         { "Deployment/platform-auth", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
         { "Deployment/platform-tasks", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
         { "Deployment/platform-files", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
@@ -202,10 +202,41 @@ public sealed partial class ServiceChartTests
             "--set", "networkPolicy.externalDataTier.postgresql={10.10.0.0/24,10.10.1.0/24}", "--set", "networkPolicy.externalDataTier.redis={10.20.0.5/32}");
 
         string[] tasks = ["10.10.0.0/24 TCP/5432", "10.10.1.0/24 TCP/5432", "10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", .. Dns];
-        string[] gateway = ["10.20.0.5/32 TCP/6379", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. Dns];
+        string[] gateway = ["10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. Dns];
 
         Assert.Equal(tasks.Order(), AllowedEgress(manifests, "Deployment/platform-tasks").Order());
         Assert.Equal(gateway.Order(), AllowedEgress(manifests, "Deployment/platform-gateway").Order());
+    }
+
+    [Fact]
+    public async Task The_event_stream_path_has_its_own_ingress_with_long_timeouts_and_no_buffering_and_the_gateway_reaches_rabbitmq()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
+        var events = Assert.Single(manifests.OfKind("Ingress"), ingress => ingress.Name() == "platform-gateway-events");
+        var annotations = events["metadata"]!["annotations"]!;
+        var path = Assert.Single(events["spec"]!["rules"]![0]!["http"]!["paths"]!.AsArray())!;
+        var gateway = Assert.Single(manifests.OfKind("Deployment"), deployment => deployment.Name() == "platform-gateway");
+        var env = gateway["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray().Select(variable => (string)variable!["name"]!).ToList();
+
+        Assert.Equal(("/api/events", "Exact", "platform-gateway"), ((string)path["path"]!, (string)path["pathType"]!, (string)path["backend"]!["service"]!["name"]!));
+        Assert.Equal("3600", (string)annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]!);
+        Assert.Equal("3600", (string)annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"]!);
+        Assert.Equal("off", (string)annotations["nginx.ingress.kubernetes.io/proxy-buffering"]!);
+        Assert.Contains("ConnectionStrings__RabbitMq", env);
+        Assert.Contains("RabbitMq__Password", env);
+        Assert.Contains("EventStream__KeepAliveSeconds", env);
+        // Everything else keeps the controller's default timeouts.
+        var main = Assert.Single(manifests.OfKind("Ingress"), ingress => ingress.Name() == "platform-gateway");
+        Assert.Null(main["metadata"]!["annotations"]!["nginx.ingress.kubernetes.io/proxy-read-timeout"]);
+    }
+
+    [Fact]
+    public async Task Without_the_event_stream_there_is_no_events_ingress_and_the_gateway_does_not_reach_rabbitmq()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "eventStream.enabled=false");
+
+        Assert.DoesNotContain(manifests.OfKind("Ingress"), ingress => ingress.Name() == "platform-gateway-events");
+        Assert.DoesNotContain("StatefulSet/platform-rabbitmq TCP/5672", AllowedEgress(manifests, "Deployment/platform-gateway"));
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public sealed class EventsTests(FilesTierFixture fixture) : IAsyncLifetime
         Assert.Equal(user.UserId, uploaded.Data.GetProperty("userId").GetGuid());
         Assert.Equal(file.Sha256, uploaded.Data.GetProperty("sha256").GetString());
         Assert.Equal(3, uploaded.Data.GetProperty("size").GetInt64());
+        Assert.Equal(file.CreatedAt, uploaded.Data.GetProperty("createdAt").GetDateTimeOffset()); // clients list it without a fetch
         Assert.Equal(user.UserId, Assert.Single(events, e => e.Type == EventTypes.FileDeleted).Data.GetProperty("userId").GetGuid());
     }
 

@@ -42,6 +42,7 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
     public Dictionary<string, string?> InProcessGatewaySettings() => new()
     {
         ["ConnectionStrings:Redis"] = Tier.RedisConnectionString,
+        ["ConnectionStrings:RabbitMq"] = Tier.RabbitMqUri,
         ["Auth:Issuer"] = Issuer,
         ["Auth:JwksUri"] = new Uri(Services["auth"], "/.well-known/jwks.json").ToString(),
         ["ReverseProxy:Clusters:auth:Destinations:local:Address"] = Services["auth"].ToString(),
@@ -65,6 +66,18 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
         answer.EnsureSuccessStatusCode();
         var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
         return new SignedInUser(email, body.GetProperty("accessToken").GetString()!, address);
+    }
+
+    /// <summary>Logs the same user in again: a second session, as on another device.</summary>
+    public async Task<SignedInUser> SignInAgainAsync(SignedInUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        using var login = Request(HttpMethod.Post, "/api/auth/login", user.ClientAddress);
+        login.Content = JsonContent.Create(new { email = user.Email, password = "correct-Horse-battery-9" });
+        using var answer = await Client.SendAsync(login);
+        answer.EnsureSuccessStatusCode();
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        return user with { AccessToken = body.GetProperty("accessToken").GetString()! };
     }
 
     public HttpRequestMessage Request(HttpMethod method, string path, string clientAddress, string? token = null)
@@ -91,7 +104,22 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
     Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 }
 
-public sealed record SignedInUser(string Email, string AccessToken, string ClientAddress);
+public sealed record SignedInUser(string Email, string AccessToken, string ClientAddress)
+{
+    private JsonElement Claims => JsonDocument.Parse(Convert.FromBase64String(Base64(AccessToken.Split('.')[1]))).RootElement;
+
+    public string UserId => Claims.GetProperty("sub").GetString()!;
+
+    public string SessionId => Claims.GetProperty("sid").GetString()!;
+
+    public DateTimeOffset ExpiresAt => DateTimeOffset.FromUnixTimeSeconds(Claims.GetProperty("exp").GetInt64());
+
+    private static string Base64(string base64Url)
+    {
+        var padded = base64Url.Replace('-', '+').Replace('_', '/');
+        return padded + new string('=', (4 - padded.Length % 4) % 4);
+    }
+}
 
 [CollectionDefinition(Name)]
 public sealed class GatewayPlatformCollection : ICollectionFixture<GatewayPlatform>

@@ -29,6 +29,23 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 {{- end }}
 {{- end }}
 {{- if eq $component "gateway" }}
+{{- if $root.Values.eventStream.enabled }}
+# GET /api/events: one consumer of platform.events per pod; the resume log in Redis.
+{{ include "platform.env.rabbitmq" $root }}
+- name: EventStream__KeepAliveSeconds
+  value: {{ $root.Values.eventStream.keepAliveSeconds | quote }}
+- name: EventStream__MaxStreamsPerUser
+  value: {{ $root.Values.eventStream.maxStreamsPerUser | quote }}
+- name: EventStream__MaxStreams
+  value: {{ $root.Values.eventStream.maxStreams | quote }}
+- name: EventStream__RetentionSeconds
+  value: {{ $root.Values.eventStream.retentionSeconds | quote }}
+- name: EventStream__MaxEventsPerUser
+  value: {{ $root.Values.eventStream.maxEventsPerUser | quote }}
+{{- else }}
+- name: EventStream__Enabled
+  value: "false"
+{{- end }}
 # Overrides the one destination of each upstream in the gateway's appsettings.json ("local") with the Service.
 {{- range $upstream := list "auth" "tasks" "files" }}
 - name: ReverseProxy__Clusters__{{ $upstream }}__Destinations__local__Address

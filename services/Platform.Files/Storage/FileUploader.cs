@@ -87,7 +87,7 @@ public sealed class FileUploader(FileDataSources sources, IOptions<FilesOptions>
         var file = new StoredFile(id, owner, name, contentType, size, sha256, ChunkSize, createdAt);
         await CompleteAsync(connection, transaction, file, cancellationToken);
         await Outbox.EnqueueAsync(connection, transaction, IntegrationEvent.Create(EventTypes.FileUploaded, FileEvents.Source,
-            new { fileId = id, userId = owner, name, size, sha256 = file.Sha256Hex, contentType }, FileEvents.CorrelationId()), cancellationToken);
+            new { fileId = id, userId = owner, name, size, sha256 = file.Sha256Hex, contentType, createdAt }, FileEvents.CorrelationId()), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await sources.NoteWriteAsync(owner);
         return new UploadOutcome.Stored(file);

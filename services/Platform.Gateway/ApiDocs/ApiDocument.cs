@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Platform.Gateway.Events;
 using Platform.Gateway.RateLimiting;
 using Yarp.ReverseProxy.Configuration;
 
@@ -13,7 +14,8 @@ namespace Platform.Gateway.ApiDocs;
 /// An upstream that does not answer keeps its operations from the last document that had them.
 /// </summary>
 public sealed partial class ApiDocument(
-    IProxyConfigProvider proxyConfig, IOptions<ApiDocsOptions> options, IOptions<RateLimitOptions> rateLimits, ILogger<ApiDocument> logger)
+    IProxyConfigProvider proxyConfig, IOptions<ApiDocsOptions> options, IOptions<RateLimitOptions> rateLimits, IOptions<EventStreamOptions> eventStream,
+    ILogger<ApiDocument> logger)
     : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
@@ -55,6 +57,10 @@ public sealed partial class ApiDocument(
             return false;
         }
         var merged = ApiDocumentMerger.Merge(documents, new RouteTable(config.Routes), IsRateLimited);
+        if (eventStream.Value.Enabled)
+        {
+            EdgeOperations.AddEventStream(merged);
+        }
         json = JsonSerializer.SerializeToUtf8Bytes(merged, Indented);
         return true;
     }

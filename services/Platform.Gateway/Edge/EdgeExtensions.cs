@@ -23,7 +23,7 @@ public static class EdgeExtensions
         builder.Services.AddCors(options => options.AddDefaultPolicy(policy => policy
             .WithOrigins([.. edge.CorsOrigins])
             .WithMethods("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-            .WithHeaders("Authorization", "Content-Type", "If-Match", "If-None-Match", "Range", RequestIds.Header)
+            .WithHeaders("Authorization", "Content-Type", "If-Match", "If-None-Match", "Range", "Last-Event-ID", RequestIds.Header)
             .WithExposedHeaders("ETag", "Location", "Retry-After", "Content-Range", "RateLimit-Limit", "RateLimit-Remaining",
                 "RateLimit-Reset", "RateLimit-Policy", RequestIds.Header)
             .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));

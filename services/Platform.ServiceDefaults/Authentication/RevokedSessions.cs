@@ -13,12 +13,21 @@ internal sealed class RevokedSessions(TimeProvider time)
 
     public int Count => revokedUntil.Count;
 
+    /// <summary>Raised for every revocation recorded (new, extended or repeated), with the session id.</summary>
+    public event Action<Guid>? Revoked;
+
     public bool IsRevoked(Guid sessionId) =>
         revokedUntil.TryGetValue(sessionId, out var until) && until > time.GetUtcNow();
 
     /// <summary>Revocations only ever extend: a late or repeated message never shortens one.</summary>
-    public void Revoke(Guid sessionId, DateTimeOffset until) =>
+    public void Revoke(Guid sessionId, DateTimeOffset until)
+    {
         revokedUntil.AddOrUpdate(sessionId, until, (_, known) => known >= until ? known : until);
+        if (until > time.GetUtcNow())
+        {
+            Revoked?.Invoke(sessionId);
+        }
+    }
 
     public void RemoveExpired()
     {

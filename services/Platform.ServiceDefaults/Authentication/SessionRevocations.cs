@@ -32,6 +32,19 @@ public sealed class SessionRevocations
 
     internal static RedisChannel RedisChannelName { get; } = RedisChannel.Literal(Channel);
 
+    /// <summary>
+    /// Raised as soon as this process learns that a session is revoked (from auth's message, a resync from Redis or
+    /// its own publishing), so long-lived answers such as an event stream can end within the same bound as requests.
+    /// </summary>
+    public event Action<Guid>? Revoked
+    {
+        add => local.Revoked += value;
+        remove => local.Revoked -= value;
+    }
+
+    /// <summary>Whether this process currently refuses the session's tokens.</summary>
+    public bool IsRevoked(Guid sessionId) => local.IsRevoked(sessionId);
+
     private static RedisKey KeyFor(Guid sessionId) => KeyPrefix + sessionId.ToString("D");
 
     /// <summary>

@@ -10,7 +10,7 @@ public static class RabbitMqExtensions
 {
     /// <summary>
     /// The broker connection and its readiness check. <paramref name="outageStatus"/> is what an outage makes the
-    /// check: a service whose requests do not need the broker (events wait in the outbox) stays ready, degraded.
+    /// check: a service whose requests do not need the broker (events wait in the outbox) stays ready, degraded (auth, tasks, files; the gateway, whose event streams pause).
     /// </summary>
     public static WebApplicationBuilder AddPlatformRabbitMq(this WebApplicationBuilder builder, HealthStatus outageStatus = HealthStatus.Unhealthy)
     {
