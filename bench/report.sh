@@ -166,7 +166,7 @@ END {
   print "(pods of " pod_cores " core, the chart'"'"'s CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
   print "at that target; these are the values for the ScalingPolicy'"'"'s per-service `rpsPerPod`. The data tier is sized in cores."
   session_plan()
-  plan("5", "the session mix as measured (scenario 5: no refreshes)", "gateway=1 tasks=" fmt(359 / 360, 4) " auth=" fmt(1 / 360, 4))
+  plan("5", "the session mix as measured (one login per 360 requests, no refreshes)", "gateway=1 tasks=" fmt(359 / 360, 4) " auth=" fmt(1 / 360, 4))
   plan("1", "pure cached reads", "gateway=1 tasks=1 auth=0")
   plan("4b", "pure logins", "gateway=1 tasks=0 auth=1")
   users_section()
@@ -185,8 +185,8 @@ function runtime_table(    r, label_of, k) {
   for (k = 1; ("k" k "-r") in row_of; k++) {
     r = row_of["k" k "-r"]; s = row_of["k" k "-s"]
     setting = label[r]; sub(/^[^,]*, /, "", setting)
-    if (setting == "-") setting = "the platform'"'"'s defaults"
-    print "| `" setting "` | " fmt(us_per_req(r, "gateway"), 0) " | " fmt(us_per_req(r, "tasks"), 0) " | " fmt(total_us(r), 0) " | " \
+    if (setting ~ /=/) setting = "`" setting "`"
+    print "| " setting " | " fmt(us_per_req(r, "gateway"), 0) " | " fmt(us_per_req(r, "tasks"), 0) " | " fmt(total_us(r), 0) " | " \
       (s ? fmt(rps[s], 0) " | " fmt(us_per_req(s, "gateway"), 0) " | " fmt(us_per_req(s, "tasks"), 0) " | " fmt(total_us(s), 0) : "| | |") " |"
   }
 }

@@ -261,11 +261,13 @@ scenario_runtime() {
     restart_with "$setting"
     (( index++ < ${#settings[@]} )) || break   # the last "-" only puts the platform's own settings back
     fresh_tokens
+    local label=$setting
+    [[ $setting != "-" ]] || label="the platform's defaults"
     run_wrk "$RAW/k$index.warmup.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_RESTART_WARMUP}s"
     export BENCH_PACE_MS=$pace
-    measure "k$index-r" "scenario 1 at $BENCH_RATE req/s, $setting" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
+    measure "k$index-r" "scenario 1 at $BENCH_RATE req/s, $label" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
     unset BENCH_PACE_MS
-    measure "k$index-s" "scenario 1 saturated, $setting" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" notes_read
+    measure "k$index-s" "scenario 1 saturated, $label" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" notes_read
   done
 }
 
