@@ -97,9 +97,29 @@ public sealed class EventStreamClient : IAsyncDisposable
         }
     }
 
-    /// <summary>The next event that is not a comment, skipping none: what the stream sends next.</summary>
-    public async Task<ServerSentEvent> NextEventAsync(TimeSpan timeout) =>
-        await NextAsync(timeout) ?? throw new InvalidOperationException("The stream ended.");
+    /// <summary>
+    /// The next event that is not a comment. Unless <paramref name="sessionEvents"/>, auth's <c>session.*</c> events
+    /// are skipped too: they arrive whenever the outbox relays a sign-in, so a test of task and file events would
+    /// otherwise depend on that timing.
+    /// </summary>
+    public async Task<ServerSentEvent> NextEventAsync(TimeSpan timeout, bool sessionEvents = false)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            var next = await NextAsync(Remaining(deadline, timeout)) ?? throw new InvalidOperationException("The stream ended.");
+            if (sessionEvents || next.Type is null || !(next.Type.StartsWith("session.", StringComparison.Ordinal) || next.Type.StartsWith("sessions.", StringComparison.Ordinal)))
+            {
+                return next;
+            }
+        }
+    }
+
+    private static TimeSpan Remaining(DateTimeOffset deadline, TimeSpan timeout)
+    {
+        var left = deadline - DateTimeOffset.UtcNow;
+        return left > TimeSpan.Zero ? left : throw new TimeoutException($"No event within {timeout.TotalSeconds:0.#} s.");
+    }
 
     public HttpStatusCode StatusCode => response.StatusCode;
 

@@ -103,7 +103,12 @@ public sealed class EventStreamTests(GatewayPlatform platform)
 
         await DeleteAsync(laptop, $"/api/auth/sessions/{phone.SessionId}");
         var revoked = Stopwatch.StartNew();
-        var last = await phoneStream.NextEventAsync(Wait);
+        var last = await phoneStream.NextEventAsync(Wait, sessionEvents: true);
+        while (last.Type == "session.created")
+        {
+            Assert.Equal(laptop.SessionId, last.Json.GetProperty("data").GetProperty("sessionId").GetString()); // the laptop's sign-in, relayed late
+            last = await phoneStream.NextEventAsync(Wait, sessionEvents: true);
+        }
         var end = await phoneStream.NextAsync(Wait);
         var ended = revoked.Elapsed;
         var task = await CreateTaskAsync(laptop, "still here");
@@ -114,6 +119,33 @@ public sealed class EventStreamTests(GatewayPlatform platform)
         Assert.Null(end);
         Assert.True(ended < TimeSpan.FromSeconds(2), $"the stream ended {ended.TotalMilliseconds:0} ms after the revocation");
         Assert.Equal(task.GetProperty("id").GetString(), onLaptop.Json.GetProperty("data").GetProperty("task").GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_sign_in_reaches_the_users_other_streams_but_never_the_new_sessions_own()
+    {
+        var phone = await platform.SignUpAsync();
+        await using var phoneStream = await OpenAsync(platform.Gateway, phone);
+        await CreateTaskAsync(phone, "before the laptop");
+        var before = await phoneStream.NextEventAsync(Wait);
+
+        var laptop = await platform.SignInAgainAsync(phone);
+        var created = await phoneStream.NextEventAsync(Wait, sessionEvents: true);
+        // The laptop resumes from before its own sign-in: the log holds its session.created, which it must not get.
+        await using var laptopStream = await OpenAsync(platform.Gateway, laptop, lastEventId: before.Id);
+        var task = await CreateTaskAsync(phone, "after the laptop");
+        var onLaptop = new List<ServerSentEvent>();
+        do
+        {
+            onLaptop.Add(await laptopStream.NextEventAsync(Wait, sessionEvents: true));
+        }
+        while (onLaptop[^1].Type != "task.created");
+
+        Assert.Equal("task.created", before.Type);
+        Assert.Equal(("session.created", laptop.SessionId), (created.Type, created.Json.GetProperty("data").GetProperty("sessionId").GetString()));
+        Assert.Equal(task.GetProperty("id").GetString(), onLaptop[^1].Json.GetProperty("data").GetProperty("task").GetProperty("id").GetString());
+        // Only the phone's own sign-in may precede it (its relay can lag behind the first task's event).
+        Assert.All(onLaptop.SkipLast(1), e => Assert.Equal(("session.created", phone.SessionId), (e.Type, e.Json.GetProperty("data").GetProperty("sessionId").GetString())));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 
 namespace Platform.Gateway.Events;
 
@@ -16,6 +17,7 @@ public sealed class ClientEvent
         UserId = userId;
         Data = data;
         TerminatedSession = terminatedSession;
+        CreatedSession = type == SessionCreated ? SessionIdOf(data) : null;
         Frame = Encoding.UTF8.GetBytes($"id: {id:D}\nevent: {type}\ndata: {data}\n\n");
     }
 
@@ -30,7 +32,32 @@ public sealed class ClientEvent
     /// <summary>For <c>session.terminated</c>: the session that ended, whose own stream closes after this event.</summary>
     public Guid? TerminatedSession { get; }
 
+    /// <summary>
+    /// For <c>session.created</c>: the new session. Its own streams skip the event — a device knows it signed in;
+    /// the user's other devices learn of it.
+    /// </summary>
+    public Guid? CreatedSession { get; }
+
     public ReadOnlyMemory<byte> Frame { get; }
+
+    /// <summary>Whether a stream of <paramref name="sessionId"/> receives this event.</summary>
+    public bool IsFor(Guid sessionId) => CreatedSession != sessionId;
+
+    private const string SessionCreated = "session.created";
+
+    private static Guid? SessionIdOf(string envelope)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(envelope);
+            return document.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+                && data.TryGetProperty("sessionId", out var session) && session.TryGetGuid(out var id) ? id : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>Frames the stream writes that are not events of the exchange.</summary>

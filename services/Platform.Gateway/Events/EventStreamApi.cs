@@ -46,7 +46,7 @@ public static partial class EventStreamApi
             HashSet<Guid>? replayed = null;
             if (context.Request.Headers.TryGetValue(LastEventIdHeader, out var header))
             {
-                replayed = await ReplayAsync(context, header.ToString(), userId, log, metrics, loggers, aborted);
+                replayed = await ReplayAsync(context, header.ToString(), userId, sessionId, log, metrics, loggers, aborted);
             }
             await foreach (var item in subscriber.Reader.ReadAllAsync(aborted))
             {
@@ -78,7 +78,7 @@ public static partial class EventStreamApi
     }
 
     /// <summary>The subscriber is registered before the log is read, so nothing falls between the replay and the live events.</summary>
-    private static async Task<HashSet<Guid>?> ReplayAsync(HttpContext context, string lastEventId, Guid userId, EventLog log, EventStreamMetrics metrics, ILoggerFactory loggers, CancellationToken aborted)
+    private static async Task<HashSet<Guid>?> ReplayAsync(HttpContext context, string lastEventId, Guid userId, Guid sessionId, EventLog log, EventStreamMetrics metrics, ILoggerFactory loggers, CancellationToken aborted)
     {
         if (!Guid.TryParseExact(lastEventId.Trim(), "D", out var eventId))
         {
@@ -102,7 +102,7 @@ public static partial class EventStreamApi
             return null;
         }
         var replayed = new HashSet<Guid>();
-        foreach (var clientEvent in missed)
+        foreach (var clientEvent in missed.Where(missedEvent => missedEvent.IsFor(sessionId)))
         {
             await WriteAsync(context.Response, clientEvent.Frame, aborted);
             replayed.Add(clientEvent.Id);

@@ -117,6 +117,10 @@ public sealed class EventStreamHub : IHostedService, IDisposable
         }
         foreach (var subscriber in streams.Keys)
         {
+            if (!clientEvent.IsFor(subscriber.SessionId))
+            {
+                continue;
+            }
             if (!subscriber.TryEnqueue(clientEvent))
             {
                 metrics.Dropped("slow-client");
