@@ -299,5 +299,22 @@ function chart(    r, y, w, h, bar, x0, x1, width, maxlog, value, rows) {
   print "</svg>" > svg
 }' "$RUN_DIR/results.tsv" >"$md"
 
+# Scenario S (bench/streams.sh's JSON): the gateway's memory per idle event stream.
+if [[ -s "$RUN_DIR/streams.json" ]]; then
+  python3 - "$RUN_DIR/streams.json" >>"$md" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+rss = s["gateway_vmrss_kib"]
+print()
+print("## Idle event streams (scenario S)")
+print()
+print(f"{s['streams']} idle `GET /api/events` streams of {s['users']} users held through the gateway for {s['hold_seconds']:g} s "
+      f"(opened in {s['opened_in_seconds']:g} s; {s['still_open_after_hold']} still open after the hold; the gateway's "
+      f"`gateway_event_streams_open` read {s['gateway_event_streams_open'] or 0:.0f}). Gateway VmRSS: {rss['before'] / 1024:.0f} MiB before, "
+      f"{rss['open'] / 1024:.0f} MiB with them open, {rss['after_hold'] / 1024:.0f} MiB after the hold: "
+      f"**{s['kib_per_stream']:.1f} KiB per idle stream**.")
+PY
+fi
+
 echo "bench: report $md"
 cat "$md"

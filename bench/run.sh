@@ -8,6 +8,7 @@
 #   R token refresh through the gateway        U 1,000 users: scenario 5 on 1,000 connections, with each process's memory
 #   rate  1 and 2 (and the baselines) at one fixed offered rate
 #   runtime  scenario 1 with each runtime setting (gateway and tasks restarted)
+#   S  BENCH_STREAMS idle event streams held through the gateway: its memory per stream (bench/streams.sh)
 #   baseline  a bare Kestrel endpoint (bench/Platform.Bench.Baseline)
 #   nginx     Debian's nginx proxying scenario 2's request to tasks (keepalive upstream)
 #
@@ -31,7 +32,7 @@ BENCH_WARMUP=${BENCH_WARMUP:-10}                  # seconds of unmeasured load b
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}        # scenarios 1, 2, 3, 5, 7, 8 and the baselines
 BENCH_LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-$(( 4 * $(nproc) ))}  # enough to keep every hashing slot busy
 BENCH_FILE_CONNECTIONS=${BENCH_FILE_CONNECTIONS:-4}
-BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate runtime 3 4 R 5 U 6 7 8"}
+BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate runtime 3 4 R 5 U 6 7 8 S"}
 BENCH_USERS_CONNECTIONS=${BENCH_USERS_CONNECTIONS:-1000}   # scenario U
 BENCH_REFRESHES=${BENCH_REFRESHES:-40}            # scenario R: refreshes per chain, BENCH_LOGIN_CONNECTIONS chains
 # Scenario "runtime": gateway and tasks restarted with each of these settings (";" between settings, spaces between
@@ -39,6 +40,7 @@ BENCH_REFRESHES=${BENCH_REFRESHES:-40}            # scenario R: refreshes per ch
 # at BENCH_RATE and saturated under each.
 BENCH_RUNTIME_SETTINGS=${BENCH_RUNTIME_SETTINGS:-"PLATFORM_RUNTIME_TUNING=0;-;DOTNET_gcServer=0"}
 BENCH_RESTART_WARMUP=${BENCH_RESTART_WARMUP:-20}  # seconds of load after each restart of scenario runtime (JIT tiering)
+export BENCH_STREAMS=${BENCH_STREAMS:-1000}         # scenario S: idle event streams (8 per user)
 BENCH_RATE=${BENCH_RATE:-2000}                    # scenario "rate": the fixed offered rate (req/s), below every path's saturation
 BENCH_RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-64}  # each waits connections/rate between requests
 BENCH_BASELINE_PORT=${BENCH_BASELINE_PORT:-8090}
@@ -287,6 +289,16 @@ restart_with() {
   TOKENS_AT=0   # tasks and the gateway validate tokens again from scratch: fresh ones keep the run's figures alike
 }
 
+# Idle event streams, after the load (no wrk): bench/streams.sh holds them on the running platform and prints its
+# figures as JSON last; the hold stays short so make run's 1-minute tokens outlive it (a stream ends with its token).
+scenario_S() {
+  say "scenario S: $BENCH_STREAMS idle event streams through the gateway"
+  if BENCH_STREAM_HOLD=${BENCH_STREAM_HOLD:-10} "$BENCH_DIR/streams.sh" >"$RAW/S.txt" 2>&1; then
+    sed -n '/^{/,$p' "$RAW/S.txt" >"$BENCH_TMP/streams.json"
+  else
+    say "scenario S failed: $RAW/S.txt"
+  fi
+}
 scenario_3() { measure 3 "task create via gateway" "$GATEWAY_URL" create.lua "$BENCH_CONNECTIONS"; }
 
 scenario_4() {
