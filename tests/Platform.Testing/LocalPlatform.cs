@@ -5,7 +5,7 @@ namespace Platform.Testing;
 /// <summary>
 /// The whole platform started exactly as <c>make run</c> starts it (scripts/platform.sh), but on its own
 /// ports and run directory, from the build the tests were compiled with. Services listen on the tier's
-/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files).
+/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files); its SMTP server on + 9 (<see cref="MailSink"/>).
 /// </summary>
 public class LocalPlatform : IAsyncDisposable
 {
@@ -38,11 +38,13 @@ public class LocalPlatform : IAsyncDisposable
         {
             environment[service + "_PORT"] = (port + offset).ToString(CultureInfo.InvariantCulture);
         }
+        environment["SMTP_PORT"] = (port + 9).ToString(CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             environment[key] = value;
         }
         Environment = environment;
+        Mailbox = new Mailbox(Path.Combine(Tier.RunDirectory, "mail"));
         Services = new Dictionary<string, Uri>
         {
             ["gateway"] = new($"http://127.0.0.1:{port + 10}"),
@@ -53,6 +55,9 @@ public class LocalPlatform : IAsyncDisposable
     }
 
     public DataTier Tier { get; }
+
+    /// <summary>The maildir that the platform's SMTP server (started by scripts/platform.sh) delivers into.</summary>
+    public Mailbox Mailbox { get; }
 
     public IReadOnlyDictionary<string, string> Environment { get; }
 
