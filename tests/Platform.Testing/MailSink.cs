@@ -69,11 +69,11 @@ public sealed class Mailbox(string directory)
         return [.. delivered.OrderBy(d => d.Written).Select(d => d.Message)];
     }
 
-    /// <summary>Waits for the first message to the address.</summary>
-    public async Task<MimeMessage> WaitForAsync(string address, TimeSpan? timeout = null) => (await WaitForAsync(address, 1, timeout))[0];
+    /// <summary>The messages to the address with that subject, oldest first.</summary>
+    public IReadOnlyList<MimeMessage> To(string address, string subject) => [.. To(address).Where(m => m.Subject == subject)];
 
-    /// <summary>Waits until <paramref name="count"/> messages were delivered to the address; returns them all.</summary>
-    public Task<IReadOnlyList<MimeMessage>> WaitForAsync(string address, int count, TimeSpan? timeout = null) =>
-        Poll.UntilAsync(() => Task.FromResult(To(address)), messages => messages.Count >= count, timeout ?? TimeSpan.FromSeconds(20),
-            $"{count} mail(s) to {address} in {Directory}");
+    /// <summary>Waits until <paramref name="count"/> messages with the subject were delivered to the address; returns them all.</summary>
+    public Task<IReadOnlyList<MimeMessage>> WaitForAsync(string address, string subject, int count = 1, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(() => Task.FromResult(To(address, subject)), messages => messages.Count >= count, timeout ?? TimeSpan.FromSeconds(20),
+            $"{count} mail(s) \"{subject}\" to {address} in {Directory}");
 }
