@@ -18,6 +18,8 @@ public class LocalPlatform : IAsyncDisposable
         ["RateLimiting__Policies__register__Limit"] = "100000",
         ["RateLimiting__Policies__login__Limit"] = "100000",
         ["RateLimiting__Policies__refresh__Limit"] = "100000",
+        ["RateLimiting__Policies__account-mail__Limit"] = "100000",
+        ["RateLimiting__Policies__account-mail-user__Limit"] = "100000",
     };
 
     public LocalPlatform(string name, int basePort, IReadOnlyDictionary<string, string>? settings = null)
