@@ -89,7 +89,6 @@ public sealed class AccountOptions
     /// The address users open links at (<c>{PublicUrl}/reset-password?token=…</c>, <c>{PublicUrl}/verify-email?token=…</c>);
     /// empty means <c>Tokens:Issuer</c>, the platform's public base address.
     /// </summary>
-    [Url]
     public string? PublicUrl { get; set; }
 
     /// <summary>How long a password-reset link works: short, since whoever reads the mail can take the account.</summary>

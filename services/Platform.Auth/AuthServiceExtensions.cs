@@ -22,7 +22,11 @@ public static class AuthServiceExtensions
         builder.Services.AddOptions<TokenOptions>().BindConfiguration("Tokens").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PasswordOptions>().BindConfiguration("Passwords").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KeysOptions>().BindConfiguration("Keys").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<AccountOptions>().BindConfiguration("Accounts").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AccountOptions>().BindConfiguration("Accounts").ValidateDataAnnotations()
+            .Validate(accounts => string.IsNullOrWhiteSpace(accounts.PublicUrl)
+                    || (Uri.TryCreate(accounts.PublicUrl, UriKind.Absolute, out var url) && url.Scheme is "https" or "http"),
+                "Accounts:PublicUrl must be an absolute http(s) URL, or empty for Tokens:Issuer.")
+            .ValidateOnStart();
         builder.Services.AddOptions<MailOptions>().BindConfiguration("Mail").ValidateDataAnnotations()
             .Validate(mail => MimeKit.MailboxAddress.TryParse(mail.From, out _), "Mail:From must be an e-mail address, e.g. \"Platform <no-reply@example.org>\".")
             .Validate(mail => mail.MaxRetryDelay >= mail.RetryBaseDelay, "Mail:MaxRetryDelay must not be shorter than Mail:RetryBaseDelay.")
