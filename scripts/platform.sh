@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local platform, as `make run` / `make stop` / `make status` use it:
-#   up     data tier (scripts/datatier.sh) → build → migrations → local keyset → the four services
+#   up     data tier (scripts/datatier.sh) and SMTP server (scripts/mailsink.sh) → build → migrations → local keyset → the four services
 #          in the background (logs in $PLATFORM_RUN_DIR/logs) → wait for every /readyz → print the URLs.
 #          Idempotent: what already runs is left running.
 #   down   stops the services this script started, then the data tier. Leaves no process behind.
@@ -20,6 +20,7 @@ GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 AUTH_PORT="${AUTH_PORT:-8081}"
 TASKS_PORT="${TASKS_PORT:-8082}"
 FILES_PORT="${FILES_PORT:-8083}"
+export SMTP_PORT="${SMTP_PORT:-11025}"
 READY_TIMEOUT="${PLATFORM_READY_TIMEOUT:-90}"
 SERVICES=(auth tasks files gateway)
 export PLATFORM_RUN_DIR="$RUN"
@@ -86,6 +87,10 @@ service_env() {
   export Tokens__AccessTokenMinutes="${PLATFORM_ACCESS_TOKEN_MINUTES:-1}"
   export Auth__ClockSkewSeconds="${PLATFORM_CLOCK_SKEW_SECONDS:-5}"
   export Keys__JwksMaxAgeSeconds="${PLATFORM_JWKS_MAX_AGE_SECONDS:-5}"
+  # Auth's mail (password reset, e-mail verification) goes to the local SMTP server, which keeps it in $RUN/mail;
+  # its links point at the gateway.
+  export Mail__Host=127.0.0.1 Mail__Port="$SMTP_PORT" Mail__Security=None Mail__From="platform@localhost"
+  export Accounts__PublicUrl="http://localhost:$GATEWAY_PORT"
   export ReverseProxy__Clusters__auth__Destinations__local__Address="http://127.0.0.1:$AUTH_PORT/"
   export ReverseProxy__Clusters__tasks__Destinations__local__Address="http://127.0.0.1:$TASKS_PORT/"
   export ReverseProxy__Clusters__files__Destinations__local__Address="http://127.0.0.1:$FILES_PORT/"
@@ -164,6 +169,7 @@ up() {
   command -v curl >/dev/null || die "curl is required"
   mkdir -p "$RUN/logs" "$RUN/pids"
   "$ROOT/scripts/datatier.sh" up
+  "$ROOT/scripts/mailsink.sh" up
   load_datatier_env
   service_env
   build
@@ -175,18 +181,21 @@ up() {
   say "platform ready in $((SECONDS - started)) s"
   say "  gateway  http://localhost:$GATEWAY_PORT   (API: /api/auth, /api/tasks, /api/files)"
   say "  auth     http://localhost:$AUTH_PORT   tasks http://localhost:$TASKS_PORT   files http://localhost:$FILES_PORT"
+  say "  mail     smtp://127.0.0.1:$SMTP_PORT, delivered into the maildir $RUN/mail/new (one file per message)"
   say "  each service: /healthz /readyz /metrics; logs in $RUN/logs; stop with: make stop"
 }
 
 down() {
   local i
   for (( i=${#SERVICES[@]}-1; i>=0; i-- )); do stop_service "${SERVICES[$i]}"; done
+  "$ROOT/scripts/mailsink.sh" down
   "$ROOT/scripts/datatier.sh" down
 }
 
 status() {
   local service pid
   "$ROOT/scripts/datatier.sh" status
+  "$ROOT/scripts/mailsink.sh" status
   printf '%-10s %-6s %-8s %s\n' SERVICE PORT STATE PID
   for service in "${SERVICES[@]}"; do
     if pid="$(running_pid "$service")"; then

@@ -13,7 +13,7 @@
 #
 # Environment: SOAK_MINUTES (30) SOAK_INTERVAL (10 s) SOAK_WARMUP (60 s, or a fifth of a shorter soak)
 #   SOAK_CONNECTIONS (4) SOAK_DELAY_MS (20: each connection's pause before a request) SOAK_KEEP_PLATFORM=1 (leave it running)
-#   PLATFORM_TEST_PORT_OFFSET (shifts the ports, base 27300: data tier 27300-27303, services 27310-27313)
+#   PLATFORM_TEST_PORT_OFFSET (shifts the ports, base 27300: data tier 27300-27303, SMTP 27309, services 27310-27313)
 #   PLATFORM_CONFIGURATION / PLATFORM_SKIP_BUILD as for scripts/platform.sh.
 set -euo pipefail
 
@@ -29,7 +29,7 @@ export SOAK_DELAY_MS=${SOAK_DELAY_MS:-20}
 base=$(( 27300 + ${PLATFORM_TEST_PORT_OFFSET:-0} ))
 export PLATFORM_RUN_DIR="$ROOT/.run/soak"
 export PG_PORT=$base PG_REPLICA_PORT=$((base + 1)) REDIS_PORT=$((base + 2)) RABBITMQ_PORT=$((base + 3))
-export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13))
+export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13)) SMTP_PORT=$((base + 9))
 # Tokens that outlive the soak (make run's live a minute), and the gateway's limits far above a few users on one address.
 # auth insists that a session's idle timeout exceed the token's lifetime, so it moves with it.
 export PLATFORM_ACCESS_TOKEN_MINUTES=$(( SOAK_MINUTES + 30 ))

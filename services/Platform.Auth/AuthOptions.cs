@@ -81,3 +81,33 @@ public sealed class KeysOptions
     [Range(0, 3600)]
     public int JwksMaxAgeSeconds { get; set; } = 60;
 }
+
+/// <summary>Section "Accounts": the account lifecycle around the password — reset, e-mail verification — and its mail.</summary>
+public sealed class AccountOptions
+{
+    /// <summary>
+    /// The address users open links at (<c>{PublicUrl}/reset-password?token=…</c>, <c>{PublicUrl}/verify-email?token=…</c>);
+    /// empty means <c>Tokens:Issuer</c>, the platform's public base address.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>How long a password-reset link works: short, since whoever reads the mail can take the account.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan PasswordResetTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan EmailVerificationTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Refuse logins (403 <c>email-not-verified</c>) until the address is verified.</summary>
+    public bool RequireVerifiedEmail { get; set; }
+
+    /// <summary>
+    /// Mails of one kind (reset, verification) to one address per <see cref="MailQuotaWindow"/>; requests beyond it
+    /// are answered as usual but send nothing, so nobody can flood an inbox through the platform.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MailsPerAddress { get; set; } = 3;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan MailQuotaWindow { get; set; } = TimeSpan.FromMinutes(15);
+}

@@ -15,6 +15,11 @@ public static class AuthProblems
     public const string AccountDisabledType = ProblemTypes.BaseUri + "account-disabled";
     public const string LastAdminType = ProblemTypes.BaseUri + "last-admin";
     public const string WrongPasswordType = ProblemTypes.BaseUri + "wrong-password";
+    public const string InvalidResetTokenType = ProblemTypes.BaseUri + "invalid-reset-token";
+    public const string InvalidVerificationTokenType = ProblemTypes.BaseUri + "invalid-verification-token";
+    public const string EmailNotVerifiedType = ProblemTypes.BaseUri + "email-not-verified";
+    public const string EmailAlreadyVerifiedType = ProblemTypes.BaseUri + "email-already-verified";
+    public const string MailThrottledType = ProblemTypes.BaseUri + "mail-throttled";
 
     public static IResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request is not valid.", type: ProblemTypes.Validation);
@@ -46,6 +51,21 @@ public static class AuthProblems
     /// <summary>403, not 401: the caller's token is fine, and a client must not take this for "log in again".</summary>
     public static IResult WrongPassword() =>
         TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, type: WrongPasswordType, title: "The current password is wrong.");
+
+    /// <summary>One answer for unknown, expired and used tokens: the link is dead, and which way it died helps nobody but a prober.</summary>
+    public static IResult InvalidResetToken() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, type: InvalidResetTokenType,
+            title: "The password-reset link is not valid.", detail: "It is unknown, expired or already used; ask for a new one.");
+
+    public static IResult InvalidVerificationToken() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, type: InvalidVerificationTokenType,
+            title: "The verification link is not valid.", detail: "It is unknown, expired or already used; ask for a new one.");
+
+    /// <summary>Only after the right password, like <see cref="AccountDisabled"/>.</summary>
+    public static IResult EmailNotVerified() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, type: EmailNotVerifiedType,
+            title: "The e-mail address is not verified.",
+            detail: "Open the link in the verification mail, or reset the password: a reset link proves the address too.");
 
     public static IResult LastAdmin() =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: LastAdminType,

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Platform.Auth.ForwardAuth;
 using Platform.Auth.Keys;
+using Platform.Auth.Mail;
 using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
 using Platform.Auth.Tokens;
@@ -15,12 +16,21 @@ namespace Platform.Auth;
 
 public static class AuthServiceExtensions
 {
-    /// <summary>Options (validated at start), the keyset, passwords, throttling, sessions and token issuing.</summary>
+    /// <summary>Options (validated at start), the keyset, passwords, throttling, sessions, token issuing and the mail outbox.</summary>
     public static WebApplicationBuilder AddAuthService(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TokenOptions>().BindConfiguration("Tokens").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PasswordOptions>().BindConfiguration("Passwords").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KeysOptions>().BindConfiguration("Keys").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AccountOptions>().BindConfiguration("Accounts").ValidateDataAnnotations()
+            .Validate(accounts => string.IsNullOrWhiteSpace(accounts.PublicUrl)
+                    || (Uri.TryCreate(accounts.PublicUrl, UriKind.Absolute, out var url) && url.Scheme is "https" or "http"),
+                "Accounts:PublicUrl must be an absolute http(s) URL, or empty for Tokens:Issuer.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<MailOptions>().BindConfiguration("Mail").ValidateDataAnnotations()
+            .Validate(mail => MimeKit.MailboxAddress.TryParse(mail.From, out _), "Mail:From must be an e-mail address, e.g. \"Platform <no-reply@example.org>\".")
+            .Validate(mail => mail.MaxRetryDelay >= mail.RetryBaseDelay, "Mail:MaxRetryDelay must not be shorter than Mail:RetryBaseDelay.")
+            .ValidateOnStart();
         builder.Services.AddOptions<SessionOptions>().BindConfiguration("Sessions").ValidateDataAnnotations()
             .Validate(sessions => sessions.AbsoluteLifetime >= sessions.IdleTimeout, "Sessions:AbsoluteLifetime must not be shorter than Sessions:IdleTimeout.")
             .Validate(sessions => sessions.IdleTimeout > 2 * sessions.ActivityWriteInterval,
@@ -52,6 +62,11 @@ public static class AuthServiceExtensions
         builder.Services.AddSingleton<RevocationPropagator>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RevocationPropagator>());
         builder.Services.AddSingleton<ISigningKeySource, KeysetSigningKeySource>();
+        builder.Services.AddSingleton<AccountMails>();
+        builder.Services.AddSingleton<MailQuota>();
+        builder.Services.AddSingleton<MailWakeup>();
+        builder.Services.AddSingleton<MailMetrics>();
+        builder.Services.AddHostedService<MailSender>();
         builder.AddClientAddresses();
         // Forward auth hands the caller's e-mail address to upstream apps; an address may be non-ASCII, which Kestrel refuses by default.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ResponseHeaderEncodingSelector = name =>

@@ -47,7 +47,8 @@ app.MapDefaultEndpoints();
 app.UseUtf8JsonBodiesOnly();
 app.MapPlatformOpenApi();
 app.MapKeysApi();
-app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapPasswordChangeApi().MapClientConfigApi().MapForwardAuthApi();
+app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapPasswordChangeApi().MapPasswordResetApi()
+    .MapEmailVerificationApi().MapClientConfigApi().MapForwardAuthApi();
 app.MapGroup("/api/admin").WithTags("admin").RequireAuthorization(PlatformPolicies.Admin).MapAdminUsersApi().MapAdminAuditApi();
 await app.RunAsync();
 return 0;

@@ -180,7 +180,7 @@ public sealed class NginxForwardAuthTests(AuthTierFixture fixture) : IAsyncLifet
         var twentyMinutesAgo = new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-20));
         var issuer = new AccessTokenIssuer(verifier.Services.GetRequiredService<KeysetProvider>(),
             verifier.Services.GetRequiredService<IOptions<TokenOptions>>(), twentyMinutesAgo);
-        var expired = issuer.Issue(Guid.Parse(real.Subject), Guid.Parse(real.GetClaim("sid").Value), real.GetClaim("email").Value, ["user"], DateTimeOffset.MaxValue)!;
+        var expired = issuer.Issue(Guid.Parse(real.Subject), Guid.Parse(real.GetClaim("sid").Value), real.GetClaim("email").Value, emailVerified: false, ["user"], DateTimeOffset.MaxValue)!;
         Assert.True(expired.ExpiresAt < DateTimeOffset.UtcNow.AddMinutes(-9), expired.ExpiresAt.ToString(CultureInfo.InvariantCulture));
         return expired.Token;
     }

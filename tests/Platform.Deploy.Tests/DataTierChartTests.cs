@@ -169,6 +169,45 @@ public sealed partial class DataTierChartTests
     }
 
     [Fact]
+    public async Task An_smtp_relay_reaches_auth_as_mail_settings_with_its_credentials_only_from_the_secret()
+    {
+        var manifests = await RenderAsync("--set", "auth.smtp.host=smtp.example.org", "--set", "auth.smtp.port=465", "--set", "auth.smtp.tls=tls",
+            "--set", "auth.smtp.from=Platform <no-reply@example.org>", "--set", "auth.smtp.existingSecret=smtp-credentials",
+            "--set", "auth.publicUrl=https://app.example.org", "--set", "auth.requireVerifiedEmail=true");
+        var auth = Deployment(manifests, "platform-auth");
+        var configuration = Configuration(ServiceEnvironment(auth));
+
+        Assert.Equal("smtp.example.org", configuration["Mail:Host"]);
+        Assert.Equal("465", configuration["Mail:Port"]);
+        Assert.Equal("Tls", configuration["Mail:Security"]);
+        Assert.Equal("Platform <no-reply@example.org>", configuration["Mail:From"]);
+        Assert.Equal("https://app.example.org", configuration["Accounts:PublicUrl"]);
+        Assert.Equal("true", configuration["Accounts:RequireVerifiedEmail"]);
+        var fromSecret = auth["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray()
+            .Where(v => v!["name"]!.ToString() is "Mail__Username" or "Mail__Password")
+            .Select(v => $"{v!["name"]} {v["valueFrom"]!["secretKeyRef"]!["name"]}/{v["valueFrom"]!["secretKeyRef"]!["key"]}");
+        Assert.Equal(["Mail__Username smtp-credentials/username", "Mail__Password smtp-credentials/password"], fromSecret);
+        Assert.All(manifests.OfKind("Deployment").Where(d => d.Name() != "platform-auth"),
+            other => Assert.False(ServiceEnvironment(other).ContainsKey("Mail__Host")));
+    }
+
+    [Fact]
+    public async Task Without_an_smtp_relay_auth_gets_no_mail_settings_and_links_point_at_the_issuer()
+    {
+        var environment = ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth"));
+
+        Assert.DoesNotContain(environment.Keys, name => name.StartsWith("Mail__", StringComparison.Ordinal));
+        Assert.Equal(environment["Tokens__Issuer"], environment["Accounts__PublicUrl"]);
+    }
+
+    [Fact]
+    public async Task The_schema_refuses_an_unknown_smtp_tls_mode()
+    {
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => RenderAsync("--set", "auth.smtp.tls=ssl"));
+        Assert.Contains("tls", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_password_with_connection_string_metacharacters_reaches_every_client_intact()
     {
         var configuration = Configuration(ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth")));

@@ -209,6 +209,16 @@ public sealed partial class ServiceChartTests
     }
 
     [Fact]
+    public async Task Auth_reaches_the_smtp_relay_on_its_port_only_when_one_is_configured()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "auth.smtp.host=smtp.example.org");
+
+        string[] relay = ["0.0.0.0/0 TCP/587", "::/0 TCP/587"];
+        Assert.Equal(relay.Order(), AllowedEgress(manifests, "Deployment/platform-auth").Where(relay.Contains).Order());
+        Assert.DoesNotContain("0.0.0.0/0 TCP/587", AllowedEgress(manifests, "Deployment/platform-tasks"));
+    }
+
+    [Fact]
     public async Task The_event_stream_path_has_its_own_ingress_with_long_timeouts_and_no_buffering_and_the_gateway_reaches_rabbitmq()
     {
         var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);

@@ -5,7 +5,7 @@ namespace Platform.Testing;
 /// <summary>
 /// The whole platform started exactly as <c>make run</c> starts it (scripts/platform.sh), but on its own
 /// ports and run directory, from the build the tests were compiled with. Services listen on the tier's
-/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files).
+/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files); its SMTP server on + 9 (<see cref="MailSink"/>).
 /// </summary>
 public class LocalPlatform : IAsyncDisposable
 {
@@ -18,6 +18,8 @@ public class LocalPlatform : IAsyncDisposable
         ["RateLimiting__Policies__register__Limit"] = "100000",
         ["RateLimiting__Policies__login__Limit"] = "100000",
         ["RateLimiting__Policies__refresh__Limit"] = "100000",
+        ["RateLimiting__Policies__account-mail__Limit"] = "100000",
+        ["RateLimiting__Policies__account-mail-user__Limit"] = "100000",
     };
 
     public LocalPlatform(string name, int basePort, IReadOnlyDictionary<string, string>? settings = null)
@@ -38,11 +40,13 @@ public class LocalPlatform : IAsyncDisposable
         {
             environment[service + "_PORT"] = (port + offset).ToString(CultureInfo.InvariantCulture);
         }
+        environment["SMTP_PORT"] = (port + 9).ToString(CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             environment[key] = value;
         }
         Environment = environment;
+        Mailbox = new Mailbox(Path.Combine(Tier.RunDirectory, "mail"));
         Services = new Dictionary<string, Uri>
         {
             ["gateway"] = new($"http://127.0.0.1:{port + 10}"),
@@ -53,6 +57,9 @@ public class LocalPlatform : IAsyncDisposable
     }
 
     public DataTier Tier { get; }
+
+    /// <summary>The maildir that the platform's SMTP server (started by scripts/platform.sh) delivers into.</summary>
+    public Mailbox Mailbox { get; }
 
     public IReadOnlyDictionary<string, string> Environment { get; }
 

@@ -22,6 +22,31 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
   value: /var/run/platform/keys
 {{- end }}
 {{- if eq $component "auth" }}
+# Account mails (password reset, e-mail verification): their links, and the SMTP relay auth's mail outbox delivers to.
+- name: Accounts__PublicUrl
+  value: {{ default (include "platform.issuer" $root) $root.Values.auth.publicUrl | quote }}
+- name: Accounts__RequireVerifiedEmail
+  value: {{ $root.Values.auth.requireVerifiedEmail | quote }}
+{{- with $root.Values.auth.smtp }}
+{{- if .host }}
+- name: Mail__Host
+  value: {{ .host | quote }}
+- name: Mail__Port
+  value: {{ .port | quote }}
+- name: Mail__Security
+  value: {{ get (dict "starttls" "StartTls" "tls" "Tls" "none" "None") .tls | quote }}
+- name: Mail__From
+  value: {{ .from | quote }}
+{{- if .existingSecret }}
+- name: Mail__Username
+  valueFrom:
+    secretKeyRef: {name: {{ .existingSecret }}, key: username}
+- name: Mail__Password
+  valueFrom:
+    secretKeyRef: {name: {{ .existingSecret }}, key: password}
+{{- end }}
+{{- end }}
+{{- end }}
 # Sessions record the client's address from X-Forwarded-For, believed only from the gateway (in-cluster networks).
 {{- range $i, $network := $root.Values.edge.trustedProxies }}
 - name: ForwardedHeaders__TrustedNetworks__{{ $i }}

@@ -36,8 +36,11 @@ public static class AccountEvents
     public static IntegrationEvent RoleChanged(Guid userId, IReadOnlyCollection<string> previousRoles, IReadOnlyCollection<string> roles, Guid? actorId) =>
         Create(EventTypes.UserRoleChanged, new { userId, roles, previousRoles, actorId });
 
+    /// <param name="via"><c>change</c> (knowing the current password, from session <paramref name="sessionId"/>) or <c>reset</c> (a mailed link; no session).</param>
     public static IntegrationEvent PasswordChanged(Guid userId, Guid? sessionId, string via) =>
         Create(EventTypes.UserPasswordChanged, new { userId, sessionId, via });
+
+    public static IntegrationEvent EmailVerified(Guid userId) => Create(EventTypes.UserEmailVerified, new { userId });
 
     public static IntegrationEvent Create<TData>(string type, TData data) =>
         IntegrationEvent.Create(type, Source, data, System.Diagnostics.Activity.Current?.TraceId.ToString());

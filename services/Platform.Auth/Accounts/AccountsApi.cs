@@ -2,7 +2,9 @@ using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Platform.Auth.Admin;
+using Microsoft.Extensions.Options;
 using Platform.Auth.Data;
+using Platform.Auth.Mail;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Messaging;
 using Platform.ServiceDefaults.OpenApi;
@@ -16,15 +18,15 @@ public static class AccountsApi
 {
     public sealed record RegisterRequest(string? Email, string? Password, string? Name);
 
-    public sealed record UserView(Guid Id, string Email, string? Name, DateTimeOffset CreatedAt)
+    public sealed record UserView(Guid Id, string Email, string? Name, DateTimeOffset CreatedAt, bool EmailVerified)
     {
-        public static UserView Of(User user) => new(user.Id, user.Email, user.Name, user.CreatedAt);
+        public static UserView Of(User user) => new(user.Id, user.Email, user.Name, user.CreatedAt, user.EmailVerified);
     }
 
     public static RouteGroupBuilder MapAccountsApi(this RouteGroupBuilder auth)
     {
         auth.MapPost("/register", RegisterAsync).WithName("Register").WithSummary("Create an account")
-            .WithDescription("E-mail addresses are unique whatever their letter case; passwords are 10–128 characters from at least two classes (lower, upper, digits, other).")
+            .WithDescription("E-mail addresses are unique whatever their letter case; passwords are 10–128 characters from at least two classes (lower, upper, digits, other). A verification link is mailed to the address.")
             .WithRequestExample(new { email = "ada@example.org", password = "correct-Horse-battery-9", name = "Ada" })
             .Produces<UserView>(StatusCodes.Status201Created)
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "/api/auth/me")
@@ -42,7 +44,8 @@ public static class AccountsApi
         return auth;
     }
 
-    private static async Task<IResult> RegisterAsync(RegisterRequest request, HttpContext http, AuthDbContext db, PasswordHasher hasher, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> RegisterAsync(RegisterRequest request, HttpContext http, AuthDbContext db, PasswordHasher hasher, AccountMails mails,
+        MailWakeup wakeup, IOptions<AccountOptions> accounts, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         Add(errors, "email", CredentialRules.EmailProblem(request.Email));
@@ -65,6 +68,7 @@ public static class AccountsApi
         var user = new User { Id = Guid.CreateVersion7(), Email = email, EmailNormalized = normalized, Name = request.Name?.Trim(), PasswordHash = hash, CreatedAt = clock.GetUtcNow() };
         db.Users.Add(user);
         db.AddEvent(AccountEvents.Create(EventTypes.UserRegistered, new { userId = user.Id, email = user.Email }));
+        EmailVerificationApi.QueueMail(db, mails, user, accounts.Value.EmailVerificationTokenLifetime, user.CreatedAt);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -73,6 +77,7 @@ public static class AccountsApi
         {
             return EmailTaken(); // a concurrent registration of the same address won the race
         }
+        wakeup.Notify();
         return TypedResults.Created("/api/auth/me", UserView.Of(user));
     }
 

@@ -13,6 +13,10 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
 
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
+    public DbSet<AccountToken> AccountTokens => Set<AccountToken>();
+
+    public DbSet<OutgoingMail> MailOutbox => Set<OutgoingMail>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.AddOutbox();
@@ -27,6 +31,7 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
             user.Property(u => u.CreatedAt).HasColumnName("created_at");
             user.Property(u => u.Roles).HasColumnName("roles");
             user.Property(u => u.DisabledAt).HasColumnName("disabled_at");
+            user.Property(u => u.EmailVerified).HasColumnName("email_verified");
             user.HasIndex(u => u.EmailNormalized).IsUnique().HasDatabaseName("users_email_normalized_key");
         });
         modelBuilder.Entity<Session>(session =>
@@ -54,6 +59,32 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options) : DbC
             entry.Property(e => e.TargetUserId).HasColumnName("target_user_id");
             entry.Property(e => e.ClientAddress).HasColumnName("client_ip");
             entry.Property(e => e.Details).HasColumnName("details").HasColumnType("jsonb");
+        });
+        modelBuilder.Entity<AccountToken>(token =>
+        {
+            token.ToTable("account_tokens");
+            token.HasKey(t => t.Hash);
+            token.Property(t => t.Hash).HasColumnName("hash");
+            token.Property(t => t.UserId).HasColumnName("user_id");
+            token.Property(t => t.Purpose).HasColumnName("purpose");
+            token.Property(t => t.CreatedAt).HasColumnName("created_at");
+            token.Property(t => t.ExpiresAt).HasColumnName("expires_at");
+            token.Property(t => t.UsedAt).HasColumnName("used_at");
+            token.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<OutgoingMail>(mail =>
+        {
+            mail.ToTable("mail_outbox");
+            mail.Property(m => m.Id).HasColumnName("id").ValueGeneratedNever();
+            mail.Property(m => m.MessageId).HasColumnName("message_id");
+            mail.Property(m => m.Recipient).HasColumnName("recipient");
+            mail.Property(m => m.Subject).HasColumnName("subject");
+            mail.Property(m => m.TextBody).HasColumnName("text_body");
+            mail.Property(m => m.HtmlBody).HasColumnName("html_body");
+            mail.Property(m => m.CreatedAt).HasColumnName("created_at");
+            mail.Property(m => m.Attempts).HasColumnName("attempts");
+            mail.Property(m => m.NextAttemptAt).HasColumnName("next_attempt_at");
+            mail.Property(m => m.LastError).HasColumnName("last_error");
         });
         modelBuilder.Entity<RefreshToken>(token =>
         {

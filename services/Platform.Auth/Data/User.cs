@@ -21,4 +21,7 @@ public sealed class User
 
     /// <summary>Set by an admin: no login, no refresh, and every session ended when it was set.</summary>
     public DateTimeOffset? DisabledAt { get; set; }
+
+    /// <summary>The user proved they read mail at <see cref="Email"/> (a verification link, <c>POST /api/auth/email/verify</c>).</summary>
+    public bool EmailVerified { get; set; }
 }

@@ -64,7 +64,7 @@ public sealed class SessionManager(
             Id = Guid.NewGuid(), UserId = user.Id, CreatedAt = now, LastActivityAt = now, ExpiresAt = now + Lifetimes.AbsoluteLifetime,
             IpAddress = address, Device = device,
         };
-        var (token, hash) = RefreshTokens.Create();
+        var (token, hash) = OpaqueTokens.Create();
         db.Sessions.Add(session);
         db.RefreshTokens.Add(new RefreshToken { Hash = hash, SessionId = session.Id, CreatedAt = now, ExpiresAt = session.ExpiresAt });
         db.AddEvent(AccountEvents.SessionCreated(user.Id, session.Id, device));
@@ -83,7 +83,7 @@ public sealed class SessionManager(
     /// </summary>
     public async Task<RefreshOutcome> RefreshAsync(string? presented, CancellationToken cancellationToken)
     {
-        if (RefreshTokens.HashOf(presented) is not { } hash)
+        if (OpaqueTokens.HashOf(presented) is not { } hash)
         {
             return new RefreshOutcome.Rejected();
         }
@@ -115,7 +115,7 @@ public sealed class SessionManager(
             await transaction.RollbackAsync(cancellationToken); // disabling ends the sessions too; this closes the race with it
             return new RefreshOutcome.Rejected();
         }
-        var (token, newHash) = RefreshTokens.Create();
+        var (token, newHash) = OpaqueTokens.Create();
         db.RefreshTokens.Add(new RefreshToken { Hash = newHash, SessionId = session.Id, CreatedAt = now, ExpiresAt = session.ExpiresAt });
         db.AddEvent(AccountEvents.TokenRefreshed(user.Id, session.Id));
         session.LastActivityAt = now;

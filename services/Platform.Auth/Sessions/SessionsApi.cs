@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.ServiceDefaults.Authentication;
@@ -35,7 +36,8 @@ public static class SessionsApi
             .Produces<TokenResponse>()
             .ProducesJsonBodyProblems()
             .ProducesProblems(StatusCodes.Status401Unauthorized, "The e-mail address or password is wrong.", AuthProblems.InvalidCredentials)
-            .ProducesProblems(StatusCodes.Status403Forbidden, "The password is right but an admin disabled the account.", AuthProblems.AccountDisabledType)
+            .ProducesProblems(StatusCodes.Status403Forbidden, "The password is right but an admin disabled the account, or the deployment requires a verified address and this one is not.",
+                AuthProblems.AccountDisabledType, AuthProblems.EmailNotVerifiedType)
             .ProducesProblems(StatusCodes.Status429TooManyRequests, "Too many failed logins for this account.", AuthProblems.LoginThrottled)
             .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the account may try again.")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "Too many logins at once, or no signing key is active.", AuthProblems.Overloaded, AuthProblems.SigningKeyUnavailable);
@@ -69,7 +71,7 @@ public static class SessionsApi
     /// against the address's throttle, so neither the answer nor its timing tells whether an account exists.
     /// </summary>
     private static async Task<IResult> LoginAsync(LoginRequest request, HttpContext http, AuthDbContext db, PasswordHasher hasher,
-        LoginThrottle throttle, SessionManager sessions, AccessTokenIssuer issuer, AuthMetrics metrics, CancellationToken cancellationToken)
+        LoginThrottle throttle, SessionManager sessions, AccessTokenIssuer issuer, AuthMetrics metrics, IOptions<AccountOptions> accounts, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Email) || string.IsNullOrEmpty(request.Password) || request.Password.Length > CredentialRules.MaxPasswordLength
             || request.Email.Length > CredentialRules.MaxEmailLength)
@@ -103,6 +105,11 @@ public static class SessionsApi
         {
             metrics.Login("disabled");
             return AuthProblems.AccountDisabled();
+        }
+        if (accounts.Value.RequireVerifiedEmail && !user.EmailVerified)
+        {
+            metrics.Login("unverified");
+            return AuthProblems.EmailNotVerified();
         }
         if (check == PasswordCheck.ValidButWeakerThanConfigured && await hasher.HashAsync(request.Password, cancellationToken) is { } stronger)
         {
@@ -161,7 +168,7 @@ public static class SessionsApi
 
     private static IResult Tokens(AccessTokenIssuer issuer, User user, Session session, string refreshToken)
     {
-        if (issuer.Issue(user.Id, session.Id, user.Email, user.Roles, session.ExpiresAt) is not { } access)
+        if (issuer.Issue(user.Id, session.Id, user.Email, user.EmailVerified, user.Roles, session.ExpiresAt) is not { } access)
         {
             return AuthProblems.NoSigningKey();
         }

@@ -19,9 +19,9 @@ public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions
     /// <summary>
     /// Null when no key is active (an empty or not-yet-active keyset): auth cannot sign then. The token expires at the
     /// configured lifetime or at its session's absolute end, whichever is sooner, so an ended session leaves no valid token behind. The roles travel
-    /// as a short array (<c>["user"]</c>), so services decide on them without asking auth.
+    /// as a short array (<c>["user"]</c>) and <c>email_verified</c> as a boolean (OpenID Connect's claim), so services decide on them without asking auth.
     /// </summary>
-    public IssuedAccessToken? Issue(Guid userId, Guid sessionId, string email, IReadOnlyCollection<string> roles, DateTimeOffset sessionEndsAt)
+    public IssuedAccessToken? Issue(Guid userId, Guid sessionId, string email, bool emailVerified, IReadOnlyCollection<string> roles, DateTimeOffset sessionEndsAt)
     {
         var now = clock.GetUtcNow();
         if (keys.Current.ActiveAt(now) is not { } key)
@@ -44,6 +44,7 @@ public sealed class AccessTokenIssuer(KeysetProvider keys, IOptions<TokenOptions
                 ["sid"] = sessionId.ToString(),
                 [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
                 [JwtRegisteredClaimNames.Email] = email,
+                ["email_verified"] = emailVerified,
                 [PlatformClaims.Roles] = roles,
             },
         });

@@ -14,6 +14,7 @@ public static class EventTypes
     public const string UserEnabled = "user.enabled";
     public const string UserRoleChanged = "user.role_changed";
     public const string UserPasswordChanged = "user.password_changed";
+    public const string UserEmailVerified = "user.email_verified";
     public const string SessionCreated = "session.created";
     public const string SessionTerminated = "session.terminated";
     public const string SessionExpired = "session.expired";

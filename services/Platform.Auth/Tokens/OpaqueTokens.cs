@@ -3,8 +3,11 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Platform.Auth.Tokens;
 
-/// <summary>Opaque refresh tokens: 256 random bits, base64url; only their SHA-256 is stored.</summary>
-public static class RefreshTokens
+/// <summary>
+/// Opaque tokens — refresh tokens, password-reset and e-mail verification tokens: 256 random bits, base64url; only
+/// their SHA-256 is stored, so a copy of the database hands out no usable token.
+/// </summary>
+public static class OpaqueTokens
 {
     private const int TokenBytes = 32;
 
