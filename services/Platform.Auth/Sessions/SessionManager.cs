@@ -295,6 +295,14 @@ public sealed class SessionManager(
         {
             return new RefreshOutcome.Rejected();
         }
+        // A token spent by the refresh that found its session expired (or spent before the cleanup closed the session
+        // as expired) is not a theft: the session is over either way, and the client is told why, as the first was.
+        var closed = await db.Sessions.AsNoTracking().Where(s => s.Id == known.SessionId && s.RevokedAt != null)
+            .Select(s => s.RevokedReason).ToListAsync(cancellationToken);
+        if (closed.Count == 1 && ExpiryFromReason(closed[0]) is { } expiry)
+        {
+            return new RefreshOutcome.Expired(expiry);
+        }
         await RevokeWhereAsync(s => s.Id == known.SessionId, "refresh-token-reuse", bulk: false, cancellationToken);
         return new RefreshOutcome.Reused();
     }
