@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Auth.Data;
 using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Paging;
 using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Auth.Admin;

@@ -6,6 +6,7 @@ using Platform.Auth.Sessions;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Messaging;
 using Platform.ServiceDefaults.OpenApi;
+using Platform.ServiceDefaults.Paging;
 using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Auth.Admin;

@@ -32,7 +32,6 @@ public sealed partial class EventStreamConsumer(
 
     private const int MaxQueueLength = 100_000;
     private const ushort Prefetch = 256;
-    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(5);
 
@@ -60,7 +59,7 @@ public sealed partial class EventStreamConsumer(
                         LogConsumingAgain(logger, Queue, failures);
                     }
                     failures = 0;
-                    await WaitUntilConsumingStopsAsync(connection, channel, consumer, stoppingToken);
+                    await ConsumerWatch.WaitUntilConsumingStopsAsync(connection, channel, consumer, stoppingToken);
                     Consuming = false;
                     LogConsumingStopped(logger, Queue, channel.CloseReason?.ToString() ?? "the broker cancelled the consumer");
                 }
@@ -126,22 +125,6 @@ public sealed partial class EventStreamConsumer(
         consumer.ReceivedAsync += (_, delivery) => OnDeliveryAsync(channel, delivery, stoppingToken);
         await channel.BasicConsumeAsync(Queue, autoAck: false, consumer, stoppingToken);
         return consumer;
-    }
-
-    /// <summary>As <c>EventConsumer</c>: automatic recovery restores the consumer after a lost connection, not after the broker closed the channel.</summary>
-    private static async Task WaitUntilConsumingStopsAsync(IConnection connection, IChannel channel, AsyncEventingBasicConsumer consumer, CancellationToken stoppingToken)
-    {
-        var suspicious = false;
-        while (true)
-        {
-            await Task.Delay(WatchInterval, stoppingToken);
-            var stopped = connection.IsOpen && (channel.IsClosed || !consumer.IsRunning);
-            if (stopped && suspicious)
-            {
-                return;
-            }
-            suspicious = stopped;
-        }
     }
 
     private async Task OnDeliveryAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stoppingToken)

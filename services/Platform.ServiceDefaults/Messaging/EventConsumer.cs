@@ -24,7 +24,6 @@ internal sealed partial class EventConsumer(
     /// <summary>Set by quorum queues on every redelivery: how many times the message was returned before.</summary>
     private const string DeliveryCountHeader = "x-delivery-count";
 
-    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FirstRequeueDelay = TimeSpan.FromMilliseconds(200);
@@ -49,7 +48,7 @@ internal sealed partial class EventConsumer(
                         LogConsumingAgain(logger, Queue, failures);
                     }
                     failures = 0;
-                    await WaitUntilConsumingStopsAsync(connection, channel, consumer, stoppingToken);
+                    await ConsumerWatch.WaitUntilConsumingStopsAsync(connection, channel, consumer, stoppingToken);
                     LogConsumingStopped(logger, Queue, channel.CloseReason?.ToString() ?? "the broker cancelled the consumer");
                 }
             }
@@ -93,27 +92,6 @@ internal sealed partial class EventConsumer(
         {
             await channel.DisposeAsync();
             throw;
-        }
-    }
-
-    /// <summary>
-    /// The client's automatic recovery restores the channel and its consumer after the connection is lost. It does
-    /// not help while the connection is fine but the broker closed the channel for an error, or cancelled the
-    /// consumer because the queue was deleted: then consuming starts over, declaring the queue again. Seen twice in
-    /// a row, because during a recovery the connection is back briefly before its channels and consumers are.
-    /// </summary>
-    private static async Task WaitUntilConsumingStopsAsync(IConnection connection, IChannel channel, AsyncEventingBasicConsumer consumer, CancellationToken stoppingToken)
-    {
-        var suspicious = false;
-        while (true)
-        {
-            await Task.Delay(WatchInterval, stoppingToken);
-            var stopped = connection.IsOpen && (channel.IsClosed || !consumer.IsRunning);
-            if (stopped && suspicious)
-            {
-                return;
-            }
-            suspicious = stopped;
         }
     }
 

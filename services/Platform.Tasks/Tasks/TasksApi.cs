@@ -16,8 +16,6 @@ namespace Platform.Tasks.Tasks;
 /// </summary>
 public static class TasksApi
 {
-    public const int DefaultLimit = 50;
-    public const int MaxLimit = 200;
 
     public static RouteGroupBuilder MapTasksApi(this RouteGroupBuilder tasks)
     {
@@ -73,28 +71,12 @@ public static class TasksApi
         {
             errors["status"] = ["The status must be one of todo, in_progress, done."];
         }
-        Guid? after = null;
-        if (cursor is not null)
-        {
-            if (PageCursor.TryDecode(cursor, out var lastId))
-            {
-                after = lastId;
-            }
-            else
-            {
-                errors["cursor"] = ["The cursor is not one this API gave out; start again without it."];
-            }
-        }
-        var pageSize = DefaultLimit;
-        if (limit is not null && !(int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) && pageSize is >= 1 and <= MaxLimit))
-        {
-            errors["limit"] = [$"The limit must be a whole number from 1 to {MaxLimit}."];
-        }
+        var page = PageQuery.Parse(cursor, limit, errors);
         if (errors.Count > 0)
         {
             return TasksProblems.Validation(errors);
         }
-        return TypedResults.Ok(await store.ListAsync(user.UserId(), status, after, pageSize, cancellationToken));
+        return TypedResults.Ok(await store.ListAsync(user.UserId(), status, page.After, page.Limit, cancellationToken));
     }
 
     private static async Task<Results<Created<TaskItem>, ValidationProblem, ProblemHttpResult>> CreateAsync(

@@ -1,9 +1,8 @@
 using System.Globalization;
-using Platform.ServiceDefaults.Paging;
 
-namespace Platform.Auth.Admin;
+namespace Platform.ServiceDefaults.Paging;
 
-/// <summary>The <c>cursor</c> and <c>limit</c> of a paged admin list, checked the way the tasks API checks them.</summary>
+/// <summary>The <c>cursor</c> and <c>limit</c> of a paged list (tasks, the admin's users and audit log), checked one way.</summary>
 public readonly record struct PageQuery(Guid? After, int Limit)
 {
     public const int DefaultLimit = 50;
