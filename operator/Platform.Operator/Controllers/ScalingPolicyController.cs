@@ -117,12 +117,13 @@ public sealed class ScalingPolicyController : Controller
                 continue;
             }
             var desired = HorizontalPodAutoscalerFactory.Build(policy, service, bounds);
-            // An HPA of that name without the operator's label is not in the cache; applying takes it over, as it would if read.
+            // Read from the cache even right after an apply: a copy that lags it only applies the same fields again, a
+            // no-op. An HPA of that name without the operator's label is not in the cache; applying takes it over, as
+            // it did when it was read.
             var live = await autoscalers.GetAsync(service.Deployment, cancellationToken);
             if (live is null || !Matches(live, desired))
             {
                 live = await api.ApplyAsync(desired, cancellationToken);
-                autoscalers.Wrote(live);
             }
             serviceStatus.CurrentReplicas = live.Status?.CurrentReplicas;
             serviceStatus.DesiredReplicas = live.Status?.DesiredReplicas;
