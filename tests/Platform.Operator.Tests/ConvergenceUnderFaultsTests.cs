@@ -38,7 +38,7 @@ public sealed class ConvergenceUnderFaultsTests : IAsyncLifetime
             TimeSpan.FromSeconds(60), "the first keyset"))!.Keys[0].Kid;
         await Poll.UntilAsync(
             () => Task.FromResult(Objects.KeysetIn(emulator.Find(Secrets, "keyset")) is { } k && k.Keys.All(key => key.Kid != firstKid)
-                && Objects.Status(emulator.Find(Rotations, "keys"), "activeKid") == KeyRotation.ActiveAt(k.Keys, DateTimeOffset.UtcNow)?.Kid),
+                && Objects.Status(emulator.Find(Rotations, "keys"), "activeKid") == Keyset.ActiveAt(k.Keys, DateTimeOffset.UtcNow)?.Kid),
             TimeSpan.FromSeconds(60), "the first key rotated out and the status reporting the active key");
         emulator.Faults = EmulatorFaults.None;
 

@@ -96,6 +96,45 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
         Assert.DoesNotContain("currentReplicas", emulator.Find(Policies, "platform")!["status"]!.ToJsonString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Each reconcile is woken by a new owned HPA that only names the policy as its owner, so nothing the
+    /// reconcile reads has changed; the second one runs after the first has caught up with the operator's writes.
+    /// </summary>
+    [Fact]
+    public async Task A_reconcile_of_an_unchanged_policy_reads_the_informers_cache_and_gets_nothing()
+    {
+        emulator.Put(Deployments, Objects.Deployment("tasks"));
+        emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200)));
+        await PolicyAsync(p => Objects.Condition(p, "Ready") == "True", "Ready");
+        await WakeWithOwnedAutoscalerAsync("wake-1");
+        var before = emulator.Requests.Count;
+
+        await WakeWithOwnedAutoscalerAsync("wake-2");
+
+        var requests = emulator.Requests.Skip(before).ToList();
+        Assert.DoesNotContain(requests, r => r.Verb is "get" or "list" && r.Collection is Policies or Autoscalers or Deployments);
+        Assert.DoesNotContain(requests, r => r.Verb is not ("get" or "list" or "watch") && r.Collection != Leases);
+    }
+
+    private async Task WakeWithOwnedAutoscalerAsync(string name)
+    {
+        var reconciles = await ReconcileCountAsync();
+        var policy = emulator.Find(Policies, "platform")!;
+        var wake = emulator.Find(Autoscalers, "tasks")!.DeepClone().AsObject();
+        wake["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["labels"] = new JsonObject { ["app.kubernetes.io/managed-by"] = "platform-operator" },
+            ["ownerReferences"] = new JsonArray(new JsonObject
+            {
+                ["apiVersion"] = "platform.dev/v1alpha1", ["kind"] = "ScalingPolicy", ["name"] = "platform",
+                ["uid"] = policy["metadata"]!["uid"]!.GetValue<string>(), ["controller"] = true,
+            }),
+        };
+        emulator.Put(Autoscalers, wake);
+        await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by {name}");
+    }
+
     private async Task<double> ReconcileCountAsync()
     {
         using var http = new HttpClient();

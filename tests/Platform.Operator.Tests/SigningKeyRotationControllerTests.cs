@@ -45,6 +45,40 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         Assert.Contains("KeyActivated", EventReasons());
     }
 
+    /// <summary>A label put on the Secret wakes the rotation, which finds nothing to do: it reads both from its informers.</summary>
+    [Fact]
+    public async Task A_reconcile_with_nothing_to_do_reads_the_informers_cache_and_gets_nothing()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.Condition(r, "Ready") == "True", Deadline, "Ready");
+        await WakeWithSecretLabelAsync("1");
+        var before = emulator.Requests.Count;
+
+        await WakeWithSecretLabelAsync("2");
+
+        var requests = emulator.Requests.Skip(before).ToList();
+        Assert.DoesNotContain(requests, r => r.Verb is "get" or "list" && r.Collection is Rotations or Secrets);
+        Assert.DoesNotContain(requests, r => r.Verb is not ("get" or "list" or "watch") && r.Collection != Leases);
+    }
+
+    private async Task WakeWithSecretLabelAsync(string value)
+    {
+        var reconciles = await ReconcileCountAsync();
+        var secret = emulator.Find(Secrets, "keyset")!;
+        secret["metadata"]!["labels"]!["test.platform.dev/wake"] = value;
+        emulator.Put(Secrets, secret);
+        await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by label {value}");
+    }
+
+    private async Task<double> ReconcileCountAsync()
+    {
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(operatorInstance.Address, "/metrics"));
+        return metrics.Split('\n')
+            .Where(line => line.StartsWith("operator_reconcile_total{", StringComparison.Ordinal) && line.Contains("controller=\"signingkeyrotation\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public async Task The_next_rotation_is_exported_as_a_timestamp_an_alert_can_compare_with_now()
     {

@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
+using Platform.Operator.Controllers;
 using Platform.Operator.Keys;
 using Platform.ServiceDefaults.Keys;
 
@@ -87,7 +86,7 @@ public static class KeysCommand
             return 1;
         }
         var now = clock.GetUtcNow();
-        var active = KeyRotation.ActiveAt(keyset.Keys, now);
+        var active = Keyset.ActiveAt(keyset.Keys, now);
         await output.WriteLineAsync($"keyset version {keyset.Version}");
         foreach (var key in keyset.Keys)
         {
@@ -121,11 +120,11 @@ public static class KeysCommand
             var timings = new RotationTimings(TimeSpan.FromDays(3650), prePublish, retireAfter);
             var spec = new RotationSpec(Option("--algorithm"), timings, "cli-" + clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), options.ContainsKey("--emergency"));
             var bounds = new RotationBounds(propagation, tokenLifetime);
-            var memory = new RotationMemory(null, KeyRotation.ActiveAt(keyset.Keys, clock.GetUtcNow())?.Kid, keyset.Keys.Select(k => k.Kid).ToList());
+            var memory = new RotationMemory(null, Keyset.ActiveAt(keyset.Keys, clock.GetUtcNow())?.Kid, keyset.Keys.Select(k => k.Kid).ToList());
             while (true)
             {
                 var now = clock.GetUtcNow();
-                IReadOnlyList<AuthPodReport> pods = authUrl is null ? [] : [await AskAuthAsync(http, authUrl, cancellationToken)];
+                IReadOnlyList<AuthPodReport> pods = authUrl is null ? [] : [await HttpAuthPodProbe.ReadAsync(http, authUrl, authUrl.Authority, cancellationToken)];
                 var outcome = KeyRotation.Decide(new RotationInput(spec, bounds, keyset, memory, pods, now), SigningKeyFactory.Create);
                 if (outcome.InvalidSpec is not null)
                 {
@@ -161,23 +160,6 @@ public static class KeysCommand
             {
                 http.Dispose();
             }
-        }
-    }
-
-    /// <summary>Auth's own account of the keyset it has loaded; an auth that does not answer counts as lagging.</summary>
-    private static async Task<AuthPodReport> AskAuthAsync(HttpClient http, Uri url, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var report = await http.GetFromJsonAsync<JsonElement>(url, cancellationToken);
-            var kids = report.TryGetProperty("kids", out var published) && published.ValueKind == JsonValueKind.Array
-                ? published.EnumerateArray().Select(k => k.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
-                : null;
-            return new AuthPodReport(url.Authority, report.GetProperty("version").GetInt64(), kids);
-        }
-        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return new AuthPodReport(url.Authority, LoadedVersion: null);
         }
     }
 

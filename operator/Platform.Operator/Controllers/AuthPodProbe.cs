@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using k8s.Models;
 using Platform.Operator.Keys;
+using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Controllers;
 
@@ -21,21 +22,30 @@ public sealed class HttpAuthPodProbe(HttpClient http, int port) : IAuthPodProbe
         {
             return new AuthPodReport(name, null);
         }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        var host = ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
+        var report = await ReadAsync(http, new Uri($"http://{host}:{port}/internal/keyset"), name, timeout.Token);
+        cancellationToken.ThrowIfCancellationRequested();
+        return report;
+    }
+
+    /// <summary>
+    /// Auth's own account (<see cref="KeysetReport"/>) of the keyset it has loaded, for the controller and the
+    /// <c>keys</c> CLI alike: by its kids when it lists them, else by its version. An auth that does not answer,
+    /// or answers something else, counts as lagging.
+    /// </summary>
+    public static async Task<AuthPodReport> ReadAsync(HttpClient http, Uri url, string pod, CancellationToken cancellationToken)
+    {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            var host = ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
-            var report = await http.GetFromJsonAsync<JsonElement>(new Uri($"http://{host}:{port}/internal/keyset"), timeout.Token);
-            var kids = report.TryGetProperty("kids", out var published) && published.ValueKind == JsonValueKind.Array
-                ? published.EnumerateArray().Select(k => k.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
-                : null;
-            return new AuthPodReport(name, report.GetProperty("version").GetInt64(), kids);
+            return await http.GetFromJsonAsync<KeysetReport>(url, cancellationToken) is { } report
+                ? new AuthPodReport(pod, report.Version, report.Kids?.ToHashSet(StringComparer.Ordinal))
+                : new AuthPodReport(pod, LoadedVersion: null);
         }
-        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or JsonException or InvalidOperationException or NotSupportedException)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            return new AuthPodReport(name, null);
+            return new AuthPodReport(pod, LoadedVersion: null);
         }
     }
 }

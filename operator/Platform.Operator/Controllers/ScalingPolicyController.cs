@@ -86,7 +86,7 @@ public sealed class ScalingPolicyController : Controller
 
     protected override async Task<DateTimeOffset?> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
-        var policy = await api.FindAsync<ScalingPolicy>(key, cancellationToken);
+        var policy = await policies.GetAsync(key, cancellationToken);
         if (policy is null)
         {
             return null;
@@ -111,13 +111,16 @@ public sealed class ScalingPolicyController : Controller
                 CapacityRps = bounds.CapacityRps,
             };
             services.Add(serviceStatus);
-            if (await api.FindAsync<V1Deployment>(service.Deployment, cancellationToken) is null)
+            if (deployments.Find(service.Deployment) is null)
             {
                 missing.Add(service.Deployment);
                 continue;
             }
             var desired = HorizontalPodAutoscalerFactory.Build(policy, service, bounds);
-            var live = await api.FindAsync<V2HorizontalPodAutoscaler>(service.Deployment, cancellationToken);
+            // Read from the cache even right after an apply: a copy that lags it only applies the same fields again, a
+            // no-op. An HPA of that name without the operator's label is not in the cache; applying takes it over, as
+            // it did when it was read.
+            var live = await autoscalers.GetAsync(service.Deployment, cancellationToken);
             if (live is null || !Matches(live, desired))
             {
                 live = await api.ApplyAsync(desired, cancellationToken);
@@ -140,8 +143,8 @@ public sealed class ScalingPolicyController : Controller
     private async Task DeleteOrphansAsync(ScalingPolicy policy, CancellationToken cancellationToken)
     {
         var wanted = policy.Spec.Services.Select(s => s.Deployment).ToHashSet(StringComparer.Ordinal);
-        var owned = await api.ListAsync<V2HorizontalPodAutoscaler>($"{HorizontalPodAutoscalerFactory.PolicyLabel}={policy.Metadata.Name}", cancellationToken);
-        foreach (var orphan in owned.Items.Where(h => !wanted.Contains(h.Metadata.Name)))
+        var owned = autoscalers.Items.Where(h => h.Metadata.Labels?.TryGetValue(HorizontalPodAutoscalerFactory.PolicyLabel, out var owner) == true && owner == policy.Metadata.Name);
+        foreach (var orphan in owned.Where(h => !wanted.Contains(h.Metadata.Name)).ToList())
         {
             try
             {
@@ -171,6 +174,6 @@ public sealed class ScalingPolicyController : Controller
             return;
         }
         policy.Status = status;
-        await api.ReplaceStatusAsync(policy, cancellationToken);
+        policies.Wrote(await api.ReplaceStatusAsync(policy, cancellationToken));
     }
 }

@@ -13,7 +13,7 @@ using Platform.ServiceDefaults.Keys;
 namespace Platform.Operator.Controllers;
 
 /// <summary>
-/// Reads a SigningKeyRotation, its Secret and the auth pods' reports, lets <see cref="KeyRotation"/> decide,
+/// Reads a SigningKeyRotation and its Secret from its informers, the auth pods' reports, lets <see cref="KeyRotation"/> decide,
 /// writes the Secret (conditional on its resourceVersion, so two writers can never both add a key), records
 /// Events and updates the status. The rotateNow value it has acted on travels in the Secret with the keyset,
 /// so a retry after a failed status write cannot rotate twice.
@@ -73,7 +73,7 @@ public sealed class SigningKeyRotationController : Controller
 
     protected override async Task<DateTimeOffset?> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
-        var rotation = await api.FindAsync<SigningKeyRotation>(key, cancellationToken);
+        var rotation = await rotations.GetAsync(key, cancellationToken);
         if (rotation is null)
         {
             metrics.NextRotation(key, null);
@@ -85,7 +85,7 @@ public sealed class SigningKeyRotationController : Controller
         {
             return await RefuseAsync(rotation, status, "durations must look like 90s, 10m or 720h", now, cancellationToken);
         }
-        var secret = await api.FindAsync<V1Secret>(rotation.Spec.SecretName, cancellationToken);
+        var secret = await SecretAsync(rotation.Spec.SecretName, cancellationToken);
         var keyset = KeysetOf(secret);
         string? handledInSecret = null;
         secret?.Metadata.Annotations?.TryGetValue(HandledRotateNowAnnotation, out handledInSecret);
@@ -119,6 +119,15 @@ public sealed class SigningKeyRotationController : Controller
         GoDuration.TryParse(spec.RotationPeriod, out var period) && GoDuration.TryParse(spec.PrePublish, out var prePublish) && GoDuration.TryParse(spec.RetireAfter, out var retireAfter)
             ? new RotationSpec(spec.Algorithm, new RotationTimings(period, prePublish, retireAfter), spec.RotateNow, spec.Emergency)
             : null;
+
+    /// <summary>
+    /// The Secret from the cache. A stale copy costs no harm: the write is conditional on its resourceVersion,
+    /// so it fails with a conflict and the reconcile is retried. The informer holds only Secrets with the
+    /// operator's label, so one it lacks is asked for: a Secret made by hand (or before the operator) would
+    /// otherwise be created over and fail with AlreadyExists forever, instead of being adopted.
+    /// </summary>
+    private async Task<V1Secret?> SecretAsync(string name, CancellationToken cancellationToken) =>
+        await secrets.GetAsync(name, cancellationToken) ?? await api.FindAsync<V1Secret>(name, cancellationToken);
 
     /// <summary>A keyset that does not parse counts as missing: the rotation recreates it and its Event names the keys that were lost.</summary>
     private static Keyset? KeysetOf(V1Secret? secret)
@@ -161,14 +170,7 @@ public sealed class SigningKeyRotationController : Controller
         {
             secret.Metadata.OwnerReferences = [.. secret.Metadata.OwnerReferences ?? [], Owner.Of(rotation)];
         }
-        if (existing is null)
-        {
-            await api.CreateAsync(secret, cancellationToken);
-        }
-        else
-        {
-            await api.ReplaceAsync(secret, cancellationToken);
-        }
+        secrets.Wrote(existing is null ? await api.CreateAsync(secret, cancellationToken) : await api.ReplaceAsync(secret, cancellationToken));
     }
 
     private static SigningKeyRotationStatus StatusFrom(SigningKeyRotation rotation, SigningKeyRotationStatus previous, RotationOutcome outcome, DateTimeOffset now)
@@ -224,6 +226,6 @@ public sealed class SigningKeyRotationController : Controller
             return;
         }
         rotation.Status = status;
-        await api.ReplaceStatusAsync(rotation, cancellationToken);
+        rotations.Wrote(await api.ReplaceStatusAsync(rotation, cancellationToken));
     }
 }

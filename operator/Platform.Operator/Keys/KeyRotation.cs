@@ -55,7 +55,7 @@ public static class KeyRotation
             PublishOrPostpone(keys, keyset!.Version, spec, bounds, pods, now, rotateRequested, events, lagging, createKey);
         }
 
-        var active = ActiveAt(keys, now)!;
+        var active = Keyset.ActiveAt(keys, now)!;
         if (memory.ActiveKid is not null && memory.ActiveKid != active.Kid && events.All(e => e.Kind is not (KeyEventKind.EmergencyRotation or KeyEventKind.KeysetRecreated)))
         {
             var retiring = keys.Where(k => k.RetiresAt is { } retires && retires <= now && k.ExpiresAt > now).Select(k => $"{k.Kid} (published until {Time(k.ExpiresAt)})");
@@ -90,10 +90,6 @@ public static class KeyRotation
         return null;
     }
 
-    /// <summary>The key that signs at <paramref name="now"/>, as auth decides it: the last one activated that has not expired.</summary>
-    public static KeysetKey? ActiveAt(IEnumerable<KeysetKey> keys, DateTimeOffset now) =>
-        keys.Where(k => k.ActivatesAt <= now && !(k.ExpiresAt <= now)).OrderBy(k => k.ActivatesAt).ThenBy(k => k.Kid, StringComparer.Ordinal).LastOrDefault();
-
     /// <summary>
     /// Publishes the next key when its time (or a rotateNow) has come. Near the activation of a pending key,
     /// checks the evidence: while an auth pod has not loaded a keyset holding it, the activation (and the
@@ -103,7 +99,7 @@ public static class KeyRotation
         DateTimeOffset now, bool rotateRequested, List<KeyEvent> events, List<string> lagging, KeyFactory createKey)
     {
         var timings = spec.Timings;
-        var active = ActiveAt(keys, now)!;
+        var active = Keyset.ActiveAt(keys, now)!;
         var pending = keys.FirstOrDefault(k => k.ActivatesAt > now);
         if (pending is null)
         {
@@ -155,7 +151,7 @@ public static class KeyRotation
             var windowOpens = pending.ActivatesAt - EvidenceWindow(bounds);
             candidates.Add(windowOpens > now ? windowOpens : podsLag ? Min(now + (bounds.Propagation / 2), pending.ActivatesAt) : pending.ActivatesAt);
         }
-        else if (ActiveAt(keys, now) is { } active)
+        else if (Keyset.ActiveAt(keys, now) is { } active)
         {
             candidates.Add(Max(active.ActivatesAt + timings.RotationPeriod - timings.PrePublish, now));
         }
@@ -164,7 +160,7 @@ public static class KeyRotation
 
     private static RotationStatus StatusOf(IReadOnlyList<KeysetKey> keys, RotationTimings timings, DateTimeOffset now, IReadOnlyList<string> lagging, string? handledRotateNow)
     {
-        var active = ActiveAt(keys, now);
+        var active = Keyset.ActiveAt(keys, now);
         var next = keys.Where(k => k.ActivatesAt > now).OrderBy(k => k.ActivatesAt).FirstOrDefault();
         return new RotationStatus(
             active?.Kid,

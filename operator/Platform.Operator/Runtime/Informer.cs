@@ -11,6 +11,7 @@ namespace Platform.Operator.Runtime;
 /// seen (bookmarks keep it fresh), a 410 lists again, any other failure lists again after a pause, and a
 /// periodic resync lists anyway and hands every object to the handler — so a watch cannot die silently.
 /// <see cref="LastContact"/> (the last list, event or bookmark) is what readiness checks.
+/// Controllers read through <see cref="GetAsync"/> rather than asking the API server again.
 /// </summary>
 public sealed class Informer<T>(
     IKubernetesApi api,
@@ -21,6 +22,8 @@ public sealed class Informer<T>(
     ILogger logger) where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<string, T> cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OwnWrite> ownWrites = new(StringComparer.Ordinal);
+    private long writeSequence;
     private long lastContactTicks = clock.GetUtcNow().UtcTicks;
 
     public string Name { get; } = typeof(T).Name + (labelSelector is null ? "" : $"[{labelSelector}]");
@@ -32,6 +35,30 @@ public sealed class Informer<T>(
     public IReadOnlyCollection<T> Items => (IReadOnlyCollection<T>)cache.Values;
 
     public T? Find(string name) => cache.GetValueOrDefault(name);
+
+    /// <summary>
+    /// A copy of the cached object, which the caller may change. Only while the watch has not yet delivered a
+    /// version this operator wrote (<see cref="Wrote"/>) does it GET the object instead: a reconcile that runs
+    /// right after its own write must not decide on the copy that write replaced — the rotation's status is
+    /// its memory of which keys it announced, and a stale one would record the same Events twice.
+    /// </summary>
+    public async Task<T?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        var cached = cache.GetValueOrDefault(name);
+        if (ownWrites.TryGetValue(name, out var written) && cached?.Metadata.ResourceVersion != written.ResourceVersion)
+        {
+            return await api.FindAsync<T>(name, cancellationToken);
+        }
+        if (written != default)
+        {
+            ownWrites.TryRemove(KeyValuePair.Create(name, written));
+        }
+        return cached is null ? null : KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(cached));
+    }
+
+    /// <summary>Records an object as the API server answered this operator's write of it, for <see cref="GetAsync"/>.</summary>
+    public void Wrote(T written) =>
+        ownWrites[written.Metadata.Name] = new OwnWrite(written.Metadata.ResourceVersion, Interlocked.Increment(ref writeSequence));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -65,6 +92,7 @@ public sealed class Informer<T>(
 
     private async Task<string> ListAsync(CancellationToken cancellationToken)
     {
+        var writtenBefore = Interlocked.Read(ref writeSequence);
         var list = await api.ListAsync<T>(labelSelector, cancellationToken);
         var names = list.Items.Select(i => i.Metadata.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in cache.Keys.Where(name => !names.Contains(name)).ToList())
@@ -78,6 +106,11 @@ public sealed class Informer<T>(
         {
             cache[item.Metadata.Name] = item;
             handler(WatchEventType.Added, item);
+        }
+        // A list that began after a write shows that write or a later version.
+        foreach (var (name, written) in ownWrites.Where(w => w.Value.Sequence <= writtenBefore))
+        {
+            ownWrites.TryRemove(KeyValuePair.Create(name, written));
         }
         Touch();
         HasSynced = true;
@@ -101,10 +134,15 @@ public sealed class Informer<T>(
                 if (change.Type == WatchEventType.Deleted)
                 {
                     cache.TryRemove(resource.Metadata.Name, out _);
+                    ownWrites.TryRemove(resource.Metadata.Name, out _);
                 }
                 else
                 {
                     cache[resource.Metadata.Name] = resource;
+                    if (ownWrites.TryGetValue(resource.Metadata.Name, out var written) && written.ResourceVersion == resource.Metadata.ResourceVersion)
+                    {
+                        ownWrites.TryRemove(KeyValuePair.Create(resource.Metadata.Name, written));
+                    }
                 }
                 handler(change.Type, resource);
             }
@@ -119,4 +157,7 @@ public sealed class Informer<T>(
     private void Touch() => Interlocked.Exchange(ref lastContactTicks, clock.GetUtcNow().UtcTicks);
 
     private static TimeSpan Positive(TimeSpan span) => span > TimeSpan.Zero ? span : TimeSpan.FromMilliseconds(1);
+
+    /// <param name="Sequence">Orders writes against lists, so a list that began after a write clears it.</param>
+    private readonly record struct OwnWrite(string ResourceVersion, long Sequence);
 }

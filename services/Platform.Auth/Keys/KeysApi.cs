@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Platform.ServiceDefaults.Keys;
 using Platform.ServiceDefaults.OpenApi;
 
 namespace Platform.Auth.Keys;
@@ -44,14 +45,8 @@ public static class KeysApi
         {
             var current = keys.Current;
             var now = clock.GetUtcNow();
-            return TypedResults.Ok(new
-            {
-                version = current.Version,
-                loadedAt = current.LoadedAt,
-                activeKid = current.ActiveAt(now)?.Kid,
-                kids = current.PublishedAt(now).Select(k => k.Kid),
-                pod = Environment.MachineName,
-            });
+            return TypedResults.Ok(new KeysetReport(current.Version, current.LoadedAt, current.ActiveAt(now)?.Kid,
+                current.PublishedAt(now).Select(k => k.Kid).ToList(), Environment.MachineName));
         }).ExcludeFromDescription();
         return endpoints;
     }

@@ -1,3 +1,5 @@
+using Platform.ServiceDefaults.Keys;
+
 namespace Platform.Auth.Keys;
 
 /// <summary>
@@ -17,10 +19,8 @@ public sealed class LoadedKeyset(long version, IReadOnlyList<SigningKeyMaterial>
 
     /// <summary>The key that signs at <paramref name="now"/>: the last one activated that has not expired.</summary>
     public SigningKeyMaterial? ActiveAt(DateTimeOffset now) =>
-        Keys.LastOrDefault(k => k.Key.ActivatesAt <= now && !IsExpired(k, now));
+        Keyset.ActiveAt(Keys.Select(k => k.Key), now) is { } active ? Keys.Last(k => ReferenceEquals(k.Key, active)) : null;
 
     /// <summary>Every key a validator may meet: next, active and retiring.</summary>
-    public IEnumerable<SigningKeyMaterial> PublishedAt(DateTimeOffset now) => Keys.Where(k => !IsExpired(k, now));
-
-    private static bool IsExpired(SigningKeyMaterial key, DateTimeOffset now) => key.Key.ExpiresAt is { } expires && expires <= now;
+    public IEnumerable<SigningKeyMaterial> PublishedAt(DateTimeOffset now) => Keys.Where(k => !k.Key.ExpiredAt(now));
 }

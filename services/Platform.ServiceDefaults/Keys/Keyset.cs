@@ -15,6 +15,13 @@ public sealed record Keyset(long Version, IReadOnlyList<KeysetKey> Keys)
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
+
+    /// <summary>
+    /// The key that signs at <paramref name="now"/>: the last one activated (by activatesAt, then kid) that has not
+    /// expired. Auth signs with it and the operator plans around it, so both must decide it alike.
+    /// </summary>
+    public static KeysetKey? ActiveAt(IEnumerable<KeysetKey> keys, DateTimeOffset now) =>
+        keys.Where(k => k.ActivatesAt <= now && !k.ExpiredAt(now)).OrderBy(k => k.ActivatesAt).ThenBy(k => k.Kid, StringComparer.Ordinal).LastOrDefault();
 }
 
 public sealed record KeysetKey(
@@ -24,4 +31,7 @@ public sealed record KeysetKey(
     DateTimeOffset ActivatesAt,
     DateTimeOffset? RetiresAt,
     DateTimeOffset? ExpiresAt,
-    JsonElement PrivateJwk);
+    JsonElement PrivateJwk)
+{
+    public bool ExpiredAt(DateTimeOffset now) => ExpiresAt <= now;
+}

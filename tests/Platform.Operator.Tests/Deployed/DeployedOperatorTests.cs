@@ -8,7 +8,8 @@ namespace Platform.Operator.Tests.Deployed;
 /// <summary>
 /// Issue 14 §3: the operator as shipped — its built binary, its chart's args, env, CRDs and Role — does its job
 /// against the platform chart's resources and real auth processes, and its Role is exactly what it needs: every
-/// granted verb is used, and without any one of them it is refused and the resource never appears.
+/// granted verb is used (the reads a lagging watch calls for, when the run needs them), and without any one of the
+/// others it is refused and the resource never appears.
 /// </summary>
 public sealed class DeployedOperatorTests
 {
@@ -56,8 +57,18 @@ public sealed class DeployedOperatorTests
             $"the HPA of {deployments[^1]} removed", deployed.Diagnostics);
 
         Assert.Empty(emulator.Denials.Select(d => d.Message));
-        Assert.Equal(Granted(deployed.Role).Order(), emulator.UsedPermissions.Order());
+        var granted = Granted(deployed.Role).ToHashSet();
+        Assert.Subset(granted, emulator.UsedPermissions.ToHashSet());
+        Assert.Empty(granted.Except(emulator.UsedPermissions).Except(ReadsWhileTheWatchLags).Order());
     }
+
+    /// <summary>
+    /// Granted, but called only when a reconcile runs before the informer has seen the operator's own last write of
+    /// that object (the controllers read their caches otherwise; docs/architecture.md §5.1), or, for Secrets, when the
+    /// Secret lacks the label the informer selects by: a run may or may not need them.
+    /// </summary>
+    private static readonly string[] ReadsWhileTheWatchLags =
+        ["platform.dev/signingkeyrotations:get", "platform.dev/scalingpolicies:get", "/secrets:get"];
 
     /// <summary>A Role without one of these verbs must fail the deployment: the emulator answers 403 and the resource never appears.</summary>
     [Theory]

@@ -41,6 +41,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     private readonly List<Watcher> watchers = [];
     private readonly List<Write> writes = [];
     private readonly List<Denial> denials = [];
+    private readonly List<ServedRequest> requests = [];
     private readonly HashSet<string> usedPermissions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> customResourceKinds = new(StringComparer.Ordinal);
     private readonly WebApplication app;
@@ -94,6 +95,20 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     public int HistoryLimit { get; set; } = 10_000;
 
     public int RequestCount => Volatile.Read(ref requestCount);
+
+    /// <summary>Requests routed to a collection, in order, with their Kubernetes verb (get, list, watch, create, update, patch, delete).</summary>
+    public IReadOnlyList<ServedRequest> Requests
+    {
+        get
+        {
+            lock (gate)
+            {
+                return requests.ToList();
+            }
+        }
+    }
+
+    public sealed record ServedRequest(string Verb, string Collection, string? Name, string? Subresource);
 
     private int requestCount;
 
@@ -253,6 +268,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             return;
         }
         var isWatch = name is null && HttpMethods.IsGet(request.Method) && request.Query["watch"] is var watch && (watch == "true" || watch == "1");
+        lock (gate)
+        {
+            requests.Add(new ServedRequest(VerbOf(request, name, isWatch), collection, name, subresource));
+        }
         var body = isWrite && !HttpMethods.IsDelete(request.Method) ? await ReadBodyAsync(request) : null;
         if (isWrite && !HttpMethods.IsDelete(request.Method) && body is null)
         {
@@ -285,15 +304,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     /// </summary>
     private Denial? Deny(string user, HttpRequest request, string collection, string? name, string? subresource, bool isWatch, JsonObject? body)
     {
-        var verb = request.Method switch
-        {
-            _ when HttpMethods.IsGet(request.Method) => name is not null ? "get" : isWatch ? "watch" : "list",
-            _ when HttpMethods.IsPost(request.Method) => "create",
-            _ when HttpMethods.IsPut(request.Method) => "update",
-            _ when HttpMethods.IsPatch(request.Method) => "patch",
-            _ when HttpMethods.IsDelete(request.Method) => "delete",
-            _ => request.Method.ToLowerInvariant(),
-        };
+        var verb = VerbOf(request, name, isWatch);
         var group = GroupOf(collection);
         var plural = Plural(collection);
         var @namespace = NamespaceOf(collection);
@@ -337,6 +348,16 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
         return null;
     }
+
+    private static string VerbOf(HttpRequest request, string? name, bool isWatch) => request.Method switch
+    {
+        _ when HttpMethods.IsGet(request.Method) => name is not null ? "get" : isWatch ? "watch" : "list",
+        _ when HttpMethods.IsPost(request.Method) => "create",
+        _ when HttpMethods.IsPut(request.Method) => "update",
+        _ when HttpMethods.IsPatch(request.Method) => "patch",
+        _ when HttpMethods.IsDelete(request.Method) => "delete",
+        _ => request.Method.ToLowerInvariant(),
+    };
 
     private bool Allows(string user, ResourceRequest request)
     {
