@@ -21,8 +21,8 @@ public sealed class OperatorChartTests
         {
             ["/secrets"] = "get,list,watch,create,update",
             ["/pods"] = "list",
-            ["apps/deployments"] = "get,list,watch",
-            ["autoscaling/horizontalpodautoscalers"] = "get,list,watch,create,patch,delete",
+            ["apps/deployments"] = "list,watch",
+            ["autoscaling/horizontalpodautoscalers"] = "list,watch,create,patch,delete",
             ["coordination.k8s.io/leases"] = "get,create,update",
             ["events.k8s.io/events"] = "create",
             ["platform.dev/signingkeyrotations"] = "get,list,watch",
