@@ -303,6 +303,14 @@ public sealed class EventStreamTests(GatewayPlatform platform)
         finally
         {
             await platform.Tier.UpAsync(DataTier.Redis);
+            // The next test's events must reach the resume log: wait for the gateway to have Redis again.
+            using var http = new HttpClient { BaseAddress = platform.Gateway };
+            await Poll.UntilAsync(async () =>
+            {
+                using var ready = await http.GetAsync("/readyz");
+                var checks = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks");
+                return checks.GetProperty("redis").GetProperty("status").GetString() == "Healthy";
+            }, TimeSpan.FromSeconds(30), "the gateway to reconnect to Redis");
         }
     }
 
