@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Platform.Auth.Data;
 using Platform.Auth.ForwardAuth;
 using Platform.Auth.Keys;
 using Platform.Auth.Mail;
@@ -9,6 +10,7 @@ using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
 using Platform.Auth.Tokens;
 using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Health;
 using Platform.ServiceDefaults.Retention;
 
@@ -19,6 +21,7 @@ public static class AuthServiceExtensions
     /// <summary>Options (validated at start), the keyset, passwords, throttling, sessions, token issuing and the mail outbox.</summary>
     public static WebApplicationBuilder AddAuthService(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSchema(AuthSchema.Component);
         builder.Services.AddOptions<TokenOptions>().BindConfiguration("Tokens").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PasswordOptions>().BindConfiguration("Passwords").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KeysOptions>().BindConfiguration("Keys").ValidateDataAnnotations().ValidateOnStart();

@@ -13,7 +13,7 @@ public static class FilesServiceExtensions
     {
         builder.Services.AddOptions<FilesOptions>().BindConfiguration(FilesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IDatabaseMigration, FilesSchema>();
+        builder.Services.AddSchema(FilesSchema.Component);
         builder.Services.AddSingleton<FilesMetrics>();
         builder.Services.AddSingleton<FileDataSources>();
         builder.Services.AddSingleton<FileCatalog>();

@@ -12,7 +12,7 @@ public static class TasksServiceExtensions
     public static WebApplicationBuilder AddTasksService(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<IDatabaseMigration, TasksSchema>();
+        builder.Services.AddSchema(TasksSchema.Component);
         builder.Services.AddSingleton<TaskCache>();
         builder.Services.AddSingleton<GenerationMemo>();
         builder.Services.AddSingleton<TaskStore>();

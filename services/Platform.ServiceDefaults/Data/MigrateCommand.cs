@@ -5,15 +5,10 @@ using Npgsql;
 
 namespace Platform.ServiceDefaults.Data;
 
-/// <summary>A schema step of a service, applied by its <c>migrate</c> command in registration order.</summary>
-public interface IDatabaseMigration
-{
-    Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken);
-}
-
 /// <summary>
-/// The <c>migrate</c> command: creates the service's database when it is missing and applies its schema
-/// steps, under an advisory lock so two migrators (a Helm hook retried, a developer's terminal) never race.
+/// The <c>migrate</c> command: creates the service's database when it is missing and brings each registered
+/// <see cref="SchemaComponent"/> up to date (<see cref="SchemaMigrator"/>), under an advisory lock so two migrators
+/// (a Helm hook retried, a developer's terminal) never race.
 /// </summary>
 public static partial class MigrateCommand
 {
@@ -37,12 +32,8 @@ public static partial class MigrateCommand
             {
                 await take.ExecuteNonQueryAsync(cancellationToken);
             }
-            foreach (var migration in services.GetServices<IDatabaseMigration>())
-            {
-                LogApplying(logger, migration.GetType().Name, database.Name);
-                await migration.ApplyAsync(dataSource, cancellationToken);
-            }
-            LogDone(logger, database.Name);
+            var applied = await SchemaMigrator.ApplyAsync(lockConnection, services.GetServices<SchemaComponent>(), logger, cancellationToken);
+            LogDone(logger, database.Name, applied);
             return 0;
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
@@ -84,11 +75,8 @@ public static partial class MigrateCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "Created database {Database}")]
     private static partial void LogCreated(ILogger logger, string database);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Migration} to {Database}")]
-    private static partial void LogApplying(ILogger logger, string migration, string database);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} is up to date")]
-    private static partial void LogDone(ILogger logger, string database);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} is up to date ({Applied} scripts applied now)")]
+    private static partial void LogDone(ILogger logger, string database, int applied);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Migrating {Database} failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string database);

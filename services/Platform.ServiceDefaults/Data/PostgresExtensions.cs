@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -41,18 +40,15 @@ public static class PostgresExtensions
     }
 
     /// <summary>
-    /// The service's database through EF Core: a pooled context on the primary's data source, and its
-    /// migrations as a step of the <c>migrate</c> command. Migrations are hand-written classes without a model
-    /// snapshot, so EF's "pending model changes" check, which compares against a snapshot, does not apply.
+    /// The service's database through EF Core: a pooled context on the primary's data source. EF Core maps and
+    /// queries; it does not migrate: the schema is the service's <see cref="SchemaComponent"/> like everyone's.
     /// </summary>
     public static WebApplicationBuilder AddPlatformDbContext<TContext>(this WebApplicationBuilder builder, string database)
         where TContext : DbContext
     {
         builder.AddPlatformPostgres(database);
         builder.Services.AddDbContextPool<TContext>((services, options) => options
-            .UseNpgsql(services.GetRequiredService<NpgsqlDataSource>())
-            .ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.PendingModelChangesWarning)));
-        builder.Services.AddSingleton<IDatabaseMigration, EfCoreMigration<TContext>>();
+            .UseNpgsql(services.GetRequiredService<NpgsqlDataSource>()));
         return builder;
     }
 }

@@ -9,8 +9,8 @@ namespace Platform.ServiceDefaults.Messaging;
 public static class OutboxEntityFrameworkExtensions
 {
     /// <summary>
-    /// Maps <see cref="OutboxMessage"/> to the <c>outbox</c> table. The table belongs to
-    /// <see cref="MessagingSchema"/>, so EF migrations leave it alone.
+    /// Maps <see cref="OutboxMessage"/> to the <c>outbox</c> table, which <see cref="MessagingSchema"/> creates: EF Core
+    /// leaves it out of anything it would create.
     /// </summary>
     public static ModelBuilder AddOutbox(this ModelBuilder modelBuilder)
     {

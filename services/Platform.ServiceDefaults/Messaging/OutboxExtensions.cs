@@ -26,7 +26,7 @@ public static class OutboxExtensions
     /// <summary>Once, however many producers and consumers a service registers.</summary>
     internal static IServiceCollection AddMessagingSchema(this IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDatabaseMigration, MessagingSchema>());
+        services.AddSchema(MessagingSchema.Component);
         return services;
     }
 }

@@ -1,42 +1,12 @@
-using Npgsql;
 using Platform.ServiceDefaults.Data;
 
 namespace Platform.Tasks.Data;
 
 /// <summary>
-/// The tasks schema, as plain SQL that can run any number of times (the service reads and writes with Npgsql,
-/// choosing primary or replica per query, so there is no EF model to migrate).
-/// <c>cache_generations</c> holds each user's cache generation: bumped in every write transaction, it is part
-/// of every cache key, so a cached value is found only while it is still current — even after Redis lost or
-/// restored older keys.
+/// The tasks schema: numbered SQL scripts in <c>Data/Schema</c> (the service reads and writes with Npgsql, choosing
+/// primary or replica per query, so there is no EF model).
 /// </summary>
-public sealed class TasksSchema : IDatabaseMigration
+public static class TasksSchema
 {
-    private const string Sql = """
-        CREATE TABLE IF NOT EXISTS tasks (
-            id uuid PRIMARY KEY,
-            user_id uuid NOT NULL,
-            title text NOT NULL,
-            description text NOT NULL DEFAULT '',
-            status text NOT NULL CHECK (status IN ('todo', 'in_progress', 'done')),
-            due_at timestamptz NULL,
-            created_at timestamptz NOT NULL,
-            updated_at timestamptz NOT NULL,
-            version integer NOT NULL DEFAULT 1
-        );
-        CREATE INDEX IF NOT EXISTS tasks_by_user ON tasks (user_id, id DESC);
-        CREATE INDEX IF NOT EXISTS tasks_by_user_status ON tasks (user_id, status, id DESC);
-
-        CREATE TABLE IF NOT EXISTS cache_generations (
-            user_id uuid PRIMARY KEY,
-            generation bigint NOT NULL
-        );
-        """;
-
-    public async Task ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(dataSource);
-        await using var command = dataSource.CreateCommand(Sql);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public static SchemaComponent Component { get; } = SchemaComponent.FromResources("tasks", typeof(TasksSchema).Assembly);
 }

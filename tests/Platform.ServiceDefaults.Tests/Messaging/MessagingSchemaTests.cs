@@ -14,13 +14,13 @@ public sealed class MessagingSchemaTests(DataTierFixture fixture) : IAsyncLifeti
     public async Task DisposeAsync() => await database.DisposeAsync();
 
     [Fact]
-    public async Task Applying_the_schema_again_changes_nothing_and_keeps_the_rows()
+    public async Task Migrating_again_changes_nothing_and_keeps_the_rows()
     {
         var kept = IntegrationEvent.Create(EventTypes.TaskCreated, "tasks", new { });
         await database.EnqueueAsync(kept);
 
-        await new MessagingSchema().ApplyAsync(database.DataSource, CancellationToken.None);
-        await new MessagingSchema().ApplyAsync(database.DataSource, CancellationToken.None);
+        await database.MigrateAgainAsync();
+        await database.MigrateAgainAsync();
 
         Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM outbox WHERE id = $1", kept.Id));
     }

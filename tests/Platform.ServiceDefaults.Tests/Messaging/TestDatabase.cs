@@ -29,16 +29,22 @@ public sealed class TestDatabase : IAsyncDisposable
     public static async Task<TestDatabase> CreateAsync(DataTier tier)
     {
         var name = "messaging_" + Guid.NewGuid().ToString("N")[..12];
+        await MigrateAsync(tier.PostgresPrimary, name);
+        return new TestDatabase(tier.PostgresPrimary, name);
+    }
+
+    /// <summary>The <c>migrate</c> command once more, as a Job retried or the next release would run it.</summary>
+    public Task MigrateAgainAsync() => MigrateAsync(serverConnectionString, Name);
+
+    private static async Task MigrateAsync(string serverConnectionString, string name)
+    {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Logging.ClearProviders();
-        builder.Configuration["ConnectionStrings:Postgres"] = tier.PostgresPrimary;
+        builder.Configuration["ConnectionStrings:Postgres"] = serverConnectionString;
         builder.AddPlatformPostgres(name);
         builder.AddPlatformOutbox();
-        await using (var app = builder.Build())
-        {
-            Assert.Equal(0, await MigrateCommand.RunAsync(app));
-        }
-        return new TestDatabase(tier.PostgresPrimary, name);
+        await using var app = builder.Build();
+        Assert.Equal(0, await MigrateCommand.RunAsync(app));
     }
 
     public async Task ExecuteAsync(string sql)
