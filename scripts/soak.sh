@@ -136,6 +136,21 @@ password_file="$PLATFORM_RUN_DIR/secrets/soak-password"
 [[ -s $password_file ]] || (umask 077 && printf 'Soak-%s\n' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$password_file")
 BENCH_PASSWORD=$(cat "$password_file") "$ROOT/bench/seed.sh" >"$OUT/seed.log" 2>&1 || { tail -n 20 "$OUT/seed.log" >&2; die "seeding failed"; }
 
+# The load's own health: wrk runs a script that fails to load (or a load that is refused) as a flood of errors at full
+# speed, which would make the table below measure the wrong thing. BENCH is the summary line common.lua's done() prints.
+load_summary() { awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+  printf "%d requests in %.0f s (%.0f/s), %d answered 4xx/5xx, %d socket errors (connect %d, read %d, write %d, timeout %d); p99 %.1f ms",
+    v["requests"], v["duration_us"] / 1e6, v["requests"] / (v["duration_us"] / 1e6), v["status"],
+    v["connect"] + v["read"] + v["write"] + v["timeout"], v["connect"], v["read"], v["write"], v["timeout"], v["p99_us"] / 1000 }' "$1"; }
+check_load() { # check_load <wrk output>: dies unless the script ran and at most 1 % of its requests failed
+  grep -q '^BENCH ' "$1" || die "the load did not run as written (no summary from bench/lua/soak.lua): $(grep -v '^ ' "$1" | head -n 3)"
+  awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    exit (v["status"] + v["connect"] + v["read"] + v["write"] + v["timeout"] > v["requests"] / 100) }' "$1" ||
+    die "the load itself fails: $(load_summary "$1")"
+}
+wrk -t1 -c"$SOAK_CONNECTIONS" -d3s --timeout 10s -s "$ROOT/bench/lua/soak.lua" "$GATEWAY_URL" >"$OUT/wrk-check.txt" 2>&1 || die "wrk failed: $(cat "$OUT/wrk-check.txt")"
+check_load "$OUT/wrk-check.txt"
+
 say "load for $SOAK_MINUTES min ($SOAK_CONNECTIONS connections, ${SOAK_DELAY_MS} ms between requests each); a sample every ${SOAK_INTERVAL} s, warm-up ${SOAK_WARMUP} s"
 wrk -t1 -c"$SOAK_CONNECTIONS" -d"${SOAK_MINUTES}m" --timeout 10s -s "$ROOT/bench/lua/soak.lua" "$GATEWAY_URL" >"$OUT/wrk.txt" 2>&1 &
 WRK_PID=$!
@@ -148,10 +163,8 @@ wait "$WRK_PID" || die "wrk failed: $(cat "$OUT/wrk.txt")"
 WRK_PID=
 sample $(( SECONDS - started ))
 
-summary=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-  printf "%d requests in %.0f s (%.0f/s), %d answered 4xx/5xx, %d socket errors (connect %d, read %d, write %d, timeout %d); p99 %.1f ms",
-    v["requests"], v["duration_us"] / 1e6, v["requests"] / (v["duration_us"] / 1e6), v["status"],
-    v["connect"] + v["read"] + v["write"] + v["timeout"], v["connect"], v["read"], v["write"], v["timeout"], v["p99_us"] / 1000 }' "$OUT/wrk.txt")
+check_load "$OUT/wrk.txt"
+summary=$(load_summary "$OUT/wrk.txt")
 status=0
 table=$(report) || status=1
 {
