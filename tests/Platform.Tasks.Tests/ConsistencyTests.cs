@@ -104,6 +104,39 @@ public sealed class ConsistencyTests(TasksTierFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_asks_whether_its_user_wrote_recently_once_even_when_the_cache_misses()
+    {
+        // Each list read below asks with a limit not asked before: a miss in the cache, after a remembered generation
+        // (the item read just before it) let it look there first. The read plan asks Redis once for both decisions.
+        var user = host.NewUser(fixture);
+        var task = await user.CreateOkAsync("asked once");
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(fixture.Tier.RedisConnectionString + ",allowAdmin=true");
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        using var metrics = new HttpClient { BaseAddress = host.Address };
+        await Poll.UntilAsync(async () =>
+        {
+            await user.GetOkAsync(task.Id);
+            var before = DatabaseReads(await metrics.GetStringAsync("/metrics"));
+            await user.GetOkAsync(task.Id);
+            return DatabaseReads(await metrics.GetStringAsync("/metrics")) == before;
+        }, TimeSpan.FromSeconds(30), "a read answered from the cache under a remembered generation");
+        var asked = new List<long>();
+        for (var limit = 1; limit <= 20; limit++)
+        {
+            await user.GetOkAsync(task.Id);
+            var before = ExistsCalls(await server.InfoAsync("commandstats"));
+            await user.ListOkAsync($"?limit={limit}");
+            asked.Add(ExistsCalls(await server.InfoAsync("commandstats")) - before);
+        }
+        Assert.All(asked, calls => Assert.InRange(calls, 0, 1));
+        Assert.Contains(1, asked); // the question was asked at all: the count measures what it should
+    }
+
+    private static long ExistsCalls(IGrouping<string, KeyValuePair<string, string>>[] info) =>
+        info.SelectMany(group => group).Where(pair => pair.Key == "cmdstat_exists")
+            .Select(pair => long.Parse(pair.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Single();
+
+    [Fact]
     public async Task Reads_skip_a_replica_that_lags_beyond_the_bound()
     {
         var writer = host.NewUser(fixture);

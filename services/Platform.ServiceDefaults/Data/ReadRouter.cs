@@ -19,11 +19,24 @@ public sealed partial class ReadRouter(
 {
     public Task NoteWriteAsync(string subject) => writers.NoteWriteAsync(subject);
 
-    /// <summary>Runs <paramref name="read"/> on a connection to the chosen server; the same connection serves all of its queries.</summary>
-    public async Task<T> ReadAsync<T>(string subject, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    /// <summary>A replica is configured and within its lag bound: a read of a subject that has not written recently may go there.</summary>
+    public bool ReplicaCurrent => replica.DataSource is not null && monitor.Usable;
+
+    /// <summary>Whether the subject wrote within the read-your-writes window (true while Redis cannot tell): its reads go to the primary.</summary>
+    public ValueTask<bool> WroteRecentlyAsync(string subject) => writers.WroteRecentlyAsync(subject);
+
+    /// <summary>Runs <paramref name="read"/> where the subject's reads go now; the same connection serves all of its queries.</summary>
+    public async Task<T> ReadAsync<T>(string subject, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken) =>
+        await ReadAsync(ReplicaCurrent && !await writers.WroteRecentlyAsync(subject) ? ReadTarget.Replica : ReadTarget.Primary, read, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on a connection to <paramref name="target"/>, decided by a caller that planned the
+    /// request (<see cref="ReplicaCurrent"/>, <see cref="WroteRecentlyAsync"/>); a replica that fails is replaced by the primary.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(ReadTarget target, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
-        if (replica.DataSource is { } replicaSource && monitor.Usable && !await writers.WroteRecentlyAsync(subject))
+        if (target == ReadTarget.Replica && replica.DataSource is { } replicaSource)
         {
             try
             {

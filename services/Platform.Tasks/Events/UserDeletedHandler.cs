@@ -9,7 +9,7 @@ namespace Platform.Tasks.Events;
 /// answers become unreachable (the generation moves on). A redelivery is skipped by the consumer; even run
 /// twice, the purge only finds nothing more to delete.
 /// </summary>
-public sealed class UserDeletedHandler(TaskStore store) : IIntegrationEventHandler
+public sealed class UserDeletedHandler(TaskWrites writes) : IIntegrationEventHandler
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
@@ -18,6 +18,6 @@ public sealed class UserDeletedHandler(TaskStore store) : IIntegrationEventHandl
         {
             throw new InvalidOperationException($"user.deleted event {integrationEvent.Id} carries no userId.");
         }
-        await store.PurgeUserAsync(connection, transaction, userId, cancellationToken);
+        await writes.PurgeUserAsync(connection, transaction, userId, cancellationToken);
     }
 }

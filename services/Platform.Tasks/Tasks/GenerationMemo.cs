@@ -10,7 +10,8 @@ namespace Platform.Tasks.Tasks;
 /// PostgreSQL stays the truth. An entry holds a generation read from the database, counts its age from before that
 /// read, and is used only while it is younger than <see cref="TasksOptions.GenerationMemoSeconds"/>, the user has
 /// not written within the read-your-writes window (every instance marks a write in Redis before it answers; while
-/// Redis cannot tell, no entry is used) and the replica is within its lag bound. So a write answered before an
+/// Redis cannot tell, no entry is used: <see cref="TaskReads.PlanAsync"/> asks, once per request) and the replica is
+/// within its lag bound. So a write answered before an
 /// entry is used is either still inside the window, and the entry is not used, or older than the window — which is
 /// longer than the entry's age plus the replica's lag bound and sampling period, so the generation read into the
 /// entry already counted it. No stale answer survives a write; this only saves the lookup between writes.
@@ -21,16 +22,14 @@ public sealed class GenerationMemo
     private const int MaxEntries = 100_000;
 
     private readonly ConcurrentDictionary<Guid, Entry> entries = new();
-    private readonly RecentWriters writers;
     private readonly ReplicaLagMonitor replica;
     private readonly TimeProvider time;
     private readonly long lifetime;
 
-    public GenerationMemo(RecentWriters writers, ReplicaLagMonitor replica, TimeProvider time, IOptions<TasksOptions> options, IOptions<ReadRoutingOptions> routing)
+    public GenerationMemo(ReplicaLagMonitor replica, TimeProvider time, IOptions<TasksOptions> options, IOptions<ReadRoutingOptions> routing)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(routing);
-        this.writers = writers;
         this.replica = replica;
         this.time = time;
         // Whatever is configured, an entry never outlives what the read-your-writes window leaves after the
@@ -43,15 +42,14 @@ public sealed class GenerationMemo
     /// <summary>A timestamp to take before reading a generation, for <see cref="Remember"/>.</summary>
     public long Now() => time.GetTimestamp();
 
-    /// <summary>The user's generation, if one remembered may be used now without asking the database.</summary>
-    public async ValueTask<long?> RecallAsync(Guid userId, string subject)
-    {
-        if (lifetime == 0 || !replica.Usable || !entries.TryGetValue(userId, out var entry) || time.GetTimestamp() - entry.ReadAt >= lifetime)
-        {
-            return null;
-        }
-        return await writers.WroteRecentlyAsync(subject) ? null : entry.Generation;
-    }
+    /// <summary>
+    /// The user's remembered generation while it is young enough and the replica within its bound; usable only if the
+    /// user has not written recently either, which the caller's read plan asks.
+    /// </summary>
+    public long? Recall(Guid userId) =>
+        lifetime == 0 || !replica.Usable || !entries.TryGetValue(userId, out var entry) || time.GetTimestamp() - entry.ReadAt >= lifetime
+            ? null
+            : entry.Generation;
 
     /// <summary>Remembers a generation read from the database; <paramref name="readAt"/> was taken before the read.</summary>
     public void Remember(Guid userId, long generation, long readAt)

@@ -64,7 +64,7 @@ public static class TasksApi
             .ProducesProblems(StatusCodes.Status412PreconditionFailed, PreconditionDescription, ProblemTypes.PreconditionFailed);
 
     private static async Task<Results<Ok<TaskPage>, ValidationProblem>> ListAsync(
-        string? status, string? cursor, string? limit, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+        string? status, string? cursor, string? limit, ClaimsPrincipal user, TaskReads reads, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (status is not null && !TaskStatuses.IsValid(status))
@@ -76,26 +76,26 @@ public static class TasksApi
         {
             return TasksProblems.Validation(errors);
         }
-        return TypedResults.Ok(await store.ListAsync(user.UserId(), status, page.After, page.Limit, cancellationToken));
+        return TypedResults.Ok(await reads.ListAsync(user.UserId(), status, page.After, page.Limit, cancellationToken));
     }
 
     private static async Task<Results<Created<TaskItem>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+        HttpContext http, ClaimsPrincipal user, TaskWrites writes, CancellationToken cancellationToken)
     {
         var (input, invalid, refused) = await ReadInputAsync(http.Request, titleRequired: true, cancellationToken);
         if (input is null)
         {
             return invalid is not null ? invalid : refused!;
         }
-        var task = await store.CreateAsync(user.UserId(), input.ApplyTo(TaskInput.Defaults), cancellationToken);
+        var task = await writes.CreateAsync(user.UserId(), input.ApplyTo(TaskInput.Defaults), cancellationToken);
         http.Response.Headers.ETag = task.ETag;
         return TypedResults.Created($"/api/tasks/{task.Id}", task);
     }
 
     private static async Task<Results<TaskJsonResult, ProblemHttpResult>> GetAsync(
-        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+        string id, HttpContext http, ClaimsPrincipal user, TaskReads reads, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId) || await store.GetAsync(user.UserId(), taskId, cancellationToken) is not { } task)
+        if (!Guid.TryParse(id, out var taskId) || await reads.GetAsync(user.UserId(), taskId, cancellationToken) is not { } task)
         {
             return TasksProblems.NotFound();
         }
@@ -104,7 +104,7 @@ public static class TasksApi
     }
 
     private static async Task<Results<Ok<TaskItem>, ValidationProblem, ProblemHttpResult>> ReplaceAsync(
-        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+        string id, HttpContext http, ClaimsPrincipal user, TaskWrites writes, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId))
         {
@@ -116,11 +116,11 @@ public static class TasksApi
             return invalid is not null ? invalid : refused!;
         }
         var replacement = input.ApplyTo(TaskInput.Defaults);
-        return Answer(http, await store.UpdateAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), _ => replacement, cancellationToken));
+        return Answer(http, await writes.UpdateAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), _ => replacement, cancellationToken));
     }
 
     private static async Task<Results<Ok<TaskItem>, ValidationProblem, ProblemHttpResult>> PatchAsync(
-        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+        string id, HttpContext http, ClaimsPrincipal user, TaskWrites writes, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId))
         {
@@ -131,17 +131,17 @@ public static class TasksApi
         {
             return invalid is not null ? invalid : refused!;
         }
-        return Answer(http, await store.UpdateAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), patch.ApplyTo, cancellationToken));
+        return Answer(http, await writes.UpdateAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), patch.ApplyTo, cancellationToken));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string id, HttpContext http, ClaimsPrincipal user, TaskStore store, CancellationToken cancellationToken)
+        string id, HttpContext http, ClaimsPrincipal user, TaskWrites writes, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId))
         {
             return TasksProblems.NotFound();
         }
-        return await store.DeleteAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), cancellationToken) switch
+        return await writes.DeleteAsync(user.UserId(), taskId, IfMatch.From(http.Request.Headers.IfMatch), cancellationToken) switch
         {
             WriteOutcome.Done => TypedResults.NoContent(),
             WriteOutcome.PreconditionFailed => TasksProblems.PreconditionFailed(),
