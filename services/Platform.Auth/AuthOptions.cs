@@ -5,6 +5,8 @@ namespace Platform.Auth;
 /// <summary>Section "Tokens": lifetimes of what auth hands out, and who it says issued them.</summary>
 public sealed class TokenOptions
 {
+    public const string Section = "Tokens";
+
     /// <summary>The <c>iss</c> of every access token: the platform's public base address.</summary>
     [Required, Url]
     public string Issuer { get; set; } = "";
@@ -28,6 +30,8 @@ public sealed class TokenOptions
 /// </summary>
 public sealed class SessionOptions
 {
+    public const string Section = "Sessions";
+
     /// <summary>A session without activity (a refresh or <c>POST /api/auth/sessions/current/activity</c>) for this long is over.</summary>
     [Range(typeof(TimeSpan), "00:02:00", "30.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
@@ -51,6 +55,8 @@ public sealed class SessionOptions
 /// <summary>Section "Passwords".</summary>
 public sealed class PasswordOptions
 {
+    public const string Section = "Passwords";
+
     /// <summary>
     /// bcrypt work factor. 11 costs 132 ms of CPU per hash on the 2-core development machine (10: 66 ms,
     /// 12: 262 ms), inside the 100–250 ms a hash should take; raising it rehashes each password at its next login.
@@ -70,6 +76,8 @@ public sealed class PasswordOptions
 /// <summary>Section "Keys": where the operator's keyset is mounted.</summary>
 public sealed class KeysOptions
 {
+    public const string Section = "Keys";
+
     [Required]
     public string Directory { get; set; } = "";
 
@@ -85,6 +93,8 @@ public sealed class KeysOptions
 /// <summary>Section "Accounts": the account lifecycle around the password — reset, e-mail verification — and its mail.</summary>
 public sealed class AccountOptions
 {
+    public const string Section = "Accounts";
+
     /// <summary>
     /// The address users open links at (<c>{PublicUrl}/reset-password?token=…</c>, <c>{PublicUrl}/verify-email?token=…</c>);
     /// empty means <c>Tokens:Issuer</c>, the platform's public base address.

@@ -12,6 +12,7 @@ using Platform.Auth.Tokens;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Hosting;
 using Platform.ServiceDefaults.Retention;
 
 namespace Platform.Auth;
@@ -22,19 +23,19 @@ public static class AuthServiceExtensions
     public static WebApplicationBuilder AddAuthService(this WebApplicationBuilder builder)
     {
         builder.Services.AddSchema(AuthSchema.Component);
-        builder.Services.AddOptions<TokenOptions>().BindConfiguration("Tokens").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<PasswordOptions>().BindConfiguration("Passwords").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<KeysOptions>().BindConfiguration("Keys").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<AccountOptions>().BindConfiguration("Accounts").ValidateDataAnnotations()
+        builder.Services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PasswordOptions>().BindConfiguration(PasswordOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KeysOptions>().BindConfiguration(KeysOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateDataAnnotations()
             .Validate(accounts => string.IsNullOrWhiteSpace(accounts.PublicUrl)
                     || (Uri.TryCreate(accounts.PublicUrl, UriKind.Absolute, out var url) && url.Scheme is "https" or "http"),
                 "Accounts:PublicUrl must be an absolute http(s) URL, or empty for Tokens:Issuer.")
             .ValidateOnStart();
-        builder.Services.AddOptions<MailOptions>().BindConfiguration("Mail").ValidateDataAnnotations()
+        builder.Services.AddOptions<MailOptions>().BindConfiguration(MailOptions.Section).ValidateDataAnnotations()
             .Validate(mail => MimeKit.MailboxAddress.TryParse(mail.From, out _), "Mail:From must be an e-mail address, e.g. \"Platform <no-reply@example.org>\".")
             .Validate(mail => mail.MaxRetryDelay >= mail.RetryBaseDelay, "Mail:MaxRetryDelay must not be shorter than Mail:RetryBaseDelay.")
             .ValidateOnStart();
-        builder.Services.AddOptions<SessionOptions>().BindConfiguration("Sessions").ValidateDataAnnotations()
+        builder.Services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations()
             .Validate(sessions => sessions.AbsoluteLifetime >= sessions.IdleTimeout, "Sessions:AbsoluteLifetime must not be shorter than Sessions:IdleTimeout.")
             .Validate(sessions => sessions.IdleTimeout > 2 * sessions.ActivityWriteInterval,
                 "Sessions:IdleTimeout must exceed twice Sessions:ActivityWriteInterval: idle expiry is measured from coalesced activity writes.")
@@ -84,7 +85,7 @@ public static class AuthServiceExtensions
     /// </summary>
     private static void AddClientAddresses(this WebApplicationBuilder builder)
     {
-        var trusted = builder.Configuration.GetSection("ForwardedHeaders:TrustedNetworks").Get<string[]>() ?? [];
+        var trusted = builder.Configuration.GetSection(ConfigurationKeys.ForwardedHeadersTrustedNetworks).Get<string[]>() ?? [];
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
             options.ForwardedHeaders = ForwardedHeaders.XForwardedFor;

@@ -25,8 +25,8 @@ public static class Proxy
             throw new InvalidOperationException($"No ReverseProxy:Routes configured (content root {builder.Environment.ContentRootPath}); the gateway would route nothing.");
         }
         var services = builder.Services;
-        services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
+        services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section)
             .Validate(options => options.Policies.Values.All(policy => policy.Limit > 0 && policy.WindowSeconds > 0 && policy.Burst is null or > 0),
                 "every RateLimiting policy needs Limit, WindowSeconds and Burst (if set) above 0")
             .ValidateOnStart();
@@ -47,7 +47,7 @@ public static class Proxy
             {
                 var metadata = context.Route.Metadata;
                 if (metadata?.GetValueOrDefault(RateLimitMiddleware.PolicyMetadata) is { } policy && policy != RateLimitMiddleware.NoPolicy
-                    && !builder.Configuration.GetSection($"{RateLimitOptions.SectionName}:Policies:{policy}").Exists())
+                    && !builder.Configuration.GetSection($"{RateLimitOptions.Section}:Policies:{policy}").Exists())
                 {
                     throw new InvalidOperationException($"Route '{context.Route.RouteId}' names rate-limit policy '{policy}', which RateLimiting:Policies does not define.");
                 }

@@ -17,6 +17,8 @@ public enum SmtpSecurity
 /// <summary>Section "Mail": the SMTP relay auth delivers its mail outbox to. Without a <see cref="Host"/>, mail stays in the outbox.</summary>
 public sealed class MailOptions
 {
+    public const string Section = "Mail";
+
     public string? Host { get; set; }
 
     [Range(1, 65535)]

@@ -11,8 +11,8 @@ public static class ApiDocsExtensions
 
     public static WebApplicationBuilder AddApiDocs(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        if (builder.Configuration.GetValue($"{ApiDocsOptions.SectionName}:{nameof(ApiDocsOptions.Enabled)}", true))
+        builder.Services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        if (builder.Configuration.GetValue($"{ApiDocsOptions.Section}:{nameof(ApiDocsOptions.Enabled)}", true))
         {
             builder.Services.AddSingleton<ApiDocument>();
             builder.Services.AddHostedService(services => services.GetRequiredService<ApiDocument>());
@@ -27,7 +27,7 @@ public static class ApiDocsExtensions
     /// </summary>
     public static WebApplication MapApiDocs(this WebApplication app)
     {
-        var options = app.Configuration.GetSection(ApiDocsOptions.SectionName).Get<ApiDocsOptions>() ?? new ApiDocsOptions();
+        var options = app.Configuration.GetSection(ApiDocsOptions.Section).Get<ApiDocsOptions>() ?? new ApiDocsOptions();
         if (!options.Enabled)
         {
             return app;

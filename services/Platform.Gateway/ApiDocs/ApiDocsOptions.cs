@@ -5,7 +5,7 @@ namespace Platform.Gateway.ApiDocs;
 /// <summary>The <c>ApiDocs</c> section: the merged OpenAPI document and the docs page.</summary>
 public sealed class ApiDocsOptions
 {
-    public const string SectionName = "ApiDocs";
+    public const string Section = "ApiDocs";
 
     /// <summary>Off: neither <c>/api/openapi.json</c> nor <c>/api/docs</c> is mapped (they are 401 like any unknown route).</summary>
     public bool Enabled { get; set; } = true;

@@ -7,7 +7,7 @@ public static class EdgeExtensions
     /// <summary>Forwarded-header trust and the CORS allowlist, from the <c>Edge</c> section.</summary>
     public static WebApplicationBuilder AddEdge(this WebApplicationBuilder builder)
     {
-        var edge = builder.Configuration.GetSection(EdgeOptions.SectionName).Get<EdgeOptions>() ?? new EdgeOptions();
+        var edge = builder.Configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
             options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;

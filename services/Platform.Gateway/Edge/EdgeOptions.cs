@@ -3,7 +3,7 @@ namespace Platform.Gateway.Edge;
 /// <summary>The <c>Edge</c> section: who may tell the gateway where a request came from, and which browser origins may call it.</summary>
 public sealed class EdgeOptions
 {
-    public const string SectionName = "Edge";
+    public const string Section = "Edge";
 
     /// <summary>
     /// Networks (CIDR) of the proxies in front of the gateway (the ingress controller's pods). Only their

@@ -12,8 +12,8 @@ public static class EventStreamExtensions
     public static WebApplicationBuilder AddEventStream(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        if (!builder.Configuration.GetValue($"{EventStreamOptions.SectionName}:{nameof(EventStreamOptions.Enabled)}", true))
+        services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        if (!builder.Configuration.GetValue($"{EventStreamOptions.Section}:{nameof(EventStreamOptions.Enabled)}", true))
         {
             return builder;
         }
@@ -30,7 +30,7 @@ public static class EventStreamExtensions
 
     public static WebApplication MapEventStream(this WebApplication app)
     {
-        if (app.Configuration.GetValue($"{EventStreamOptions.SectionName}:{nameof(EventStreamOptions.Enabled)}", true))
+        if (app.Configuration.GetValue($"{EventStreamOptions.Section}:{nameof(EventStreamOptions.Enabled)}", true))
         {
             EventStreamApi.MapEventStream(app);
         }

@@ -5,7 +5,7 @@ namespace Platform.Gateway.Events;
 /// <summary>The <c>EventStream</c> section: <c>GET /api/events</c>, its limits and its resume log.</summary>
 public sealed class EventStreamOptions
 {
-    public const string SectionName = "EventStream";
+    public const string Section = "EventStream";
 
     /// <summary>Off: no route, no broker connection, no queue.</summary>
     public bool Enabled { get; set; } = true;

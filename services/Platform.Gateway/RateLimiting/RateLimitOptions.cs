@@ -5,7 +5,7 @@ namespace Platform.Gateway.RateLimiting;
 /// <summary>The <c>RateLimiting</c> section: named policies that routes pick with their <c>RateLimitPolicy</c> metadata.</summary>
 public sealed class RateLimitOptions
 {
-    public const string SectionName = "RateLimiting";
+    public const string Section = "RateLimiting";
 
     public bool Enabled { get; set; } = true;
 

@@ -5,7 +5,7 @@ namespace Platform.Gateway.Resilience;
 /// <summary>The <c>Resilience</c> section: how the gateway protects itself and clients from a failing upstream.</summary>
 public sealed class ResilienceOptions
 {
-    public const string SectionName = "Resilience";
+    public const string Section = "Resilience";
 
     /// <summary>
     /// How long an upstream may take to start answering (response headers), unless the route's

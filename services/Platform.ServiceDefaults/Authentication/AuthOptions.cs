@@ -5,7 +5,7 @@ namespace Platform.ServiceDefaults.Authentication;
 /// <summary>The <c>Auth</c> configuration section: who issues the access tokens we accept and how we check them.</summary>
 public sealed class AuthOptions
 {
-    public const string SectionName = "Auth";
+    public const string Section = "Auth";
 
     /// <summary>The <c>iss</c> every accepted token carries.</summary>
     [Required]

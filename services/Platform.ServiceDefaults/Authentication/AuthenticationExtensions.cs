@@ -23,7 +23,7 @@ public static class AuthenticationExtensions
         string tokenCacheInstrument = AuthenticationMetrics.DefaultTokenCacheInstrument)
     {
         var services = builder.Services;
-        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => new AuthenticationMetrics(provider.GetRequiredService<IMeterFactory>(), tokenCacheInstrument));
 

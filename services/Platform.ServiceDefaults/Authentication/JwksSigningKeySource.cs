@@ -43,7 +43,7 @@ internal sealed partial class JwksSigningKeySource : ISigningKeySource
     {
         jwksUri = options.Value.JwksUri is { IsAbsoluteUri: true, Scheme: "http" or "https" } uri
             ? uri
-            : throw new OptionsValidationException(AuthOptions.SectionName, typeof(AuthOptions),
+            : throw new OptionsValidationException(AuthOptions.Section, typeof(AuthOptions),
                 ["Auth:JwksUri must be the absolute http(s) address of the issuer's JWK set (or the service must register its own ISigningKeySource)."]);
         this.httpClients = httpClients;
         this.time = time;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Npgsql;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Data;
 
@@ -14,11 +15,11 @@ public static class PostgresConnectionString
     public static NpgsqlConnectionStringBuilder Build(IConfiguration configuration, string configured)
     {
         var connection = new NpgsqlConnectionStringBuilder(configured);
-        if (configuration["Postgres:Password"] is { Length: > 0 } password)
+        if (configuration[ConfigurationKeys.PostgresPassword] is { Length: > 0 } password)
         {
             connection.Password = password;
         }
-        if (configuration["Postgres:CaCertificate"] is { Length: > 0 } ca)
+        if (configuration[ConfigurationKeys.PostgresCaCertificate] is { Length: > 0 } ca)
         {
             connection.RootCertificate = TrustedCa.File("postgres", ca);
         }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Data;
 
@@ -19,12 +20,12 @@ public static class PostgresExtensions
     /// </summary>
     public static WebApplicationBuilder AddPlatformPostgres(this WebApplicationBuilder builder, string database)
     {
-        var configured = builder.Configuration.GetConnectionString("Postgres");
+        var configured = builder.Configuration[ConfigurationKeys.PostgresConnection];
         if (string.IsNullOrWhiteSpace(configured))
         {
             throw new InvalidOperationException("ConnectionStrings:Postgres is not set; the service cannot start without its database.");
         }
-        database = builder.Configuration["Postgres:Database"] is { Length: > 0 } overridden ? overridden : database;
+        database = builder.Configuration[ConfigurationKeys.PostgresDatabase] is { Length: > 0 } overridden ? overridden : database;
         var connection = PostgresConnectionString.Build(builder.Configuration, configured);
         connection.Database = database;
         connection.ApplicationName = builder.Environment.ApplicationName;

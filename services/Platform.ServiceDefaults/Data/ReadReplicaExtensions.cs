@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Data;
 
@@ -18,7 +19,7 @@ public static class ReadReplicaExtensions
     {
         builder.Services.AddOptions<ReadRoutingOptions>().BindConfiguration(ReadRoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        var configured = builder.Configuration.GetConnectionString("PostgresReplica");
+        var configured = builder.Configuration[ConfigurationKeys.PostgresReplicaConnection];
         builder.Services.AddSingleton(services =>
         {
             if (string.IsNullOrWhiteSpace(configured))

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Platform.ServiceDefaults.Hosting;
 using RabbitMQ.Client;
 
 namespace Platform.ServiceDefaults.Messaging;
@@ -51,11 +52,11 @@ public sealed class RabbitMqConnection(ConnectionFactory factory, string clientN
             NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
             RequestedConnectionTimeout = TimeSpan.FromSeconds(3),
         };
-        if (configuration["RabbitMq:Password"] is { Length: > 0 } password)
+        if (configuration[ConfigurationKeys.RabbitMqPassword] is { Length: > 0 } password)
         {
             factory.Password = password;
         }
-        if (configuration["RabbitMq:CaCertificate"] is { Length: > 0 } ca)
+        if (configuration[ConfigurationKeys.RabbitMqCaCertificate] is { Length: > 0 } ca)
         {
             factory.Ssl.CertificateValidationCallback = TrustedCa.Validator(ca);
         }

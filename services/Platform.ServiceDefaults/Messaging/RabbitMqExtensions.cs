@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Messaging;
 
@@ -14,7 +15,7 @@ public static class RabbitMqExtensions
     /// </summary>
     public static WebApplicationBuilder AddPlatformRabbitMq(this WebApplicationBuilder builder, HealthStatus outageStatus = HealthStatus.Unhealthy)
     {
-        var uri = builder.Configuration.GetConnectionString("RabbitMq");
+        var uri = builder.Configuration[ConfigurationKeys.RabbitMqConnection];
         if (string.IsNullOrWhiteSpace(uri) || !Uri.TryCreate(uri, UriKind.Absolute, out _))
         {
             throw new InvalidOperationException("ConnectionStrings:RabbitMq must be an amqp:// URI.");

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Platform.ServiceDefaults.Hosting;
 using StackExchange.Redis;
 
 namespace Platform.ServiceDefaults.Redis;
@@ -88,11 +89,11 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     public static ConfigurationOptions Options(string connectionString, IConfiguration configuration)
     {
         var options = ConfigurationOptions.Parse(connectionString);
-        if (configuration["Redis:Password"] is { Length: > 0 } password)
+        if (configuration[ConfigurationKeys.RedisPassword] is { Length: > 0 } password)
         {
             options.Password = password;
         }
-        if (configuration["Redis:CaCertificate"] is { Length: > 0 } ca)
+        if (configuration[ConfigurationKeys.RedisCaCertificate] is { Length: > 0 } ca)
         {
             options.TrustIssuer(TrustedCa.Certificate(ca));
         }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Redis;
 
@@ -16,7 +17,7 @@ public static class RedisExtensions
     /// </summary>
     public static WebApplicationBuilder AddPlatformRedis(this WebApplicationBuilder builder, HealthStatus outageStatus = HealthStatus.Unhealthy)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Redis");
+        var connectionString = builder.Configuration[ConfigurationKeys.RedisConnection];
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             throw new InvalidOperationException("ConnectionStrings:Redis is not set.");
