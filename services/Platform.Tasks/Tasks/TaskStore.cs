@@ -85,18 +85,8 @@ public static class TaskStore
             INSERT INTO tasks (id, user_id, title, description, status, due_at, created_at, updated_at, version)
             VALUES ($1, $2, $3, $4, $5, $6, now(), now(), 1)
             RETURNING {Columns}
-            """, connection, transaction)
-        {
-            Parameters =
-            {
-                new() { Value = Guid.CreateVersion7() },
-                new() { Value = userId },
-                new() { Value = fields.Title },
-                new() { Value = fields.Description },
-                new() { Value = fields.Status },
-                new() { Value = (object?)fields.DueAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
-            },
-        };
+            """, connection, transaction);
+        AddRow(command, Guid.CreateVersion7(), userId, fields);
         return (await ReadOneAsync(command, cancellationToken))!;
     }
 
@@ -116,18 +106,8 @@ public static class TaskStore
             UPDATE tasks SET title = $3, description = $4, status = $5, due_at = $6, updated_at = now(), version = version + 1
             WHERE id = $1 AND user_id = $2
             RETURNING {Columns}
-            """, connection, transaction)
-        {
-            Parameters =
-            {
-                new() { Value = id },
-                new() { Value = userId },
-                new() { Value = fields.Title },
-                new() { Value = fields.Description },
-                new() { Value = fields.Status },
-                new() { Value = (object?)fields.DueAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
-            },
-        };
+            """, connection, transaction);
+        AddRow(command, id, userId, fields);
         return (await ReadOneAsync(command, cancellationToken))!;
     }
 
@@ -151,6 +131,17 @@ public static class TaskStore
 
     public static IntegrationEvent DeletedEvent(Guid userId, Guid id) =>
         IntegrationEvent.Create(EventTypes.TaskDeleted, Source, new { id, userId }, CorrelationId());
+
+    /// <summary>$1 id, $2 user, $3-$6 the fields: what an insert and an update both write.</summary>
+    private static void AddRow(NpgsqlCommand command, Guid id, Guid userId, TaskFields fields)
+    {
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = userId });
+        command.Parameters.Add(new() { Value = fields.Title });
+        command.Parameters.Add(new() { Value = fields.Description });
+        command.Parameters.Add(new() { Value = fields.Status });
+        command.Parameters.Add(new() { Value = (object?)fields.DueAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+    }
 
     private static async Task<TaskItem?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
