@@ -10,7 +10,9 @@ using Platform.Auth.Sessions;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Health;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Metrics;
 using Platform.ServiceDefaults.OpenApi;
 using Platform.ServiceDefaults.Problems;
 using Platform.ServiceDefaults.Redis;
@@ -43,7 +45,14 @@ if (CreateAdminCommand.IsCreateAdminCommand(args))
 }
 
 app.UseForwardedHeaders();
-app.MapDefaultEndpoints();
+// The pipeline, in order: an exception or a bare status becomes problem details; the bearer token is validated (and
+// the caller authorised per endpoint); then probes, metrics and the API.
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapHealthEndpoints();
+app.MapPrometheusScrapingEndpoint();
 app.UseUtf8JsonBodiesOnly();
 app.MapPlatformOpenApi();
 app.MapKeysApi();

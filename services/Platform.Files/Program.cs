@@ -5,7 +5,9 @@ using Platform.Files.Events;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.Data;
+using Platform.ServiceDefaults.Health;
 using Platform.ServiceDefaults.Messaging;
+using Platform.ServiceDefaults.Metrics;
 using Platform.ServiceDefaults.OpenApi;
 using Platform.ServiceDefaults.Redis;
 
@@ -30,7 +32,14 @@ if (MigrateCommand.IsMigrateCommand(args))
     return await MigrateCommand.RunAsync(app);
 }
 
-app.MapDefaultEndpoints();
+// The pipeline, in order: an exception or a bare status becomes problem details; the bearer token is validated (and
+// the caller authorised per endpoint); then probes, metrics and the API.
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapHealthEndpoints();
+app.MapPrometheusScrapingEndpoint();
 app.MapPlatformOpenApi();
 app.MapGroup("/api/files").WithTags("files").RequireAuthorization().MapUploadsApi().MapFilesApi();
 await app.RunAsync();

@@ -6,6 +6,8 @@ using Platform.Gateway.Edge;
 using Platform.Gateway.Events;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Authentication;
+using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Metrics;
 using Platform.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -23,7 +25,14 @@ builder.AddEventStream();
 
 var app = builder.Build();
 app.UseEdge();
-app.MapDefaultEndpoints();
+// The pipeline, in order: an exception or a bare status becomes problem details; the bearer token is validated (and
+// the caller authorised per endpoint); then probes, metrics and the API.
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapHealthEndpoints();
+app.MapPrometheusScrapingEndpoint();
 app.MapApiDocs();
 app.MapEventStream();
 app.MapProxy();

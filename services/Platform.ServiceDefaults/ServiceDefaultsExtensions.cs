@@ -17,7 +17,8 @@ public static class ServiceDefaultsExtensions
 {
     /// <summary>
     /// What every service gets: JSON logs with trace ids, problem details for every error, Prometheus
-    /// metrics, liveness/readiness checks, hardened Kestrel limits and a bounded graceful shutdown.
+    /// metrics, liveness/readiness checks, hardened Kestrel limits and a bounded graceful shutdown. The pipeline is each
+    /// service's own, written out in its Program.cs in the order it runs.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
@@ -31,19 +32,5 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddHealthChecks()
             .AddCheck<ShutdownHealthCheck>("shutdown", tags: [HealthEndpoints.ReadyTag]);
         return builder;
-    }
-
-    /// <summary>
-    /// Error handling first in the pipeline, then authentication if the service added it, then /healthz,
-    /// /readyz and /metrics — in every environment, because probes and Prometheus need them in production.
-    /// </summary>
-    public static WebApplication MapDefaultEndpoints(this WebApplication app)
-    {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UsePlatformAuthentication();
-        app.MapHealthEndpoints();
-        app.MapPrometheusScrapingEndpoint();
-        return app;
     }
 }

@@ -1,9 +1,12 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Metrics;
 
 namespace Platform.Testing;
 
@@ -29,7 +32,16 @@ public sealed class TestApp : IAsyncDisposable
         builder.AddServiceDefaults();
         configure?.Invoke(builder);
         var app = builder.Build();
-        app.MapDefaultEndpoints();
+        // A service's pipeline (see any Program.cs), with authentication when the test added it.
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        if (app.Services.GetService<IAuthenticationSchemeProvider>() is not null)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+        app.MapHealthEndpoints();
+        app.MapPrometheusScrapingEndpoint();
         map?.Invoke(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

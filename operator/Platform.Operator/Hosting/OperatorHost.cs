@@ -11,6 +11,7 @@ using Platform.Operator.Kubernetes;
 using Platform.Operator.Runtime;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Metrics;
 
 namespace Platform.Operator.Hosting;
 
@@ -61,7 +62,10 @@ public static class OperatorHost
         var app = builder.Build();
         // The meter is created with the service; make sure it exists before the first scrape.
         app.Services.GetRequiredService<OperatorMetrics>();
-        app.MapDefaultEndpoints();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealthEndpoints();
+        app.MapPrometheusScrapingEndpoint();
         return app;
     }
 

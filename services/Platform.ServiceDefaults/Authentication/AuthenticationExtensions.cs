@@ -51,18 +51,4 @@ public static class AuthenticationExtensions
         });
         return builder;
     }
-
-    /// <summary>
-    /// Authentication and authorization right after error handling, so a failure in them is answered as a
-    /// problem too; only for services that called <see cref="AddPlatformAuthentication"/>.
-    /// </summary>
-    internal static void UsePlatformAuthentication(this WebApplication app)
-    {
-        if (app.Services.GetService<IAuthenticationSchemeProvider>() is null)
-        {
-            return;
-        }
-        app.UseAuthentication();
-        app.UseAuthorization();
-    }
 }

@@ -4,8 +4,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.ServiceDefaults.Authentication;
 using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Problems;
 using Platform.ServiceDefaults.Paging;
+using Platform.ServiceDefaults.Problems;
 
 namespace Platform.Tasks.Tasks;
 
