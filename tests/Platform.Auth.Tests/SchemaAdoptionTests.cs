@@ -15,9 +15,9 @@ public sealed class SchemaAdoptionTests(AuthTierFixture fixture) : IAsyncLifetim
 {
     private const string Database = "auth_ef_adoption";
 
-    public Task InitializeAsync() => ServerAsync($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", $"CREATE DATABASE {Database}");
+    public Task InitializeAsync() => fixture.Tier.OnServerAsync($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", $"CREATE DATABASE {Database}");
 
-    public Task DisposeAsync() => ServerAsync($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)");
+    public Task DisposeAsync() => fixture.Tier.OnServerAsync($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)");
 
     [Fact]
     public async Task A_database_that_ef_core_migrated_is_adopted_keeps_its_accounts_and_gets_the_later_scripts()
@@ -70,16 +70,4 @@ public sealed class SchemaAdoptionTests(AuthTierFixture fixture) : IAsyncLifetim
     }
 
     private string ConnectionString => new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = Database }.ConnectionString;
-
-    private async Task ServerAsync(params string[] statements)
-    {
-        var maintenance = new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = "postgres", Pooling = false };
-        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
-        await connection.OpenAsync();
-        foreach (var sql in statements)
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-        }
-    }
 }

@@ -78,16 +78,15 @@ public sealed class ConfigurationKeysTests
 
         public ServiceCode()
         {
+            var runtime = RuntimeEnvironment.GetRuntimeDirectory();
+            var aspNet = Directory.GetDirectories(Path.GetFullPath(Path.Combine(runtime, "..", "..", "Microsoft.AspNetCore.App")))
+                .OrderByDescending(d => Version.TryParse(Path.GetFileName(d).Split('-')[0], out var v) ? v : new Version()).First();
+            string[] frameworks = [.. Directory.GetFiles(runtime, "*.dll"), .. Directory.GetFiles(aspNet, "*.dll")];
             foreach (var service in Services)
             {
                 var project = "Platform." + char.ToUpperInvariant(service[0]) + service[1..];
                 var path = RepoPaths.Assembly("services", project);
-                var runtime = RuntimeEnvironment.GetRuntimeDirectory();
-                var frameworks = Path.GetFullPath(Path.Combine(runtime, "..", ".."));
-                var aspNet = Directory.GetDirectories(Path.Combine(frameworks, "Microsoft.AspNetCore.App"))
-                    .OrderByDescending(d => Version.TryParse(Path.GetFileName(d).Split('-')[0], out var v) ? v : new Version()).First();
-                var context = new MetadataLoadContext(new PathAssemblyResolver(
-                    Directory.GetFiles(Path.GetDirectoryName(path)!, "*.dll").Concat(Directory.GetFiles(runtime, "*.dll")).Concat(Directory.GetFiles(aspNet, "*.dll"))));
+                var context = new MetadataLoadContext(new PathAssemblyResolver(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.dll").Concat(frameworks)));
                 contexts.Add(context);
                 sections[service] = [.. new[] { context.LoadFromAssemblyPath(path), context.LoadFromAssemblyName("Platform.ServiceDefaults") }.SelectMany(OptionsOf)];
             }

@@ -91,6 +91,19 @@ public sealed class DataTier
 
     public Task DownAsync(params string[] components) => RunAsync("down", components);
 
+    /// <summary>Runs statements on the primary's maintenance database, one by one: creating and dropping a test's own databases.</summary>
+    public async Task OnServerAsync(params string[] statements)
+    {
+        var maintenance = new Npgsql.NpgsqlConnectionStringBuilder(PostgresPrimary) { Database = "postgres", Pooling = false };
+        await using var connection = new Npgsql.NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var sql in statements)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
     private async Task<CommandResult> RunAsync(string command, string[] components) =>
         (await ShellCommand.RunAsync("bash", [RepoPaths.Script("datatier.sh"), command, .. components], Environment, ScriptTimeout))
             .EnsureSuccess($"datatier.sh {command} {string.Join(' ', components)}");

@@ -17,14 +17,14 @@ public sealed class SchemaMigratorTests(DataTierFixture fixture) : IAsyncLifetim
 
     public async Task InitializeAsync()
     {
-        await MaintenanceAsync($"CREATE DATABASE \"{name}\"");
+        await fixture.Tier.OnServerAsync($"CREATE DATABASE \"{name}\"");
         dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = name }.ConnectionString);
     }
 
     public async Task DisposeAsync()
     {
         await dataSource.DisposeAsync();
-        await MaintenanceAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        await fixture.Tier.OnServerAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
     }
 
     [Fact]
@@ -190,14 +190,5 @@ public sealed class SchemaMigratorTests(DataTierFixture fixture) : IAsyncLifetim
     {
         await using var command = dataSource.CreateCommand(sql);
         return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    private async Task MaintenanceAsync(string sql)
-    {
-        var maintenance = new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = "postgres", Pooling = false };
-        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

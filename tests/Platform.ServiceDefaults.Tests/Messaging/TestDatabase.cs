@@ -13,13 +13,13 @@ namespace Platform.ServiceDefaults.Tests.Messaging;
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    private readonly string serverConnectionString;
+    private readonly DataTier tier;
 
-    private TestDatabase(string serverConnectionString, string name)
+    private TestDatabase(DataTier tier, string name)
     {
-        this.serverConnectionString = serverConnectionString;
+        this.tier = tier;
         Name = name;
-        DataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString);
+        DataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(tier.PostgresPrimary) { Database = name }.ConnectionString);
     }
 
     public string Name { get; }
@@ -30,11 +30,11 @@ public sealed class TestDatabase : IAsyncDisposable
     {
         var name = "messaging_" + Guid.NewGuid().ToString("N")[..12];
         await MigrateAsync(tier.PostgresPrimary, name);
-        return new TestDatabase(tier.PostgresPrimary, name);
+        return new TestDatabase(tier, name);
     }
 
     /// <summary>The <c>migrate</c> command once more, as a Job retried or the next release would run it.</summary>
-    public Task MigrateAgainAsync() => MigrateAsync(serverConnectionString, Name);
+    public Task MigrateAgainAsync() => MigrateAsync(tier.PostgresPrimary, Name);
 
     private static async Task MigrateAsync(string serverConnectionString, string name)
     {
@@ -80,10 +80,6 @@ public sealed class TestDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await DataSource.DisposeAsync();
-        var maintenance = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = "postgres", Pooling = false };
-        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        await tier.OnServerAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
 }
