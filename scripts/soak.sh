@@ -38,9 +38,13 @@ base=$(( 27300 + ${PLATFORM_TEST_PORT_OFFSET:-0} ))
 export PLATFORM_RUN_DIR="$ROOT/.run/soak"
 export PG_PORT=$base PG_REPLICA_PORT=$((base + 1)) REDIS_PORT=$((base + 2)) RABBITMQ_PORT=$((base + 3))
 export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13)) SMTP_PORT=$((base + 9))
-# Tokens that outlive the soak (make run's live a minute), and the gateway's limits far above a few users on one address.
-# auth insists that a session's idle timeout exceed the token's lifetime, so it moves with it.
-export PLATFORM_ACCESS_TOKEN_MINUTES=$(( SOAK_MINUTES + 30 ))
+# The load runs in segments of at most SOAK_SEGMENT_MINUTES (20), the readers logging in again before each, since an
+# access token lives at most 60 min (auth refuses more) and wrk's scripts cannot follow a refresh chain. Tokens outlive
+# a segment (make run's live a minute); the gateway's limits sit far above a few users on one address. auth insists
+# that a session's idle timeout exceed the token's lifetime, so it moves with it.
+SOAK_SEGMENT_MINUTES=${SOAK_SEGMENT_MINUTES:-20}
+(( SOAK_SEGMENT_MINUTES >= 1 && SOAK_SEGMENT_MINUTES <= 50 )) || { echo "soak: SOAK_SEGMENT_MINUTES must be 1-50" >&2; exit 1; }
+export PLATFORM_ACCESS_TOKEN_MINUTES=$(( SOAK_SEGMENT_MINUTES + 10 ))
 idle=$(( PLATFORM_ACCESS_TOKEN_MINUTES + 60 ))
 export Sessions__IdleTimeout
 Sessions__IdleTimeout=$(printf '%d.%02d:%02d:00' $(( idle / 1440 )) $(( idle % 1440 / 60 )) $(( idle % 60 )))
@@ -147,10 +151,10 @@ BENCH_PASSWORD=$(cat "$password_file") "$ROOT/bench/seed.sh" >"$OUT/seed.log" 2>
 
 # The load's own health: wrk runs a script that fails to load (or a load that is refused) as a flood of errors at full
 # speed, which would make the table below measure the wrong thing. BENCH is the summary line common.lua's done() prints.
-load_summary() { awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-  printf "%d requests in %.0f s (%.0f/s), %d answered 4xx/5xx, %d socket errors (connect %d, read %d, write %d, timeout %d); p99 %.1f ms",
+load_summary() { awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us") { if (kv[2] > v[kv[1]]) v[kv[1]] = kv[2] } else v[kv[1]] += kv[2] } }
+  END { printf "%d requests in %.0f s (%.0f/s), %d answered 4xx/5xx, %d socket errors (connect %d, read %d, write %d, timeout %d); p99 %.1f ms (worst segment)",
     v["requests"], v["duration_us"] / 1e6, v["requests"] / (v["duration_us"] / 1e6), v["status"],
-    v["connect"] + v["read"] + v["write"] + v["timeout"], v["connect"], v["read"], v["write"], v["timeout"], v["p99_us"] / 1000 }' "$1"; }
+    v["connect"] + v["read"] + v["write"] + v["timeout"], v["connect"], v["read"], v["write"], v["timeout"], v["p99_us"] / 1000 }' "$@"; }
 check_load() { # check_load <wrk output>: dies unless the script ran and at most 1 % of its requests failed
   grep -q '^BENCH ' "$1" || die "the load did not run as written (no summary from bench/lua/soak.lua): $(grep -v '^ ' "$1" | head -n 3)"
   awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -160,20 +164,28 @@ check_load() { # check_load <wrk output>: dies unless the script ran and at most
 wrk -t1 -c"$SOAK_CONNECTIONS" -d3s --timeout 10s -s "$ROOT/bench/lua/soak.lua" "$GATEWAY_URL" >"$OUT/wrk-check.txt" 2>&1 || die "wrk failed: $(cat "$OUT/wrk-check.txt")"
 check_load "$OUT/wrk-check.txt"
 
-say "load for $SOAK_MINUTES min ($SOAK_CONNECTIONS connections, ${SOAK_DELAY_MS} ms between requests each); a sample every ${SOAK_INTERVAL} s, warm-up ${SOAK_WARMUP} s, resume log kept ${SOAK_EVENT_RETENTION} s"
-wrk -t1 -c"$SOAK_CONNECTIONS" -d"${SOAK_MINUTES}m" --timeout 10s -s "$ROOT/bench/lua/soak.lua" "$GATEWAY_URL" >"$OUT/wrk.txt" 2>&1 &
-WRK_PID=$!
+say "load for $SOAK_MINUTES min ($SOAK_CONNECTIONS connections, ${SOAK_DELAY_MS} ms between requests each, in segments of ${SOAK_SEGMENT_MINUTES} min); a sample every ${SOAK_INTERVAL} s, warm-up ${SOAK_WARMUP} s, resume log kept ${SOAK_EVENT_RETENTION} s"
 started=$SECONDS
-while kill -0 "$WRK_PID" 2>/dev/null; do
-  sample $(( SECONDS - started ))
-  sleep "$SOAK_INTERVAL" & wait $! || true
+segment=0
+for (( left = SOAK_MINUTES; left > 0; left -= SOAK_SEGMENT_MINUTES )); do
+  segment=$(( segment + 1 ))
+  minutes=$(( left < SOAK_SEGMENT_MINUTES ? left : SOAK_SEGMENT_MINUTES ))
+  if (( segment > 1 )); then
+    BENCH_PASSWORD=$(cat "$password_file") "$ROOT/bench/seed.sh" tokens >>"$OUT/seed.log" 2>&1 || { tail -n 20 "$OUT/seed.log" >&2; die "logging the readers in again failed"; }
+  fi
+  wrk -t1 -c"$SOAK_CONNECTIONS" -d"${minutes}m" --timeout 10s -s "$ROOT/bench/lua/soak.lua" "$GATEWAY_URL" >"$OUT/wrk-$segment.txt" 2>&1 &
+  WRK_PID=$!
+  while kill -0 "$WRK_PID" 2>/dev/null; do
+    sample $(( SECONDS - started ))
+    sleep "$SOAK_INTERVAL" & wait $! || true
+  done
+  wait "$WRK_PID" || die "wrk failed: $(cat "$OUT/wrk-$segment.txt")"
+  WRK_PID=
+  check_load "$OUT/wrk-$segment.txt"
 done
-wait "$WRK_PID" || die "wrk failed: $(cat "$OUT/wrk.txt")"
-WRK_PID=
 sample $(( SECONDS - started ))
 
-check_load "$OUT/wrk.txt"
-summary=$(load_summary "$OUT/wrk.txt")
+summary=$(load_summary "$OUT"/wrk-[0-9]*.txt)
 status=0
 table=$(report) || status=1
 {
