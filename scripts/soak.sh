@@ -90,16 +90,18 @@ pids_of() {
 
 # One line per component: seconds, component, PSS KiB, fds, threads, established TCP connections (summed over its processes).
 sample() {
-  local at=$1 sockets component pid pss fds threads tcp
+  local at=$1 sockets component pid pss fds threads tcp value
   sockets=$(ss -Htnp state established 2>/dev/null || true)
   for component in "${COMPONENTS[@]}"; do
     pss=0 fds=0 threads=0 tcp=0
     for pid in $(pids_of "$component"); do
       [[ -d /proc/$pid ]] || continue
-      pss=$(( pss + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
-      fds=$(( fds + $(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) ))
-      threads=$(( threads + $(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0) ))
-      tcp=$(( tcp + $(grep -c "pid=$pid," <<<"$sockets" || true) ))
+      # A process may exit while it is read (PostgreSQL's backends come and go; a zombie's smaps_rollup is empty): a
+      # measure that cannot be read counts 0, since under set -e a failed substitution or an empty operand would end the soak.
+      value=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true); pss=$(( pss + ${value:-0} ))
+      value=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l || true); fds=$(( fds + ${value:-0} ))
+      value=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true); threads=$(( threads + ${value:-0} ))
+      value=$(grep -c "pid=$pid," <<<"$sockets" || true); tcp=$(( tcp + ${value:-0} ))
     done
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$at" "$component" "$pss" "$fds" "$threads" "$tcp" >>"$SAMPLES"
   done
