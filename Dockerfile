@@ -12,10 +12,17 @@ RUN test -n "$PROJECT" || { echo "--build-arg PROJECT=services/Platform.X is req
 WORKDIR /src
 # Project files first: the restore layer is reused until a dependency changes, not on every source edit.
 COPY global.json nuget.config Directory.Build.props Directory.Packages.props ./
-COPY services/Platform.ServiceDefaults/Platform.ServiceDefaults.csproj services/Platform.ServiceDefaults/
+COPY libraries/Platform.Api/Platform.Api.csproj libraries/Platform.Api/
+COPY libraries/Platform.Authentication/Platform.Authentication.csproj libraries/Platform.Authentication/
+COPY libraries/Platform.Broker/Platform.Broker.csproj libraries/Platform.Broker/
+COPY libraries/Platform.Contracts/Platform.Contracts.csproj libraries/Platform.Contracts/
+COPY libraries/Platform.Data/Platform.Data.csproj libraries/Platform.Data/
+COPY libraries/Platform.Hosting/Platform.Hosting.csproj libraries/Platform.Hosting/
+COPY libraries/Platform.Messaging/Platform.Messaging.csproj libraries/Platform.Messaging/
+COPY libraries/Platform.Redis/Platform.Redis.csproj libraries/Platform.Redis/
 COPY ${PROJECT}/*.csproj ${PROJECT}/
 RUN dotnet restore "${PROJECT}"
-COPY services/Platform.ServiceDefaults/ services/Platform.ServiceDefaults/
+COPY libraries/ libraries/
 COPY ${PROJECT}/ ${PROJECT}/
 RUN dotnet publish "${PROJECT}" -c Release --no-restore -o /out -p:UseAppHost=true \
  && ln -s "$(basename "${PROJECT}")" /out/entrypoint

@@ -1,5 +1,5 @@
 using Platform.Auth.Sessions;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Auth;
 

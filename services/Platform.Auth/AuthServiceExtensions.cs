@@ -9,11 +9,11 @@ using Platform.Auth.Mail;
 using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
 using Platform.Auth.Tokens;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Health;
-using Platform.ServiceDefaults.Hosting;
-using Platform.ServiceDefaults.Retention;
+using Platform.Authentication;
+using Platform.Data;
+using Platform.Data.Retention;
+using Platform.Hosting;
+using Platform.Hosting.Health;
 
 namespace Platform.Auth;
 

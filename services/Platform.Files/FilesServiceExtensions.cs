@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.Data;
+using Platform.Data.Retention;
 using Platform.Files.Data;
 using Platform.Files.Storage;
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Retention;
 
 namespace Platform.Files;
 

@@ -1,15 +1,17 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Platform.Api.OpenApi;
+using Platform.Authentication;
+using Platform.Broker;
+using Platform.Contracts.Events;
+using Platform.Data;
 using Platform.Files;
 using Platform.Files.Api;
 using Platform.Files.Events;
-using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Health;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Metrics;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Redis;
+using Platform.Hosting;
+using Platform.Hosting.Health;
+using Platform.Hosting.Metrics;
+using Platform.Messaging;
+using Platform.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Platform.Authentication;
 using Platform.Gateway;
 using Platform.Gateway.ApiDocs;
 using Platform.Gateway.Edge;
 using Platform.Gateway.Events;
-using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Health;
-using Platform.ServiceDefaults.Metrics;
-using Platform.ServiceDefaults.Redis;
+using Platform.Hosting;
+using Platform.Hosting.Health;
+using Platform.Hosting.Metrics;
+using Platform.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

@@ -39,7 +39,7 @@ public static class Proxy
         services.AddSingleton<PermitLeases>();
         services.AddSingleton<MemoryRateLimiter>();
         services.AddSingleton<EdgeRateLimiter>();
-        services.AddHealthChecks().AddCheck<UpstreamsHealthCheck>("upstreams", tags: [ServiceDefaults.Health.HealthEndpoints.ReadyTag]);
+        services.AddHealthChecks().AddCheck<UpstreamsHealthCheck>("upstreams", tags: [Hosting.Health.HealthEndpoints.ReadyTag]);
 
         services.AddReverseProxy()
             .LoadFromConfig(section)

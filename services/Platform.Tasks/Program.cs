@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Health;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Metrics;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Redis;
+using Platform.Api.OpenApi;
+using Platform.Authentication;
+using Platform.Broker;
+using Platform.Data;
+using Platform.Hosting;
+using Platform.Hosting.Health;
+using Platform.Hosting.Metrics;
+using Platform.Messaging;
+using Platform.Redis;
 using Platform.Tasks;
 using Platform.Tasks.Tasks;
 

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Tasks;
 

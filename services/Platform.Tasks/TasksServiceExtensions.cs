@@ -1,5 +1,6 @@
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Data;
+using Platform.Messaging;
 using Platform.Tasks.Data;
 using Platform.Tasks.Events;
 using Platform.Tasks.Tasks;

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Broker;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

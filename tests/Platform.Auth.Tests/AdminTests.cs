@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Platform.Auth.Accounts;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Auth.Tests;
 
@@ -102,7 +103,7 @@ public sealed class EmailVerificationTests(AuthTierFixture fixture) : IAsyncLife
     {
         using (var missing = await clients.Api.Http.PostAsJsonAsync("/api/auth/email/verify", new { }))
         {
-            await AuthApiClient.ProblemAsync(missing, HttpStatusCode.BadRequest, Platform.ServiceDefaults.Problems.ProblemTypes.Validation);
+            await AuthApiClient.ProblemAsync(missing, HttpStatusCode.BadRequest, Platform.Hosting.Problems.ProblemTypes.Validation);
         }
         using var unknown = await VerifyAsync(new string('B', 43));
         await AuthApiClient.ProblemAsync(unknown, HttpStatusCode.BadRequest, AuthProblems.InvalidVerificationTokenType);

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Redis;
+using Platform.Authentication;
+using Platform.Redis;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Problems;
+using Platform.Contracts.Events;
+using Platform.Hosting.Problems;
+using Platform.Messaging;
 
 namespace Platform.Auth.Tests;
 

@@ -3,8 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Problems;
+using Platform.Contracts.Events;
+using Platform.Hosting.Problems;
+using Platform.Messaging;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;

@@ -1,7 +1,7 @@
 using System.Net;
 using Npgsql;
 using Platform.Auth.Data;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Messaging;
 
 namespace Platform.Auth.Tests;
 

@@ -5,8 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Platform.Auth.Sessions;
-using Platform.ServiceDefaults.Problems;
-using Platform.ServiceDefaults.Retention;
+using Platform.Data.Retention;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;

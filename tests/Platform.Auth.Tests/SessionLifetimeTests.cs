@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;

@@ -1,7 +1,7 @@
 extern alias OperatorProject;
 
 using OperatorProject::Platform.Operator.Keys;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 
 namespace Platform.Auth.Tests;
 

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
-using Platform.ServiceDefaults.Hosting;
+using Platform.Hosting;
 using Platform.Testing;
 
 namespace Platform.Deploy.Tests;
@@ -54,7 +54,7 @@ public sealed class ConfigurationKeysTests
         Assert.True(code.Reads("gateway", "Edge:CorsOrigins:0"));
         Assert.True(code.Reads("auth", "Mail:Host"));
         Assert.False(code.Reads("tasks", "Mail:Host"));
-        Assert.True(code.Reads("tasks", "ReadRouting:ReadYourWritesSeconds")); // ServiceDefaults' options count for everyone
+        Assert.True(code.Reads("tasks", "ReadRouting:ReadYourWritesSeconds")); // the libraries' options count for everyone
         Assert.True(code.Reads("files", "ConnectionStrings:PostgresReplica"));
         Assert.False(code.Reads("files", "ConnectionStrings:Postgress"));
     }
@@ -70,7 +70,7 @@ public sealed class ConfigurationKeysTests
         where name.Contains("__", StringComparison.Ordinal)
         select (service, name.Replace("__", ":", StringComparison.Ordinal));
 
-    /// <summary>What each service's code binds: its own assembly's options classes, ServiceDefaults', and the direct keys.</summary>
+    /// <summary>What each service's code binds: its own assembly's options classes, the platform libraries', and the direct keys.</summary>
     private sealed class ServiceCode : IDisposable
     {
         private readonly List<MetadataLoadContext> contexts = [];
@@ -88,7 +88,8 @@ public sealed class ConfigurationKeysTests
                 var path = RepoPaths.Assembly("services", project);
                 var context = new MetadataLoadContext(new PathAssemblyResolver(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.dll").Concat(frameworks)));
                 contexts.Add(context);
-                sections[service] = [.. new[] { context.LoadFromAssemblyPath(path), context.LoadFromAssemblyName("Platform.ServiceDefaults") }.SelectMany(OptionsOf)];
+                // The service's own assembly and the platform libraries it ships with (Platform.Data, Platform.Messaging, ...).
+                sections[service] = [.. Directory.GetFiles(Path.GetDirectoryName(path)!, "Platform.*.dll").Select(context.LoadFromAssemblyPath).SelectMany(OptionsOf)];
             }
         }
 

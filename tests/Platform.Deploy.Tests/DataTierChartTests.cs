@@ -5,9 +5,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Redis;
+using Platform.Broker;
+using Platform.Data;
+using Platform.Messaging;
+using Platform.Redis;
 using Platform.Testing;
 using StackExchange.Redis;
 

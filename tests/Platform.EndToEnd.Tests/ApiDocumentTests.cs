@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Platform.ServiceDefaults.OpenApi;
+using Platform.Api.OpenApi;
 using Platform.Testing;
 
 namespace Platform.EndToEnd.Tests;

@@ -2,7 +2,7 @@ extern alias AuthProject;
 extern alias OperatorProject;
 
 using OperatorProject::Platform.Operator.Keys;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;

@@ -1,8 +1,10 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Retention;
+using Platform.Broker;
+using Platform.Contracts.Events;
+using Platform.Data.Retention;
+using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Platform.ServiceDefaults.Data;
+using Platform.Data;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;

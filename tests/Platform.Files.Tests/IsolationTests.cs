@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Files.Tests;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Platform.Contracts.Events;
 using Platform.Gateway.Events;
-using Platform.ServiceDefaults.Messaging;
 
 namespace Platform.Gateway.Tests;
 

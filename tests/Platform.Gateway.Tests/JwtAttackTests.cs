@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.IdentityModel.Tokens;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 using Platform.Testing;
 
 namespace Platform.Gateway.Tests;

@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Platform.Contracts.Keys;
 using Platform.Operator.Keys;
 using Platform.Operator.Tests.Emulator;
-using Platform.ServiceDefaults.Keys;
 using Platform.Testing;
 using static Platform.Operator.Tests.Emulator.EmulatorClient;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Platform.Contracts.Keys;
 using Platform.Operator.Keys;
-using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Tests;
 

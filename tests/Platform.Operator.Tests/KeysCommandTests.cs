@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Platform.Contracts.Keys;
 using Platform.Operator.Cli;
 using Platform.Operator.Keys;
-using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Tests;
 

@@ -24,7 +24,7 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         await emulator.DisposeAsync();
     }
 
-    private Task<Platform.ServiceDefaults.Keys.Keyset?> KeysetAsync(Func<Platform.ServiceDefaults.Keys.Keyset?, bool> done, string what) =>
+    private Task<Platform.Contracts.Keys.Keyset?> KeysetAsync(Func<Platform.Contracts.Keys.Keyset?, bool> done, string what) =>
         Poll.UntilAsync(() => Task.FromResult(Objects.KeysetIn(emulator.Find(Secrets, "keyset"))), done, Deadline, what);
 
     private IEnumerable<string> EventReasons() => emulator.List(Events).Select(e => e["reason"]!.GetValue<string>());

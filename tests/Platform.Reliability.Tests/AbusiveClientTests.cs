@@ -6,7 +6,7 @@ namespace Platform.Reliability.Tests;
 
 /// <summary>
 /// Clients that hold a connection without finishing a request, or send more header than anyone needs, are cut off
-/// by Kestrel's limits (ServiceDefaults' KestrelDefaults) at the gateway and at every service, over raw sockets so
+/// by Kestrel's limits (Platform.Hosting's KestrelDefaults) at the gateway and at every service, over raw sockets so
 /// nothing in between tidies the request up.
 /// </summary>
 [Collection(ReliabilityPlatformCollection.Name)]

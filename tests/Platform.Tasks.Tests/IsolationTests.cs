@@ -1,5 +1,5 @@
 using System.Net;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Tasks.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 
 namespace Platform.Tasks.Tests;

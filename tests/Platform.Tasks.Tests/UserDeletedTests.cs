@@ -1,4 +1,6 @@
-using Platform.ServiceDefaults.Messaging;
+using Platform.Broker;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

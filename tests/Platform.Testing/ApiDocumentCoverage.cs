@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.ServiceDefaults.OpenApi;
+using Platform.Api.OpenApi;
 
 namespace Platform.Testing;
 

@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Health;
-using Platform.ServiceDefaults.Metrics;
+using Platform.Hosting;
+using Platform.Hosting.Health;
+using Platform.Hosting.Metrics;
 
 namespace Platform.Testing;
 

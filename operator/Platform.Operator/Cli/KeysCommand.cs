@@ -1,7 +1,7 @@
 using System.Globalization;
+using Platform.Contracts.Keys;
 using Platform.Operator.Controllers;
 using Platform.Operator.Keys;
-using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Cli;
 

@@ -1,8 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using k8s.Models;
+using Platform.Contracts.Keys;
 using Platform.Operator.Keys;
-using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Controllers;
 

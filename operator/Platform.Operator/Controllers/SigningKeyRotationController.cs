@@ -3,12 +3,12 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Platform.Contracts.Keys;
 using Platform.Operator.Hosting;
 using Platform.Operator.Keys;
 using Platform.Operator.Kubernetes;
 using Platform.Operator.Resources;
 using Platform.Operator.Runtime;
-using Platform.ServiceDefaults.Keys;
 
 namespace Platform.Operator.Controllers;
 

@@ -5,13 +5,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Platform.Hosting;
+using Platform.Hosting.Health;
+using Platform.Hosting.Metrics;
 using Platform.Operator.Controllers;
 using Platform.Operator.Keys;
 using Platform.Operator.Kubernetes;
 using Platform.Operator.Runtime;
-using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Health;
-using Platform.ServiceDefaults.Metrics;
 
 namespace Platform.Operator.Hosting;
 

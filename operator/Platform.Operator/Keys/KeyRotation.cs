@@ -1,5 +1,5 @@
 using System.Globalization;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 
 namespace Platform.Operator.Keys;
 

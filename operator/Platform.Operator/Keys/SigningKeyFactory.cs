@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 
 namespace Platform.Operator.Keys;
 

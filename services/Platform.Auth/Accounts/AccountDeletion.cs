@@ -1,7 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Auth.Data;
 using Platform.Auth.Sessions;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Auth.Accounts;
 

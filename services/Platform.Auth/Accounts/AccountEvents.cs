@@ -1,4 +1,5 @@
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Auth.Accounts;
 

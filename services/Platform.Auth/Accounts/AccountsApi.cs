@@ -1,16 +1,17 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Platform.Auth.Admin;
+using Platform.Api.OpenApi;
 using Microsoft.Extensions.Options;
+using Platform.Auth.Admin;
 using Platform.Auth.Data;
 using Platform.Auth.Mail;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Problems;
 using Platform.Auth.Passwords;
 using Platform.Auth.Sessions;
+using Platform.Authentication;
+using Platform.Contracts.Events;
+using Platform.Hosting.Problems;
+using Platform.Messaging;
 
 namespace Platform.Auth.Accounts;
 

@@ -2,8 +2,9 @@ using Microsoft.EntityFrameworkCore;
 using Platform.Auth.Admin;
 using Platform.Auth.Data;
 using Platform.Auth.Passwords;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Authentication;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Auth.Accounts;
 

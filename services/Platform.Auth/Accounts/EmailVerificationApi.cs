@@ -1,13 +1,13 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Platform.Api.OpenApi;
 using Platform.Auth.Data;
 using Platform.Auth.Mail;
 using Platform.Auth.Tokens;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Problems;
+using Platform.Authentication;
+using Platform.Hosting.Problems;
+using Platform.Messaging;
 
 namespace Platform.Auth.Accounts;
 

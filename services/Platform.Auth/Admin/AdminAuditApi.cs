@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
+using Platform.Api.OpenApi;
+using Platform.Api.Paging;
 using Platform.Auth.Data;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Paging;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Auth.Admin;
 

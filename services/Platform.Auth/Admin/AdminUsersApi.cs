@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Platform.Api.OpenApi;
+using Platform.Api.Paging;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.Auth.Sessions;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Paging;
-using Platform.ServiceDefaults.Problems;
+using Platform.Authentication;
+using Platform.Hosting.Problems;
+using Platform.Messaging;
 
 namespace Platform.Auth.Admin;
 

@@ -4,8 +4,9 @@ using System.Text.Json;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.Auth.Sessions;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Authentication;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Auth.Admin;
 

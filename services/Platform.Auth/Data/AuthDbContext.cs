@@ -1,5 +1,5 @@
 using Microsoft.EntityFrameworkCore;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Messaging;
 
 namespace Platform.Auth.Data;
 

@@ -17,7 +17,7 @@ public sealed class User
     public DateTimeOffset CreatedAt { get; set; }
 
     /// <summary>Always holds <c>user</c>; sorted and distinct, so two role sets compare as lists.</summary>
-    public List<string> Roles { get; set; } = [Platform.ServiceDefaults.Authentication.PlatformRoles.User];
+    public List<string> Roles { get; set; } = [Platform.Authentication.PlatformRoles.User];
 
     /// <summary>Set by an admin: no login, no refresh, and every session ended when it was set.</summary>
     public DateTimeOffset? DisabledAt { get; set; }

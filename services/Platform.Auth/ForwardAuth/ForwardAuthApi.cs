@@ -1,6 +1,6 @@
 using System.Security.Claims;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.OpenApi;
+using Platform.Api.OpenApi;
+using Platform.Authentication;
 
 namespace Platform.Auth.ForwardAuth;
 

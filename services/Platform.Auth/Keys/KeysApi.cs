@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
-using Platform.ServiceDefaults.Keys;
-using Platform.ServiceDefaults.OpenApi;
+using Platform.Api.OpenApi;
+using Platform.Contracts.Keys;
 
 namespace Platform.Auth.Keys;
 

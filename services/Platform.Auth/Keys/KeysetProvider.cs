@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 
 namespace Platform.Auth.Keys;
 

@@ -1,5 +1,5 @@
 using Microsoft.IdentityModel.Tokens;
-using Platform.ServiceDefaults.Authentication;
+using Platform.Authentication;
 
 namespace Platform.Auth.Keys;
 

@@ -1,4 +1,4 @@
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 
 namespace Platform.Auth.Keys;
 

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Auth.Mail;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Caching.Memory;
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Auth.Passwords;

@@ -1,12 +1,12 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
+using Platform.Api.OpenApi;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.Auth.Sessions;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Problems;
+using Platform.Authentication;
+using Platform.Hosting.Problems;
+using Platform.Messaging;
 
 namespace Platform.Auth.Passwords;
 

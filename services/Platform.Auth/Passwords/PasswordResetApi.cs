@@ -1,12 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Platform.Api.OpenApi;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.Auth.Mail;
 using Platform.Auth.Sessions;
 using Platform.Auth.Tokens;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.OpenApi;
+using Platform.Messaging;
 
 namespace Platform.Auth.Passwords;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.OpenApi;
+using Platform.Api.OpenApi;
 
 namespace Platform.Auth.Sessions;
 

@@ -1,4 +1,4 @@
-using Platform.ServiceDefaults.Retention;
+using Platform.Data.Retention;
 
 namespace Platform.Auth.Sessions;
 

@@ -1,9 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Platform.Auth.Data;
-using Platform.ServiceDefaults.Authentication;
+using Platform.Authentication;
 using StackExchange.Redis;
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 
 namespace Platform.Auth.Sessions;
 

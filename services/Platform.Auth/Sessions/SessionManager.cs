@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
 using Platform.Auth.Tokens;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Auth.Sessions;
 

@@ -2,13 +2,13 @@ using System.Net;
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Platform.Api.OpenApi;
 using Platform.Auth.Accounts;
 using Platform.Auth.Data;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Problems;
 using Platform.Auth.Passwords;
 using Platform.Auth.Tokens;
+using Platform.Authentication;
+using Platform.Hosting.Problems;
 
 namespace Platform.Auth.Sessions;
 

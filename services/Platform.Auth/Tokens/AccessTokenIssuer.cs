@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Platform.Auth.Keys;
-using Platform.ServiceDefaults.Authentication;
+using Platform.Authentication;
 
 namespace Platform.Auth.Tokens;
 

@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Platform.Api.OpenApi;
+using Platform.Authentication;
 using Platform.Files.Storage;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Files.Api;
 

@@ -1,5 +1,6 @@
 using Npgsql;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Files.Data;
 

@@ -1,6 +1,7 @@
 using Npgsql;
+using Platform.Contracts.Events;
 using Platform.Files.Data;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Messaging;
 
 namespace Platform.Files.Events;
 

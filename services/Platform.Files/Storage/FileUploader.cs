@@ -3,8 +3,9 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Platform.Contracts.Events;
 using Platform.Files.Data;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Messaging;
 
 namespace Platform.Files.Storage;
 

@@ -1,5 +1,5 @@
 using Platform.Gateway.Edge;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Scalar.AspNetCore;
 
 namespace Platform.Gateway.ApiDocs;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Platform.Gateway.RateLimiting;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Platform.Gateway.ApiDocs;

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Platform.Gateway.Events;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 
 namespace Platform.Gateway.ApiDocs;
 

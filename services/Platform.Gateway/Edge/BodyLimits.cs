@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Yarp.ReverseProxy.Model;
 
 namespace Platform.Gateway.Edge;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Gateway.Events;

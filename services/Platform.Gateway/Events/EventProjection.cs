@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
 
 namespace Platform.Gateway.Events;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
+using Platform.Authentication;
 using Platform.Gateway.Edge;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Problems;
-using Platform.ServiceDefaults.Redis;
+using Platform.Hosting.Problems;
+using Platform.Redis;
 
 namespace Platform.Gateway.Events;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Redis;
+using Platform.Broker;
+using Platform.Contracts.Events;
+using Platform.Redis;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 

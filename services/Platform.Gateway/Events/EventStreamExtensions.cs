@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Broker;
 
 namespace Platform.Gateway.Events;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Authentication;
+using Platform.Authentication;
 
 namespace Platform.Gateway.Events;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 
 namespace Platform.Gateway.RateLimiting;
 

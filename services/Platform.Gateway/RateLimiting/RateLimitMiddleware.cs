@@ -1,7 +1,7 @@
 using System.Globalization;
+using Platform.Authentication;
 using Platform.Gateway.Edge;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Yarp.ReverseProxy.Model;
 
 namespace Platform.Gateway.RateLimiting;

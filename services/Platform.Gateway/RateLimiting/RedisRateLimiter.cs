@@ -1,4 +1,4 @@
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Gateway.RateLimiting;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Platform.Gateway.Edge;
-using Platform.ServiceDefaults.Problems;
+using Platform.Hosting.Problems;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;

@@ -1,5 +1,6 @@
 using Npgsql;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 using Platform.Tasks.Tasks;
 
 namespace Platform.Tasks.Events;

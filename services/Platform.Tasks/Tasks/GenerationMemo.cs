@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Data;
+using Platform.Data;
 
 namespace Platform.Tasks.Tasks;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Platform.ServiceDefaults.Redis;
+using Platform.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Tasks.Tasks;

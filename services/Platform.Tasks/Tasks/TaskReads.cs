@@ -1,5 +1,5 @@
 using Npgsql;
-using Platform.ServiceDefaults.Data;
+using Platform.Data;
 
 namespace Platform.Tasks.Tasks;
 

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Npgsql;
 using NpgsqlTypes;
-using Platform.ServiceDefaults.Messaging;
-using Platform.ServiceDefaults.Paging;
+using Platform.Api.Paging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 
 namespace Platform.Tasks.Tasks;
 

@@ -1,6 +1,7 @@
 using Npgsql;
-using Platform.ServiceDefaults.Data;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Data;
+using Platform.Messaging;
 
 namespace Platform.Tasks.Tasks;
 

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Platform.ServiceDefaults.Authentication;
-using Platform.ServiceDefaults.OpenApi;
-using Platform.ServiceDefaults.Paging;
-using Platform.ServiceDefaults.Problems;
+using Platform.Api.OpenApi;
+using Platform.Api.Paging;
+using Platform.Authentication;
+using Platform.Hosting.Problems;
 
 namespace Platform.Tasks.Tasks;
 

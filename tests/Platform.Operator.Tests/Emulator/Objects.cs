@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 
 namespace Platform.Operator.Tests.Emulator;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using Platform.ServiceDefaults.Messaging;
+using Platform.Contracts.Events;
+using Platform.Messaging;
 using Platform.Testing;
 
 namespace Platform.Reliability.Tests.Chaos;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Platform.ServiceDefaults.Keys;
+using Platform.Contracts.Keys;
 using Platform.Testing;
 
 namespace Platform.Reliability.Tests.Security;

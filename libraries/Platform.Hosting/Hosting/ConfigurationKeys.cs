@@ -1,0 +1,41 @@
+
+namespace Platform.Hosting;
+
+/// <summary>
+/// The configuration keys a deployment sets (the chart's environment, <c>scripts/platform.sh</c>) that the code reads
+/// directly rather than through an options class. Options classes name their own section (<c>public const string
+/// Section</c>); with this list they are the whole contract between the deployment and the code, and
+/// <c>Platform.Deploy.Tests/ConfigurationKeysTests</c> holds every variable the chart renders to it. <c>*</c> stands for any
+/// one segment (an array index, a dictionary key).
+/// </summary>
+public static class ConfigurationKeys
+{
+    public const string PostgresConnection = "ConnectionStrings:Postgres";
+    public const string PostgresReplicaConnection = "ConnectionStrings:PostgresReplica";
+    public const string RedisConnection = "ConnectionStrings:Redis";
+    public const string RabbitMqConnection = "ConnectionStrings:RabbitMq";
+
+    /// <summary>Each store's password and CA certificate are kept apart from its connection string, so they can come from Secrets.</summary>
+    public const string PostgresPassword = "Postgres:Password";
+    public const string PostgresCaCertificate = "Postgres:CaCertificate";
+    public const string RedisPassword = "Redis:Password";
+    public const string RedisCaCertificate = "Redis:CaCertificate";
+    public const string RabbitMqPassword = "RabbitMq:Password";
+    public const string RabbitMqCaCertificate = "RabbitMq:CaCertificate";
+
+    /// <summary>Overrides the database a service names for itself (tests: one database per test class).</summary>
+    public const string PostgresDatabase = "Postgres:Database";
+
+    /// <summary>Auth's trusted proxies for X-Forwarded-For (the gateway's are <c>Edge:TrustedProxies</c>).</summary>
+    public const string ForwardedHeadersTrustedNetworks = "ForwardedHeaders:TrustedNetworks";
+
+    /// <summary>YARP's own schema: the gateway's upstream addresses, overridden per Service by the chart.</summary>
+    public const string ReverseProxyDestinationAddress = "ReverseProxy:Clusters:*:Destinations:*:Address";
+
+    public static IReadOnlyList<string> Direct { get; } =
+    [
+        PostgresConnection, PostgresReplicaConnection, RedisConnection, RabbitMqConnection,
+        PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RabbitMqPassword, RabbitMqCaCertificate,
+        PostgresDatabase, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
+    ];
+}

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Platform.Hosting;
+using StackExchange.Redis;
+
+namespace Platform.Redis;
+
+/// <summary>
+/// The one Redis connection of a process. Callers use the async API of <see cref="Database"/> and
+/// <see cref="Subscriber"/> only. While Redis is unreachable commands fail fast instead of queueing, so a
+/// Redis outage makes callers fall back at once rather than wait; the connection and its subscriptions come
+/// back by themselves, and <see cref="Restored"/> tells who must resynchronise state kept from Redis.
+/// </summary>
+public interface IRedisConnection
+{
+    IDatabase Database { get; }
+
+    ISubscriber Subscriber { get; }
+
+    bool IsConnected { get; }
+
+    event EventHandler? Restored;
+
+    Task<TimeSpan> PingAsync();
+}
+
+public sealed partial class RedisConnection : IRedisConnection, IDisposable
+{
+    /// <summary>
+    /// Whether an exception from a Redis call means Redis is unavailable, so the caller should fall back rather
+    /// than fail: refused or dropped (<see cref="RedisException"/>), hung (<see cref="RedisTimeoutException"/> is a
+    /// <see cref="TimeoutException"/>), cancelled by the client when it gave up on the connection, or torn down
+    /// mid-read — a hung server whose connection the client abandons surfaces from the socket pipe as an
+    /// <see cref="InvalidOperationException"/>, <see cref="ObjectDisposedException"/> or <see cref="IOException"/>
+    /// (seen with Redis stopped by SIGSTOP). Callers wrap only the Redis call, so nothing else is caught by this.
+    /// </summary>
+    public static bool IsOutage(Exception exception) =>
+        exception is RedisException or TimeoutException or OperationCanceledException
+            or InvalidOperationException or ObjectDisposedException or IOException;
+
+    private readonly ConnectionMultiplexer multiplexer;
+    private readonly ILogger logger;
+
+    private RedisConnection(ConnectionMultiplexer multiplexer, ILogger logger)
+    {
+        this.multiplexer = multiplexer;
+        this.logger = logger;
+        multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(logger, e.EndPoint?.ToString(), e.FailureType.ToString());
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            LogConnectionRestored(logger, e.EndPoint?.ToString());
+            Restored?.Invoke(this, EventArgs.Empty);
+        };
+    }
+
+    public event EventHandler? Restored;
+
+    public IDatabase Database => multiplexer.GetDatabase();
+
+    public ISubscriber Subscriber => multiplexer.GetSubscriber();
+
+    public bool IsConnected => multiplexer.IsConnected;
+
+    public Task<TimeSpan> PingAsync() => multiplexer.GetDatabase().PingAsync();
+
+    /// <summary>Connects without failing when Redis is down: the connection keeps retrying in the background.</summary>
+    public static RedisConnection Connect(string connectionString, string clientName, ILogger logger) =>
+        Connect(ConfigurationOptions.Parse(connectionString), clientName, logger);
+
+    /// <summary>Connects without failing when Redis is down: the connection keeps retrying in the background.</summary>
+    public static RedisConnection Connect(ConfigurationOptions options, string clientName, ILogger logger)
+    {
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName = clientName;
+        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2_000);
+        options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2_000);
+        options.SyncTimeout = Math.Min(options.SyncTimeout, 2_000);
+        options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2_000);
+        var multiplexer = ConnectionMultiplexer.Connect(options);
+        return new RedisConnection(multiplexer, logger);
+    }
+
+    /// <summary>
+    /// The options from ConnectionStrings:Redis (endpoints, ssl, …), with the password from Redis:Password and the CA
+    /// of a TLS server from Redis:CaCertificate (PEM): the password as stored in its Secret, since a ',' or '=' in it
+    /// would split the connection string.
+    /// </summary>
+    public static ConfigurationOptions Options(string connectionString, IConfiguration configuration)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        if (configuration[ConfigurationKeys.RedisPassword] is { Length: > 0 } password)
+        {
+            options.Password = password;
+        }
+        if (configuration[ConfigurationKeys.RedisCaCertificate] is { Length: > 0 } ca)
+        {
+            options.TrustIssuer(TrustedCa.Certificate(ca));
+        }
+        return options;
+    }
+
+    public void Dispose() => multiplexer.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection to {Endpoint} failed: {FailureType}")]
+    private static partial void LogConnectionFailed(ILogger logger, string? endpoint, string failureType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection to {Endpoint} restored")]
+    private static partial void LogConnectionRestored(ILogger logger, string? endpoint);
+}

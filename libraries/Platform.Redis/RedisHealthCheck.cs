@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Platform.Redis;
+
+internal sealed class RedisHealthCheck(IRedisConnection redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await redis.PingAsync().WaitAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:0.#} ms");
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e))
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, "Redis does not answer.");
+        }
+    }
+}
