@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Broker;
 using Platform.Contracts.Events;
+using Platform.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Platform.Broker;
 using Platform.Contracts.Events;
+using Platform.Hosting;
 
 namespace Platform.Messaging;
 

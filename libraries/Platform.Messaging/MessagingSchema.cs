@@ -3,7 +3,7 @@ using Platform.Data;
 namespace Platform.Messaging;
 
 /// <summary>
-/// The tables of the outbox and of consumer idempotency (<c>Messaging/Schema/*.sql</c>), a schema component of
+/// The tables of the outbox and of consumer idempotency (<c>Platform.Messaging/Schema/*.sql</c>), a schema component of
 /// every service that produces or consumes events, with a version history of its own beside the service's tables.
 /// </summary>
 public static class MessagingSchema

@@ -8,6 +8,7 @@ using NpgsqlTypes;
 using Platform.Broker;
 using Platform.Contracts.Events;
 using Platform.Data;
+using Platform.Hosting;
 using RabbitMQ.Client;
 
 namespace Platform.Messaging;

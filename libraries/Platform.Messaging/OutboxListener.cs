@@ -1,8 +1,8 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Platform.Broker;
 using Platform.Data;
+using Platform.Hosting;
 
 namespace Platform.Messaging;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Platform.Broker;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 
 namespace Platform.Auth.Tests;
 

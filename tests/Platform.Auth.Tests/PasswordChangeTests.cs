@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Platform.Contracts.Events;
 using Platform.Hosting.Problems;
-using Platform.Messaging;
 
 namespace Platform.Auth.Tests;
 

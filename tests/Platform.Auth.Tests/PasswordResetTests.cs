@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Platform.Contracts.Events;
 using Platform.Hosting.Problems;
-using Platform.Messaging;
 using Platform.Testing;
 
 namespace Platform.Auth.Tests;

@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 
 namespace Platform.Auth.Tests;
 

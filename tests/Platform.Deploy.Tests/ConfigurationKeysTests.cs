@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Platform.Hosting;
 using Platform.Testing;
@@ -88,9 +89,19 @@ public sealed class ConfigurationKeysTests
                 var path = RepoPaths.Assembly("services", project);
                 var context = new MetadataLoadContext(new PathAssemblyResolver(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.dll").Concat(frameworks)));
                 contexts.Add(context);
-                // The service's own assembly and the platform libraries it ships with (Platform.Data, Platform.Messaging, ...).
-                sections[service] = [.. Directory.GetFiles(Path.GetDirectoryName(path)!, "Platform.*.dll").Select(context.LoadFromAssemblyPath).SelectMany(OptionsOf)];
+                // The service's own assembly and the libraries of ours its deps.json names (Platform.Data, Platform.Broker, ...),
+                // not whatever Platform.*.dll an older build left in the folder.
+                sections[service] = [.. ProjectsOf(Path.ChangeExtension(path, ".deps.json"))
+                    .Select(name => context.LoadFromAssemblyPath(Path.Combine(Path.GetDirectoryName(path)!, name + ".dll"))).SelectMany(OptionsOf)];
             }
+        }
+
+        private static List<string> ProjectsOf(string depsJson)
+        {
+            using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
+            return [.. deps.RootElement.GetProperty("libraries").EnumerateObject()
+                .Where(library => library.Value.GetProperty("type").GetString() == "project")
+                .Select(library => library.Name.Split('/')[0])];
         }
 
         public bool Reads(string service, string key)

@@ -7,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Platform.Broker;
 using Platform.Data;
-using Platform.Messaging;
 using Platform.Redis;
 using Platform.Testing;
 using StackExchange.Redis;

@@ -31,35 +31,39 @@ public sealed class ProjectGraphTests
     }
 
     [Fact]
-    public void The_libraries_references_point_from_the_specific_to_the_general()
+    public void The_libraries_reference_each_other_as_the_architecture_says()
     {
-        var references = Directory.GetDirectories(Path.Combine(RepoPaths.Root, "libraries"))
-            .ToDictionary(d => Path.GetFileName(d), d => XDocument.Load(Path.Combine(d, Path.GetFileName(d) + ".csproj"))
-                .Descendants("ProjectReference").Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/'))).ToHashSet());
+        // docs/architecture.md §1.5: layers without cycles, the general (Contracts, Hosting) referencing nothing of ours.
+        var expected = new Dictionary<string, string[]>
+        {
+            ["Platform.Contracts"] = [],
+            ["Platform.Hosting"] = [],
+            ["Platform.Api"] = ["Platform.Hosting"],
+            ["Platform.Redis"] = ["Platform.Hosting"],
+            ["Platform.Broker"] = ["Platform.Hosting"],
+            ["Platform.Authentication"] = ["Platform.Hosting", "Platform.Redis"],
+            ["Platform.Data"] = ["Platform.Hosting", "Platform.Redis"],
+            ["Platform.Messaging"] = ["Platform.Broker", "Platform.Contracts", "Platform.Data"],
+        };
 
-        Assert.Empty(references["Platform.Contracts"]);
-        Assert.Empty(references["Platform.Hosting"]);
-        // Every library stands on Hosting (directly or through another), and none on a service, the operator or a test.
-        Assert.All(references.Where(r => r.Key is not ("Platform.Contracts" or "Platform.Hosting")),
-            r => Assert.Contains("Platform.Hosting", Closure(references, r.Key)));
-        Assert.All(references.Values.SelectMany(r => r), r => Assert.True(references.ContainsKey(r), $"{r} is not a library"));
+        var actual = Directory.GetDirectories(Path.Combine(RepoPaths.Root, "libraries")).ToDictionary(
+            d => Path.GetFileName(d),
+            d => XDocument.Load(Path.Combine(d, Path.GetFileName(d) + ".csproj")).Descendants("ProjectReference")
+                .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/'))).Order(StringComparer.Ordinal).ToArray());
+
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        Assert.All(expected, e => Assert.Equal(e.Value.Order(StringComparer.Ordinal), actual[e.Key]));
     }
 
-    private static HashSet<string> Closure(Dictionary<string, HashSet<string>> references, string project)
+    [Theory]
+    [InlineData("Platform.Contracts")]
+    [InlineData("Platform.Hosting")]
+    public void The_general_libraries_ship_no_database_broker_or_cache_client(string library)
     {
-        var seen = new HashSet<string>();
-        var next = new Stack<string>(references[project]);
-        while (next.TryPop(out var reference))
-        {
-            if (seen.Add(reference))
-            {
-                foreach (var further in references[reference])
-                {
-                    next.Push(further);
-                }
-            }
-        }
-        return seen;
+        var packages = Packages("libraries", library);
+
+        Assert.Contains(packages, p => p == library);
+        Assert.DoesNotContain(packages, p => DataClients.Any(client => p.StartsWith(client, StringComparison.Ordinal)));
     }
 
     // The "libraries" of the build output's deps.json: every package and project the process loads, by name.

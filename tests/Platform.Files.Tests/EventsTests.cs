@@ -4,7 +4,6 @@ using Npgsql;
 using Platform.Broker;
 using Platform.Contracts.Events;
 using Platform.Data.Retention;
-using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

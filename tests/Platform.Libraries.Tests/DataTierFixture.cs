@@ -5,7 +5,7 @@ namespace Platform.Libraries.Tests;
 /// <summary>One data tier for the whole assembly; its tests run one after another because some stop servers.</summary>
 public sealed class DataTierFixture : IAsyncLifetime
 {
-    public DataTier Tier { get; } = new("servicedefaults", basePort: 25400);
+    public DataTier Tier { get; } = new("libraries", basePort: 25400);
 
     public Task InitializeAsync() => Tier.UpAsync(DataTier.Primary, DataTier.Redis, DataTier.RabbitMq);
 

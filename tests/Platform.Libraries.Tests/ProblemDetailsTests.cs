@@ -80,7 +80,21 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
 
         var problem = await AssertProblem(response, HttpStatusCode.ServiceUnavailable, ProblemTypes.ServiceUnavailable);
         Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal("The service's database cannot take writes right now.", problem.GetProperty("title").GetString());
+        Assert.Equal("Its storage is full. Try again in 2 seconds.", problem.GetProperty("detail").GetString());
         Assert.DoesNotContain("base/16453", problem.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hosting_alone_knows_no_database_so_an_outage_nobody_classifies_is_a_500()
+    {
+        // The 503s above come from Platform.Data's classifier (AddPlatformPostgres registers it), not from hosting.
+        await using var bare = await TestApp.StartAsync(map: web => web.MapPost("/disk-full", string () => throw new PostgresException(
+            "could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull)));
+
+        using var response = await bare.Client.PostAsync("/disk-full", content: null);
+
+        await AssertProblem(response, HttpStatusCode.InternalServerError, ProblemTypes.InternalError);
     }
 
     [Fact]

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Broker;
 using Platform.Data;
-using Platform.Messaging;
 using Platform.Redis;
 using Platform.Testing;
 

@@ -1,6 +1,5 @@
 using Platform.Broker;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

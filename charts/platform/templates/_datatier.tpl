@@ -99,7 +99,7 @@ reference them with Kubernetes' $(VAR) expansion, so no password is ever rendere
 {{- end -}}
 
 {{/*
-The servers' connection settings as the services read them (libraries/Platform.Data, Platform.Redis, Platform.Messaging): the connection
+The servers' connection settings as the services read them (libraries/Platform.Data, Platform.Redis, Platform.Broker): the connection
 string names server, user and options; the password arrives alone in <Store>__Password straight from its Secret and
 is set on the client's builder, so no character of it (';', ',', '@', '%', '=', quotes) can break a connection
 string. An external store's CA arrives as PEM in <Store>__CaCertificate from a Secret or ConfigMap key.

@@ -1,4 +1,3 @@
-
 namespace Platform.Hosting;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Platform.Contracts.Events;
-using Platform.Messaging;
 
 namespace Platform.Auth.Accounts;
 

@@ -3,7 +3,6 @@ using Npgsql;
 using NpgsqlTypes;
 using Platform.Api.Paging;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 
 namespace Platform.Tasks.Tasks;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 
 namespace Platform.Libraries.Tests.Messaging;
 

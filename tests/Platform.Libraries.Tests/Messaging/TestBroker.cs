@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Platform.Broker;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 using Platform.Testing;
 using RabbitMQ.Client;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 using Platform.Testing;
 
 namespace Platform.Reliability.Tests.Chaos;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 using Platform.Testing;
 
 namespace Platform.Reliability.Tests.Chaos;

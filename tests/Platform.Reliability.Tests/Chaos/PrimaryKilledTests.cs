@@ -1,6 +1,5 @@
 using System.Net;
 using Platform.Contracts.Events;
-using Platform.Messaging;
 using Platform.Testing;
 
 namespace Platform.Reliability.Tests.Chaos;

@@ -1,4 +1,4 @@
-namespace Platform.Broker;
+namespace Platform.Hosting;
 
 /// <summary>Exponential delays for retrying against a dependency that is down: quick at first, then capped.</summary>
 public static class Backoff
