@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Platform.Broker;
 using Platform.Contracts.Events;
+using Platform.Hosting;
 using Platform.Redis;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -79,7 +80,7 @@ public sealed partial class EventStreamConsumer(
                 }
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds, FirstRestartDelay.TotalMilliseconds * Math.Pow(2, failures - 1))), stoppingToken);
+                    await Task.Delay(Backoff.Delay(failures, FirstRestartDelay, MaxRestartDelay), stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
