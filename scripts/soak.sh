@@ -26,6 +26,7 @@
 #
 # Environment: SOAK_MINUTES (30) SOAK_INTERVAL (10 s) SOAK_WARMUP (half the run, at least 60 s) SOAK_EVENT_RETENTION (600 s)
 #   SOAK_CONNECTIONS (4) SOAK_DELAY_MS (20: each connection's pause before a request) SOAK_KEEP_PLATFORM=1 (leave it running)
+#   SOAK_SEGMENT_MINUTES (20) SOAK_MEMORY_LIMITS SOAK_MAX_MEMORY_GROWTH SOAK_MAX_COUNT_GROWTH (the bounds above)
 #   PLATFORM_TEST_PORT_OFFSET (shifts the ports, base 27300: data tier 27300-27303, SMTP 27309, services 27310-27313)
 #   PLATFORM_CONFIGURATION / PLATFORM_SKIP_BUILD as for scripts/platform.sh.
 set -euo pipefail
@@ -70,8 +71,10 @@ COMPONENTS=(gateway auth tasks files primary replica redis rabbitmq)
 say() { printf 'soak: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
-command -v ss >/dev/null || die "ss is missing (apt-get install -y iproute2)"
+if [[ ${1:-} != report ]]; then
+  command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
+  command -v ss >/dev/null || die "ss is missing (apt-get install -y iproute2)"
+fi
 
 WRK_PID=
 cleanup() {
