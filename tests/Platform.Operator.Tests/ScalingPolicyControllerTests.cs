@@ -27,6 +27,11 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
     private Task<JsonObject?> PolicyAsync(Func<JsonObject?, bool> done, string what) =>
         Poll.UntilAsync(() => Task.FromResult(emulator.Find(Policies, "platform")), done, Deadline, what);
 
+    /// <summary>
+    /// Deployments and policies arrive on separate watches, so the policy may be reconciled before the operator
+    /// has seen the deployments created just before it and report them missing for a moment; the deployments'
+    /// events wake it again. The test waits for the state it converges to.
+    /// </summary>
     [Fact]
     public async Task Each_service_gets_an_owned_autoscaler_with_its_bounds_and_missing_deployments_and_shortfalls_are_reported()
     {
@@ -34,7 +39,9 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
         emulator.Put(Deployments, Objects.Deployment("files"));
         emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200), ("files", 0.2m, 100, 2, 150), ("search", 0.1m, 100, 1, 10)));
 
-        var policy = await PolicyAsync(p => Objects.Status(p, "observedGeneration") == "1", "the policy's status");
+        var policy = await PolicyAsync(
+            p => Objects.Status(p, "observedGeneration") == "1" && Objects.ConditionMessage(p, "TargetMissing") == "No autoscaler for search until the deployment exists.",
+            "the policy's status naming only search as missing");
 
         var tasks = emulator.Find(Autoscalers, "tasks")!;
         Assert.Equal(120, tasks["spec"]!["maxReplicas"]!.GetValue<int>());
@@ -50,6 +57,28 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
         emulator.Put(Deployments, Objects.Deployment("search"));
         await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Autoscalers, "search") is not null), Deadline, "an autoscaler once the deployment exists");
         await PolicyAsync(p => Objects.Condition(p, "Ready") == "True" && Objects.Condition(p, "TargetMissing") == "False", "Ready once every deployment exists");
+    }
+
+    /// <summary>
+    /// An operator that starts (or takes over the lease) where deployments and a policy already exist reconciles
+    /// only after every informer has listed: its first status is right, never a passing "TargetMissing".
+    /// </summary>
+    [Fact]
+    public async Task A_starting_operator_reconciles_only_once_it_has_listed_the_deployments()
+    {
+        await operatorInstance.DisposeAsync();
+        emulator.Put(Deployments, Objects.Deployment("tasks"));
+        emulator.Put(Deployments, Objects.Deployment("files"));
+        emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200), ("files", 0.2m, 100, 2, 150)));
+        operatorInstance = await OperatorUnderTest.StartAsync(emulator, "operator-0", resyncSeconds: 600);
+
+        await PolicyAsync(p => Objects.Condition(p, "Ready") == "True", "Ready");
+
+        Assert.NotNull(emulator.Find(Autoscalers, "tasks"));
+        Assert.NotNull(emulator.Find(Autoscalers, "files"));
+        var statuses = emulator.Writes.Where(w => w.Collection == Policies && w.Verb == "MODIFIED").ToList();
+        Assert.NotEmpty(statuses);
+        Assert.All(statuses, w => Assert.Equal("False", Objects.Condition(w.Snapshot, "TargetMissing")));
     }
 
     [Fact]

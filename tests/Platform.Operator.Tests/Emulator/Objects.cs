@@ -66,5 +66,8 @@ public static class Objects
     public static string? ConditionReason(JsonObject? resource, string type) =>
         resource?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?["reason"]?.GetValue<string>();
 
+    public static string? ConditionMessage(JsonObject? resource, string type) =>
+        resource?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?["message"]?.GetValue<string>();
+
     public static string? Status(JsonObject? resource, string field) => resource?["status"]?[field]?.ToString();
 }
