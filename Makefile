@@ -13,7 +13,7 @@ help:
 	@echo "make test     build and run every test suite (real PostgreSQL, Redis, RabbitMQ)"
 	@echo "make chaos    fault drills under load (stops and SIGKILLs of Redis, replica, RabbitMQ, primary, a service; the primary's disk full; the outbox across a broker outage) → docs/reliability.md"
 	@echo "make security attacks (refresh reuse, enumeration, brute force, IDOR, files, CORS, headers, forged tokens) and the bad-input corpus → docs/reliability.md"
-	@echo "make soak     leak hunt, not in CI: the platform on ports of its own under steady mixed load for SOAK_MINUTES (30), sampling every process's memory, managed heap, fds, threads, TCP connections"
+	@echo "make soak     leak hunt, not in CI: the platform on ports of its own under steady mixed load for SOAK_MINUTES (30), sampling every process's memory, fds, threads, TCP connections; the services' live heaps dumped after the warm-up and at the end"
 	@echo "make build    build the solution ($(CONFIGURATION))"
 	@echo "make kind-up  create the kind cluster (kind-config.yaml) with ingress-nginx"
 	@echo "make images   build the five images (Dockerfile) as platform-<name>:$(IMAGE_TAG)"
@@ -61,7 +61,7 @@ security:
 	$(RELIABILITY) --no-build --filter 'FullyQualifiedName~.Security.|FullyQualifiedName~BadInputTests'; status=$$?; scripts/reliability-report.sh; exit $$status
 
 # Not in CI: SOAK_MINUTES (default 30) of steady mixed load on a platform of its own; a table per process of memory, fds,
-# threads, TCP connections and the services' managed heaps against the bounds at the head of scripts/soak.sh (exit 1 when one is exceeded).
+# threads, TCP connections and the services' live heaps (dotnet-gcdump) against the bounds at the head of scripts/soak.sh (exit 1 when one is exceeded).
 soak:
 	@scripts/soak.sh
 
