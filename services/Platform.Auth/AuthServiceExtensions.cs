@@ -63,6 +63,7 @@ public static class AuthServiceExtensions
         builder.Services.AddSingleton<ActivityCoalescer>();
         builder.Services.AddHostedService<SessionCleanup>();
         builder.AddPlatformRetention(EndedSessionsRetention.Rule);
+        builder.AddPlatformRetention(EndedSessionsRetention.DeletedUsersRule);
         builder.Services.AddSingleton<RevocationPropagator>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RevocationPropagator>());
         builder.Services.AddSingleton<ISigningKeySource, KeysetSigningKeySource>();

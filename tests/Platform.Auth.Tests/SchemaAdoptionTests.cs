@@ -59,6 +59,7 @@ public sealed class SchemaAdoptionTests(AuthTierFixture fixture) : IAsyncLifetim
                 "auth 3 ef-core:20261204000001_UserRoles",
                 "auth 4 applied",
                 "auth 5 applied",
+                "auth 6 applied",
                 "messaging 1 applied",
             ],
             rows);

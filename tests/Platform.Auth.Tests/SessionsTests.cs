@@ -55,6 +55,32 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
         Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
     }
 
+    /// <summary>
+    /// The cascade takes a deleted account's session rows, which the revocation propagator re-publishes from when Redis
+    /// did not take a revocation: a service that starts after Redis is back must still refuse the account's token.
+    /// </summary>
+    [Fact]
+    public async Task A_deleted_accounts_token_is_refused_everywhere_though_redis_was_down_at_the_deletion()
+    {
+        var (_, tokens) = await api.NewUserAsync();
+        Assert.Equal(HttpStatusCode.OK, await other.WhoAmIAsync(tokens.AccessToken));
+
+        await fixture.Tier.DownAsync(Platform.Testing.DataTier.Redis);
+        try
+        {
+            using var deleted = await api.SendAsync(HttpMethod.Delete, "/api/auth/account", tokens.AccessToken);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        finally
+        {
+            await fixture.Tier.UpAsync(Platform.Testing.DataTier.Redis);
+        }
+
+        await using var started = await OtherService.StartAsync(fixture.Tier, host);
+        await Poll.UntilAsync(async () => await started.WhoAmIAsync(tokens.AccessToken) == HttpStatusCode.Unauthorized,
+            TimeSpan.FromSeconds(20), "a service started after the outage to refuse the deleted account's token");
+    }
+
     [Fact]
     public async Task Logout_is_refused_within_a_second_at_auth_and_at_another_service()
     {

@@ -18,4 +18,12 @@ public static class EndedSessionsRetention
         DefaultHorizon: TimeSpan.FromDays(30),
         MinimumHorizon: TimeSpan.FromDays(1),
         "revocations of the last access-token lifetime are re-published from ended sessions, and a day is the least left to look into one.");
+
+    /// <summary>The revocations of deleted accounts' sessions: only the last access-token lifetime (at most an hour) is read.</summary>
+    public static readonly RetentionRule DeletedUsersRule = new(
+        "deleted_user_sessions",
+        "revoked_at",
+        DefaultHorizon: TimeSpan.FromDays(1),
+        MinimumHorizon: TimeSpan.FromHours(2),
+        "the revocation propagator re-publishes a deleted account's revocations of the last access-token lifetime, at most an hour.");
 }

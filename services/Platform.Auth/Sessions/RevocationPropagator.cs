@@ -65,14 +65,18 @@ public sealed partial class RevocationPropagator(
             var now = clock.GetUtcNow();
             var since = now - Relevance;
             await using var scope = scopes.CreateAsyncScope();
-            var recent = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().Sessions.AsNoTracking()
+            var db = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+            var recent = await db.Sessions.AsNoTracking()
                 .Where(s => s.RevokedAt > since)
                 .Where(s => s.RevokedReason != SessionManager.IdleReason && s.RevokedReason != SessionManager.AbsoluteReason) // no token outlives an expiry
-                .Select(s => new { s.Id, s.RevokedAt })
+                .Select(s => new Revocation(s.Id, s.RevokedAt!.Value))
                 .ToListAsync(cancellationToken);
+            // Deleted accounts' sessions are gone from that table (AccountDeletion keeps their revocations here).
+            recent.AddRange(await db.Database.SqlQuery<Revocation>(
+                $"""SELECT session_id AS "Id", revoked_at AS "RevokedAt" FROM deleted_user_sessions WHERE revoked_at > {since}""").ToListAsync(cancellationToken));
             foreach (var session in recent)
             {
-                await revocations.PublishAsync(session.Id, session.RevokedAt!.Value + Relevance - now);
+                await revocations.PublishAsync(session.Id, session.RevokedAt + Relevance - now);
             }
             if (recent.Count > 0)
             {
@@ -85,6 +89,8 @@ public sealed partial class RevocationPropagator(
             LogStillBehind(logger, e);
         }
     }
+
+    private sealed record Revocation(Guid Id, DateTimeOffset RevokedAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis did not take {Count} session revocations; they are recorded and will be re-published")]
     private static partial void LogDeferred(ILogger logger, Exception exception, int count);
