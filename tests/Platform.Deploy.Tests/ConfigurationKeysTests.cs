@@ -91,17 +91,9 @@ public sealed class ConfigurationKeysTests
                 contexts.Add(context);
                 // The service's own assembly and the libraries of ours its deps.json names (Platform.Data, Platform.Broker, ...),
                 // not whatever Platform.*.dll an older build left in the folder.
-                sections[service] = [.. ProjectsOf(Path.ChangeExtension(path, ".deps.json"))
+                sections[service] = [.. DepsJson.Libraries("services", project, projectsOnly: true)
                     .Select(name => context.LoadFromAssemblyPath(Path.Combine(Path.GetDirectoryName(path)!, name + ".dll"))).SelectMany(OptionsOf)];
             }
-        }
-
-        private static List<string> ProjectsOf(string depsJson)
-        {
-            using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
-            return [.. deps.RootElement.GetProperty("libraries").EnumerateObject()
-                .Where(library => library.Value.GetProperty("type").GetString() == "project")
-                .Select(library => library.Name.Split('/')[0])];
         }
 
         public bool Reads(string service, string key)

@@ -66,11 +66,5 @@ public sealed class ProjectGraphTests
         Assert.DoesNotContain(packages, p => DataClients.Any(client => p.StartsWith(client, StringComparison.Ordinal)));
     }
 
-    // The "libraries" of the build output's deps.json: every package and project the process loads, by name.
-    private static List<string> Packages(string folder, string project)
-    {
-        var depsJson = Path.ChangeExtension(RepoPaths.Assembly(folder, project), ".deps.json");
-        using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
-        return [.. deps.RootElement.GetProperty("libraries").EnumerateObject().Select(library => library.Name.Split('/')[0])];
-    }
+    private static List<string> Packages(string folder, string project) => DepsJson.Libraries(folder, project);
 }
