@@ -16,6 +16,10 @@ public sealed class ApiDocsTests(GatewayPlatform platform)
         Assert.Equal(HttpStatusCode.OK, document.StatusCode);
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        // Nothing on the page talks to a third party: Scalar's AI chat and MCP server are off.
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("\"agent\":{\"disabled\":true}", html, StringComparison.Ordinal);
+        Assert.Contains("\"mcp\":{\"disabled\":true}", html, StringComparison.Ordinal);
     }
 
     [Fact]

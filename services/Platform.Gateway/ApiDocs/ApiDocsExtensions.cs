@@ -22,7 +22,7 @@ public static class ApiDocsExtensions
 
     /// <summary>
     /// <c>GET /api/openapi.json</c> and the docs page <c>/api/docs</c> (Scalar, its script served from the gateway itself,
-    /// no fonts or telemetry from elsewhere): anonymous, and outside the proxy pipeline, so no rate limit applies — the
+    /// no fonts, telemetry, AI chat or MCP server elsewhere): anonymous, and outside the proxy pipeline, so no rate limit applies — the
     /// document is served from memory.
     /// </summary>
     public static WebApplication MapApiDocs(this WebApplication app)
@@ -51,7 +51,9 @@ public static class ApiDocsExtensions
                 .WithTitle("Platform API")
                 .WithOpenApiRoutePattern(DocumentPath)
                 .DisableDefaultFonts()
-                .DisableTelemetry())
+                .DisableTelemetry()
+                .DisableAgent() // the page's AI chat would send our API document to a third party
+                .DisableMcp())
                 .AllowAnonymous();
         }
         return app;
