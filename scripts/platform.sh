@@ -129,7 +129,13 @@ start_service() {
   fi
   # From its output directory: that is the content root, where its appsettings.json is.
   cd "$(dirname "$(dll_of "$service")")"
-  ASPNETCORE_URLS="http://127.0.0.1:$port" setsid nohup dotnet "$(dll_of "$service")" \
+  # PLATFORM_SERVICE_HEAP_LIMIT_MIB gives the services (not the build or the migrations) the GC heap limit a pod's
+  # memory limit would (make soak sets 384, 75 % of the chart's 512 MiB); unset, the runtime sees the machine.
+  local heap_limit=()
+  if (( ${PLATFORM_SERVICE_HEAP_LIMIT_MIB:-0} > 0 )); then
+    heap_limit=("DOTNET_GCHeapHardLimit=$(printf '0x%x' $(( PLATFORM_SERVICE_HEAP_LIMIT_MIB * 1024 * 1024 )))")
+  fi
+  env "${heap_limit[@]}" ASPNETCORE_URLS="http://127.0.0.1:$port" setsid nohup dotnet "$(dll_of "$service")" \
     >>"$RUN/logs/$service.log" 2>&1 < /dev/null &
   echo $! > "$(pid_file "$service")"
   cd "$ROOT"

@@ -52,10 +52,7 @@ SOAK_MAX_MEMORY_GROWTH=${SOAK_MAX_MEMORY_GROWTH:-10}
 SOAK_MEMORY_LIMITS=${SOAK_MEMORY_LIMITS:-gateway=512 auth=512 tasks=512 files=512 primary=1024 replica=1024 redis=512 rabbitmq=1024}
 SOAK_MAX_COUNT_GROWTH=${SOAK_MAX_COUNT_GROWTH:-16}
 SOAK_GC_HEAP_LIMIT_MIB=${SOAK_GC_HEAP_LIMIT_MIB:-384}
-if (( SOAK_GC_HEAP_LIMIT_MIB > 0 )); then
-  DOTNET_GCHeapHardLimit=$(printf '0x%x' $(( SOAK_GC_HEAP_LIMIT_MIB * 1024 * 1024 )))
-  export DOTNET_GCHeapHardLimit
-fi
+export PLATFORM_SERVICE_HEAP_LIMIT_MIB=$SOAK_GC_HEAP_LIMIT_MIB # the services only: scripts/platform.sh's start_service
 GCDUMP_VERSION=10.0.750501
 GCDUMP="$ROOT/.tools/bin/dotnet-gcdump"
 export SOAK_DELAY_MS=${SOAK_DELAY_MS:-20}
