@@ -18,10 +18,9 @@
 # heap hard limit (384 MiB of the chart's 512), and the budgets of its collections follow from it; on this machine
 # without a limit they would be sized for its 24 GiB. SOAK_GC_HEAP_LIMIT_MIB (384; 0: none) sets it. Server GC, as in
 # the image, is the ASP.NET Core SDK's default for every service, make run's too.
-# Why not PSS growth for .NET: on a machine without a memory limit the GC sizes its budgets for 24 GiB and collects
-# rarely (the 90-minute run: files 8 collections in 47 min, 14 MiB live, 215 MiB resident), so resident memory grows
-# with the budget, not with live data; in a pod the GC sees the limit. PostgreSQL's grows as shared_buffers fills with
-# the growing tables. Both are bounded by the limit, which is the bound that matters to whoever runs it.
+# Why not PSS growth for .NET: resident memory follows the GC's allocation budgets, not live data (the 90-minute run
+# without a heap limit: files 14 MiB live, 215 MiB resident). PostgreSQL's grows as shared_buffers fills with the
+# growing tables. Both are bounded by the memory limit, which is the bound that matters to whoever runs it.
 # Memory is PSS (/proc/PID/smaps_rollup): the RSS with pages shared between processes divided among them, so the
 # PostgreSQL rows (postmaster and every backend summed) do not count shared buffers once per backend.
 # The table is printed and written to .run/soak/report.md; the exit status is 1 when a bound is exceeded.

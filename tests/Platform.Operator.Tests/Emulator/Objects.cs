@@ -60,14 +60,14 @@ public static class Objects
             ? JsonSerializer.Deserialize<Keyset>(Convert.FromBase64String(base64), Keyset.JsonOptions)
             : null;
 
-    public static string? Condition(JsonObject? resource, string type) =>
-        resource?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?["status"]?.GetValue<string>();
+    public static string? Condition(JsonObject? resource, string type) => ConditionField(resource, type, "status");
 
-    public static string? ConditionReason(JsonObject? resource, string type) =>
-        resource?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?["reason"]?.GetValue<string>();
+    public static string? ConditionReason(JsonObject? resource, string type) => ConditionField(resource, type, "reason");
 
-    public static string? ConditionMessage(JsonObject? resource, string type) =>
-        resource?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?["message"]?.GetValue<string>();
+    public static string? ConditionMessage(JsonObject? resource, string type) => ConditionField(resource, type, "message");
+
+    private static string? ConditionField(JsonObject? resource, string type, string field) =>
+        resource?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?[field]?.GetValue<string>();
 
     public static string? Status(JsonObject? resource, string field) => resource?["status"]?[field]?.ToString();
 }
