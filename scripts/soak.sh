@@ -36,7 +36,7 @@
 #   SOAK_CONNECTIONS (4) SOAK_DELAY_MS (20: each connection's pause before a request) SOAK_KEEP_PLATFORM=1 (leave it running)
 #   SOAK_SEGMENT_MINUTES (20) SOAK_MEMORY_LIMITS SOAK_MAX_MEMORY_GROWTH SOAK_MAX_COUNT_GROWTH (the bounds above)
 #   SOAK_GC_HEAP_LIMIT_MIB (384)
-#   PLATFORM_TEST_PORT_OFFSET (shifts the ports, base 27300: data tier 27300-27303, SMTP 27309, services 27310-27313)
+#   PLATFORM_TEST_PORT_OFFSET (shifts the ports, base 27300: data tier 27300-27303, SMTP 27309, services 27310-27315)
 #   PLATFORM_CONFIGURATION / PLATFORM_SKIP_BUILD as for scripts/platform.sh.
 set -euo pipefail
 
@@ -59,7 +59,8 @@ export SOAK_DELAY_MS=${SOAK_DELAY_MS:-20}
 base=$(( 27300 + ${PLATFORM_TEST_PORT_OFFSET:-0} ))
 export PLATFORM_RUN_DIR="$ROOT/.run/soak"
 export PG_PORT=$base PG_REPLICA_PORT=$((base + 1)) REDIS_PORT=$((base + 2)) RABBITMQ_PORT=$((base + 3))
-export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13)) SMTP_PORT=$((base + 9))
+export GATEWAY_PORT=$((base + 10)) AUTH_PORT=$((base + 11)) TASKS_PORT=$((base + 12)) FILES_PORT=$((base + 13)) SMTP_PORT=$((base + 9)) \
+  AUTH_H2C_PORT=$((base + 14)) TASKS_H2C_PORT=$((base + 15))
 # The load runs in segments of at most SOAK_SEGMENT_MINUTES (20), the readers logging in again before each, since an
 # access token lives at most 60 min (auth refuses more) and wrk's scripts cannot follow a refresh chain. Tokens outlive
 # a segment (make run's live a minute); the gateway's limits sit far above a few users on one address. auth insists

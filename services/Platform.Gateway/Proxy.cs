@@ -4,6 +4,7 @@ using Platform.Gateway.RateLimiting;
 using Platform.Gateway.Resilience;
 using Platform.Gateway.Upstreams;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.ServiceDiscovery;
 using Yarp.ReverseProxy.Transforms;
 
 namespace Platform.Gateway;
@@ -15,7 +16,7 @@ public static class Proxy
 
     /// <summary>
     /// Routes and upstreams from the <c>ReverseProxy</c> section, with per-route timeouts, resilient upstream
-    /// clients, rate limits and health of the upstreams.
+    /// clients, rate limits, health of the upstreams and every pod behind an upstream's host name as a destination.
     /// </summary>
     public static WebApplicationBuilder AddProxy(this WebApplicationBuilder builder)
     {
@@ -39,6 +40,7 @@ public static class Proxy
         services.AddSingleton<PermitLeases>();
         services.AddSingleton<MemoryRateLimiter>();
         services.AddSingleton<EdgeRateLimiter>();
+        services.AddOptions<UpstreamAddressOptions>().BindConfiguration(UpstreamAddressOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddHealthChecks().AddCheck<UpstreamsHealthCheck>("upstreams", tags: [Hosting.Health.HealthEndpoints.ReadyTag]);
 
         services.AddReverseProxy()
@@ -65,6 +67,8 @@ public static class Proxy
                     });
                 }
             });
+        // After AddReverseProxy, so it replaces YARP's resolver that passes destinations through as they are.
+        services.AddSingleton<IDestinationResolver, UpstreamAddresses>();
         return builder;
     }
 

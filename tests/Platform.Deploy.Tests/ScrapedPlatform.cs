@@ -36,6 +36,8 @@ public sealed class ScrapedPlatform : IAsyncLifetime
             environment[service.ToUpperInvariant() + "_PORT"] = port;
             services[service] = new Uri($"http://127.0.0.1:{port}");
         }
+        environment["AUTH_H2C_PORT"] = (Tier.BasePort + 14).ToString(CultureInfo.InvariantCulture);
+        environment["TASKS_H2C_PORT"] = (Tier.BasePort + 15).ToString(CultureInfo.InvariantCulture);
         Environment = environment;
         Services = services;
     }

@@ -124,7 +124,7 @@ public sealed class ResilienceTests(GatewayPlatform platform)
         }, TimeSpan.FromSeconds(15), "every request to go to the live address");
     }
 
-    private string TasksCircuit => "gateway_circuit_state{destination=\"" + platform.Services["tasks"].Authority + "\",upstream=\"tasks\"}";
+    private string TasksCircuit => "gateway_circuit_state{destination=\"" + platform.GatewayUpstreams["tasks"].Authority + "\",upstream=\"tasks\"}";
 
     private async Task<Answer> SendAsync(SignedInUser user, string path)
     {

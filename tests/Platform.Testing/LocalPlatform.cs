@@ -5,7 +5,7 @@ namespace Platform.Testing;
 /// <summary>
 /// The whole platform started exactly as <c>make run</c> starts it (scripts/platform.sh), but on its own
 /// ports and run directory, from the build the tests were compiled with. Services listen on the tier's
-/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files); its SMTP server on + 9 (<see cref="MailSink"/>).
+/// base port + 10 (gateway), + 11 (auth), + 12 (tasks), + 13 (files), and auth and tasks for the gateway (HTTP/2 only) on + 14 and + 15; its SMTP server on + 9 (<see cref="MailSink"/>).
 /// </summary>
 public class LocalPlatform : IAsyncDisposable
 {
@@ -41,6 +41,8 @@ public class LocalPlatform : IAsyncDisposable
             environment[service + "_PORT"] = (port + offset).ToString(CultureInfo.InvariantCulture);
         }
         environment["SMTP_PORT"] = (port + 9).ToString(CultureInfo.InvariantCulture);
+        environment["AUTH_H2C_PORT"] = (port + 14).ToString(CultureInfo.InvariantCulture);
+        environment["TASKS_H2C_PORT"] = (port + 15).ToString(CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             environment[key] = value;
@@ -54,6 +56,12 @@ public class LocalPlatform : IAsyncDisposable
             ["tasks"] = new($"http://127.0.0.1:{port + 12}"),
             ["files"] = new($"http://127.0.0.1:{port + 13}"),
         };
+        GatewayUpstreams = new Dictionary<string, Uri>
+        {
+            ["auth"] = new($"http://127.0.0.1:{port + 14}"),
+            ["tasks"] = new($"http://127.0.0.1:{port + 15}"),
+            ["files"] = Services["files"],
+        };
     }
 
     public DataTier Tier { get; }
@@ -64,6 +72,9 @@ public class LocalPlatform : IAsyncDisposable
     public IReadOnlyDictionary<string, string> Environment { get; }
 
     public IReadOnlyDictionary<string, Uri> Services { get; }
+
+    /// <summary>Where the gateway reaches each upstream: auth and tasks on their HTTP/2-only ports, files as anyone does.</summary>
+    public IReadOnlyDictionary<string, Uri> GatewayUpstreams { get; }
 
     /// <summary>The issuer every token of this platform carries (scripts/platform.sh: the gateway's own address).</summary>
     public string Issuer => $"http://localhost:{Services["gateway"].Port}";
