@@ -167,12 +167,15 @@ public sealed partial class ServiceChartTests
 
     private static readonly string[] Dns = ["kube-dns UDP/53", "kube-dns TCP/53"];
 
+    /// <summary>The gateway's HTTP/2 to auth and tasks (edge.http2Upstreams, on by default).</summary>
+    private static readonly string[] GatewayHttp2 = ["Deployment/platform-auth TCP/8081", "Deployment/platform-tasks TCP/8081"];
+
     private static readonly string[] BundledDataTier =
         ["StatefulSet/platform-postgresql TCP/5432", "StatefulSet/platform-postgresql-read TCP/5432", "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"];
 
     public static TheoryData<string, string[]> BundledEgress() => new()
     {
-        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"] },
+        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. GatewayHttp2, "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"] },
         { "Deployment/platform-auth", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
         { "Deployment/platform-tasks", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
         { "Deployment/platform-files", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
@@ -202,10 +205,47 @@ public sealed partial class ServiceChartTests
             "--set", "networkPolicy.externalDataTier.postgresql={10.10.0.0/24,10.10.1.0/24}", "--set", "networkPolicy.externalDataTier.redis={10.20.0.5/32}");
 
         string[] tasks = ["10.10.0.0/24 TCP/5432", "10.10.1.0/24 TCP/5432", "10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", .. Dns];
-        string[] gateway = ["10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. Dns];
+        string[] gateway = ["10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. GatewayHttp2, .. Dns];
 
         Assert.Equal(tasks.Order(), AllowedEgress(manifests, "Deployment/platform-tasks").Order());
         Assert.Equal(gateway.Order(), AllowedEgress(manifests, "Deployment/platform-gateway").Order());
+    }
+
+    [Fact]
+    public async Task The_gateway_reaches_auth_and_tasks_over_http2_at_every_ready_pod_and_nobody_else_may_use_that_port()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
+        var gateway = ContainerEnv(manifests, "platform-gateway");
+
+        foreach (var upstream in new[] { "auth", "tasks" })
+        {
+            var cluster = $"ReverseProxy__Clusters__{upstream}__";
+            Assert.Equal(("2", "RequestVersionExact"), (gateway[cluster + "HttpRequest__Version"], gateway[cluster + "HttpRequest__VersionPolicy"]));
+            // The address names a headless Service (its name resolves to every ready pod) of the upstream's pods, on a port
+            // whose container endpoint speaks HTTP/2 only; 8080 stays HTTP/1.1 for probes, Prometheus and the JWKS.
+            var address = new Uri(gateway[cluster + "Destinations__local__Address"]);
+            var serviceName = address.Host.Split('.')[0];
+            Assert.Equal($"{serviceName}.platform.svc.cluster.local", address.Host);
+            var service = Assert.Single(manifests.OfKind("Service"), s => s.Name() == serviceName);
+            Assert.Equal("None", (string?)service["spec"]!["clusterIP"]);
+            var deployment = Assert.Single(manifests.OfKind("Deployment"), d => d.Name() == $"platform-{upstream}");
+            Assert.True(Selects(service["spec"]!["selector"]!.AsObject(), PodLabels(deployment)!));
+            var servicePort = Assert.Single(service["spec"]!["ports"]!.AsArray(), port => (long)port!["port"]! == address.Port)!;
+            var containerPort = Assert.Single(PodSpec(deployment)!["containers"]![0]!["ports"]!.AsArray(),
+                port => (string?)port!["name"] == (string?)servicePort["targetPort"])!;
+            var upstreamEnv = ContainerEnv(manifests, $"platform-{upstream}");
+            Assert.Equal(($"http://+:{containerPort["containerPort"]}", "Http2"), (upstreamEnv["Kestrel__Endpoints__H2c__Url"], upstreamEnv["Kestrel__Endpoints__H2c__Protocols"]));
+            Assert.Equal("http://+:8080", upstreamEnv["Kestrel__Endpoints__Http__Url"]);
+            Assert.Equal(["Deployment/platform-gateway"], AllowedIngress(manifests, $"Deployment/platform-{upstream}", (string)servicePort["targetPort"]!));
+        }
+        Assert.Equal("http://platform-files.platform.svc.cluster.local/", gateway["ReverseProxy__Clusters__files__Destinations__local__Address"]);
+        Assert.DoesNotContain("ReverseProxy__Clusters__files__HttpRequest__Version", gateway.Keys);
+
+        var off = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "edge.http2Upstreams=false");
+        Assert.DoesNotContain(off.OfKind("Service"), service => service.Name()!.EndsWith("-h2c", StringComparison.Ordinal));
+        Assert.Equal("http://platform-tasks.platform.svc.cluster.local/", ContainerEnv(off, "platform-gateway")["ReverseProxy__Clusters__tasks__Destinations__local__Address"]);
+        Assert.DoesNotContain(ContainerEnv(off, "platform-tasks").Keys, name => name.StartsWith("Kestrel__Endpoints", StringComparison.Ordinal));
+        Assert.DoesNotContain("Deployment/platform-tasks TCP/8081", AllowedEgress(off, "Deployment/platform-gateway"));
     }
 
     [Fact]
@@ -298,6 +338,29 @@ public sealed partial class ServiceChartTests
         }
         return allowed;
     }
+
+    /// <summary>The workloads of the release the NetworkPolicies selecting a workload let in on one of its ports (by name).</summary>
+    private static List<string> AllowedIngress(IReadOnlyList<JsonNode> manifests, string workload, string portName)
+    {
+        var workloads = manifests.Where(m => PodLabels(m) is not null).ToDictionary(m => $"{m["kind"]}/{m.Name()}", m => PodLabels(m)!);
+        return manifests.OfKind("NetworkPolicy")
+            .Where(p => Selects(MatchLabels(p["spec"]!["podSelector"]!), workloads[workload]))
+            .SelectMany(p => p["spec"]!["ingress"]?.AsArray() ?? [])
+            .Where(rule => rule!["ports"] is not { } ports || ports.AsArray().Any(port => (string?)port!["port"] == portName))
+            .SelectMany(rule => rule!["from"]?.AsArray() ?? [JsonValue.Create("anywhere")])
+            .SelectMany(peer => peer is JsonValue ? ["anywhere"]
+                : peer!["podSelector"] is { } pods && peer["namespaceSelector"] is null
+                    ? workloads.Where(w => Selects(MatchLabels(pods), w.Value)).Select(w => w.Key).DefaultIfEmpty("no pod")
+                    : ["outside the namespace: " + peer.ToJsonString()])
+            .Distinct()
+            .ToList();
+    }
+
+    /// <summary>The plain values of a Deployment's first container's environment, by name.</summary>
+    private static Dictionary<string, string> ContainerEnv(IReadOnlyList<JsonNode> manifests, string deployment) =>
+        PodSpec(Assert.Single(manifests.OfKind("Deployment"), d => d.Name() == deployment))!["containers"]![0]!["env"]!.AsArray()
+            .Where(variable => variable!["value"] is not null)
+            .ToDictionary(variable => (string)variable!["name"]!, variable => ValueText(variable!["value"]));
 
     private static bool IsClusterDns(JsonNode namespaces, JsonNode? pods) =>
         (string?)namespaces["matchLabels"]?["kubernetes.io/metadata.name"] == "kube-system" && (string?)pods?["matchLabels"]?["k8s-app"] == "kube-dns";

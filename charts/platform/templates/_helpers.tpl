@@ -108,6 +108,19 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
+{{/* The upstreams the gateway reaches over HTTP/2 without TLS (edge.http2Upstreams), space-separated; empty: none. */}}
+{{- define "platform.h2cUpstreams" -}}
+{{- if .Values.edge.http2Upstreams -}}auth tasks{{- end -}}
+{{- end -}}
+
+{{/* The headless Service of an upstream's h2c port. Call with (dict "root" $ "component" "tasks"). */}}
+{{- define "platform.h2cServiceName" -}}
+{{- include "platform.componentName" (dict "root" .root "component" (printf "%s-h2c" .component)) -}}
+{{- end -}}
+
+{{/* The port auth and tasks keep for the gateway's HTTP/2 (h2c), beside 8080 for everyone else. */}}
+{{- define "platform.h2cPort" -}}8081{{- end -}}
+
 {{/* A Service's in-cluster DNS name. Call with (dict "root" $ "component" "auth"). */}}
 {{- define "platform.serviceHost" -}}
 {{- printf "%s.%s.svc.%s" (include "platform.componentName" .) .root.Release.Namespace .root.Values.global.clusterDomain -}}

@@ -53,6 +53,15 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
   value: {{ $network | quote }}
 {{- end }}
 {{- end }}
+{{- if has $component (splitList " " (include "platform.h2cUpstreams" $root)) }}
+# 8080 for everyone (probes, Prometheus, validators fetching the JWKS); {{ include "platform.h2cPort" $root }} for the gateway, HTTP/2 only.
+- name: Kestrel__Endpoints__Http__Url
+  value: "http://+:8080"
+- name: Kestrel__Endpoints__H2c__Url
+  value: "http://+:{{ include "platform.h2cPort" $root }}"
+- name: Kestrel__Endpoints__H2c__Protocols
+  value: Http2
+{{- end }}
 {{- if eq $component "gateway" }}
 {{- if $root.Values.eventStream.enabled }}
 # GET /api/events: one consumer of platform.events per pod; the resume log in Redis.
@@ -71,10 +80,21 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 - name: EventStream__Enabled
   value: "false"
 {{- end }}
-# Overrides the one destination of each upstream in the gateway's appsettings.json ("local") with the Service.
+# Overrides the one destination of each upstream in the gateway's appsettings.json ("local") with the Service; for
+# those reached over HTTP/2, the headless Service, whose name the gateway resolves to every ready pod.
+{{- $h2c := splitList " " (include "platform.h2cUpstreams" $root) }}
 {{- range $upstream := list "auth" "tasks" "files" }}
+{{- if has $upstream $h2c }}
+- name: ReverseProxy__Clusters__{{ $upstream }}__Destinations__local__Address
+  value: "http://{{ include "platform.h2cServiceName" (dict "root" $root "component" $upstream) }}.{{ $root.Release.Namespace }}.svc.{{ $root.Values.global.clusterDomain }}:{{ include "platform.h2cPort" $root }}/"
+- name: ReverseProxy__Clusters__{{ $upstream }}__HttpRequest__Version
+  value: "2"
+- name: ReverseProxy__Clusters__{{ $upstream }}__HttpRequest__VersionPolicy
+  value: RequestVersionExact
+{{- else }}
 - name: ReverseProxy__Clusters__{{ $upstream }}__Destinations__local__Address
   value: "{{ include "platform.serviceUrl" (dict "root" $root "component" $upstream) }}/"
+{{- end }}
 {{- end }}
 {{- range $i, $network := $root.Values.edge.trustedProxies }}
 - name: Edge__TrustedProxies__{{ $i }}

@@ -31,10 +31,19 @@ public static class ConfigurationKeys
     /// <summary>YARP's own schema: the gateway's upstream addresses, overridden per Service by the chart.</summary>
     public const string ReverseProxyDestinationAddress = "ReverseProxy:Clusters:*:Destinations:*:Address";
 
+    /// <summary>YARP's own schema: the HTTP version the gateway speaks to an upstream (2 to auth and tasks, edge.http2Upstreams).</summary>
+    public const string ReverseProxyHttpVersion = "ReverseProxy:Clusters:*:HttpRequest:Version";
+    public const string ReverseProxyHttpVersionPolicy = "ReverseProxy:Clusters:*:HttpRequest:VersionPolicy";
+
+    /// <summary>Kestrel's own schema: auth and tasks listen on a second, HTTP/2-only endpoint for the gateway.</summary>
+    public const string KestrelEndpointUrl = "Kestrel:Endpoints:*:Url";
+    public const string KestrelEndpointProtocols = "Kestrel:Endpoints:*:Protocols";
+
     public static IReadOnlyList<string> Direct { get; } =
     [
         PostgresConnection, PostgresReplicaConnection, RedisConnection, RabbitMqConnection,
         PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RabbitMqPassword, RabbitMqCaCertificate,
         PostgresDatabase, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
+        ReverseProxyHttpVersion, ReverseProxyHttpVersionPolicy, KestrelEndpointUrl, KestrelEndpointProtocols,
     ];
 }
