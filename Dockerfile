@@ -40,6 +40,7 @@ WORKDIR /app
 COPY --from=build /out/ ./
 # APP_UID is the unprivileged "app" user the official .NET images define.
 USER $APP_UID
-EXPOSE 8080
+# 8081: auth and tasks also listen there for the gateway, HTTP/2 only, when the chart configures it (edge.http2Upstreams).
+EXPOSE 8080 8081
 # The apphost behind this symlink resolves its own real path, so `<image> migrate` runs that binary's command.
 ENTRYPOINT ["/app/entrypoint"]

@@ -81,7 +81,14 @@ public sealed partial class ApiDocument(
             var address = new Uri(new Uri(destination.Address), options.Value.UpstreamDocumentPath);
             try
             {
-                using var response = await http.GetAsync(address, cancellationToken);
+                // In the HTTP version the gateway speaks to that upstream (HTTP/2 only, on auth's and tasks' h2c port).
+                using var request = new HttpRequestMessage(HttpMethod.Get, address);
+                if (cluster.HttpRequest?.Version is { } version)
+                {
+                    request.Version = version;
+                    request.VersionPolicy = cluster.HttpRequest.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower;
+                }
+                using var response = await http.SendAsync(request, cancellationToken);
                 if (response.IsSuccessStatusCode && JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken)) is JsonObject document)
                 {
                     return document;

@@ -10,11 +10,13 @@ using Polly.Timeout;
 namespace Platform.Gateway.Resilience;
 
 /// <summary>
-/// One resilience pipeline per upstream address (a destination of a YARP cluster; in Kubernetes, the one
-/// Service address of an upstream): retry on connection failure for requests that can be sent again, a circuit
+/// One resilience pipeline per upstream address (a destination of a YARP cluster; in Kubernetes, a pod behind a
+/// headless Service or a Service's address): retry on connection failure for requests that can be sent again, a circuit
 /// breaker that answers fast once that address keeps failing, and a timeout to the response headers that routes
 /// can override. Per address, so one dead replica of several never opens the circuit of the healthy ones (YARP's
 /// health checks steer traffic away from it). It sits under YARP as a message handler, so it sees every attempt.
+/// Pods come and go with their addresses, so an address no request went to for <see cref="IdleExpiry"/> is
+/// forgotten, circuit and gauge series with it.
 /// </summary>
 public sealed class UpstreamResilience
 {
@@ -22,9 +24,14 @@ public sealed class UpstreamResilience
 
     private static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("platform.request");
 
+    /// <summary>How long an address keeps its circuit without a request; far longer than any break or sampling window.</summary>
+    public static readonly TimeSpan IdleExpiry = TimeSpan.FromMinutes(10);
+
     private readonly ConcurrentDictionary<(string Upstream, string Destination), Upstream> destinations = new();
     private readonly ResilienceOptions options;
     private readonly TimeProvider time;
+    private readonly long sweepEvery;
+    private long nextSweep;
 
     public UpstreamResilience(IOptions<ResilienceOptions> options, TimeProvider time, GatewayMetrics metrics)
     {
@@ -32,6 +39,8 @@ public sealed class UpstreamResilience
         ArgumentNullException.ThrowIfNull(metrics);
         this.options = options.Value;
         this.time = time;
+        sweepEvery = (long)(IdleExpiry.TotalSeconds / 10 * time.TimestampFrequency);
+        nextSweep = time.GetTimestamp() + sweepEvery;
         metrics.Meter.CreateObservableGauge("gateway.circuit.state", ObserveCircuits, unit: "{state}",
             description: "Circuit of each upstream address: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
@@ -42,12 +51,39 @@ public sealed class UpstreamResilience
 
     public HttpMessageHandler Wrap(string upstream, HttpMessageHandler inner) => new ResilientHandler(this, upstream) { InnerHandler = inner };
 
-    private ResiliencePipeline<HttpResponseMessage> PipelineFor(string upstream, Uri destination) =>
-        destinations.GetOrAdd((upstream, destination.Authority), _ => Create(upstream)).Pipeline;
+    private ResiliencePipeline<HttpResponseMessage> PipelineFor(string upstream, Uri destination)
+    {
+        var now = time.GetTimestamp();
+        var entry = destinations.GetOrAdd((upstream, destination.Authority), _ => Create(upstream));
+        Volatile.Write(ref entry.LastUsed, now);
+        SweepIfDue(now);
+        return entry.Pipeline;
+    }
 
-    private IEnumerable<Measurement<int>> ObserveCircuits() =>
-        destinations.Select(pair => new Measurement<int>((int)pair.Value.Circuit.CircuitState,
+    private IEnumerable<Measurement<int>> ObserveCircuits()
+    {
+        SweepIfDue(time.GetTimestamp());
+        return destinations.Select(pair => new Measurement<int>((int)pair.Value.Circuit.CircuitState,
             new KeyValuePair<string, object?>("upstream", pair.Key.Upstream), new KeyValuePair<string, object?>("destination", pair.Key.Destination)));
+    }
+
+    /// <summary>At most once per tenth of <see cref="IdleExpiry"/>: forgets the addresses idle for longer than it.</summary>
+    private void SweepIfDue(long now)
+    {
+        var due = Interlocked.Read(ref nextSweep);
+        if (now < due || Interlocked.CompareExchange(ref nextSweep, now + sweepEvery, due) != due)
+        {
+            return;
+        }
+        var idleSince = now - (long)(IdleExpiry.TotalSeconds * time.TimestampFrequency);
+        foreach (var (key, entry) in destinations)
+        {
+            if (Volatile.Read(ref entry.LastUsed) < idleSince)
+            {
+                destinations.TryRemove(new KeyValuePair<(string, string), Upstream>(key, entry));
+            }
+        }
+    }
 
     private Upstream Create(string upstream)
     {
@@ -81,7 +117,7 @@ public sealed class UpstreamResilience
                         : TimeSpan.FromSeconds(options.TimeoutSeconds)),
             })
             .Build();
-        return new Upstream(pipeline, circuit);
+        return new Upstream(pipeline, circuit) { LastUsed = time.GetTimestamp() };
     }
 
     /// <summary>Refused or unreachable: the request never reached the upstream's application.</summary>
@@ -93,7 +129,15 @@ public sealed class UpstreamResilience
         request.Content is null
         && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options || request.Method == HttpMethod.Delete);
 
-    private sealed record Upstream(ResiliencePipeline<HttpResponseMessage> Pipeline, CircuitBreakerStateProvider Circuit);
+    private sealed class Upstream(ResiliencePipeline<HttpResponseMessage> pipeline, CircuitBreakerStateProvider circuit)
+    {
+        /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the last request to this address.</summary>
+        public long LastUsed;
+
+        public ResiliencePipeline<HttpResponseMessage> Pipeline { get; } = pipeline;
+
+        public CircuitBreakerStateProvider Circuit { get; } = circuit;
+    }
 
     private sealed class ResilientHandler(UpstreamResilience resilience, string upstream) : DelegatingHandler
     {
