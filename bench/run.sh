@@ -160,12 +160,15 @@ cleanup() {
 
 # ------------------------------------------------------------------------------------------- measurement --
 
-# make run's access tokens live 1 min (+5 s skew): a scenario (warm-up + BENCH_DURATION) starts with tokens at
-# most 20 s old, so keep BENCH_DURATION + BENCH_WARMUP under 45 s or start the platform with longer-lived tokens
+# make run's access tokens live 1 min (+5 s skew): a measured scenario starts with tokens young enough to outlive its
+# warm-up and BENCH_DURATION (else its end is answered 401: scenario runtime's restart warm-up once aged them past
+# that), so keep BENCH_DURATION + BENCH_WARMUP under 55 s or start the platform with longer-lived tokens
 # (PLATFORM_ACCESS_TOKEN_MINUTES).
 TOKENS_AT=0
+TOKEN_MAX_AGE=$(( 55 - BENCH_WARMUP - BENCH_DURATION ))
+(( TOKEN_MAX_AGE > 0 )) || TOKEN_MAX_AGE=0
 fresh_tokens() {
-  if (( SECONDS - TOKENS_AT > 20 )); then
+  if (( SECONDS - TOKENS_AT > TOKEN_MAX_AGE )); then
     "$BENCH_DIR/seed.sh" tokens
     TOKENS_AT=$SECONDS
   fi

@@ -10,7 +10,7 @@ namespace Platform.Tasks.Tasks;
 /// PostgreSQL stays the truth. An entry holds a generation read from the database, counts its age from before that
 /// read, and is used only while it is younger than <see cref="TasksOptions.GenerationMemoSeconds"/>, the user has
 /// not written within the read-your-writes window (every instance marks a write in Redis before it answers; while
-/// Redis cannot tell, no entry is used: <see cref="TaskReads.PlanAsync"/> asks, once per request) and the replica is
+/// Redis cannot tell, no entry is used: <see cref="TaskReads"/> asks, once per request) and the replica is
 /// within its lag bound. So a write answered before an
 /// entry is used is either still inside the window, and the entry is not used, or older than the window — which is
 /// longer than the entry's age plus the replica's lag bound and sampling period, so the generation read into the
