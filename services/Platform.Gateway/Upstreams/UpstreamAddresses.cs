@@ -19,10 +19,10 @@ public sealed class UpstreamAddressOptions
 
 /// <summary>
 /// Turns a destination whose address names a host into one destination per address the name resolves to, looked up
-/// again every <see cref="UpstreamAddressOptions.DnsRefreshSeconds"/>. In a cluster the gateway speaks HTTP/2 to
-/// auth and tasks, whose requests share one connection per destination; through a Service's virtual IP that would be
-/// one pod, so the chart names a headless Service, whose name resolves to every ready pod, and YARP balances
-/// requests over them. A lookup that fails keeps the addresses found last (a name with none yet stays as it is:
+/// again every <see cref="UpstreamAddressOptions.DnsRefreshSeconds"/>. With edge.http2Upstreams the gateway speaks
+/// HTTP/2 to auth and tasks, whose requests share one connection per destination; through a Service's virtual IP that
+/// would be one pod, so the chart names a headless Service, whose name resolves to every ready pod, and YARP balances
+/// requests over them (a ClusterIP Service's name resolves to its one virtual IP, as before). A lookup that fails keeps the addresses found last (a name with none yet stays as it is:
 /// its requests fail as an unreachable upstream until a lookup succeeds); an address is a destination as it is.
 /// Destinations are named after their address, so health and circuit state stay with the pod, not a position in a list.
 /// </summary>
