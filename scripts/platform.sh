@@ -103,12 +103,11 @@ service_env() {
   export ReverseProxy__Clusters__auth__Destinations__local__Address="http://127.0.0.1:$AUTH_PORT/"
   export ReverseProxy__Clusters__tasks__Destinations__local__Address="http://127.0.0.1:$TASKS_PORT/"
   export ReverseProxy__Clusters__files__Destinations__local__Address="http://127.0.0.1:$FILES_PORT/"
-  # PLATFORM_UPSTREAM_HTTP2=1, like the chart's edge.http2Upstreams (opt-in, see docs/architecture.md §1.1): the
-  # gateway speaks HTTP/2 to auth and tasks (prior knowledge, no TLS, on their h2c ports), so the requests of all its
-  # clients share a few connections and one system call carries many of them; `make bench` measured a cached read at
-  # about half the CPU of HTTP/1.1 (scenario runtime). Files stays on HTTP/1.1: its large bodies would queue behind
-  # HTTP/2's flow-control windows.
-  if [[ ${PLATFORM_UPSTREAM_HTTP2:-0} == 1 ]]; then
+  # As in the chart, the gateway speaks HTTP/2 to auth and tasks (prior knowledge, no TLS, on their h2c ports): the
+  # requests of all its clients share a few connections, so one system call carries many of them; `make bench`
+  # measured a cached read at less than half the CPU over HTTP/1.1 (scenario runtime, PLATFORM_UPSTREAM_HTTP2=0).
+  # Files stays on HTTP/1.1: its large bodies would queue behind HTTP/2's flow-control windows.
+  if [[ ${PLATFORM_UPSTREAM_HTTP2:-1} == 1 ]]; then
     local upstream
     for upstream in auth tasks; do
       export "ReverseProxy__Clusters__${upstream}__Destinations__local__Address=http://127.0.0.1:$(h2c_port_of "$upstream")/"
@@ -214,7 +213,7 @@ up() {
   say "platform ready in $((SECONDS - started)) s"
   say "  gateway  http://localhost:$GATEWAY_PORT   (API: /api/auth, /api/tasks, /api/files)"
   say "  auth     http://localhost:$AUTH_PORT   tasks http://localhost:$TASKS_PORT   files http://localhost:$FILES_PORT"
-  say "  auth and tasks also listen for the gateway over HTTP/2 (h2c) on ports $AUTH_H2C_PORT and $TASKS_H2C_PORT (PLATFORM_UPSTREAM_HTTP2=1 uses them)"
+  say "  the gateway reaches auth and tasks over HTTP/2 (h2c) on ports $AUTH_H2C_PORT and $TASKS_H2C_PORT"
   say "  mail     smtp://127.0.0.1:$SMTP_PORT, delivered into the maildir $RUN/mail/new (one file per message)"
   say "  each service: /healthz /readyz /metrics; logs in $RUN/logs; stop with: make stop"
 }

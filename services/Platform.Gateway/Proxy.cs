@@ -73,7 +73,7 @@ public static class Proxy
     }
 
     /// <summary>
-    /// The per-request pipeline after routing and authentication: body limits, rate limits, metrics of what the client got,
+    /// The per-request pipeline after routing and authentication: body limits, rate limits, small bodies read whole, metrics of what the client got,
     /// problem details for failed forwards, then YARP's own load balancing and passive health.
     /// </summary>
     public static WebApplication MapProxy(this WebApplication app)
@@ -83,6 +83,7 @@ public static class Proxy
         {
             pipeline.UseBodyLimits();
             pipeline.UseEdgeRateLimits();
+            pipeline.UseRequestBuffering();
             pipeline.UseUpstreamMetrics();
             pipeline.UseUpstreamErrors();
             pipeline.UseSessionAffinity();

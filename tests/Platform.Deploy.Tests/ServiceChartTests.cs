@@ -167,12 +167,15 @@ public sealed partial class ServiceChartTests
 
     private static readonly string[] Dns = ["kube-dns UDP/53", "kube-dns TCP/53"];
 
+    /// <summary>The gateway's HTTP/2 to auth and tasks (edge.http2Upstreams, on by default).</summary>
+    private static readonly string[] GatewayHttp2 = ["Deployment/platform-auth TCP/8081", "Deployment/platform-tasks TCP/8081"];
+
     private static readonly string[] BundledDataTier =
         ["StatefulSet/platform-postgresql TCP/5432", "StatefulSet/platform-postgresql-read TCP/5432", "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"];
 
     public static TheoryData<string, string[]> BundledEgress() => new()
     {
-        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"] },
+        { "Deployment/platform-gateway", [.. Dns, "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. GatewayHttp2, "StatefulSet/platform-redis TCP/6379", "StatefulSet/platform-rabbitmq TCP/5672"] },
         { "Deployment/platform-auth", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
         { "Deployment/platform-tasks", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
         { "Deployment/platform-files", [.. Dns, "Deployment/platform-auth TCP/8080", .. BundledDataTier] },
@@ -202,16 +205,16 @@ public sealed partial class ServiceChartTests
             "--set", "networkPolicy.externalDataTier.postgresql={10.10.0.0/24,10.10.1.0/24}", "--set", "networkPolicy.externalDataTier.redis={10.20.0.5/32}");
 
         string[] tasks = ["10.10.0.0/24 TCP/5432", "10.10.1.0/24 TCP/5432", "10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", .. Dns];
-        string[] gateway = ["10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. Dns];
+        string[] gateway = ["10.20.0.5/32 TCP/6379", "0.0.0.0/0 TCP/5671", "::/0 TCP/5671", "Deployment/platform-auth TCP/8080", "Deployment/platform-tasks TCP/8080", "Deployment/platform-files TCP/8080", .. GatewayHttp2, .. Dns];
 
         Assert.Equal(tasks.Order(), AllowedEgress(manifests, "Deployment/platform-tasks").Order());
         Assert.Equal(gateway.Order(), AllowedEgress(manifests, "Deployment/platform-gateway").Order());
     }
 
     [Fact]
-    public async Task With_http2_upstreams_the_gateway_reaches_auth_and_tasks_at_every_ready_pod_and_nobody_else_may_use_that_port()
+    public async Task The_gateway_reaches_auth_and_tasks_over_http2_at_every_ready_pod_and_nobody_else_may_use_that_port()
     {
-        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "edge.http2Upstreams=true");
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
         var gateway = ContainerEnv(manifests, "platform-gateway");
 
         foreach (var upstream in new[] { "auth", "tasks" })
@@ -238,10 +241,7 @@ public sealed partial class ServiceChartTests
         Assert.Equal("http://platform-files.platform.svc.cluster.local/", gateway["ReverseProxy__Clusters__files__Destinations__local__Address"]);
         Assert.DoesNotContain("ReverseProxy__Clusters__files__HttpRequest__Version", gateway.Keys);
 
-        Assert.Contains("Deployment/platform-tasks TCP/8081", AllowedEgress(manifests, "Deployment/platform-gateway"));
-
-        // Off by default (HTTP/1.1 through each Service).
-        var off = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo);
+        var off = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "edge.http2Upstreams=false");
         Assert.DoesNotContain(off.OfKind("Service"), service => service.Name()!.EndsWith("-h2c", StringComparison.Ordinal));
         Assert.Equal("http://platform-tasks.platform.svc.cluster.local/", ContainerEnv(off, "platform-gateway")["ReverseProxy__Clusters__tasks__Destinations__local__Address"]);
         Assert.DoesNotContain(ContainerEnv(off, "platform-tasks").Keys, name => name.StartsWith("Kestrel__Endpoints", StringComparison.Ordinal));

@@ -20,8 +20,6 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
     {
         ["Edge__TrustedProxies__0"] = "127.0.0.1/32",
         ["Edge__CorsOrigins__0"] = AllowedOrigin,
-        // The gateway's tests run it as edge.http2Upstreams does (opt-in elsewhere): HTTP/2 to auth and tasks.
-        ["PLATFORM_UPSTREAM_HTTP2"] = "1",
         ["Resilience__BreakerMinimumThroughput"] = "4",
         ["Resilience__BreakerSamplingSeconds"] = "5",
         ["Resilience__BreakerBreakSeconds"] = "2",

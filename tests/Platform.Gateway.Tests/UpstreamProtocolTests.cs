@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 namespace Platform.Gateway.Tests;
 
 /// <summary>
-/// With PLATFORM_UPSTREAM_HTTP2=1 (the chart's edge.http2Upstreams) the gateway reaches auth and tasks over HTTP/2
-/// without TLS, on the port each keeps for it, and files over HTTP/1.1: what each service counted in its own request metrics says which it got.
+/// The gateway reaches auth and tasks over HTTP/2 without TLS, on the port each keeps for it (scripts/platform.sh as the
+/// chart sets it), and files over HTTP/1.1: what each service counted in its own request metrics says which it got.
 /// </summary>
 [Collection(GatewayPlatformCollection.Name)]
 public sealed partial class UpstreamProtocolTests(GatewayPlatform platform)

@@ -56,7 +56,7 @@ public class LocalPlatform : IAsyncDisposable
             ["tasks"] = new($"http://127.0.0.1:{port + 12}"),
             ["files"] = new($"http://127.0.0.1:{port + 13}"),
         };
-        var http2 = environment.GetValueOrDefault("PLATFORM_UPSTREAM_HTTP2") == "1";
+        var http2 = environment.GetValueOrDefault("PLATFORM_UPSTREAM_HTTP2") != "0";
         GatewayUpstreams = new Dictionary<string, Uri>
         {
             ["auth"] = http2 ? new($"http://127.0.0.1:{port + 14}") : Services["auth"],
@@ -74,7 +74,7 @@ public class LocalPlatform : IAsyncDisposable
 
     public IReadOnlyDictionary<string, Uri> Services { get; }
 
-    /// <summary>Where the gateway reaches each upstream: with PLATFORM_UPSTREAM_HTTP2=1 auth and tasks on their HTTP/2-only ports.</summary>
+    /// <summary>Where the gateway reaches each upstream: auth and tasks on their HTTP/2-only ports (unless PLATFORM_UPSTREAM_HTTP2=0), files as anyone does.</summary>
     public IReadOnlyDictionary<string, Uri> GatewayUpstreams { get; }
 
     /// <summary>The issuer every token of this platform carries (scripts/platform.sh: the gateway's own address).</summary>

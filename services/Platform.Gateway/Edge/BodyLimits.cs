@@ -14,13 +14,7 @@ public static class BodyLimits
     {
         pipeline.Use(async (context, next) =>
         {
-            // The route's own limit (YARP applies it to the body stream only when forwarding; -1: none), else Kestrel's.
-            var limit = context.GetReverseProxyFeature().Route.Config.MaxRequestBodySize switch
-            {
-                null => context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize,
-                -1 => null,
-                var routeLimit => routeLimit,
-            };
+            var limit = LimitOf(context);
             if (context.Request.ContentLength is not { } length || limit is null || length <= limit)
             {
                 await next(context);
@@ -31,4 +25,12 @@ public static class BodyLimits
         });
         return pipeline;
     }
+
+    /// <summary>The route's own limit (YARP applies it to the body stream only when forwarding; -1: none), else Kestrel's.</summary>
+    public static long? LimitOf(HttpContext context) => context.GetReverseProxyFeature().Route.Config.MaxRequestBodySize switch
+    {
+        null => context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize,
+        -1 => null,
+        var routeLimit => routeLimit,
+    };
 }

@@ -7,6 +7,7 @@ public static class EdgeExtensions
     /// <summary>Forwarded-header trust and the CORS allowlist, from the <c>Edge</c> section.</summary>
     public static WebApplicationBuilder AddEdge(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<EdgeOptions>().BindConfiguration(EdgeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var edge = builder.Configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {

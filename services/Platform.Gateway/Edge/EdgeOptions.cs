@@ -13,4 +13,11 @@ public sealed class EdgeOptions
 
     /// <summary>Origins (scheme://host[:port]) whose browser scripts may call the API. Empty: no cross-origin access.</summary>
     public List<string> CorsOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Request bodies on routes whose limit is at most this many bytes are read whole before they are forwarded
+    /// (auth's and tasks' 1 MiB); larger limits (uploads) stream. 0: stream every body.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 64 * 1024 * 1024)]
+    public int BufferRequestBodiesUpToBytes { get; set; } = 1024 * 1024;
 }

@@ -1,0 +1,110 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Platform.Hosting.Problems;
+
+namespace Platform.Gateway.Edge;
+
+/// <summary>
+/// Reads a request body whole before it is forwarded, on routes whose body limit is at most
+/// <see cref="EdgeOptions.BufferRequestBodiesUpToBytes"/> (auth and tasks; not uploads), as nginx does by default.
+/// An upstream that answers before it has read the body (415, 400, 401) then never races the gateway's own reading
+/// of the client: over HTTP/2 that race left YARP's copy still reading when Kestrel tried to drain the rest, and
+/// Kestrel closed the client's keep-alive connection after an answer that had not said so. It also keeps a slow
+/// client from holding an upstream stream open while it trickles its body in.
+/// </summary>
+public static class RequestBuffering
+{
+    private const int FirstChunk = 16 * 1024;
+
+    public static IReverseProxyApplicationBuilder UseRequestBuffering(this IReverseProxyApplicationBuilder pipeline)
+    {
+        var bufferUpTo = pipeline.ApplicationServices.GetRequiredService<IOptions<EdgeOptions>>().Value.BufferRequestBodiesUpToBytes;
+        pipeline.Use(async (context, next) =>
+        {
+            var limit = BodyLimits.LimitOf(context);
+            if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: true } || limit is null || limit > bufferUpTo)
+            {
+                await next(context);
+                return;
+            }
+            byte[] body;
+            int length;
+            try
+            {
+                (body, length) = await ReadAsync(context.Request, (int)limit.Value, context.RequestAborted);
+            }
+            catch (BadHttpRequestException e)
+            {
+                var tooLarge = e.StatusCode == StatusCodes.Status413PayloadTooLarge;
+                await context.WriteProblemAsync(tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest,
+                    tooLarge ? ProblemTypes.PayloadTooLarge : ProblemTypes.BadRequest,
+                    tooLarge ? "The request body is too large." : "The request body could not be read.",
+                    tooLarge ? $"This route accepts bodies up to {limit} bytes." : "The client sent a malformed body.");
+                return;
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                context.Abort(); // The client went away while sending: nobody to answer.
+                return;
+            }
+            if (length > limit)
+            {
+                ArrayPool<byte>.Shared.Return(body);
+                await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
+                    "The request body is too large.", $"This route accepts bodies up to {limit} bytes.");
+                return;
+            }
+            context.Response.RegisterForDispose(new Returned(body));
+            context.Request.Body = new MemoryStream(body, 0, length, writable: false);
+            context.Request.Headers.TransferEncoding = default;
+            context.Request.ContentLength = length;
+            await next(context);
+        });
+        return pipeline;
+    }
+
+    /// <summary>
+    /// The whole body in a pooled array, or as far as one byte past <paramref name="limit"/> (the caller refuses that).
+    /// Kestrel's own body limit may stop it sooner, with a <see cref="BadHttpRequestException"/>.
+    /// </summary>
+    private static async Task<(byte[] Body, int Length)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellation)
+    {
+        var capacity = (int)Math.Min(request.ContentLength ?? FirstChunk, limit + 1L);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        return (buffer, length);
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit + 1L));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellation);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
+                length += read;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private sealed class Returned(byte[] buffer) : IDisposable
+    {
+        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+    }
+}
