@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 
@@ -66,6 +67,26 @@ public sealed class EarlyAnswerTests(GatewayPlatform platform)
             var next = await reader.ReadAsync();
             Assert.Equal(200, next.Status);
         }
+    }
+
+    [Fact]
+    public async Task A_chunked_body_read_whole_by_the_gateway_reaches_the_upstream_intact()
+    {
+        var user = await platform.SignUpAsync();
+        const string title = "chunked ✓";
+        var description = new string('é', 10_000); // 20 KB of UTF-8: more than the gateway's first 16 KiB piece
+        using var request = platform.Request(HttpMethod.Post, "/api/tasks", user.ClientAddress, user.AccessToken);
+        // Chunked: the gateway reads it in pieces of unknown total.
+        request.Headers.TransferEncodingChunked = true;
+        request.Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($"{{\"title\":\"{title}\",\"description\":\"{description}\"}}")));
+        request.Content.Headers.ContentType = new("application/json");
+
+        using var answer = await platform.Client.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.Created, answer.StatusCode);
+        var created = await answer.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal(title, created.GetProperty("title").GetString());
+        Assert.Equal(description, created.GetProperty("description").GetString());
     }
 
     private static Task WriteAsync(NetworkStream stream, string text) => stream.WriteAsync(Encoding.ASCII.GetBytes(text)).AsTask();

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Platform.Hosting.Problems;
@@ -50,12 +49,10 @@ public static class RequestBuffering
             }
             if (length > limit)
             {
-                ArrayPool<byte>.Shared.Return(body);
                 await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
                     "The request body is too large.", $"This route accepts bodies up to {limit} bytes.");
                 return;
             }
-            context.Response.RegisterForDispose(new Returned(body));
             context.Request.Body = new MemoryStream(body, 0, length, writable: false);
             context.Request.Headers.TransferEncoding = default;
             context.Request.ContentLength = length;
@@ -65,46 +62,32 @@ public static class RequestBuffering
     }
 
     /// <summary>
-    /// The whole body in a pooled array, or as far as one byte past <paramref name="limit"/> (the caller refuses that).
-    /// Kestrel's own body limit may stop it sooner, with a <see cref="BadHttpRequestException"/>.
+    /// The whole body, or as far as one byte past <paramref name="limit"/> (the caller refuses that). Kestrel's own
+    /// body limit may stop it sooner, with a <see cref="BadHttpRequestException"/>. Not pooled: YARP may still hold
+    /// the stream when the response is done, and a body here is small (most are under a kilobyte).
     /// </summary>
     private static async Task<(byte[] Body, int Length)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellation)
     {
-        var capacity = (int)Math.Min(request.ContentLength ?? FirstChunk, limit + 1L);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
+        var declared = request.ContentLength;
+        var buffer = new byte[(int)Math.Min(declared ?? FirstChunk, limit + 1L)];
         var length = 0;
-        try
+        while (length <= limit)
         {
-            while (true)
+            if (length == buffer.Length)
             {
-                if (length == buffer.Length)
+                if (declared is not null)
                 {
-                    if (length > limit)
-                    {
-                        return (buffer, length);
-                    }
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit + 1L));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    break; // Kestrel never reads past Content-Length, and BodyLimits refused one over the limit.
                 }
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellation);
-                if (read == 0)
-                {
-                    return (buffer, length);
-                }
-                length += read;
+                Array.Resize(ref buffer, (int)Math.Min(Math.Max(buffer.Length * 2L, FirstChunk), limit + 1L));
             }
+            var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellation);
+            if (read == 0)
+            {
+                break;
+            }
+            length += read;
         }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-    }
-
-    private sealed class Returned(byte[] buffer) : IDisposable
-    {
-        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+        return (buffer, length);
     }
 }
