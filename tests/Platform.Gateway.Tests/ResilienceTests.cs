@@ -79,6 +79,42 @@ public sealed class ResilienceTests(GatewayPlatform platform)
     }
 
     [Fact]
+    public async Task A_client_that_hangs_up_before_the_answer_is_counted_as_499_not_as_an_upstream_failure()
+    {
+        await using var slow = await TestApp.StartAsync(map: app => app.MapGet("/api/hangup", async (HttpContext context) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
+            return "too late";
+        }));
+        await using var gateway = InProcessGateway.Start(platform, new Dictionary<string, string?>
+        {
+            ["ReverseProxy:Routes:hangup:ClusterId"] = "hangup",
+            ["ReverseProxy:Routes:hangup:AuthorizationPolicy"] = "Anonymous",
+            ["ReverseProxy:Routes:hangup:Match:Path"] = "/api/hangup",
+            ["ReverseProxy:Routes:hangup:Metadata:RateLimitPolicy"] = "none",
+            ["ReverseProxy:Clusters:hangup:Destinations:local:Address"] = slow.Client.BaseAddress!.ToString(),
+        });
+        using var client = gateway.CreateRealClient();
+
+        using (var hangUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync(new Uri("/api/hangup", UriKind.Relative), hangUp.Token));
+        }
+
+        string[] series = [];
+        await Poll.UntilAsync(async () =>
+        {
+            series = (await client.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Split('\n')
+                .Where(line => line.StartsWith("gateway_upstream_request_duration_seconds_count{", StringComparison.Ordinal)
+                    && line.Contains("route=\"hangup\"", StringComparison.Ordinal))
+                .ToArray();
+            return series.Length > 0;
+        }, TimeSpan.FromSeconds(10), "the hung-up request to be counted");
+        Assert.Contains(series, line => line.Contains("status=\"499\"", StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.DoesNotContain(series, line => line.Contains("status=\"5", StringComparison.Ordinal) || line.Contains("status=\"400\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Several_addresses_of_an_upstream_share_the_load_and_a_dead_one_is_left_out()
     {
         var first = await TestApp.StartAsync(map: app => app.MapGet("/api/who", () => "first"));

@@ -5,9 +5,14 @@ namespace Platform.Gateway.Upstreams;
 
 public static class UpstreamMetrics
 {
+    /// <summary>nginx's status for a client that closed the connection before it got an answer.</summary>
+    public const int ClientClosedRequest = 499;
+
     /// <summary>
     /// Times every forwarded request to the end of its response body and records it with the status the client
-    /// got — after error mapping, so an open circuit shows as the 503 the client saw.
+    /// got — after error mapping, so an open circuit shows as the 503 the client saw. A client that hung up before
+    /// the answer began is recorded as 499, not as the 400 or 502 YARP leaves on the response it could not send,
+    /// so the gateway's 5xx ratio counts only the platform's failures.
     /// </summary>
     public static IReverseProxyApplicationBuilder UseUpstreamMetrics(this IReverseProxyApplicationBuilder pipeline)
     {
@@ -21,8 +26,9 @@ public static class UpstreamMetrics
             finally
             {
                 var proxy = context.GetReverseProxyFeature();
+                var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? ClientClosedRequest : context.Response.StatusCode;
                 context.RequestServices.GetRequiredService<GatewayMetrics>().UpstreamRequest(
-                    proxy.Route.Config.RouteId, proxy.Cluster.Config.ClusterId, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                    proxy.Route.Config.RouteId, proxy.Cluster.Config.ClusterId, status, Stopwatch.GetElapsedTime(started));
             }
         });
         return pipeline;
