@@ -20,11 +20,15 @@ public static class BodyLimits
                 await next(context);
                 return;
             }
-            await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
-                "The request body is too large.", $"This route accepts bodies up to {limit} bytes.");
+            await WriteTooLargeAsync(context, limit.Value);
         });
         return pipeline;
     }
+
+    /// <summary>The 413 for a body over <paramref name="limit"/>, whichever check found it.</summary>
+    public static ValueTask WriteTooLargeAsync(HttpContext context, long limit) =>
+        context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
+            "The request body is too large.", $"This route accepts bodies up to {limit} bytes.");
 
     /// <summary>The route's own limit (YARP applies it to the body stream only when forwarding; -1: none), else Kestrel's.</summary>
     public static long? LimitOf(HttpContext context) => context.GetReverseProxyFeature().Route.Config.MaxRequestBodySize switch

@@ -33,13 +33,17 @@ public static class RequestBuffering
             {
                 (body, length) = await ReadAsync(context.Request, (int)limit.Value, context.RequestAborted);
             }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                await BodyLimits.WriteTooLargeAsync(context, limit.Value);
+                return;
+            }
             catch (BadHttpRequestException e)
             {
-                var tooLarge = e.StatusCode == StatusCodes.Status413PayloadTooLarge;
-                await context.WriteProblemAsync(tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest,
-                    tooLarge ? ProblemTypes.PayloadTooLarge : ProblemTypes.BadRequest,
-                    tooLarge ? "The request body is too large." : "The request body could not be read.",
-                    tooLarge ? $"This route accepts bodies up to {limit} bytes." : "The client sent a malformed body.");
+                // Kestrel refused the body otherwise: too slow (408) or malformed framing (400).
+                var status = e.StatusCode is >= 400 and < 500 ? e.StatusCode : StatusCodes.Status400BadRequest;
+                await context.WriteProblemAsync(status, ProblemTypes.ForStatus(status), "The request body could not be read.",
+                    status == StatusCodes.Status408RequestTimeout ? "The body arrived too slowly." : "The client sent a malformed body.");
                 return;
             }
             catch (Exception e) when (e is IOException or OperationCanceledException)
@@ -49,8 +53,7 @@ public static class RequestBuffering
             }
             if (length > limit)
             {
-                await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
-                    "The request body is too large.", $"This route accepts bodies up to {limit} bytes.");
+                await BodyLimits.WriteTooLargeAsync(context, limit.Value);
                 return;
             }
             context.Request.Body = new MemoryStream(body, 0, length, writable: false);
