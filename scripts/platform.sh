@@ -179,6 +179,17 @@ wait_ready() {
   done
 }
 
+# The gateway is ready as soon as one upstream answers its probe (one failing service must not take the edge out of a
+# load balancer), and it probes every 5 s: a service that became ready just after a probe is "down" to the gateway for
+# up to 5 s more. "Platform ready" means the gateway reaches all of them: its /api/health says 200.
+wait_edge() {
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:$GATEWAY_PORT/api/health"; do
+    (( SECONDS < deadline )) || die "the gateway does not reach every service after ${READY_TIMEOUT}s (curl http://127.0.0.1:$GATEWAY_PORT/api/health)"
+    sleep 0.5
+  done
+}
+
 stop_service() {
   local service="$1" pid
   pid="$(running_pid "$service")" || return 0
@@ -209,6 +220,7 @@ up() {
   dotnet "$(operator_dll)" keys init --dir "$RUN/keys"
   for service in "${SERVICES[@]}"; do start_service "$service"; done
   for service in "${SERVICES[@]}"; do wait_ready "$service"; done
+  wait_edge
   say ""
   say "platform ready in $((SECONDS - started)) s"
   say "  gateway  http://localhost:$GATEWAY_PORT   (API: /api/auth, /api/tasks, /api/files)"

@@ -39,6 +39,12 @@ done
 echo "=== datatier self-test"
 if bash scripts/datatier-selftest.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 
+# Which tests failed, with the first lines of each message, last: CI keeps only the tail of this output.
+if (( failed > 0 )); then
+  echo
+  echo "failed tests:"
+  grep -hE -A4 '^\s*Failed [A-Za-z_]' "$results"/*.log | grep -vE '^\s*(Stack Trace:|--)$' | cut -c1-300 | head -n 60
+fi
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status
