@@ -81,8 +81,10 @@ public sealed class ResilienceTests(GatewayPlatform platform)
     [Fact]
     public async Task A_client_that_hangs_up_before_the_answer_is_counted_as_499_not_as_an_upstream_failure()
     {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var slow = await TestApp.StartAsync(map: app => app.MapGet("/api/hangup", async (HttpContext context) =>
         {
+            arrived.TrySetResult();
             await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
             return "too late";
         }));
@@ -96,9 +98,13 @@ public sealed class ResilienceTests(GatewayPlatform platform)
         });
         using var client = gateway.CreateRealClient();
 
-        using (var hangUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        // Hang up once the request is upstream (not on a timer: a cold gateway on a busy machine may not have forwarded it yet).
+        using (var hangUp = new CancellationTokenSource())
         {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync(new Uri("/api/hangup", UriKind.Relative), hangUp.Token));
+            var request = client.GetAsync(new Uri("/api/hangup", UriKind.Relative), hangUp.Token);
+            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await hangUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
 
         string[] series = [];
