@@ -147,6 +147,50 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("cancelled")]
+    [InlineData("wrapped")]
+    public async Task A_request_whose_client_left_is_counted_as_499_not_as_a_server_error(string how)
+    {
+        // What a handler meets when its caller hangs up: the token it passed down is cancelled, or a driver turns the
+        // cancellation into an error of its own. Either way nobody is there to answer, and the 5xx burn-rate alerts
+        // must not count it.
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var left = await TestApp.StartAsync(map: web => web.MapGet("/slow", async Task<string> (HttpContext context) =>
+        {
+            arrived.TrySetResult();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+            }
+            catch (OperationCanceledException cancelled) when (how == "wrapped")
+            {
+                throw new InvalidOperationException("the query was cancelled", cancelled);
+            }
+            return "too late";
+        }));
+
+        using (var hangUp = new CancellationTokenSource())
+        {
+            var request = left.Client.GetAsync(new Uri("/slow", UriKind.Relative), hangUp.Token);
+            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await hangUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        }
+
+        string[] series = [];
+        await Poll.UntilAsync(async () =>
+        {
+            series = (await left.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Split('\n')
+                .Where(line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+                    && line.Contains("http_route=\"/slow\"", StringComparison.Ordinal))
+                .ToArray();
+            return series.Length > 0;
+        }, TimeSpan.FromSeconds(10), "the abandoned request to be counted");
+        Assert.Single(series);
+        Assert.Contains("http_response_status_code=\"499\"", series[0], StringComparison.Ordinal);
+    }
+
     private static async Task<JsonElement> AssertProblem(HttpResponseMessage response, HttpStatusCode status, string type)
     {
         Assert.Equal(status, response.StatusCode);
