@@ -71,6 +71,13 @@ public sealed class PasswordOptions
     /// <summary>Logins allowed to wait for a hashing slot before further ones get 503 with Retry-After.</summary>
     [Range(0, 10_000)]
     public int MaxQueuedHashes { get; set; } = 64;
+
+    /// <summary>
+    /// Longest a login waits for a hashing slot before it gets 503 with Retry-After: a client that would time out
+    /// anyway hears "try again" instead, and stops holding a place in the queue.
+    /// </summary>
+    [Range(0.1, 60)]
+    public double MaxHashWaitSeconds { get; set; } = 3;
 }
 
 /// <summary>Section "Keys": where the operator's keyset is mounted.</summary>

@@ -129,6 +129,34 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_login_that_would_wait_too_long_for_a_hashing_slot_gets_503_though_the_queue_has_room()
+    {
+        var (email, _) = await api.NewUserAsync();
+        await using var slow = await AuthHost.StartAsync(fixture.Tier, "auth_login", host.KeysDirectory, new Dictionary<string, string?>
+        {
+            ["Passwords:BcryptCost"] = "11",
+            ["Passwords:MaxConcurrentHashes"] = "1",
+            ["Passwords:MaxQueuedHashes"] = "100",
+            ["Passwords:MaxHashWaitSeconds"] = "0.3",
+        });
+        var slowApi = new AuthApiClient(slow.CreateRealClient());
+        await slowApi.LoginOkAsync(email); // rehashes at cost 11: every check below holds the one slot for 70 ms or more
+
+        // 12 checks one after another take over 800 ms; the queue (100) never fills, so only the wait bound refuses.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => slowApi.LoginAsync(email)));
+
+        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.NotEmpty(refused);
+        foreach (var response in refused)
+        {
+            Assert.NotNull(response.Headers.RetryAfter);
+            await AuthApiClient.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, AuthProblems.Overloaded);
+        }
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, r.StatusCode.ToString()));
+    }
+
+    [Fact]
     public async Task An_unknown_address_costs_one_bcrypt_verification_like_a_wrong_password()
     {
         var (email, _) = await api.NewUserAsync();

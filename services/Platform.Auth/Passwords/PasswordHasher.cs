@@ -16,12 +16,16 @@ public enum PasswordCheck
 /// <summary>
 /// bcrypt over a SHA-384 pre-hash (BCrypt.Net's "enhanced" mode), so passwords longer than bcrypt's 72 bytes are
 /// not silently truncated: every character counts. Hashing runs through a gate sized to the CPU count with a
-/// bounded queue, so a login storm waits its turn instead of starving every other request; when the queue is
-/// full the caller gets null and answers 503.
+/// bounded queue, so a login storm waits its turn instead of starving every other request. The queue is bounded in
+/// length (memory) and in time: a hash waits at most <see cref="PasswordOptions.MaxHashWaitSeconds"/> for its slot,
+/// because how long a queue of a given length takes depends on the CPU the pod really gets (a CPU limit's throttling,
+/// or neighbours on the node: `make bench` scenario 5 saw hashes of 136 ms CPU take 2.5 s and logins wait past
+/// clients' timeouts). When either bound is hit the caller gets null and answers 503 with Retry-After at once.
 /// </summary>
 public sealed class PasswordHasher : IDisposable
 {
     private readonly ConcurrencyLimiter gate;
+    private readonly TimeSpan maxWait;
     private readonly int cost;
     private readonly AuthMetrics metrics;
     private readonly string dummyHash;
@@ -30,6 +34,7 @@ public sealed class PasswordHasher : IDisposable
     {
         var settings = options.Value;
         cost = settings.BcryptCost;
+        maxWait = TimeSpan.FromSeconds(settings.MaxHashWaitSeconds);
         this.metrics = metrics;
         gate = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
@@ -44,14 +49,14 @@ public sealed class PasswordHasher : IDisposable
 
     public async Task<string?> HashAsync(string password, CancellationToken cancellationToken)
     {
-        using var lease = await gate.AcquireAsync(1, cancellationToken);
+        using var lease = await AcquireAsync(cancellationToken);
         return lease.IsAcquired ? Timed(() => BCryptNet.EnhancedHashPassword(password, HashType.SHA384, cost)) : null;
     }
 
     /// <summary>Checks a password against a stored hash, or against a dummy hash when there is no account.</summary>
     public async Task<PasswordCheck?> VerifyAsync(string password, string? storedHash, CancellationToken cancellationToken)
     {
-        using var lease = await gate.AcquireAsync(1, cancellationToken);
+        using var lease = await AcquireAsync(cancellationToken);
         if (!lease.IsAcquired)
         {
             return null;
@@ -66,6 +71,27 @@ public sealed class PasswordHasher : IDisposable
     }
 
     public void Dispose() => gate.Dispose();
+
+    /// <summary>A hashing slot: at once when one is free, else after at most <see cref="maxWait"/> in the queue, else refused.</summary>
+    private async ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
+    {
+        var free = gate.AttemptAcquire(1);
+        if (free.IsAcquired)
+        {
+            return free;
+        }
+        free.Dispose();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(maxWait);
+        try
+        {
+            return await gate.AcquireAsync(1, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Refused.Lease;
+        }
+    }
 
     private static bool Verify(string password, string hash)
     {
@@ -90,5 +116,21 @@ public sealed class PasswordHasher : IDisposable
         {
             metrics.PasswordHashDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
+    }
+}
+
+/// <summary>The lease of a hash that waited its longest for a slot.</summary>
+file sealed class Refused : RateLimitLease
+{
+    public static readonly Refused Lease = new();
+
+    public override bool IsAcquired => false;
+
+    public override IEnumerable<string> MetadataNames => [];
+
+    public override bool TryGetMetadata(string metadataName, out object? metadata)
+    {
+        metadata = null;
+        return false;
     }
 }
