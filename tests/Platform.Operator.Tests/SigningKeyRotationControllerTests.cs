@@ -61,13 +61,35 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         Assert.DoesNotContain(requests, r => r.Verb is not ("get" or "list" or "watch") && r.Collection != Leases);
     }
 
+    /// <summary>A 90-day period puts the next reconcile further off than one timer can wait (49.7 days): the controller must still answer changes.</summary>
+    [Fact]
+    public async Task A_rotation_period_longer_than_a_timer_can_wait_leaves_the_controller_answering_changes()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", rotationPeriod: "2160h"));
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.Condition(r, "Ready") == "True", Deadline, "Ready");
+
+        await WakeWithSecretLabelAsync("1");
+        emulator.Remove(Secrets, "keyset");
+
+        await KeysetAsync(k => k is not null, "the keyset recreated");
+    }
+
     private async Task WakeWithSecretLabelAsync(string value)
     {
         var reconciles = await ReconcileCountAsync();
         var secret = emulator.Find(Secrets, "keyset")!;
         secret["metadata"]!["labels"]!["test.platform.dev/wake"] = value;
         emulator.Put(Secrets, secret);
-        await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by label {value}");
+        try
+        {
+            await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by label {value}");
+        }
+        catch (TimeoutException timeout)
+        {
+            // This wait once timed out in CI with no reason on record: the operator's warnings and the last requests it made are the reason.
+            var requests = emulator.Requests.TakeLast(12).Select(r => $"{r.Verb} {r.Collection}/{r.Name}");
+            throw new TimeoutException($"{timeout.Message}\noperator warnings:\n{string.Join('\n', operatorInstance.Warnings)}\nlast requests: {string.Join(", ", requests)}", timeout);
+        }
     }
 
     private async Task<double> ReconcileCountAsync()

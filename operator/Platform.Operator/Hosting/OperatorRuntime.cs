@@ -28,7 +28,7 @@ public sealed class OperatorRuntime(
         watchHealth.Track(controllers.SelectMany(c => c.Watches));
         try
         {
-            await Task.WhenAll(controllers.Select(c => c.RunAsync(cancellationToken)));
+            await Supervision.AllUnlessOneFailsAsync([.. controllers.Select(c => c.RunAsync(cancellationToken))]);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -37,8 +37,7 @@ public abstract class Controller(string name, TimeProvider clock, OperatorMetric
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), Clock, cancellationToken);
         }
-        var worker = WorkAsync(cancellationToken);
-        await Task.WhenAll(informers.Append(worker));
+        await Supervision.AllUnlessOneFailsAsync([.. informers, WorkAsync(cancellationToken)]);
     }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
@@ -57,11 +56,19 @@ public abstract class Controller(string name, TimeProvider clock, OperatorMetric
                 }
                 metrics.Reconciled(Name, requeueAt is null ? "success" : "requeue", System.Diagnostics.Stopwatch.GetElapsedTime(started));
             }
-            catch (Exception exception) when (exception is KubernetesApiException or HttpRequestException or System.Text.Json.JsonException or FormatException)
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
                 var delay = Schedule.AddAfterFailure(key);
                 metrics.Reconciled(Name, "error", System.Diagnostics.Stopwatch.GetElapsedTime(started));
-                Logger.LogWarning("{Controller} failed to reconcile {Key}: {Message}; again in {Delay} ms", Name, key, exception.Message, (int)delay.TotalMilliseconds);
+                if (exception is KubernetesApiException or HttpRequestException or System.Text.Json.JsonException or FormatException)
+                {
+                    Logger.LogWarning("{Controller} failed to reconcile {Key}: {Message}; again in {Delay} ms", Name, key, exception.Message, (int)delay.TotalMilliseconds);
+                }
+                else
+                {
+                    // A defect rather than the API server: retried all the same, so one bad key cannot stop the worker for every other key.
+                    Logger.LogError(exception, "{Controller} failed unexpectedly to reconcile {Key}; again in {Delay} ms", Name, key, (int)delay.TotalMilliseconds);
+                }
             }
         }
     }

@@ -87,6 +87,12 @@ public sealed class Informer<T>(
                 logger.LogWarning("Watch of {Informer} broke: {Message}; listing again shortly", Name, exception.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), clock, cancellationToken);
             }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A defect (a handler's, an object's): an informer that ended here would leave its controller deaf until restarted.
+                logger.LogError(exception, "Watch of {Informer} failed unexpectedly; listing again shortly", Name);
+                await Task.Delay(TimeSpan.FromSeconds(1), clock, cancellationToken);
+            }
         }
     }
 

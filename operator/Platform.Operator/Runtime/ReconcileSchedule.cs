@@ -6,6 +6,9 @@ namespace Platform.Operator.Runtime;
 /// </summary>
 public sealed class ReconcileSchedule(TimeProvider clock, TimeSpan baseBackoff, TimeSpan maxBackoff)
 {
+    /// <summary>A timer cannot wait longer than 49.7 days (a 90-day rotation asks for more); a long wait is taken in steps.</summary>
+    private static readonly TimeSpan LongestWait = TimeSpan.FromHours(1);
+
     private readonly Lock gate = new();
     private readonly Dictionary<string, DateTimeOffset> due = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> failures = new(StringComparer.Ordinal);
@@ -78,7 +81,7 @@ public sealed class ReconcileSchedule(TimeProvider clock, TimeSpan baseBackoff, 
                         due.Remove(key);
                         return key;
                     }
-                    wait = when - now;
+                    wait = when - now < LongestWait ? when - now : LongestWait;
                 }
                 else
                 {

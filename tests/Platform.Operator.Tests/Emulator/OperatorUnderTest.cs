@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Platform.Operator.Controllers;
 using Platform.Operator.Hosting;
 using Platform.Operator.Keys;
@@ -19,15 +20,20 @@ public sealed class OperatorUnderTest : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly string directory;
+    private readonly WarningRecorder warnings;
 
-    private OperatorUnderTest(WebApplication app, string directory, string identity)
+    private OperatorUnderTest(WebApplication app, string directory, string identity, WarningRecorder warnings)
     {
         this.app = app;
         this.directory = directory;
+        this.warnings = warnings;
         Identity = identity;
     }
 
     public string Identity { get; }
+
+    /// <summary>What the operator logged at Warning or above, oldest first: for a test's failure message.</summary>
+    public IReadOnlyList<string> Warnings => warnings.Lines;
 
     public Uri Address { get; private set; } = null!;
 
@@ -51,9 +57,10 @@ public sealed class OperatorUnderTest : IAsyncDisposable
             "--Operator:WatchTimeoutSeconds=20",
             "--Logging:LogLevel:Default=Warning",
         ];
-        var app = OperatorHost.Build(args, services => services.AddSingleton(probe ?? new FakeAuthPods()));
+        var warnings = new WarningRecorder();
+        var app = OperatorHost.Build(args, services => services.AddSingleton(probe ?? new FakeAuthPods()).AddSingleton<ILoggerProvider>(warnings));
         await app.StartAsync();
-        var instance = new OperatorUnderTest(app, directory, identity)
+        var instance = new OperatorUnderTest(app, directory, identity, warnings)
         {
             Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)),
         };
@@ -67,6 +74,34 @@ public sealed class OperatorUnderTest : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         Directory.Delete(directory, recursive: true);
+    }
+}
+
+internal sealed class WarningRecorder : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> lines = new();
+
+    public IReadOnlyList<string> Lines => [.. lines];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(WarningRecorder recorder, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                recorder.lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)} {exception?.GetType().Name} {exception?.Message}");
+            }
+        }
     }
 }
 
