@@ -641,6 +641,11 @@ public sealed class ApiServerEmulator : IAsyncDisposable
                     string current;
                     lock (gate)
                     {
+                        // A bookmark promises every event up to its version was sent: not while one still waits in the queue.
+                        if (reader.TryPeek(out _))
+                        {
+                            continue;
+                        }
                         current = Rv(revision);
                     }
                     line = new JsonObject { ["type"] = "BOOKMARK", ["object"] = new JsonObject { ["kind"] = "Bookmark", ["metadata"] = new JsonObject { ["resourceVersion"] = current } } }.ToJsonString();
