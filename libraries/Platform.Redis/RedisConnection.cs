@@ -77,6 +77,11 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2_000);
         options.SyncTimeout = Math.Min(options.SyncTimeout, 2_000);
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2_000);
+        // The client's own pool of ten I/O threads reads each reply and hands it to another thread; on .NET's pool the
+        // thread that reads a reply runs its continuation. Measured (make bench, scenario runtime, the arm
+        // Redis__SocketManager=Dedicated): tasks' CPU per cached read 54–58 µs on .NET's pool, 77–95 µs on the
+        // dedicated threads. The price: replies wait if the pool is starved — nothing here blocks a pool thread.
+        options.SocketManager ??= SocketManager.ThreadPool;
         var multiplexer = ConnectionMultiplexer.Connect(options);
         return new RedisConnection(multiplexer, logger);
     }
@@ -96,6 +101,10 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         if (configuration[ConfigurationKeys.RedisCaCertificate] is { Length: > 0 } ca)
         {
             options.TrustIssuer(TrustedCa.Certificate(ca));
+        }
+        if (configuration[ConfigurationKeys.RedisSocketManager] == "Dedicated")
+        {
+            options.SocketManager = SocketManager.Shared;
         }
         return options;
     }

@@ -19,6 +19,9 @@ public static class ConfigurationKeys
     public const string PostgresCaCertificate = "Postgres:CaCertificate";
     public const string RedisPassword = "Redis:Password";
     public const string RedisCaCertificate = "Redis:CaCertificate";
+
+    /// <summary>"Dedicated" runs the Redis client's I/O on its own threads instead of .NET's pool (the bench's comparison arm).</summary>
+    public const string RedisSocketManager = "Redis:SocketManager";
     public const string RabbitMqPassword = "RabbitMq:Password";
     public const string RabbitMqCaCertificate = "RabbitMq:CaCertificate";
 
@@ -42,7 +45,7 @@ public static class ConfigurationKeys
     public static IReadOnlyList<string> Direct { get; } =
     [
         PostgresConnection, PostgresReplicaConnection, RedisConnection, RabbitMqConnection,
-        PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RabbitMqPassword, RabbitMqCaCertificate,
+        PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RedisSocketManager, RabbitMqPassword, RabbitMqCaCertificate,
         PostgresDatabase, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
         ReverseProxyHttpVersion, ReverseProxyHttpVersionPolicy, KestrelEndpointUrl, KestrelEndpointProtocols,
     ];
