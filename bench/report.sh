@@ -236,6 +236,12 @@ function users_section(    r, k, g) {
   print conns[r] " connections of the session mix through the gateway: " fmt(rps[r], 0) " req/s, p50 " fmt(p50[r], 2) " ms, p99 " fmt(p99[r], 2) " ms, " \
     non2xx[r] " non-2xx and " sockerr[r] " socket errors of " requests[r] " requests."
   print ""
+  if (has("U-r")) {
+    k = row_of["U-r"]
+    print "At " fmt(rps[k], 0) " req/s from the same " conns[k] " connections (each waiting between its requests, as users do): p50 " fmt(p50[k], 2) \
+      " ms, p95 " fmt(p95[k], 2) " ms, p99 " fmt(p99[k], 2) " ms, " non2xx[k] " non-2xx and " sockerr[k] " socket errors of " requests[k] " requests."
+    print ""
+  }
   print "| process group | largest resident set, MiB |"
   print "|---|--:|"
   for (g = 1; g <= ngroups; g++) if (note("U", "rss_mib_" groups[g]) != "n/a") print "| " groups[g] " | " note("U", "rss_mib_" groups[g]) " |"

@@ -5,7 +5,8 @@
 #   2 the same read straight to tasks          6 file upload and download through the gateway (MB/s)
 #   3 task create through the gateway          7 scenario 1 while `make rotate-keys` runs (if the target exists)
 #   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth
-#   R token refresh through the gateway        U 1,000 users: scenario 5 on 1,000 connections, with each process's memory
+#   R token refresh through the gateway        U 1,000 users: scenario 5 on 1,000 connections, with each process's memory,
+#                                                then at BENCH_RATE req/s in all (users' pace, not saturation)
 #   rate  1 and 2 (and the baselines) at one fixed offered rate
 #   runtime  scenario 1 with each runtime setting (gateway and tasks restarted)
 #   S  BENCH_STREAMS idle event streams held through the gateway: its memory per stream (bench/streams.sh)
@@ -318,6 +319,12 @@ scenario_U() {
   sample_rss "$RAW/U.rss" & sampler=$!
   measure U "$BENCH_USERS_CONNECTIONS users, session mix via gateway" "$GATEWAY_URL" session.lua "$BENCH_USERS_CONNECTIONS" rss_notes
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  # The same users at a pace a platform is sized for (together BENCH_RATE req/s, each waiting users/rate between
+  # requests): a saturated closed loop measures its own queue; this is the latency a user sees.
+  BENCH_PACE_MS=$(awk -v c="$BENCH_USERS_CONNECTIONS" -v r="$BENCH_RATE" 'BEGIN { printf "%d", c * 1000 / r }')
+  export BENCH_PACE_MS
+  measure U-r "$BENCH_USERS_CONNECTIONS users, session mix via gateway at $BENCH_RATE req/s" "$GATEWAY_URL" session.lua "$BENCH_USERS_CONNECTIONS"
+  unset BENCH_PACE_MS
 }
 
 # Largest RSS (MiB) of each group seen since the file was started: "group mib" lines, rewritten every second.
