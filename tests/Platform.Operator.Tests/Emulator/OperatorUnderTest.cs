@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Platform.Operator.Controllers;
 using Platform.Operator.Hosting;
 using Platform.Operator.Keys;
@@ -20,20 +21,20 @@ public sealed class OperatorUnderTest : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly string directory;
-    private readonly WarningRecorder warnings;
+    private readonly FakeLogCollector logs;
 
-    private OperatorUnderTest(WebApplication app, string directory, string identity, WarningRecorder warnings)
+    private OperatorUnderTest(WebApplication app, string directory, string identity, FakeLogCollector logs)
     {
         this.app = app;
         this.directory = directory;
-        this.warnings = warnings;
+        this.logs = logs;
         Identity = identity;
     }
 
     public string Identity { get; }
 
-    /// <summary>What the operator logged at Warning or above, oldest first: for a test's failure message.</summary>
-    public IReadOnlyList<string> Warnings => warnings.Lines;
+    /// <summary>What the operator logged (Warning and above, as the host is configured), oldest first: for a test's failure message.</summary>
+    public IEnumerable<string> Warnings => logs.GetSnapshot().Select(r => $"{r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Category}: {r.Message} {r.Exception?.GetType().Name} {r.Exception?.Message}");
 
     public Uri Address { get; private set; } = null!;
 
@@ -57,10 +58,10 @@ public sealed class OperatorUnderTest : IAsyncDisposable
             "--Operator:WatchTimeoutSeconds=20",
             "--Logging:LogLevel:Default=Warning",
         ];
-        var warnings = new WarningRecorder();
-        var app = OperatorHost.Build(args, services => services.AddSingleton(probe ?? new FakeAuthPods()).AddSingleton<ILoggerProvider>(warnings));
+        var logs = new FakeLogCollector();
+        var app = OperatorHost.Build(args, services => services.AddSingleton(probe ?? new FakeAuthPods()).AddSingleton<ILoggerProvider>(new FakeLoggerProvider(logs)));
         await app.StartAsync();
-        var instance = new OperatorUnderTest(app, directory, identity, warnings)
+        var instance = new OperatorUnderTest(app, directory, identity, logs)
         {
             Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)),
         };
@@ -74,34 +75,6 @@ public sealed class OperatorUnderTest : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         Directory.Delete(directory, recursive: true);
-    }
-}
-
-internal sealed class WarningRecorder : ILoggerProvider
-{
-    private readonly ConcurrentQueue<string> lines = new();
-
-    public IReadOnlyList<string> Lines => [.. lines];
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(WarningRecorder recorder, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                recorder.lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)} {exception?.GetType().Name} {exception?.Message}");
-            }
-        }
     }
 }
 
