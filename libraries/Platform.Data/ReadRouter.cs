@@ -26,14 +26,19 @@ public sealed partial class ReadRouter(
     public ValueTask<bool> WroteRecentlyAsync(string subject) => writers.WroteRecentlyAsync(subject);
 
     /// <summary>Runs <paramref name="read"/> where the subject's reads go now; the same connection serves all of its queries.</summary>
-    public async Task<T> ReadAsync<T>(string subject, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken) =>
-        await ReadAsync(ReplicaCurrent && !await writers.WroteRecentlyAsync(subject) ? ReadTarget.Replica : ReadTarget.Primary, read, cancellationToken);
+    public async Task<T> ReadAsync<T>(string subject, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        return await ReadAsync(ReplicaCurrent && !await writers.WroteRecentlyAsync(subject) ? ReadTarget.Replica : ReadTarget.Primary,
+            (connection, _) => read(connection), cancellationToken);
+    }
 
     /// <summary>
     /// Runs <paramref name="read"/> on a connection to <paramref name="target"/>, decided by a caller that planned the
     /// request (<see cref="ReplicaCurrent"/>, <see cref="WroteRecentlyAsync"/>); a replica that fails is replaced by the primary.
+    /// <paramref name="read"/> is told which server its connection is on: an answer from the primary is exact when read.
     /// </summary>
-    public async Task<T> ReadAsync<T>(ReadTarget target, Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    public async Task<T> ReadAsync<T>(ReadTarget target, Func<NpgsqlConnection, ReadTarget, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
         if (target == ReadTarget.Replica && replica.DataSource is { } replicaSource)
@@ -41,7 +46,7 @@ public sealed partial class ReadRouter(
             try
             {
                 await using var connection = await replicaSource.OpenConnectionAsync(cancellationToken);
-                var result = await read(connection);
+                var result = await read(connection, ReadTarget.Replica);
                 metrics.Read(ReadTarget.Replica);
                 return result;
             }
@@ -53,7 +58,7 @@ public sealed partial class ReadRouter(
         }
         await using (var connection = await primary.OpenConnectionAsync(cancellationToken))
         {
-            var result = await read(connection);
+            var result = await read(connection, ReadTarget.Primary);
             metrics.Read(ReadTarget.Primary);
             return result;
         }

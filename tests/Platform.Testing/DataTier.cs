@@ -89,7 +89,12 @@ public sealed class DataTier
         ["Postgres:Database"] = database,
     };
 
-    public Task DownAsync(params string[] components) => RunAsync("down", components);
+    /// <summary>Stops servers; the connections this process pooled to them are dead, and a test must not be handed one.</summary>
+    public async Task DownAsync(params string[] components)
+    {
+        await RunAsync("down", components);
+        Npgsql.NpgsqlConnection.ClearAllPools();
+    }
 
     /// <summary>Runs statements on the primary's maintenance database, one by one: creating and dropping a test's own databases.</summary>
     public async Task OnServerAsync(params string[] statements)

@@ -34,9 +34,9 @@ public sealed class TaskReads(ReadRouter router, TaskCache cache, GenerationMemo
         {
             return hit;
         }
-        return await router.ReadAsync(plan.Target, async connection =>
+        return await router.ReadAsync(plan.Target, async (connection, server) =>
         {
-            var generation = await GenerationAsync(connection, userId, cancellationToken);
+            var generation = await GenerationAsync(connection, server, userId, cancellationToken);
             if (generation != plan.KnownGeneration && TaskJson.FromCached(await cache.GetBytesAsync(userId, generation, field)) is { } cached)
             {
                 return cached;
@@ -61,9 +61,9 @@ public sealed class TaskReads(ReadRouter router, TaskCache cache, GenerationMemo
         {
             return hit;
         }
-        return await router.ReadAsync(plan.Target, async connection =>
+        return await router.ReadAsync(plan.Target, async (connection, server) =>
         {
-            var generation = await GenerationAsync(connection, userId, cancellationToken);
+            var generation = await GenerationAsync(connection, server, userId, cancellationToken);
             if (generation != plan.KnownGeneration && await cache.GetAsync<TaskPage>(userId, generation, field) is { } cached)
             {
                 return cached;
@@ -77,11 +77,11 @@ public sealed class TaskReads(ReadRouter router, TaskCache cache, GenerationMemo
     public static string Subject(Guid userId) => userId.ToString("N");
 
     /// <summary>The user's generation on this connection's server, remembered for the reads that follow.</summary>
-    private async Task<long> GenerationAsync(NpgsqlConnection connection, Guid userId, CancellationToken cancellationToken)
+    private async Task<long> GenerationAsync(NpgsqlConnection connection, ReadTarget server, Guid userId, CancellationToken cancellationToken)
     {
         var readAt = memo.Now();
         var generation = await TaskStore.GenerationAsync(connection, userId, cancellationToken);
-        memo.Remember(userId, generation, readAt);
+        memo.Remember(userId, generation, readAt, server);
         return generation;
     }
 }
