@@ -32,7 +32,8 @@ public sealed class LeaderElectionTests : IAsyncLifetime
 
         for (var sample = 0; sample < 20; sample++)
         {
-            Assert.True(a.Runtime.IsLeader ^ b.Runtime.IsLeader, $"sample {sample}: a leads {a.Runtime.IsLeader}, b leads {b.Runtime.IsLeader}");
+            Assert.True(a.Runtime.IsLeader ^ b.Runtime.IsLeader,
+                $"sample {sample}: a leads {a.Runtime.IsLeader}, b leads {b.Runtime.IsLeader}\n{string.Join('\n', a.Warnings.Concat(b.Warnings))}");
             await Task.Delay(TimeSpan.FromMilliseconds(100));
         }
         var (leader, standby) = a.Runtime.IsLeader ? (a, b) : (b, a);
@@ -65,6 +66,33 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         await Poll.UntilAsync(() => Task.FromResult(b.Runtime.IsLeader), TimeSpan.FromSeconds(10), "b leading");
 
         Assert.True(stopped.Elapsed < LeaseDuration, $"took over after {stopped.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>
+    /// An API server that takes a request and never answers (a half-open connection, a stuck proxy) must not keep a
+    /// leader working: without an answer by the renew deadline it stops, as its lease may soon pass to a standby.
+    /// </summary>
+    [Fact]
+    public async Task A_leader_whose_renewal_hangs_steps_down_at_its_renew_deadline()
+    {
+        await using var a = await OperatorUnderTest.StartAsync(emulator, "operator-a", token: "token-a");
+        await Poll.UntilAsync(() => Task.FromResult(a.Runtime.IsLeader), TimeSpan.FromSeconds(10), "a leading");
+
+        emulator.Faults = new EmulatorFaults(Latency: TimeSpan.FromMinutes(5));
+        var hung = Stopwatch.StartNew();
+        try
+        {
+            await Poll.UntilAsync(() => Task.FromResult(!a.Runtime.IsLeader), TimeSpan.FromSeconds(20), "a stepping down");
+        }
+        finally
+        {
+            emulator.Faults = EmulatorFaults.None;
+        }
+
+        // The renew deadline (2 s) counts from the last renewal, which began before the hang: about 2 s, with the rest
+        // of the bound for a loaded machine's timers. Before the deadline was enforced the leader led until the request ended.
+        Assert.True(hung.Elapsed < LeaseDuration + RetryPeriod, $"stepped down {hung.Elapsed.TotalSeconds:F1} s after the API server stopped answering");
+        Assert.Contains(a.Warnings, line => line.Contains("renew deadline", StringComparison.Ordinal));
     }
 
     /// <summary>Who wrote the Events: each names the operator instance that reconciled.</summary>

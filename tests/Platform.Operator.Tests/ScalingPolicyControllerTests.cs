@@ -161,7 +161,14 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
             }),
         };
         emulator.Put(Autoscalers, wake);
-        await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by {name}");
+        try
+        {
+            await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by {name}");
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new TimeoutException($"{timeout.Message}\n{operatorInstance.Diagnosis(emulator)}", timeout);
+        }
     }
 
     private async Task<double> ReconcileCountAsync()

@@ -87,8 +87,7 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         catch (TimeoutException timeout)
         {
             // This wait once timed out in CI with no reason on record: the operator's warnings and the last requests it made are the reason.
-            var requests = emulator.Requests.TakeLast(12).Select(r => $"{r.Verb} {r.Collection}/{r.Name}");
-            throw new TimeoutException($"{timeout.Message}\noperator warnings:\n{string.Join('\n', operatorInstance.Warnings)}\nlast requests: {string.Join(", ", requests)}", timeout);
+            throw new TimeoutException($"{timeout.Message}\n{operatorInstance.Diagnosis(emulator)}", timeout);
         }
     }
 

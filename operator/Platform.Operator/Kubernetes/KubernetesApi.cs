@@ -238,8 +238,13 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
          status.TryGetProperty("reason", out var reason) ? reason.GetString() : null,
          status.TryGetProperty("message", out var message) ? message.GetString() : null);
 
+    /// <summary>
+    /// The body is read whole without blocking, then parsed from memory: KubernetesJson reads a stream synchronously,
+    /// which on the response's network stream would hold a thread-pool thread for every slow answer.
+    /// </summary>
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         return KubernetesJson.Deserialize<T>(stream);
     }

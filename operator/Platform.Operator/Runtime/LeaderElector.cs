@@ -16,7 +16,9 @@ public sealed record LeaderElectionTimings(TimeSpan LeaseDuration, TimeSpan Rene
 /// Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews every retry
 /// period; anyone may take a lease not renewed for its duration (optimistic concurrency decides who);
 /// a leader that cannot renew within the renew deadline, or finds another holder, cancels its work at once.
-/// On shutdown the leader releases the lease so a standby need not wait it out.
+/// Every attempt to acquire or renew is abandoned at the renew deadline: a request that hangs must not keep a
+/// leader working after a standby may take over. On shutdown the leader releases the lease so a standby need
+/// not wait it out.
 /// </summary>
 public sealed class LeaderElector(IKubernetesApi api, string leaseName, string identity, LeaderElectionTimings timings, TimeProvider clock, ILogger logger)
 {
@@ -29,16 +31,18 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            // The lease is held from when the attempt that won it began (its renew time is no earlier).
+            var renewedAt = clock.GetUtcNow();
             while (!await TryAcquireOrRenewAsync(cancellationToken))
             {
                 await Task.Delay(timings.RetryPeriod, clock, cancellationToken);
+                renewedAt = clock.GetUtcNow();
             }
             logger.LogInformation("{Identity} leads (lease {Lease})", Identity, leaseName);
             IsLeader = true;
             leadershipChanged(true);
             using var leading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var work = lead(leading.Token);
-            var renewedAt = clock.GetUtcNow();
             try
             {
                 while (!cancellationToken.IsCancellationRequested)
@@ -48,12 +52,14 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
                     {
                         break;
                     }
-                    var outcome = await RenewAsync(cancellationToken);
+                    // A renewal counts from when it began: the lease it writes says no later than that.
+                    var attemptAt = clock.GetUtcNow();
+                    var outcome = await RenewAsync(timings.RenewDeadline - (attemptAt - renewedAt), cancellationToken);
                     if (outcome == Renewal.Renewed)
                     {
-                        renewedAt = clock.GetUtcNow();
+                        renewedAt = attemptAt;
                     }
-                    else if (outcome == Renewal.TakenByOther || clock.GetUtcNow() - renewedAt > timings.RenewDeadline)
+                    else if (outcome == Renewal.TakenByOther || clock.GetUtcNow() - renewedAt >= timings.RenewDeadline)
                     {
                         logger.LogWarning("{Identity} lost the lease {Lease} ({Outcome}); stopping work", Identity, leaseName, outcome);
                         break;
@@ -82,17 +88,20 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
         TakenByOther,
     }
 
-    private async Task<Renewal> RenewAsync(CancellationToken cancellationToken)
+    /// <summary>Renews within <paramref name="remaining"/>, what is left of the renew deadline; a renewal still unanswered then has failed.</summary>
+    private async Task<Renewal> RenewAsync(TimeSpan remaining, CancellationToken cancellationToken)
     {
+        using var deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, clock);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            var lease = await api.GetAsync<V1Lease>(leaseName, cancellationToken);
+            var lease = await api.GetAsync<V1Lease>(leaseName, attempt.Token);
             if (lease.Spec?.HolderIdentity != Identity)
             {
                 return Renewal.TakenByOther;
             }
             lease.Spec.RenewTime = clock.GetUtcNow().UtcDateTime;
-            await api.ReplaceAsync(lease, cancellationToken);
+            await api.ReplaceAsync(lease, attempt.Token);
             return Renewal.Renewed;
         }
         catch (KubernetesApiException exception)
@@ -100,14 +109,35 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
             logger.LogWarning("{Identity} could not renew lease {Lease}: {Message}", Identity, leaseName, exception.Message);
             return Renewal.Failed;
         }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("{Identity} could not renew lease {Lease}: the API server did not answer within the renew deadline", Identity, leaseName);
+            return Renewal.Failed;
+        }
     }
 
     private async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
+        using var deadline = new CancellationTokenSource(timings.RenewDeadline, clock);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await TryAcquireOrRenewOnceAsync(attempt.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogDebug("{Identity} did not get lease {Lease}: the API server did not answer within the renew deadline", Identity, leaseName);
+            return false;
+        }
+    }
+
+    private async Task<bool> TryAcquireOrRenewOnceAsync(CancellationToken cancellationToken)
+    {
         try
         {
             var lease = await api.FindAsync<V1Lease>(leaseName, cancellationToken);
+            // The time the lease is written with, taken after the read: a slow read must not date the renewal back.
+            var now = clock.GetUtcNow().UtcDateTime;
             if (lease is null)
             {
                 await api.CreateAsync(new V1Lease

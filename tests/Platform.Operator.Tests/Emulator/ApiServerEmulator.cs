@@ -108,6 +108,18 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>The watch streams open now, as "collection?selector (events queued)".</summary>
+    public IReadOnlyList<string> OpenWatches
+    {
+        get
+        {
+            lock (gate)
+            {
+                return watchers.Select(w => $"{w.Collection}?{w.Selector} ({w.Lines.Reader.Count} queued)").ToList();
+            }
+        }
+    }
+
     public sealed record ServedRequest(string Verb, string Collection, string? Name, string? Subresource);
 
     private int requestCount;

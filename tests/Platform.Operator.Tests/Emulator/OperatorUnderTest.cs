@@ -38,6 +38,14 @@ public sealed class OperatorUnderTest : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>For a wait on this operator that timed out: what it logged, its last requests and the watches the emulator holds open.</summary>
+    public string Diagnosis(ApiServerEmulator emulator)
+    {
+        ArgumentNullException.ThrowIfNull(emulator);
+        var requests = emulator.Requests.TakeLast(12).Select(r => $"{r.Verb} {r.Collection}/{r.Name}");
+        return $"operator warnings:\n{string.Join('\n', Warnings)}\nlast requests: {string.Join(", ", requests)}\nopen watches: {string.Join(", ", emulator.OpenWatches)}";
+    }
+
     public OperatorRuntime Runtime => app.Services.GetRequiredService<OperatorRuntime>();
 
     public static async Task<OperatorUnderTest> StartAsync(ApiServerEmulator emulator, string identity, IAuthPodProbe? probe = null, string token = EmulatorClient.Token, int resyncSeconds = 30)
