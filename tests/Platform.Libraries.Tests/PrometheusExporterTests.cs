@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using Platform.Hosting.Metrics;
@@ -51,6 +52,47 @@ public sealed class PrometheusExporterTests
             "hash_duration_seconds_sum 4.1328125\n" +
             "hash_duration_seconds_count 4\n";
         Assert.Equal(expected, scraper.Scrape());
+    }
+
+    /// <summary>
+    /// Two services in one process (tests run many) each have their own meter factory and meters of the same name:
+    /// each /metrics must count its own, and keep counting when the other is disposed.
+    /// </summary>
+    [Fact]
+    public void Each_service_provider_exports_its_own_meters_only()
+    {
+        using var first = new ServiceCollection().AddMetrics().AddPrometheusMetrics().BuildServiceProvider();
+        using var second = new ServiceCollection().AddMetrics().AddPrometheusMetrics().BuildServiceProvider();
+        var firstCounter = Counter(first);
+        var secondCounter = Counter(second);
+        var firstScraper = first.GetRequiredService<PrometheusScraper>();
+
+        firstCounter.Add(1);
+        secondCounter.Add(10);
+        // An instrument another view renames or re-buckets is the other provider's too.
+        second.GetRequiredService<IMeterFactory>().Create("Microsoft.AspNetCore.Hosting").CreateHistogram<double>("http.server.request.duration", "s").Record(0.001);
+        Assert.Equal(1, Sample(firstScraper.Scrape()));
+        Assert.DoesNotContain("http_server_request_duration", firstScraper.Scrape(), StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds_count 1", second.GetRequiredService<PrometheusScraper>().Scrape(), StringComparison.Ordinal);
+
+        var secondScraper = second.GetRequiredService<PrometheusScraper>();
+        Assert.Equal(10, Sample(secondScraper.Scrape()));
+        first.Dispose();
+        for (var round = 1; round <= 3; round++)
+        {
+            secondCounter.Add(1);
+            Assert.Equal(10 + round, Sample(secondScraper.Scrape()));
+        }
+
+        static long? Sample(string exposition) => exposition.Split('\n').FirstOrDefault(line => line.StartsWith("shared_things_total ", StringComparison.Ordinal)) is { } line
+            ? long.Parse(line["shared_things_total ".Length..], System.Globalization.CultureInfo.InvariantCulture)
+            : null;
+
+        static Counter<long> Counter(IServiceProvider services)
+        {
+            _ = services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>();
+            return services.GetRequiredService<IMeterFactory>().Create("Platform.Shared").CreateCounter<long>("shared.things");
+        }
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 
@@ -42,18 +43,40 @@ public static class MetricsExtensions
     {
         var scraper = new PrometheusScraper();
         services.AddSingleton(scraper);
+        var owner = new MeterOwner();
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
+            ((IDeferredMeterProviderBuilder)metrics).Configure((provider, _) => owner.Factory = provider.GetRequiredService<IMeterFactory>());
             metrics.AddMeter(ExportedMeters)
-                .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
-                .AddView("http.client.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets })
+                .AddView(instrument => View(instrument, owner.Factory))
                 .AddReader(scraper.Reader);
-            foreach (var (instrument, name) in RuntimeGaugeRenames)
-            {
-                metrics.AddView(instrument, name);
-            }
         });
         return services;
+    }
+
+    /// <summary>
+    /// One view for every instrument, because every view that matches makes a stream: a meter provider hears the
+    /// meters of its names in the whole process, and a meter another service provider's factory made (another
+    /// host in the same process, as in tests) is that host's to export, not this one's.
+    /// </summary>
+    private static MetricStreamConfiguration? View(Instrument instrument, IMeterFactory? owner)
+    {
+        if (instrument.Meter.Scope is IMeterFactory factory && !ReferenceEquals(factory, owner))
+        {
+            return MetricStreamConfiguration.Drop;
+        }
+        if (instrument.Name is "http.server.request.duration" or "http.client.request.duration")
+        {
+            return new ExplicitBucketHistogramConfiguration { Boundaries = RequestDurationBuckets };
+        }
+        foreach (var (name, rename) in RuntimeGaugeRenames)
+        {
+            if (instrument.Name == name)
+            {
+                return new MetricStreamConfiguration { Name = rename };
+            }
+        }
+        return null;
     }
 
     public static IEndpointConventionBuilder MapPrometheusScrapingEndpoint(this IEndpointRouteBuilder endpoints) =>
@@ -62,4 +85,9 @@ public static class MetricsExtensions
             .ExcludeFromDescription()
             .DisableHttpMetrics()
             .AllowAnonymous(); // probes and Prometheus carry no token, even where a fallback policy demands one
+
+    private sealed class MeterOwner
+    {
+        public IMeterFactory? Factory { get; set; }
+    }
 }
