@@ -30,6 +30,7 @@ function cpu_of(row, group) { return (row SUBSEP group) in ticks ? ticks[row, gr
 # CPU seconds per 1,000 requests = ticks / 100 / requests * 1000.
 function per_k(row, group) { return requests[row] > 0 ? cpu_of(row, group) * 10 / requests[row] : 0 }
 function us_per_req(row, group) { return per_k(row, group) * 1000 }
+function pg_us(row) { return us_per_req(row, "pg-primary") + us_per_req(row, "pg-replica") }
 function total_us(row,    g, sum) { sum = 0; for (g = 1; g <= ngroups; g++) if (groups[g] != "nginx" && groups[g] != "baseline") sum += us_per_req(row, groups[g]); return sum }
 function has(id) { return (id in row_of) && requests[row_of[id]] > 0 }
 function note(id, key) { return (id in row_of) && ((row_of[id] SUBSEP key) in notes) ? notes[row_of[id], key] : "n/a" }
@@ -180,14 +181,14 @@ function runtime_table(    r, label_of, k) {
   print ""
   print "### Runtime settings (scenario runtime: gateway and tasks restarted with each)"
   print ""
-  print "| setting | at " note_rate() " req/s: gateway µs | tasks µs | platform µs | saturated: req/s | gateway µs | tasks µs | platform µs |"
-  print "|---|--:|--:|--:|--:|--:|--:|--:|"
+  print "| setting | at " note_rate() " req/s: gateway µs | tasks µs | PostgreSQL µs | platform µs | saturated: req/s | gateway µs | tasks µs | PostgreSQL µs | platform µs |"
+  print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   for (k = 1; ("k" k "-r") in row_of; k++) {
     r = row_of["k" k "-r"]; s = row_of["k" k "-s"]
     setting = label[r]; sub(/^[^,]*, /, "", setting)
     if (setting ~ /=/) setting = "`" setting "`"
-    print "| " setting " | " fmt(us_per_req(r, "gateway"), 0) " | " fmt(us_per_req(r, "tasks"), 0) " | " fmt(total_us(r), 0) " | " \
-      (s ? fmt(rps[s], 0) " | " fmt(us_per_req(s, "gateway"), 0) " | " fmt(us_per_req(s, "tasks"), 0) " | " fmt(total_us(s), 0) : "| | |") " |"
+    print "| " setting " | " fmt(us_per_req(r, "gateway"), 0) " | " fmt(us_per_req(r, "tasks"), 0) " | " fmt(pg_us(r), 0) " | " fmt(total_us(r), 0) " | " \
+      (s ? fmt(rps[s], 0) " | " fmt(us_per_req(s, "gateway"), 0) " | " fmt(us_per_req(s, "tasks"), 0) " | " fmt(pg_us(s), 0) " | " fmt(total_us(s), 0) : "| | | |") " |"
   }
 }
 # The realistic plan: CPU per request of each kind (scenarios 1, 3, 4b, R) weighted by the session model.

@@ -82,7 +82,12 @@ load_datatier_env() {
 # The configuration every service gets; gateway routes point at the local service ports.
 service_env() {
   export ConnectionStrings__Postgres="$PLATFORM_PG_PRIMARY"
-  export ConnectionStrings__PostgresReplica="$PLATFORM_PG_REPLICA"
+  # PLATFORM_READ_REPLICA=0: the services read from the primary only, as with a data tier without replicas.
+  if [[ ${PLATFORM_READ_REPLICA:-1} == 1 ]]; then
+    export ConnectionStrings__PostgresReplica="$PLATFORM_PG_REPLICA"
+  else
+    export ConnectionStrings__PostgresReplica=""
+  fi
   export ConnectionStrings__Redis="$PLATFORM_REDIS"
   export ConnectionStrings__RabbitMq="$PLATFORM_RABBITMQ"
   # Tokens: auth signs with the local keyset; every service validates against auth's JWKS.
