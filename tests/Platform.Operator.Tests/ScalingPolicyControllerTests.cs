@@ -8,6 +8,7 @@ namespace Platform.Operator.Tests;
 /// <summary>The ScalingPolicy controller in the real operator host, against the emulator.</summary>
 public sealed class ScalingPolicyControllerTests : IAsyncLifetime
 {
+    private const string Controller = "scalingpolicy";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
     private ApiServerEmulator emulator = null!;
     private OperatorUnderTest operatorInstance = null!;
@@ -107,7 +108,7 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
         emulator.Put(Deployments, Objects.Deployment("tasks"));
         emulator.Put(Policies, Objects.Policy("platform", 100_000, ("tasks", 0.5m, 500, 2, 200)));
         await PolicyAsync(p => Objects.Condition(p, "Ready") == "True", "Ready");
-        var reconciles = await ReconcileCountAsync();
+        var reconciles = await operatorInstance.ReconcileCountAsync(Controller);
 
         var withStatus = emulator.Find(Autoscalers, "tasks")!;
         withStatus["status"] = new JsonObject { ["currentReplicas"] = 7, ["desiredReplicas"] = 9 };
@@ -121,7 +122,7 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
         };
         emulator.Put(Autoscalers, marker);
 
-        await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, "the marker's reconcile");
+        await operatorInstance.WaitForReconcileAsync(Controller, reconciles, emulator, Deadline, "the marker's reconcile");
         Assert.DoesNotContain("currentReplicas", emulator.Find(Policies, "platform")!["status"]!.ToJsonString(), StringComparison.Ordinal);
     }
 
@@ -147,7 +148,7 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
 
     private async Task WakeWithOwnedAutoscalerAsync(string name)
     {
-        var reconciles = await ReconcileCountAsync();
+        var reconciles = await operatorInstance.ReconcileCountAsync(Controller);
         var policy = emulator.Find(Policies, "platform")!;
         var wake = emulator.Find(Autoscalers, "tasks")!.DeepClone().AsObject();
         wake["metadata"] = new JsonObject
@@ -161,23 +162,7 @@ public sealed class ScalingPolicyControllerTests : IAsyncLifetime
             }),
         };
         emulator.Put(Autoscalers, wake);
-        try
-        {
-            await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by {name}");
-        }
-        catch (TimeoutException timeout)
-        {
-            throw new TimeoutException($"{timeout.Message}\n{operatorInstance.Diagnosis(emulator)}", timeout);
-        }
-    }
-
-    private async Task<double> ReconcileCountAsync()
-    {
-        using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(new Uri(operatorInstance.Address, "/metrics"));
-        return metrics.Split('\n')
-            .Where(line => line.StartsWith("operator_reconcile_total{", StringComparison.Ordinal) && line.Contains("controller=\"scalingpolicy\"", StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        await operatorInstance.WaitForReconcileAsync(Controller, reconciles, emulator, Deadline, $"the reconcile woken by {name}");
     }
 
     [Fact]

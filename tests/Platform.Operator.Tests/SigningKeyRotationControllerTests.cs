@@ -7,6 +7,7 @@ namespace Platform.Operator.Tests;
 /// <summary>The SigningKeyRotation controller in the real operator host, against the emulator, in real (second-scale) time.</summary>
 public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
 {
+    private const string Controller = "signingkeyrotation";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
     private readonly FakeAuthPods authPods = new();
     private ApiServerEmulator emulator = null!;
@@ -76,28 +77,11 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
 
     private async Task WakeWithSecretLabelAsync(string value)
     {
-        var reconciles = await ReconcileCountAsync();
+        var reconciles = await operatorInstance.ReconcileCountAsync(Controller);
         var secret = emulator.Find(Secrets, "keyset")!;
         secret["metadata"]!["labels"]!["test.platform.dev/wake"] = value;
         emulator.Put(Secrets, secret);
-        try
-        {
-            await Poll.UntilAsync(async () => await ReconcileCountAsync() > reconciles, Deadline, $"the reconcile woken by label {value}");
-        }
-        catch (TimeoutException timeout)
-        {
-            // This wait once timed out in CI with no reason on record: the operator's warnings and the last requests it made are the reason.
-            throw new TimeoutException($"{timeout.Message}\n{operatorInstance.Diagnosis(emulator)}", timeout);
-        }
-    }
-
-    private async Task<double> ReconcileCountAsync()
-    {
-        using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(new Uri(operatorInstance.Address, "/metrics"));
-        return metrics.Split('\n')
-            .Where(line => line.StartsWith("operator_reconcile_total{", StringComparison.Ordinal) && line.Contains("controller=\"signingkeyrotation\"", StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        await operatorInstance.WaitForReconcileAsync(Controller, reconciles, emulator, Deadline, $"the reconcile woken by label {value}");
     }
 
     [Fact]

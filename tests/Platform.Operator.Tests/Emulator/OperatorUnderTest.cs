@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging.Testing;
 using Platform.Operator.Controllers;
 using Platform.Operator.Hosting;
 using Platform.Operator.Keys;
+using Platform.Testing;
 
 namespace Platform.Operator.Tests.Emulator;
 
@@ -38,12 +39,34 @@ public sealed class OperatorUnderTest : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
-    /// <summary>For a wait on this operator that timed out: what it logged, its last requests and the watches the emulator holds open.</summary>
-    public string Diagnosis(ApiServerEmulator emulator)
+    /// <summary>The reconciles <paramref name="controller"/> has finished, whatever their result, from this operator's /metrics.</summary>
+    public async Task<double> ReconcileCountAsync(string controller)
+    {
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(Address, "/metrics"));
+        return metrics.Split('\n')
+            .Where(line => line.StartsWith("operator_reconcile_total{", StringComparison.Ordinal) && line.Contains($"controller=\"{controller}\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="controller"/> has finished more than <paramref name="reconciles"/> reconciles; a timeout
+    /// says what the operator logged, its last requests and the watches the emulator holds open.
+    /// </summary>
+    public async Task WaitForReconcileAsync(string controller, double reconciles, ApiServerEmulator emulator, TimeSpan timeout, string what)
     {
         ArgumentNullException.ThrowIfNull(emulator);
-        var requests = emulator.Requests.TakeLast(12).Select(r => $"{r.Verb} {r.Collection}/{r.Name}");
-        return $"operator warnings:\n{string.Join('\n', Warnings)}\nlast requests: {string.Join(", ", requests)}\nopen watches: {string.Join(", ", emulator.OpenWatches)}";
+        try
+        {
+            await Poll.UntilAsync(async () => await ReconcileCountAsync(controller) > reconciles, timeout, what);
+        }
+        catch (TimeoutException timedOut)
+        {
+            var requests = emulator.Requests.TakeLast(12).Select(r => $"{r.Verb} {r.Collection}/{r.Name}");
+            throw new TimeoutException(
+                $"{timedOut.Message}\noperator warnings:\n{string.Join('\n', Warnings)}\nlast requests: {string.Join(", ", requests)}\nopen watches: {string.Join(", ", emulator.OpenWatches)}",
+                timedOut);
+        }
     }
 
     public OperatorRuntime Runtime => app.Services.GetRequiredService<OperatorRuntime>();
