@@ -21,6 +21,8 @@ public enum PasswordCheck
 /// because how long a queue of a given length takes depends on the CPU the pod really gets (a CPU limit's throttling,
 /// or neighbours on the node: `make bench` scenario 5 saw hashes of 136 ms CPU take 2.5 s and logins wait past
 /// clients' timeouts). When either bound is hit the caller gets null and answers 503 with Retry-After at once.
+/// The hashes themselves run on <see cref="HashingThreads"/>, one per slot, at the lowest scheduling priority unless
+/// <see cref="PasswordOptions.HashPriority"/> says otherwise: a login storm then takes spare CPU, not other requests' turns.
 /// </summary>
 public sealed class PasswordHasher : IDisposable
 {
@@ -29,16 +31,23 @@ public sealed class PasswordHasher : IDisposable
     private readonly int cost;
     private readonly AuthMetrics metrics;
     private readonly string dummyHash;
+    private readonly HashingThreads threads;
 
-    public PasswordHasher(IOptions<PasswordOptions> options, AuthMetrics metrics)
+    public PasswordHasher(IOptions<PasswordOptions> options, AuthMetrics metrics, ILogger<PasswordHasher> logger)
     {
         var settings = options.Value;
         cost = settings.BcryptCost;
         maxWait = TimeSpan.FromSeconds(settings.MaxHashWaitSeconds);
         this.metrics = metrics;
+        var slots = settings.MaxConcurrentHashes > 0 ? settings.MaxConcurrentHashes : Environment.ProcessorCount;
+        threads = new HashingThreads(slots, settings.HashPriority);
+        if (threads.PriorityRefusal is { } refusal)
+        {
+            logger.LogWarning("Password hashes run at normal priority, so a login storm delays other requests: {Reason}", refusal);
+        }
         gate = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
-            PermitLimit = settings.MaxConcurrentHashes > 0 ? settings.MaxConcurrentHashes : Environment.ProcessorCount,
+            PermitLimit = slots,
             QueueLimit = settings.MaxQueuedHashes,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
@@ -50,7 +59,7 @@ public sealed class PasswordHasher : IDisposable
     public async Task<string?> HashAsync(string password, CancellationToken cancellationToken)
     {
         using var lease = await AcquireAsync(cancellationToken);
-        return lease.IsAcquired ? Timed(() => BCryptNet.EnhancedHashPassword(password, HashType.SHA384, cost)) : null;
+        return lease.IsAcquired ? await Timed(() => BCryptNet.EnhancedHashPassword(password, HashType.SHA384, cost)) : null;
     }
 
     /// <summary>Checks a password against a stored hash, or against a dummy hash when there is no account.</summary>
@@ -62,7 +71,7 @@ public sealed class PasswordHasher : IDisposable
             return null;
         }
         var hash = storedHash ?? dummyHash;
-        var valid = Timed(() => Verify(password, hash));
+        var valid = await Timed(() => Verify(password, hash));
         if (!valid || storedHash is null)
         {
             return PasswordCheck.Invalid;
@@ -70,7 +79,11 @@ public sealed class PasswordHasher : IDisposable
         return BCryptNet.PasswordNeedsRehash(storedHash, cost) ? PasswordCheck.ValidButWeakerThanConfigured : PasswordCheck.Valid;
     }
 
-    public void Dispose() => gate.Dispose();
+    public void Dispose()
+    {
+        gate.Dispose();
+        threads.Dispose();
+    }
 
     /// <summary>A hashing slot: at once when one is free, else after at most <see cref="maxWait"/> in the queue, else refused.</summary>
     private async ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
@@ -105,7 +118,8 @@ public sealed class PasswordHasher : IDisposable
         }
     }
 
-    private T Timed<T>(Func<T> work)
+    /// <summary>The work on a hashing thread; its duration (on that thread, so without the wait for a slot) is recorded.</summary>
+    private Task<T> Timed<T>(Func<T> work) => threads.RunAsync(() =>
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -116,7 +130,7 @@ public sealed class PasswordHasher : IDisposable
         {
             metrics.PasswordHashDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
-    }
+    });
 }
 
 /// <summary>The lease of a hash that waited its longest for a slot.</summary>
