@@ -279,13 +279,12 @@ scenario_runtime() {
   done
 }
 
-# SERVICES (default: gateway and tasks) stopped and started again with the platform's environment plus SETTING
-# ("-": nothing more).
+# Gateway and tasks stopped and started again with the platform's environment plus SETTING ("-": nothing more).
 restart_with() {
-  local setting=$1 services=${2:-gateway tasks} service pid
+  local setting=$1 service pid
   [[ $setting == "-" ]] && setting=""
-  say "restarting $services with: ${setting:-their usual settings}"
-  for service in $services; do
+  say "restarting gateway and tasks with: ${setting:-their usual settings}"
+  for service in gateway tasks; do
     pid=$(cat "$PLATFORM_RUN_DIR/pids/$service.pid" 2>/dev/null) || continue
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -293,7 +292,7 @@ restart_with() {
   # shellcheck disable=SC2086 # both are lists of NAME=value words
   env $BENCH_PLATFORM_ENV $setting PLATFORM_SKIP_BUILD=1 "$ROOT/scripts/platform.sh" up >"$BENCH_TMP/restart.log" 2>&1 \
     || { cat "$BENCH_TMP/restart.log" >&2; die "restarting with '$setting' failed"; }
-  TOKENS_AT=0   # the restarted services validate tokens again from scratch: fresh ones keep the run's figures alike
+  TOKENS_AT=0   # tasks and the gateway validate tokens again from scratch: fresh ones keep the run's figures alike
 }
 
 # Idle event streams, after the load (no wrk): bench/streams.sh holds them on the running platform and prints its
@@ -439,32 +438,21 @@ scenario_7() {
 
 # Scenario 8: scenario 1 alone (8a), then scenario 1 again while a login storm at auth saturates it (8b). The
 # storm goes to auth directly: the gateway's per-address limit would stop a storm from one address, and the
-# question here is what a storm that gets through (many addresses) does to everyone else's reads. On a platform the
-# bench started, auth is then restarted with its hashes at normal scheduling priority (what it did before they ran at
-# idle priority), the storm repeated (8c), and auth restarted as it was.
+# question here is what a storm that gets through (many addresses) does to everyone else's reads.
 scenario_8() {
   measure 8a "cached read alone (storm reference)" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS"
-  storm 8b "cached read during login storm"
-  if (( STARTED_PLATFORM )); then
-    restart_with "Passwords__HashPriority=Normal" auth
-    storm 8c "cached read during login storm, Passwords__HashPriority=Normal"
-    restart_with - auth
-  fi
-}
-
-storm() {
-  local id=$1 title=$2 before after pid
   fresh_tokens
-  say "scenario $id: cached reads during a login storm ($BENCH_LOGIN_CONNECTIONS login connections)"
-  run_wrk "$RAW/$id.storm.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
-  pid=$!
+  say "scenario 8: cached reads during a login storm ($BENCH_LOGIN_CONNECTIONS login connections)"
+  local before after storm
+  run_wrk "$RAW/8s.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
+  storm=$!
   sleep "$BENCH_WARMUP"
   before=$(cpu_ticks)
-  run_wrk "$RAW/$id.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_DURATION}s"
+  run_wrk "$RAW/8b.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_DURATION}s"
   after=$(cpu_ticks)
-  wait "$pid" || true
-  record "$id" "$title" "$BENCH_CONNECTIONS" "$RAW/$id.txt" "$(deltas "$before" "$after")" \
-    "storm_logins_per_s=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%.1f", v["requests"] / (v["duration_us"] / 1e6) }' "$RAW/$id.storm.txt")"
+  wait "$storm" || true
+  record 8b "cached read during login storm" "$BENCH_CONNECTIONS" "$RAW/8b.txt" "$(deltas "$before" "$after")" \
+    "storm_logins_per_s=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%.1f", v["requests"] / (v["duration_us"] / 1e6) }' "$RAW/8s.txt")"
 }
 
 # ------------------------------------------------------------------------------------------------- main --

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Platform.Auth.Passwords;
 
 namespace Platform.Auth;
 
@@ -79,14 +78,6 @@ public sealed class PasswordOptions
     /// </summary>
     [Range(0.1, 60)]
     public double MaxHashWaitSeconds { get; set; } = 3;
-
-    /// <summary>
-    /// Scheduling priority of the hashing threads. Idle (the default): a request that wakes on a core where a hash runs
-    /// preempts it, so a login storm costs other requests little latency (`make bench` scenario 8); Normal: hashes
-    /// compete like every other thread.
-    /// </summary>
-    [EnumDataType(typeof(HashPriority))]
-    public HashPriority HashPriority { get; set; } = HashPriority.Idle;
 }
 
 /// <summary>Section "Keys": where the operator's keyset is mounted.</summary>

@@ -21,8 +21,7 @@ public enum PasswordCheck
 /// because how long a queue of a given length takes depends on the CPU the pod really gets (a CPU limit's throttling,
 /// or neighbours on the node: `make bench` scenario 5 saw hashes of 136 ms CPU take 2.5 s and logins wait past
 /// clients' timeouts). When either bound is hit the caller gets null and answers 503 with Retry-After at once.
-/// The hashes themselves run on <see cref="HashingThreads"/>, one per slot, at the lowest scheduling priority unless
-/// <see cref="PasswordOptions.HashPriority"/> says otherwise: a login storm then takes spare CPU, not other requests' turns.
+/// The hashes themselves run on <see cref="HashingThreads"/>, one per slot, not on the thread pool.
 /// </summary>
 public sealed class PasswordHasher : IDisposable
 {
@@ -33,18 +32,14 @@ public sealed class PasswordHasher : IDisposable
     private readonly string dummyHash;
     private readonly HashingThreads threads;
 
-    public PasswordHasher(IOptions<PasswordOptions> options, AuthMetrics metrics, ILogger<PasswordHasher> logger)
+    public PasswordHasher(IOptions<PasswordOptions> options, AuthMetrics metrics)
     {
         var settings = options.Value;
         cost = settings.BcryptCost;
         maxWait = TimeSpan.FromSeconds(settings.MaxHashWaitSeconds);
         this.metrics = metrics;
         var slots = settings.MaxConcurrentHashes > 0 ? settings.MaxConcurrentHashes : Environment.ProcessorCount;
-        threads = new HashingThreads(slots, settings.HashPriority);
-        if (threads.PriorityRefusal is { } refusal)
-        {
-            logger.LogWarning("Password hashes run at normal priority, so a login storm delays other requests: {Reason}", refusal);
-        }
+        threads = new HashingThreads(slots);
         gate = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
             PermitLimit = slots,
