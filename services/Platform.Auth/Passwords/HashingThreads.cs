@@ -3,13 +3,14 @@ using System.Collections.Concurrent;
 namespace Platform.Auth.Passwords;
 
 /// <summary>
-/// Dedicated threads for CPU-bound work long enough to hurt everyone else (a bcrypt hash: about 130 ms). On the thread
-/// pool such work holds the workers the pool then replaces, and during a login storm on two shared cores `make
-/// bench` scenario 8 measured cached reads' p99 at 5–67× their p99 alone; on these threads, 0.9–1.6×
-/// (bench/results/2026-12-05-hashing-threads-ab.md). Each thread runs one piece of work at a time; the callers' own
-/// concurrency limit bounds the queue. They run at normal priority: at Linux's idle priority (SCHED_IDLE, tried) one
-/// full run in three saw that p99 at 33×, probably because a starved managed thread holds up its whole process — the
-/// garbage collector must stop every thread before it collects.
+/// Dedicated threads for CPU-bound work that takes long (a bcrypt hash: about 130 ms at cost 11). On the thread pool
+/// each hash held a worker for its whole length, so a login storm kept as many workers busy as there are hashing
+/// slots — on a 2-core pod, all the workers the pool keeps — and the pool had to add threads for anything else to run. Each
+/// thread here runs one piece of work at a time; the callers' own concurrency limit bounds the queue. Measured
+/// against the pool in bench scenario 8 (reads during a login storm), the two were alike on this machine
+/// (bench/results/2026-12-05-hashing-threads-ab.md). They run at normal priority: at Linux's idle priority
+/// (SCHED_IDLE, tried) one of three runs, the full one, saw reads' p99 at 33× alone, probably because a starved managed thread
+/// holds up its whole process — the garbage collector must stop every thread before it collects.
 /// </summary>
 public sealed class HashingThreads : IDisposable
 {
