@@ -13,6 +13,7 @@ using Platform.Broker;
 using Platform.Data;
 using Platform.Hosting;
 using Platform.Hosting.Health;
+using Platform.Hosting.Http;
 using Platform.Hosting.Metrics;
 using Platform.Hosting.Problems;
 using Platform.Messaging;
@@ -46,8 +47,10 @@ if (CreateAdminCommand.IsCreateAdminCommand(args))
 }
 
 app.UseForwardedHeaders();
-// The pipeline, in order: an exception or a bare status becomes problem details; the bearer token is validated (and
-// the caller authorised per endpoint); then probes, metrics and the API.
+// The pipeline, in order: a small body the answer did not need is still read (so HTTP/2 streams end cleanly); an
+// exception or a bare status becomes problem details; the bearer token is validated (and the caller authorised per
+// endpoint); then probes, metrics and the API.
+app.UseUnreadBodyReading();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();

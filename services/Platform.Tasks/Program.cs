@@ -5,6 +5,7 @@ using Platform.Broker;
 using Platform.Data;
 using Platform.Hosting;
 using Platform.Hosting.Health;
+using Platform.Hosting.Http;
 using Platform.Hosting.Metrics;
 using Platform.Messaging;
 using Platform.Redis;
@@ -31,8 +32,10 @@ if (MigrateCommand.IsMigrateCommand(args))
     return await MigrateCommand.RunAsync(app);
 }
 
-// The pipeline, in order: an exception or a bare status becomes problem details; the bearer token is validated (and
-// the caller authorised per endpoint); then probes, metrics and the API.
+// The pipeline, in order: a small body the answer did not need is still read (so HTTP/2 streams end cleanly); an
+// exception or a bare status becomes problem details; the bearer token is validated (and the caller authorised per
+// endpoint); then probes, metrics and the API.
+app.UseUnreadBodyReading();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();

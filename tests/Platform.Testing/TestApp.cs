@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Hosting;
 using Platform.Hosting.Health;
+using Platform.Hosting.Http;
 using Platform.Hosting.Metrics;
 
 namespace Platform.Testing;
@@ -33,6 +34,7 @@ public sealed class TestApp : IAsyncDisposable
         configure?.Invoke(builder);
         var app = builder.Build();
         // A service's pipeline (see any Program.cs), with authentication when the test added it.
+        app.UseUnreadBodyReading();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         if (app.Services.GetService<IAuthenticationSchemeProvider>() is not null)

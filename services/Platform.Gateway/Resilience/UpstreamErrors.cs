@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Platform.Gateway.Edge;
 using Platform.Hosting.Problems;
@@ -6,6 +7,8 @@ using Polly.CircuitBreaker;
 using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
 
 namespace Platform.Gateway.Resilience;
 
@@ -15,7 +18,8 @@ public static class UpstreamErrors
     /// YARP answers a failed forward with a bare status. This turns it into problem details a client can act
     /// on: 503 with <c>Retry-After</c> while the upstream's circuit is open, 504 when it did not answer in time,
     /// 502 when it could not be reached, 413 when the client's body was over the route's limit. A client that
-    /// went away gets nothing.
+    /// went away gets nothing. A request body whose copy failed after the upstream had answered keeps that answer
+    /// (see <see cref="RecordAnswers"/>).
     /// </summary>
     public static IReverseProxyApplicationBuilder UseUpstreamErrors(this IReverseProxyApplicationBuilder pipeline)
     {
@@ -23,7 +27,7 @@ public static class UpstreamErrors
         {
             await next(context);
             var error = context.GetForwarderErrorFeature();
-            if (error is null || context.Response.HasStarted || IsClientGone(error.Error))
+            if (error is null || context.Response.HasStarted || IsClientGone(error.Error) || IsAnsweredBeforeTheBody(context, error.Error))
             {
                 return;
             }
@@ -38,6 +42,34 @@ public static class UpstreamErrors
         });
         return pipeline;
     }
+
+    /// <summary>
+    /// Notes the status of each upstream answer to a request that may have a body. Over HTTP/2 an upstream that
+    /// answers without reading the body (204, 401, 415) then resets its stream, and the body's last DATA frame may
+    /// still be on its way: YARP reports the failed copy after it has passed the answer on, and an answer without
+    /// a body has not started yet. Without this note such an answer became a 502 or 400.
+    /// </summary>
+    public static void RecordAnswers(TransformBuilderContext transforms)
+    {
+        ArgumentNullException.ThrowIfNull(transforms);
+        transforms.AddResponseTransform(transform =>
+        {
+            if (transform.ProxyResponse is { } answer && transform.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
+            {
+                transform.HttpContext.Features.Set(new UpstreamAnswer((int)answer.StatusCode));
+            }
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    /// <summary>
+    /// The body's copy failed after the upstream answered, and the response still carries that answer (YARP
+    /// replaces it with a bare 502 when the answer's own body failed too).
+    /// </summary>
+    private static bool IsAnsweredBeforeTheBody(HttpContext context, ForwarderError error) =>
+        error is ForwarderError.RequestBodyDestination or ForwarderError.RequestBodyClient
+        && context.Features.Get<UpstreamAnswer>() is { } answer
+        && answer.Status == context.Response.StatusCode;
 
     private static bool IsClientGone(ForwarderError error) =>
         error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
@@ -71,6 +103,8 @@ public static class UpstreamErrors
         return Problem(StatusCodes.Status502BadGateway, ProblemTypes.BadGateway, "The service could not be reached.",
             $"The gateway could not get an answer from '{upstream}'.");
     }
+
+    private sealed record UpstreamAnswer(int Status);
 
     private static ProblemDetails Problem(int status, string type, string title, string detail) =>
         new() { Status = status, Type = type, Title = title, Detail = detail };
