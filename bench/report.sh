@@ -24,7 +24,7 @@ svg="$OUT_DIR/$name.svg"
 
 awk -F'\t' -v svg="$svg" -v svgname="$name.svg" -v date="$(meta date)" -v commit="$(meta commit)" -v cores="$(meta cores)" \
   -v cpu="$(meta cpu)" -v kernel="$(meta kernel)" -v load_before="$(meta load_before)" -v load_after="$(meta load_after)" \
-  -v settings="$(settings)" -v platform="$(meta platform)" -v target_rps="$BENCH_TARGET_RPS" -v cpu_target="$BENCH_CPU_TARGET" \
+  -v settings="$(settings)" -v platform="$(meta platform)" -v data="$(meta data)" -v target_rps="$BENCH_TARGET_RPS" -v cpu_target="$BENCH_CPU_TARGET" \
   -v pod_cores="$BENCH_POD_CORES" -v rate_target="$(meta rate)" -v file_mb="$(settings | sed -n 's/.*file_mb=\([0-9]*\).*/\1/p')" '
 function cpu_of(row, group) { return (row SUBSEP group) in ticks ? ticks[row, group] : 0 }
 # CPU seconds per 1,000 requests = ticks / 100 / requests * 1000.
@@ -56,7 +56,7 @@ END {
   print "# Benchmark " substr(date, 1, 10) " — commit " commit
   print ""
   print "Machine: " cores " cores, " cpu ", Linux " kernel ". Load average before / after: " load_before " / " load_after "."
-  print "Settings: `" settings "` (seconds per scenario, after the warm-up). Platform: " platform "."
+  print "Settings: `" settings "` (seconds per scenario, after the warm-up). Platform: " platform (data == "" ? "" : "; data " data) "."
   print "Run with `make bench`; everything below comes from one run of `bench/run.sh` on loopback."
   if (smoke) {
     print ""

@@ -18,7 +18,8 @@
 # bench/report.sh turns the run into bench/results/<date>-<commit>.md and .svg.
 #
 # If the platform does not answer on its ports, it is started with BENCH_PLATFORM_ENV (default: the gateway's rate
-# limits raised far above the load, so logins can be measured through it) and stopped at the end, unless BENCH_KEEP_PLATFORM=1. A
+# limits raised far above the load, so logins can be measured through it) on an emptied PostgreSQL and Redis
+# (BENCH_FRESH_DATA=0 keeps their data) and stopped at the end, unless BENCH_KEEP_PLATFORM=1. A
 # platform that already runs is used as it is: if its gateway rate-limits logins, scenario 4's gateway row says so
 # in its non-2xx count. wrk and nginx are installed from Debian when missing (as root).
 set -euo pipefail
@@ -97,6 +98,14 @@ ensure_platform() {
   if platform_ready; then
     say "using the running platform (gateway :$GATEWAY_PORT)"
     return
+  fi
+  # Every run writes tasks, sessions and users into the same database: reused, it grows from run to run, and with it
+  # the cost of list reads and of the login storm (1887e7d's scenario U failed 99 % of its requests on a data directory
+  # seven runs old). A platform the bench starts begins from an empty PostgreSQL and Redis; BENCH_FRESH_DATA=0 keeps them.
+  if [[ ${BENCH_FRESH_DATA:-1} == 1 ]]; then
+    say "emptying PostgreSQL and Redis of $PLATFORM_RUN_DIR (BENCH_FRESH_DATA=0 keeps them)"
+    "$ROOT/scripts/platform.sh" down >/dev/null
+    "$ROOT/scripts/datatier.sh" destroy primary redis >/dev/null
   fi
   say "starting the platform with: $BENCH_PLATFORM_ENV"
   # shellcheck disable=SC2086 # the setting is a list of NAME=value words
@@ -482,6 +491,7 @@ main() {
     echo "duration=$BENCH_DURATION warmup=$BENCH_WARMUP connections=$BENCH_CONNECTIONS login_connections=$BENCH_LOGIN_CONNECTIONS file_connections=$BENCH_FILE_CONNECTIONS threads=$BENCH_THREADS file_mb=$BENCH_FILE_MB"
     echo "rate=$BENCH_RATE"
     echo "platform=$( (( STARTED_PLATFORM )) && echo "started by the bench with $BENCH_PLATFORM_ENV" || echo "already running")"
+    echo "data=$( (( STARTED_PLATFORM )) && [[ ${BENCH_FRESH_DATA:-1} == 1 ]] && echo "empty at the start" || echo "as the platform had it")"
   } >"$BENCH_TMP/meta.txt"
   : >"$RESULTS"
   local scenario
