@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Platform.Hosting.Problems;
 
 namespace Platform.Authentication;
@@ -32,16 +33,18 @@ internal sealed class BearerAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? authorization = Request.Headers.Authorization;
-        var token = authorization switch
+        StringSegment token;
+        if (authorization is not null && authorization.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
         {
-            null or "" => null,
-            _ when authorization.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) => authorization[Prefix.Length..].Trim(),
-            _ when authorization.Equals(SchemeName, StringComparison.OrdinalIgnoreCase) => "", // refused as malformed
-            _ => null, // another scheme: not ours to judge
-        };
-        if (token is null)
+            token = new StringSegment(authorization, Prefix.Length, authorization.Length - Prefix.Length).Trim();
+        }
+        else if (authorization is not null && authorization.Equals(SchemeName, StringComparison.OrdinalIgnoreCase))
         {
-            return AuthenticateResult.NoResult();
+            token = StringSegment.Empty; // refused as malformed
+        }
+        else
+        {
+            return AuthenticateResult.NoResult(); // no token, or another scheme: not ours to judge
         }
 
         var outcome = await validator.ValidateAsync(token, Context.RequestAborted);

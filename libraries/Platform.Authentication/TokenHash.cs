@@ -14,7 +14,7 @@ internal readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D)
 {
     private const int StackLimit = 2048;
 
-    public static TokenHash Of(string token)
+    public static TokenHash Of(ReadOnlySpan<char> token)
     {
         var length = Encoding.UTF8.GetMaxByteCount(token.Length);
         byte[]? rented = null;

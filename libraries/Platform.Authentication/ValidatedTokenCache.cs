@@ -62,7 +62,8 @@ internal sealed class ValidatedTokenCache
         var identity = new CaseSensitiveClaimsIdentity(entry.AuthenticationType, entry.NameClaimType, entry.RoleClaimType);
         foreach (var claim in entry.Claims)
         {
-            identity.AddClaim(new Claim(claim.Type, claim.Value, claim.ValueType, claim.Issuer));
+            // Made with the identity as its subject: a claim of another subject would be copied by AddClaim.
+            identity.AddClaim(new Claim(claim.Type, claim.Value, claim.ValueType, claim.Issuer, claim.Issuer, identity));
         }
         principal = new ClaimsPrincipal(identity);
         return true;
