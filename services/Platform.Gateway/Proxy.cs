@@ -47,6 +47,7 @@ public static class Proxy
             .LoadFromConfig(section)
             .AddTransforms(context =>
             {
+                TraceContext.Propagate(context);
                 UpstreamErrors.RecordAnswers(context);
                 var metadata = context.Route.Metadata;
                 if (metadata?.GetValueOrDefault(RateLimitMiddleware.PolicyMetadata) is { } policy && policy != RateLimitMiddleware.NoPolicy

@@ -7,20 +7,21 @@ public static class SecurityHeaders
     /// upstream sent rather than doubling it. HSTS only over HTTPS: over plain HTTP a browser ignores it anyway.
     /// </summary>
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) =>
-        app.Use((context, next) =>
+        app.Use(static (context, next) =>
         {
-            context.Response.OnStarting(() =>
+            context.Response.OnStarting(static state =>
             {
-                var headers = context.Response.Headers;
+                var http = (HttpContext)state;
+                var headers = http.Response.Headers;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "no-referrer";
-                if (context.Request.IsHttps)
+                if (http.Request.IsHttps)
                 {
                     headers.StrictTransportSecurity = "max-age=31536000; includeSubDomains";
                 }
                 return Task.CompletedTask;
-            });
+            }, context);
             return next(context);
         });
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Options;
 using Platform.Redis;
@@ -11,7 +12,7 @@ namespace Platform.Gateway.RateLimiting;
 /// </summary>
 public sealed partial class EdgeRateLimiter
 {
-    private readonly Dictionary<string, (RateLimitPolicyOptions Options, Gcra Gcra)> policies;
+    private readonly Dictionary<string, (RateLimitPolicyOptions Options, Gcra Gcra, string Header)> policies;
     private readonly IPNetwork[] exemptNetworks;
     private readonly RedisRateLimiter redis;
     private readonly PermitLeases leases;
@@ -26,7 +27,9 @@ public sealed partial class EdgeRateLimiter
         var settings = options.Value;
         Enabled = settings.Enabled;
         DefaultAuthenticatedPolicy = settings.DefaultAuthenticatedPolicy;
-        policies = settings.Policies.ToDictionary(pair => pair.Key, pair => (pair.Value, Gcra.For(pair.Value)), StringComparer.Ordinal);
+        policies = settings.Policies.ToDictionary(pair => pair.Key,
+            pair => (pair.Value, Gcra.For(pair.Value), string.Create(CultureInfo.InvariantCulture, $"{pair.Value.Limit};w={pair.Value.WindowSeconds}")),
+            StringComparer.Ordinal);
         exemptNetworks = settings.ExemptNetworks.Select(IPNetwork.Parse).ToArray();
         this.redis = redis;
         this.leases = leases;
@@ -62,10 +65,28 @@ public sealed partial class EdgeRateLimiter
         return Array.Exists(exemptNetworks, network => network.Contains(normalized));
     }
 
-    public async ValueTask<RateLimitDecision> AcquireAsync(string policyName, string clientKey)
+    /// <summary>The <c>RateLimit-Policy</c> header of a policy: "limit;w=seconds".</summary>
+    public string PolicyHeader(string name) => policies[name].Header;
+
+    /// <summary>The key of a user's bucket under a policy, made as one string: <c>rl:{policy}:u:{id}</c>.</summary>
+    public static string UserKey(string policyName, Guid userId) =>
+        string.Create(policyName.Length + 38, (policyName, userId), static (key, state) =>
+        {
+            "rl:".CopyTo(key);
+            state.policyName.CopyTo(key[3..]);
+            var at = 3 + state.policyName.Length;
+            ":u:".CopyTo(key[at..]);
+            state.userId.TryFormat(key[(at + 3)..], out _, "N");
+        });
+
+    /// <summary>The key of a client address's bucket under a policy: <c>rl:{policy}:a:{address}</c>.</summary>
+    public static string AddressKey(string policyName, IPAddress? address) =>
+        address is null ? $"rl:{policyName}:a:unknown" : $"rl:{policyName}:a:{address}";
+
+    /// <summary>A permit for <paramref name="key"/> (<see cref="UserKey"/>, <see cref="AddressKey"/>) under the policy.</summary>
+    public async ValueTask<RateLimitDecision> AcquireAsync(string policyName, string key)
     {
         var gcra = policies[policyName].Gcra;
-        var key = $"rl:{policyName}:{clientKey}";
         if (redis.IsConnected)
         {
             if (leases.TryTake(key) is { } leased)

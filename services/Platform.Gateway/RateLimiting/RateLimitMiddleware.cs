@@ -34,16 +34,16 @@ public static class RateLimitMiddleware
                 return;
             }
             limiter.TryGetPolicy(policyName, out var policy);
-            var clientKey = policy.Key == RateLimitKey.User && context.User.UserId() is { } userId
-                ? "u:" + userId.ToString("N")
-                : "a:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-            var decision = await limiter.AcquireAsync(policyName, clientKey);
+            var key = policy.Key == RateLimitKey.User && context.User.UserId() is { } userId
+                ? EdgeRateLimiter.UserKey(policyName, userId)
+                : EdgeRateLimiter.AddressKey(policyName, context.Connection.RemoteIpAddress);
+            var decision = await limiter.AcquireAsync(policyName, key);
 
             var headers = context.Response.Headers;
-            headers["RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
-            headers["RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
+            headers["RateLimit-Limit"] = Number(decision.Limit);
+            headers["RateLimit-Remaining"] = Number(decision.Remaining);
             headers["RateLimit-Reset"] = Seconds(decision.ResetMicroseconds);
-            headers["RateLimit-Policy"] = $"{policy.Limit};w={policy.WindowSeconds}";
+            headers["RateLimit-Policy"] = limiter.PolicyHeader(policyName);
             if (decision.Allowed)
             {
                 await next(context);
@@ -83,6 +83,10 @@ public static class RateLimitMiddleware
     private static bool ExemptsPeers(HttpContext context) =>
         context.GetReverseProxyFeature().Route.Config.Metadata?.GetValueOrDefault(ExemptPeersMetadata) == "true";
 
-    private static string Seconds(long microseconds) =>
-        Math.Max(1, (long)Math.Ceiling(microseconds / 1_000_000.0)).ToString(CultureInfo.InvariantCulture);
+    private static string Seconds(long microseconds) => Number(Math.Max(1, (long)Math.Ceiling(microseconds / 1_000_000.0)));
+
+    /// <summary>Header values of every request: the small numbers (seconds, most limits and what remains of them) made once.</summary>
+    private static readonly string[] SmallNumbers = Enumerable.Range(0, 1024).Select(n => n.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    private static string Number(long value) => value is >= 0 and < 1024 ? SmallNumbers[value] : value.ToString(CultureInfo.InvariantCulture);
 }

@@ -4,8 +4,8 @@ namespace Platform.Gateway.Resilience;
 
 /// <summary>
 /// YARP's pooled <see cref="SocketsHttpHandler"/> per upstream, tuned for an edge (fail fast on connect,
-/// recycle connections so a Kubernetes Service's endpoints are re-resolved) and wrapped in the upstream's
-/// resilience pipeline.
+/// recycle connections so a Kubernetes Service's endpoints are re-resolved, no client-side Activity per request) and
+/// wrapped in the upstream's resilience pipeline.
 /// </summary>
 public sealed class ResilientForwarderHttpClientFactory(UpstreamResilience resilience, ILogger<ForwarderHttpClientFactory> logger)
     : ForwarderHttpClientFactory(logger)
@@ -17,6 +17,8 @@ public sealed class ResilientForwarderHttpClientFactory(UpstreamResilience resil
         handler.PooledConnectionLifetime = TimeSpan.FromMinutes(2);
         handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60);
         handler.EnableMultipleHttp2Connections = true;
+        // No DiagnosticsHandler (and its Activity per request): Upstreams/TraceContext.cs propagates the trace.
+        handler.ActivityHeadersPropagator = null;
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)
