@@ -75,7 +75,5 @@ public sealed class GatewayMetrics
         rateLimitDecisions.Add(1, inRedis ? RedisStore : MemoryStore);
     }
 
-    private static readonly string[] StatusLabels = Enumerable.Range(0, 600).Select(status => status.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-
-    private static string StatusLabel(int status) => status is >= 0 and < 600 ? StatusLabels[status] : "other";
+    private static string StatusLabel(int status) => status is >= 0 and < 600 ? NumberText.Of(status) : "other";
 }

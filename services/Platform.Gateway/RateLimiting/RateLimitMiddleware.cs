@@ -1,4 +1,3 @@
-using System.Globalization;
 using Platform.Authentication;
 using Platform.Gateway.Edge;
 using Platform.Hosting.Problems;
@@ -40,8 +39,8 @@ public static class RateLimitMiddleware
             var decision = await limiter.AcquireAsync(policyName, key);
 
             var headers = context.Response.Headers;
-            headers["RateLimit-Limit"] = Number(decision.Limit);
-            headers["RateLimit-Remaining"] = Number(decision.Remaining);
+            headers["RateLimit-Limit"] = NumberText.Of(decision.Limit);
+            headers["RateLimit-Remaining"] = NumberText.Of(decision.Remaining);
             headers["RateLimit-Reset"] = Seconds(decision.ResetMicroseconds);
             headers["RateLimit-Policy"] = limiter.PolicyHeader(policyName);
             if (decision.Allowed)
@@ -83,10 +82,5 @@ public static class RateLimitMiddleware
     private static bool ExemptsPeers(HttpContext context) =>
         context.GetReverseProxyFeature().Route.Config.Metadata?.GetValueOrDefault(ExemptPeersMetadata) == "true";
 
-    private static string Seconds(long microseconds) => Number(Math.Max(1, (long)Math.Ceiling(microseconds / 1_000_000.0)));
-
-    /// <summary>Header values of every request: the small numbers (seconds, most limits and what remains of them) made once.</summary>
-    private static readonly string[] SmallNumbers = Enumerable.Range(0, 1024).Select(n => n.ToString(CultureInfo.InvariantCulture)).ToArray();
-
-    private static string Number(long value) => value is >= 0 and < 1024 ? SmallNumbers[value] : value.ToString(CultureInfo.InvariantCulture);
+    private static string Seconds(long microseconds) => NumberText.Of(Math.Max(1, (long)Math.Ceiling(microseconds / 1_000_000.0)));
 }
