@@ -94,8 +94,12 @@ public sealed partial class ReplicaLagMonitor(
                 LogReplicaAnswers(logger);
             }
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or InvalidCastException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or InvalidCastException)
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return; // stopping: a sample cut short is no news, and must not fault the host on its way out
+            }
             Interlocked.Exchange(ref lagTicks, -1);
             Volatile.Write(ref usable, false);
             if (!reportedDown)
