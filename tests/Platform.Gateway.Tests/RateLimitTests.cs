@@ -91,6 +91,35 @@ public sealed class RateLimitTests(GatewayPlatform platform)
     }
 
     [Fact]
+    public async Task Simultaneous_requests_of_one_client_share_a_lease_and_get_their_whole_budget()
+    {
+        // A budget of 100 leases 10 permits per Redis decision. Each request asking Redis on its own took a lease each:
+        // 60 at once spent the whole budget in ten answers and the other 50 were refused.
+        var settings = new Dictionary<string, string?> { ["RateLimiting:Policies:anonymous:Limit"] = "100" };
+        await using var gateway = InProcessGateway.Start(platform, settings);
+        using var client = gateway.CreateRealClient();
+        var address = platform.NewClientAddress();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var first = await BurstAsync(60);
+        var second = await BurstAsync(60);
+
+        Assert.All(first, status => Assert.Equal(HttpStatusCode.OK, status));
+        // The rest of the budget, and no more: 40, plus what refilled meanwhile (one permit per 0.6 s).
+        var refilled = (int)Math.Ceiling(clock.Elapsed.TotalSeconds / 0.6);
+        Assert.InRange(second.Count(status => status == HttpStatusCode.OK), 40 - 10, 40 + refilled);
+        Assert.All(second, status => Assert.True(status is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, status.ToString()));
+
+        async Task<HttpStatusCode[]> BurstAsync(int count) => await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, "/.well-known/jwks.json"));
+            request.Headers.Add("X-Forwarded-For", address);
+            using var answer = await client.SendAsync(request);
+            return answer.StatusCode;
+        }));
+    }
+
+    [Fact]
     public async Task With_redis_stopped_each_instance_still_limits_and_nothing_fails()
     {
         await using var second = InProcessGateway.Start(platform);
