@@ -59,6 +59,21 @@ operator_dll() { echo "$ROOT/operator/Platform.Operator/bin/$CONFIGURATION/net10
 
 pid_file() { echo "$RUN/pids/$1.pid"; }
 
+# The service's Npgsql pool per server, as the chart gives each pod: a fixed size (minimum = maximum, opened at start
+# by Platform.Data's PoolWarmup), postgresql.maxPoolSize in charts/platform/values.yaml; PLATFORM_PG_POOL overrides it
+# for every service, and PLATFORM_PG_POOL=none leaves Npgsql's defaults. Npgsql's own default of 100 let a burst of 1,000 users open so many backends at once that their
+# start-up outran the 3 s connection timeout and PostgreSQL spent its CPU forking backends that never served a query
+# (bench scenario U: 95 % of requests 503).
+pool_size_of() {
+  [[ -n ${PLATFORM_PG_POOL:-} ]] && { echo "$PLATFORM_PG_POOL"; return; }
+  awk -v service="$1" '
+    /^postgresql:/ { in_pg = 1; next }
+    in_pg && /^[^ #]/ { in_pg = 0 }
+    in_pg && /^  maxPoolSize:/ { in_pool = 1; next }
+    in_pool && !/^    / { in_pool = 0 }
+    in_pool && $1 == service ":" { print $2; exit }' "$ROOT/charts/platform/values.yaml"
+}
+
 running_pid() {
   local file; file="$(pid_file "$1")"
   [[ -f "$file" ]] || return 1
@@ -160,13 +175,20 @@ start_service() {
   if (( ${PLATFORM_SERVICE_HEAP_LIMIT_MIB:-0} > 0 )); then
     heap_limit=("DOTNET_GCHeapHardLimit=$(printf '0x%x' $(( PLATFORM_SERVICE_HEAP_LIMIT_MIB * 1024 * 1024 )))")
   fi
+  local database=() pool
+  pool="$(pool_size_of "$service")"
+  if [[ -n $pool && $pool != none ]]; then
+    local sizes=";Minimum Pool Size=$pool;Maximum Pool Size=$pool"
+    database=(ConnectionStrings__Postgres="$ConnectionStrings__Postgres$sizes")
+    [[ -z $ConnectionStrings__PostgresReplica ]] || database+=(ConnectionStrings__PostgresReplica="$ConnectionStrings__PostgresReplica$sizes")
+  fi
   local listen=(ASPNETCORE_URLS="http://127.0.0.1:$port") h2c_port
   h2c_port="$(h2c_port_of "$service")"
   if [[ -n $h2c_port ]]; then
     listen=(Kestrel__Endpoints__Http__Url="http://127.0.0.1:$port"
       Kestrel__Endpoints__H2c__Url="http://127.0.0.1:$h2c_port" Kestrel__Endpoints__H2c__Protocols=Http2)
   fi
-  env "${heap_limit[@]}" "${listen[@]}" setsid nohup dotnet "$(dll_of "$service")" \
+  env "${heap_limit[@]}" "${database[@]}" "${listen[@]}" setsid nohup dotnet "$(dll_of "$service")" \
     >>"$RUN/logs/$service.log" 2>&1 < /dev/null &
   echo $! > "$(pid_file "$service")"
   cd "$ROOT"

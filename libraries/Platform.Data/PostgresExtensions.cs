@@ -3,6 +3,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Platform.Hosting;
 using Platform.Hosting.Health;
@@ -37,6 +39,8 @@ public static class PostgresExtensions
         }
         builder.Services.AddSingleton(new PrimaryDatabase(connection.ConnectionString, database));
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connection.ConnectionString));
+        builder.Services.AddSingleton<IHostedService>(services =>
+            new PoolWarmup(services.GetRequiredService<NpgsqlDataSource>(), "primary", services.GetRequiredService<ILogger<PoolWarmup>>()));
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
         builder.Services.AddPostgresOutages();

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Platform.Hosting;
 
@@ -36,6 +38,8 @@ public static class ReadReplicaExtensions
             }
             return new ReadReplica(NpgsqlDataSource.Create(connection.ConnectionString));
         });
+        builder.Services.AddSingleton<IHostedService>(services =>
+            new PoolWarmup(services.GetRequiredService<ReadReplica>().DataSource, "read replica", services.GetRequiredService<ILogger<PoolWarmup>>()));
         builder.Services.AddSingleton<ReplicaLagMonitor>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ReplicaLagMonitor>());
         builder.Services.AddSingleton<RecentWriters>();

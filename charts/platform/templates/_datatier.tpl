@@ -108,7 +108,7 @@ Call the PostgreSQL one with the root context (migration Jobs: default pool) or 
 {{- define "platform.env.postgresql" -}}
 {{- $root := .root | default . -}}
 {{- $pool := "" -}}
-{{- with .component }}{{ $pool = printf ";Maximum Pool Size=%v" (index $root.Values.postgresql.maxPoolSize .) }}{{ end -}}
+{{- with .component }}{{ $size := index $root.Values.postgresql.maxPoolSize . }}{{ $pool = printf ";Minimum Pool Size=%v;Maximum Pool Size=%v" $size $size }}{{ end -}}
 {{- $tls := "" -}}
 {{- if and (not $root.Values.postgresql.enabled) $root.Values.externalPostgresql.tls.enabled -}}
 {{- $tls = printf ";SSL Mode=%s" $root.Values.externalPostgresql.tls.sslMode -}}
