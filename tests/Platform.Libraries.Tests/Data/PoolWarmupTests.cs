@@ -11,12 +11,8 @@ public sealed class PoolWarmupTests(DataTierFixture fixture)
     [Fact]
     public async Task A_fixed_pool_is_opened_at_start_and_kept_for_the_requests_that_follow()
     {
-        var application = "warmup_" + Guid.NewGuid().ToString("N")[..12];
-        await using var dataSource = DataSource(application, minimum: 4, maximum: 4);
-        using var warmup = new PoolWarmup(dataSource, "primary", NullLogger<PoolWarmup>.Instance);
-
-        await warmup.StartAsync(CancellationToken.None);
-        await warmup.ExecuteTask!;
+        var (dataSource, application) = await WarmedUpAsync(minimum: 4, maximum: 4);
+        await using var _ = dataSource;
 
         var backends = await BackendsAsync(application);
         Assert.Equal(4, backends.Count);
@@ -33,12 +29,8 @@ public sealed class PoolWarmupTests(DataTierFixture fixture)
     [Fact]
     public async Task A_pool_without_a_minimum_opens_nothing_ahead_of_requests()
     {
-        var application = "warmup_" + Guid.NewGuid().ToString("N")[..12];
-        await using var dataSource = DataSource(application, minimum: 0, maximum: 4);
-        using var warmup = new PoolWarmup(dataSource, "primary", NullLogger<PoolWarmup>.Instance);
-
-        await warmup.StartAsync(CancellationToken.None);
-        await warmup.ExecuteTask!;
+        var (dataSource, application) = await WarmedUpAsync(minimum: 0, maximum: 4);
+        await using var _ = dataSource;
 
         Assert.Empty(await BackendsAsync(application));
     }
@@ -56,14 +48,22 @@ public sealed class PoolWarmupTests(DataTierFixture fixture)
         Assert.True(warmup.ExecuteTask!.IsCompletedSuccessfully);
     }
 
-    private NpgsqlDataSource DataSource(string application, int minimum, int maximum) =>
-        NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary)
+    /// <summary>A pool of its own (told apart by its application name) after its warm-up has run to the end.</summary>
+    private async Task<(NpgsqlDataSource DataSource, string Application)> WarmedUpAsync(int minimum, int maximum)
+    {
+        var application = "warmup_" + Guid.NewGuid().ToString("N")[..12];
+        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary)
         {
             Database = "postgres",
             ApplicationName = application,
             MinPoolSize = minimum,
             MaxPoolSize = maximum,
         }.ConnectionString);
+        using var warmup = new PoolWarmup(dataSource, "primary", NullLogger<PoolWarmup>.Instance);
+        await warmup.StartAsync(CancellationToken.None);
+        await warmup.ExecuteTask!;
+        return (dataSource, application);
+    }
 
     /// <summary>The backend pids of <paramref name="application"/>'s connections, in order.</summary>
     private async Task<List<int>> BackendsAsync(string application)
