@@ -61,9 +61,9 @@ pid_file() { echo "$RUN/pids/$1.pid"; }
 
 # The service's Npgsql pool per server, as the chart gives each pod: a fixed size (minimum = maximum, opened at start
 # by Platform.Data's PoolWarmup), postgresql.maxPoolSize in charts/platform/values.yaml; PLATFORM_PG_POOL overrides it
-# for every service, and PLATFORM_PG_POOL=none leaves Npgsql's defaults. Npgsql's own default of 100 let a burst of 1,000 users open so many backends at once that their
-# start-up outran the 3 s connection timeout and PostgreSQL spent its CPU forking backends that never served a query
-# (bench scenario U: 95 % of requests 503).
+# for every service, and PLATFORM_PG_POOL=none leaves Npgsql's defaults. Npgsql's own default of 100 let a burst of
+# 1,000 users open so many backends at once that their start-up outran the 3 s connection timeout and PostgreSQL spent
+# its CPU forking backends that never served a query (bench scenario U: 99 % of requests 503).
 pool_size_of() {
   [[ -n ${PLATFORM_PG_POOL:-} ]] && { echo "$PLATFORM_PG_POOL"; return; }
   awk -v service="$1" '

@@ -2,6 +2,7 @@ extern alias OperatorProject;
 
 using OperatorProject::Platform.Operator.Keys;
 using Platform.Contracts.Keys;
+using Platform.Testing;
 
 namespace Platform.Auth.Tests;
 
@@ -10,7 +11,7 @@ public static class TestKeysets
 {
     public static async Task<string> CreateAsync(params KeysetKey[] keys)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "platform-keys-" + Guid.NewGuid().ToString("N"));
+        var directory = ScratchDirectories.Create("keys");
         var now = DateTimeOffset.UtcNow;
         await KeysetFile.WriteAsync(directory, new Keyset(1, keys.Length > 0 ? keys : [SigningKeyFactory.CreateEs256(now, now.AddMinutes(-1))]), CancellationToken.None);
         return directory;

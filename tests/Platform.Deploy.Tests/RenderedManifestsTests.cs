@@ -130,7 +130,7 @@ public sealed class RenderedManifestsTests
 
     private static string CopyOfChart(string chart)
     {
-        var copy = Path.Combine(Path.GetTempPath(), "platform-chart-" + Guid.NewGuid().ToString("N"), Path.GetFileName(chart));
+        var copy = Path.Combine(ScratchDirectories.Create("chart"), Path.GetFileName(chart));
         foreach (var file in Directory.EnumerateFiles(chart, "*", new EnumerationOptions { RecurseSubdirectories = true }))
         {
             var target = Path.Combine(copy, Path.GetRelativePath(chart, file));

@@ -24,7 +24,7 @@ public sealed class AuthService : ServiceHost<AuthProject::Program>
 
     public static async Task<AuthService> StartAsync(DataTier tier, string database)
     {
-        var keys = Path.Combine(Path.GetTempPath(), "platform-files-keys-" + Guid.NewGuid().ToString("N"));
+        var keys = ScratchDirectories.Create("keys");
         var now = DateTimeOffset.UtcNow;
         await KeysetFile.WriteAsync(keys, new Keyset(1, [SigningKeyFactory.CreateEs256(now, now.AddMinutes(-1))]), CancellationToken.None);
         var settings = tier.ServiceSettings(database);

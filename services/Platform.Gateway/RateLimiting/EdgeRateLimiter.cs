@@ -145,6 +145,7 @@ public sealed partial class EdgeRateLimiter
             {
                 pending.TryRemove(new KeyValuePair<string, Task<RateLimitDecision>>(key, question));
                 asking.SetException(e);
+                _ = asking.Task.Exception; // observed here: nobody may be waiting on this question
                 throw;
             }
         }
