@@ -86,8 +86,7 @@ public static class Proxy
             pipeline.UseBodyLimits();
             pipeline.UseEdgeRateLimits();
             pipeline.UseRequestBuffering();
-            pipeline.UseUpstreamMetrics();
-            pipeline.UseUpstreamErrors();
+            pipeline.UseUpstreamMetrics(); // and problem details for a failed forward
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();

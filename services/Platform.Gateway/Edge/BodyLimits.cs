@@ -12,15 +12,15 @@ public static class BodyLimits
     /// </summary>
     public static IReverseProxyApplicationBuilder UseBodyLimits(this IReverseProxyApplicationBuilder pipeline)
     {
-        pipeline.Use(async (context, next) =>
+        // Not an async lambda: a request within its limit (nearly all) goes on without a state machine of its own.
+        pipeline.Use((context, next) =>
         {
             var limit = LimitOf(context);
             if (context.Request.ContentLength is not { } length || limit is null || length <= limit)
             {
-                await next(context);
-                return;
+                return next(context);
             }
-            await WriteTooLargeAsync(context, limit.Value);
+            return WriteTooLargeAsync(context, limit.Value).AsTask();
         });
         return pipeline;
     }

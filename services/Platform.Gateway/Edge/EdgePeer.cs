@@ -8,18 +8,25 @@ namespace Platform.Gateway.Edge;
 /// </summary>
 public static class EdgePeer
 {
-    private static readonly object Key = new();
+    /// <summary>
+    /// A feature rather than an entry in <see cref="HttpContext.Items"/>: Kestrel keeps the slot for it across the
+    /// connection's requests, where Items is a new dictionary on every request.
+    /// </summary>
+    private sealed class Peer(IPAddress? address)
+    {
+        public IPAddress? Address { get; } = address;
+    }
 
     public static IApplicationBuilder UseEdgePeer(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
-            context.Items[Key] = context.Connection.RemoteIpAddress;
+            context.Features.Set(new Peer(context.Connection.RemoteIpAddress));
             return next(context);
         });
 
     public static IPAddress? Of(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Items.TryGetValue(Key, out var peer) ? peer as IPAddress : context.Connection.RemoteIpAddress;
+        return context.Features.Get<Peer>() is { } peer ? peer.Address : context.Connection.RemoteIpAddress;
     }
 }

@@ -19,49 +19,52 @@ public static class RequestBuffering
     public static IReverseProxyApplicationBuilder UseRequestBuffering(this IReverseProxyApplicationBuilder pipeline)
     {
         var bufferUpTo = pipeline.ApplicationServices.GetRequiredService<IOptions<EdgeOptions>>().Value.BufferRequestBodiesUpToBytes;
-        pipeline.Use(async (context, next) =>
+        // A request without a body (reads) or on an unbuffered route goes on without an async step of its own.
+        pipeline.Use((context, next) =>
         {
             var limit = BodyLimits.LimitOf(context);
-            if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: true } || limit is null || limit > bufferUpTo)
-            {
-                await next(context);
-                return;
-            }
-            byte[] body;
-            int length;
-            try
-            {
-                (body, length) = await ReadAsync(context.Request, (int)limit.Value, context.RequestAborted);
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                await BodyLimits.WriteTooLargeAsync(context, limit.Value);
-                return;
-            }
-            catch (BadHttpRequestException e)
-            {
-                // Kestrel refused the body otherwise: too slow (408) or malformed framing (400).
-                var status = e.StatusCode is >= 400 and < 500 ? e.StatusCode : StatusCodes.Status400BadRequest;
-                await context.WriteProblemAsync(status, ProblemTypes.ForStatus(status), "The request body could not be read.",
-                    status == StatusCodes.Status408RequestTimeout ? "The body arrived too slowly." : "The client sent a malformed body.");
-                return;
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException)
-            {
-                context.Abort(); // The client went away while sending: nobody to answer.
-                return;
-            }
-            if (length > limit)
-            {
-                await BodyLimits.WriteTooLargeAsync(context, limit.Value);
-                return;
-            }
-            context.Request.Body = new MemoryStream(body, 0, length, writable: false);
-            context.Request.Headers.TransferEncoding = default;
-            context.Request.ContentLength = length;
-            await next(context);
+            return context.Features.Get<IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: true } || limit is null || limit > bufferUpTo
+                ? next(context)
+                : BufferThenForwardAsync(context, next, limit.Value);
         });
         return pipeline;
+    }
+
+    private static async Task BufferThenForwardAsync(HttpContext context, RequestDelegate next, long limit)
+    {
+        byte[] body;
+        int length;
+        try
+        {
+            (body, length) = await ReadAsync(context.Request, (int)limit, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await BodyLimits.WriteTooLargeAsync(context, limit);
+            return;
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel refused the body otherwise: too slow (408) or malformed framing (400).
+            var status = e.StatusCode is >= 400 and < 500 ? e.StatusCode : StatusCodes.Status400BadRequest;
+            await context.WriteProblemAsync(status, ProblemTypes.ForStatus(status), "The request body could not be read.",
+                status == StatusCodes.Status408RequestTimeout ? "The body arrived too slowly." : "The client sent a malformed body.");
+            return;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            context.Abort(); // The client went away while sending: nobody to answer.
+            return;
+        }
+        if (length > limit)
+        {
+            await BodyLimits.WriteTooLargeAsync(context, limit);
+            return;
+        }
+        context.Request.Body = new MemoryStream(body, 0, length, writable: false);
+        context.Request.Headers.TransferEncoding = default;
+        context.Request.ContentLength = length;
+        await next(context);
     }
 
     /// <summary>

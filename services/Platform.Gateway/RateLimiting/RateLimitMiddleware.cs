@@ -23,39 +23,50 @@ public static class RateLimitMiddleware
     /// </summary>
     public static IReverseProxyApplicationBuilder UseEdgeRateLimits(this IReverseProxyApplicationBuilder pipeline)
     {
-        pipeline.Use(async (context, next) =>
+        // Not an async lambda: a decision taken from this instance's lease (nearly every one) completes synchronously,
+        // and the request then goes on without a state machine of its own; only a question to Redis awaits.
+        pipeline.Use((context, next) =>
         {
             var limiter = context.RequestServices.GetRequiredService<EdgeRateLimiter>();
             var policyName = PolicyFor(context, limiter);
             if (policyName is null || (ExemptsPeers(context) && limiter.IsExempt(EdgePeer.Of(context))))
             {
-                await next(context);
-                return;
+                return next(context);
             }
             limiter.TryGetPolicy(policyName, out var policy);
             var key = policy.Key == RateLimitKey.User && context.User.UserId() is { } userId
                 ? EdgeRateLimiter.UserKey(policyName, userId)
                 : EdgeRateLimiter.AddressKey(policyName, context.Connection.RemoteIpAddress);
-            var decision = await limiter.AcquireAsync(policyName, key);
-
-            var headers = context.Response.Headers;
-            headers["RateLimit-Limit"] = NumberText.Of(decision.Limit);
-            headers["RateLimit-Remaining"] = NumberText.Of(decision.Remaining);
-            headers["RateLimit-Reset"] = Seconds(decision.ResetMicroseconds);
-            headers["RateLimit-Policy"] = limiter.PolicyHeader(policyName);
-            if (decision.Allowed)
-            {
-                await next(context);
-                return;
-            }
-
-            context.RequestServices.GetRequiredService<GatewayMetrics>().RateLimited(policyName);
-            var retryAfter = Seconds(decision.RetryAfterMicroseconds);
-            headers.RetryAfter = retryAfter;
-            await context.WriteProblemAsync(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests, "Too many requests.",
-                $"The '{policyName}' limit is {policy.Limit} requests per {policy.WindowSeconds} s; retry after {retryAfter} s.");
+            var decision = limiter.AcquireAsync(policyName, key);
+            return decision.IsCompletedSuccessfully
+                ? Apply(context, next, limiter, policyName, policy, decision.Result)
+                : ApplyWhenDecidedAsync(context, next, limiter, policyName, policy, decision);
         });
         return pipeline;
+    }
+
+    private static async Task ApplyWhenDecidedAsync(HttpContext context, RequestDelegate next, EdgeRateLimiter limiter, string policyName,
+        RateLimitPolicyOptions policy, ValueTask<RateLimitDecision> decision) =>
+        await Apply(context, next, limiter, policyName, policy, await decision);
+
+    /// <summary>The decision's headers on the answer, then the request goes on or is refused with a 429.</summary>
+    private static Task Apply(HttpContext context, RequestDelegate next, EdgeRateLimiter limiter, string policyName, RateLimitPolicyOptions policy,
+        RateLimitDecision decision)
+    {
+        var headers = context.Response.Headers;
+        headers["RateLimit-Limit"] = NumberText.Of(decision.Limit);
+        headers["RateLimit-Remaining"] = NumberText.Of(decision.Remaining);
+        headers["RateLimit-Reset"] = Seconds(decision.ResetMicroseconds);
+        headers["RateLimit-Policy"] = limiter.PolicyHeader(policyName);
+        if (decision.Allowed)
+        {
+            return next(context);
+        }
+        context.RequestServices.GetRequiredService<GatewayMetrics>().RateLimited(policyName);
+        var retryAfter = Seconds(decision.RetryAfterMicroseconds);
+        headers.RetryAfter = retryAfter;
+        return context.WriteProblemAsync(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests, "Too many requests.",
+            $"The '{policyName}' limit is {policy.Limit} requests per {policy.WindowSeconds} s; retry after {retryAfter} s.").AsTask();
     }
 
     private static string? PolicyFor(HttpContext context, EdgeRateLimiter limiter)

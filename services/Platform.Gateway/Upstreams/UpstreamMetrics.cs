@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Platform.Gateway.Resilience;
 using Yarp.ReverseProxy.Model;
 
 namespace Platform.Gateway.Upstreams;
@@ -12,7 +13,9 @@ public static class UpstreamMetrics
     /// Times every forwarded request to the end of its response body and records it with the status the client
     /// got — after error mapping, so an open circuit shows as the 503 the client saw. A client that hung up before
     /// the answer began is recorded as 499, not as the 400 or 502 YARP leaves on the response it could not send,
-    /// so the gateway's 5xx ratio counts only the platform's failures.
+    /// so the gateway's 5xx ratio counts only the platform's failures. A failed forward is answered
+    /// (<see cref="UpstreamErrors.AnswerFailedForwardAsync"/>) inside this middleware: one async step per forward
+    /// instead of two.
     /// </summary>
     public static IReverseProxyApplicationBuilder UseUpstreamMetrics(this IReverseProxyApplicationBuilder pipeline)
     {
@@ -22,6 +25,7 @@ public static class UpstreamMetrics
             try
             {
                 await next(context);
+                await UpstreamErrors.AnswerFailedForwardAsync(context);
             }
             finally
             {
