@@ -16,7 +16,7 @@ public static class ScratchDirectories
             {
                 Directory.Delete(root, recursive: true);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Something still writes there while the process ends: the directory stays, nothing else is lost.
             }
