@@ -50,14 +50,22 @@ internal sealed partial class RevokedSessionsSync(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            var resyncRequested = await WaitForResyncRequestAsync(synchronised ? PruneInterval : RetryDelay, stoppingToken);
-            if (resyncRequested || !synchronised)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                synchronised = await TrySynchroniseAsync(stoppingToken);
+                var resyncRequested = await WaitForResyncRequestAsync(synchronised ? PruneInterval : RetryDelay, stoppingToken);
+                if (resyncRequested || !synchronised)
+                {
+                    synchronised = await TrySynchroniseAsync(stoppingToken);
+                }
+                revoked.RemoveExpired();
             }
-            revoked.RemoveExpired();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Ends quietly: a host whose start failed disposes us without calling StopAsync, and the host reports a
+            // cancelled task then as a failed service ("BackgroundService failed", "StopHost") in the crash log.
         }
     }
 

@@ -1,5 +1,11 @@
 using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Platform.Authentication;
 using Platform.Redis;
 using Platform.Testing;
@@ -131,6 +137,31 @@ public sealed class SessionRevocationTests(DataTierFixture fixture) : IAsyncLife
         Assert.Equal(callsAfterStart, await app.MetricAsync("auth_redis_calls_total"));
         Assert.Equal(20, await app.CacheRequestsAsync("hit"));
         Assert.Equal(20, await app.CacheRequestsAsync("miss"));
+    }
+
+    [Fact]
+    public async Task A_service_whose_start_fails_does_not_report_the_revocation_sync_as_a_failed_background_service()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var logs = new FakeLogCollector();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls($"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}");
+        builder.Configuration["ConnectionStrings:Redis"] = fixture.Tier.RedisConnectionString;
+        builder.Configuration["Auth:Issuer"] = TokenSpec.TrustedIssuer;
+        builder.Configuration["Auth:JwksUri"] = jwks.JwksUri.ToString();
+        builder.Services.AddSingleton<ILoggerProvider>(new FakeLoggerProvider(logs));
+        builder.AddPlatformRedis();
+        builder.AddPlatformAuthentication();
+        var app = builder.Build();
+
+        await Assert.ThrowsAsync<IOException>(() => app.StartAsync());
+        await app.DisposeAsync();
+        await Task.Delay(TimeSpan.FromMilliseconds(200)); // the host logs a failed service from the service's task
+
+        Assert.Contains(logs.GetSnapshot(), entry => entry.Message.StartsWith("Revoked sessions synchronised", StringComparison.Ordinal));
+        // The one error is the start's own failure; not "BackgroundService failed" and a Critical "StopHost" after it.
+        Assert.Equal(["Hosting failed to start"], logs.GetSnapshot().Where(entry => entry.Level >= LogLevel.Error).Select(entry => entry.Message));
     }
 
     private TcpProxy RedisProxy()
