@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Platform.Hosting.Hosting;
 using Platform.Redis;
 using StackExchange.Redis;
 
@@ -20,7 +20,7 @@ internal sealed partial class RevokedSessionsSync(
     IOptions<AuthOptions> options,
     TimeProvider time,
     AuthenticationMetrics metrics,
-    ILogger<RevokedSessionsSync> logger) : BackgroundService
+    ILogger<RevokedSessionsSync> logger) : BackgroundLoop
 {
     /// <summary>The first resync runs before the server accepts requests, but a slow Redis must not hold up the start.</summary>
     private static readonly TimeSpan StartBudget = TimeSpan.FromSeconds(5);
@@ -48,24 +48,16 @@ internal sealed partial class RevokedSessionsSync(
         await base.StopAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            while (!stoppingToken.IsCancellationRequested)
+            var resyncRequested = await WaitForResyncRequestAsync(synchronised ? PruneInterval : RetryDelay, stoppingToken);
+            if (resyncRequested || !synchronised)
             {
-                var resyncRequested = await WaitForResyncRequestAsync(synchronised ? PruneInterval : RetryDelay, stoppingToken);
-                if (resyncRequested || !synchronised)
-                {
-                    synchronised = await TrySynchroniseAsync(stoppingToken);
-                }
-                revoked.RemoveExpired();
+                synchronised = await TrySynchroniseAsync(stoppingToken);
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Ends quietly: a host whose start failed disposes us without calling StopAsync, and the host reports a
-            // cancelled task then as a failed service ("BackgroundService failed", "StopHost") in the crash log.
+            revoked.RemoveExpired();
         }
     }
 

@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Platform.Hosting.Hosting;
 
 namespace Platform.Data;
 
@@ -11,9 +11,9 @@ namespace Platform.Data;
 /// connections the pool had not opened yet. The chart and `make run` configure fixed pools (minimum = maximum), so
 /// the pool opens them here and never closes them for idleness; with no minimum this does nothing.
 /// </summary>
-public sealed partial class PoolWarmup(NpgsqlDataSource? dataSource, string server, ILogger<PoolWarmup> logger) : BackgroundService
+public sealed partial class PoolWarmup(NpgsqlDataSource? dataSource, string server, ILogger<PoolWarmup> logger) : BackgroundLoop
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         var count = dataSource is null ? 0 : new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize;
         if (count <= 0)

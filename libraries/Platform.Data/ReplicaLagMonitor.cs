@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Platform.Hosting.Hosting;
 
 namespace Platform.Data;
 
@@ -18,7 +18,7 @@ public sealed partial class ReplicaLagMonitor(
     ReadReplica replica,
     IOptions<ReadRoutingOptions> options,
     DataMetrics metrics,
-    ILogger<ReplicaLagMonitor> logger) : BackgroundService
+    ILogger<ReplicaLagMonitor> logger) : BackgroundLoop
 {
     private const string ReplicaSql =
         "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn(), EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8";
@@ -44,7 +44,7 @@ public sealed partial class ReplicaLagMonitor(
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         if (replica.DataSource is not { } replicaSource)
         {

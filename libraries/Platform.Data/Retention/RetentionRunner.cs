@@ -1,8 +1,8 @@
 using System.Data;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Platform.Hosting.Hosting;
 
 namespace Platform.Data.Retention;
 
@@ -23,7 +23,7 @@ public sealed partial class RetentionRunner(
     IOptions<RetentionOptions> options,
     RetentionMetrics metrics,
     TimeProvider clock,
-    ILogger<RetentionRunner> logger) : BackgroundService
+    ILogger<RetentionRunner> logger) : BackgroundLoop
 {
     /// <summary>
     /// The hot path never touches rows this old, so a wait on a row lock means something unusual holds it:
@@ -36,7 +36,7 @@ public sealed partial class RetentionRunner(
 
     private readonly RetentionRule[] rules = [.. rules];
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Interval, clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))

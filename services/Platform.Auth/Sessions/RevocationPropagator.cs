@@ -2,8 +2,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Platform.Auth.Data;
 using Platform.Authentication;
-using StackExchange.Redis;
+using Platform.Hosting.Hosting;
 using Platform.Redis;
+using StackExchange.Redis;
 
 namespace Platform.Auth.Sessions;
 
@@ -18,7 +19,7 @@ public sealed partial class RevocationPropagator(
     IServiceScopeFactory scopes,
     IOptions<TokenOptions> tokens,
     TimeProvider clock,
-    ILogger<RevocationPropagator> logger) : BackgroundService
+    ILogger<RevocationPropagator> logger) : BackgroundLoop
 {
     /// <summary>Covers any validator's clock skew on top of the access-token lifetime.</summary>
     private static readonly TimeSpan Margin = TimeSpan.FromMinutes(1);
@@ -44,7 +45,7 @@ public sealed partial class RevocationPropagator(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(RetryInterval, clock);
         do

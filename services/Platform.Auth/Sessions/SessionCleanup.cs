@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Platform.Hosting.Hosting;
 
 namespace Platform.Auth.Sessions;
 
@@ -11,9 +12,9 @@ namespace Platform.Auth.Sessions;
 /// away) is simply tried again at the next tick.
 /// </summary>
 public sealed partial class SessionCleanup(IServiceScopeFactory scopes, IOptions<SessionOptions> options, TimeProvider clock, ILogger<SessionCleanup> logger)
-    : BackgroundService
+    : BackgroundLoop
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.CleanupInterval, clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))

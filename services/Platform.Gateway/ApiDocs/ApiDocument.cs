@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Platform.Gateway.Events;
 using Platform.Gateway.RateLimiting;
+using Platform.Hosting.Hosting;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Platform.Gateway.ApiDocs;
@@ -16,7 +17,7 @@ namespace Platform.Gateway.ApiDocs;
 public sealed partial class ApiDocument(
     IProxyConfigProvider proxyConfig, IOptions<ApiDocsOptions> options, IOptions<RateLimitOptions> rateLimits, IOptions<EventStreamOptions> eventStream,
     ILogger<ApiDocument> logger)
-    : BackgroundService
+    : BackgroundLoop
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
@@ -27,7 +28,7 @@ public sealed partial class ApiDocument(
     /// <summary>The UTF-8 JSON of the merged document; null until every upstream has answered once.</summary>
     public byte[]? Json => json;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
