@@ -51,22 +51,26 @@ for set in $(seq 1 "$SETS"); do
     order="8380 8381"; (( round % 2 == 0 )) && order="8381 8380"
     for port in $order; do
       before=$(ticks "${pids[$port]}")
-      result=$(wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
+      result=$(wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" --latency -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
       after=$(ticks "${pids[$port]}")
       requests=$(awk '/requests in/ {print $1}' <<<"$result")
       failed=$(awk '/Non-2xx/ {print $NF}' <<<"$result")
+      p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) v /= 1000; else if (v ~ /ms$/) v += 0; else if (v ~ /s$/) v *= 1000; print v }' <<<"$result")
       (( ${failed:-0} == 0 )) || { echo "ab-gateway: $failed non-2xx answers on port $port (tokens expired?)" >&2; stop "${pids[@]}"; exit 1; }
       awk -v slice="$set.$round" -v arm="$([[ $port == 8380 ]] && echo A || echo B)" -v t=$((after - before)) -v n="$requests" \
-        -v hz="$(getconf CLK_TCK)" -v s="$SLICE" 'BEGIN { printf "%s %s %.1f %d\n", slice, arm, t * 1e6 / hz / n, n / s }'
+        -v hz="$(getconf CLK_TCK)" -v s="$SLICE" -v p99="$p99" \
+        'BEGIN { printf "%s %s %.1f %d %.2f\n", slice, arm, t * 1e6 / hz / n, n / s, p99 }'
     done
   done | tee -a "$OUT"
   stop "${pids[8380]}" "${pids[8381]}"
 done
 
-echo "slices: $OUT (slice, arm, gateway CPU µs per request, requests/s)"
+echo "slices: $OUT (slice, arm, gateway CPU µs per request, requests/s, p99 latency ms)"
 median() { sort -n | awk -v format="$1" '{ v[NR] = $1 } END { if (NR) printf format, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for arm in A B; do
-  echo "$arm: median $(awk -v arm="$arm" '$2 == arm { print $3 }' "$OUT" | median %.1f) µs per request"
+  echo "$arm: median $(awk -v arm="$arm" '$2 == arm { print $3 }' "$OUT" | median %.1f) µs per request," \
+    "$(awk -v arm="$arm" '$2 == arm { print $4 }' "$OUT" | median %.0f) requests/s," \
+    "p99 $(awk -v arm="$arm" '$2 == arm { print $5 }' "$OUT" | median %.2f) ms"
 done
 ratios=$(awk '{ us[$1, $2] = $3; slice[$1] = 1 } END { for (s in slice) print us[s, "B"] / us[s, "A"] }' "$OUT")
 echo "paired B/A: median $(median %.3f <<<"$ratios") ($(awk '$1 < 1' <<<"$ratios" | wc -l) of $(wc -l <<<"$ratios") pairs below 1)"

@@ -73,8 +73,14 @@ cpu_ticks() {
 run_wrk() {
   local out=$1 url=$2 script=$3 connections=$4 duration=$5
   shift 5
+  local threads=$(( connections < BENCH_THREADS ? connections : BENCH_THREADS ))
   (
-    wrk --latency -t "$(( connections < BENCH_THREADS ? connections : BENCH_THREADS ))" -c "$connections" -d "$duration" \
+    # With BENCH_OFFERED_RATE (req/s in all) each wrk thread sends on a schedule of its own (bench/lua/common.lua).
+    if (( ${BENCH_OFFERED_RATE:-0} > 0 )); then
+      BENCH_THREAD_INTERVAL_US=$(( threads * 1000000 / BENCH_OFFERED_RATE ))
+      export BENCH_THREAD_INTERVAL_US
+    fi
+    wrk --latency -t "$threads" -c "$connections" -d "$duration" \
       --timeout "$BENCH_TIMEOUT" -s "$BENCH_DIR/lua/$script" "$@" "$url" >"$out" 2>&1 &
     echo $! >"$out.pid"
     wait $! || echo "wrk exited with $?" >>"$out"

@@ -113,7 +113,7 @@ END {
   }
 
   if (has("r1") && has("r2")) {
-    print "- At one fixed offered rate (" conns[row_of["r1"]] " connections paced to " note_rate() " req/s): tasks behind the gateway spends " fmt(us_per_req(row_of["r1"], "tasks"), 0) \
+    print "- At one fixed offered rate (" conns[row_of["r1"]] " connections sending " note_rate() " req/s on a schedule): tasks behind the gateway spends " fmt(us_per_req(row_of["r1"], "tasks"), 0) \
       " µs per read, tasks called directly " fmt(us_per_req(row_of["r2"], "tasks"), 0) " µs (" fmt(us_per_req(row_of["r1"], "tasks") / us_per_req(row_of["r2"], "tasks"), 2) "×); saturated, " \
       (has("1") && has("2") ? fmt(us_per_req(row_of["1"], "tasks"), 0) " vs " fmt(us_per_req(row_of["2"], "tasks"), 0) " µs" : "not measured") "."
   }

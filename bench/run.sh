@@ -46,7 +46,7 @@ BENCH_RUNTIME_SETTINGS=${BENCH_RUNTIME_SETTINGS:-"PLATFORM_RUNTIME_TUNING=0;-;DO
 BENCH_RESTART_WARMUP=${BENCH_RESTART_WARMUP:-20}  # seconds of load after each restart of scenario runtime (JIT tiering)
 export BENCH_STREAMS=${BENCH_STREAMS:-1000}         # scenario S: idle event streams (8 per user)
 BENCH_RATE=${BENCH_RATE:-2000}                    # scenario "rate": the fixed offered rate (req/s), below every path's saturation
-BENCH_RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-64}  # each waits connections/rate between requests
+BENCH_RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-64}  # the connections that rate is sent on (bench/lua/common.lua schedules it)
 BENCH_BASELINE_PORT=${BENCH_BASELINE_PORT:-8090}
 BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-8091}
 BENCH_ROTATION_TIMEOUT=${BENCH_ROTATION_TIMEOUT:-240}  # longest scenario 7 may take
@@ -256,14 +256,12 @@ scenario_2() { measure 2 "cached read direct to tasks" "http://127.0.0.1:$TASKS_
 # each path is compared under the same load rather than at whatever rate each path saturates: a process that
 # spins waiting for work, or batches better when busy, shows here.
 scenario_rate() {
-  local pace
-  pace=$(awk -v c="$BENCH_RATE_CONNECTIONS" -v r="$BENCH_RATE" 'BEGIN { printf "%d", c * 1000 / r }')
-  export BENCH_PACE_MS=$pace
+  export BENCH_OFFERED_RATE=$BENCH_RATE
   [[ -s $BENCH_TMP/baseline.pid ]] && measure r-base "Kestrel baseline at $BENCH_RATE req/s" "http://127.0.0.1:$BENCH_BASELINE_PORT" baseline.lua "$BENCH_RATE_CONNECTIONS"
   [[ -s $BENCH_TMP/nginx.pid ]] && measure r-nginx "nginx → tasks at $BENCH_RATE req/s" "http://127.0.0.1:$BENCH_NGINX_PORT" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
   measure r1 "cached read via gateway at $BENCH_RATE req/s" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
   measure r2 "cached read direct to tasks at $BENCH_RATE req/s" "http://127.0.0.1:$TASKS_PORT" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
-  unset BENCH_PACE_MS
+  unset BENCH_OFFERED_RATE
 }
 
 scenario_runtime() {
@@ -271,8 +269,7 @@ scenario_runtime() {
     say "scenario runtime: skipped (it restarts gateway and tasks, so it runs only on a platform the bench started)"
     return
   fi
-  local settings index=0 setting pace
-  pace=$(awk -v c="$BENCH_RATE_CONNECTIONS" -v r="$BENCH_RATE" 'BEGIN { printf "%d", c * 1000 / r }')
+  local settings index=0 setting
   IFS=';' read -r -a settings <<<"$BENCH_RUNTIME_SETTINGS"
   for setting in "${settings[@]}" "-"; do
     restart_with "$setting"
@@ -281,9 +278,9 @@ scenario_runtime() {
     local label=$setting
     [[ $setting != "-" ]] || label="the platform's defaults"
     run_wrk "$RAW/k$index.warmup.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_RESTART_WARMUP}s"
-    export BENCH_PACE_MS=$pace
+    export BENCH_OFFERED_RATE=$BENCH_RATE
     measure "k$index-r" "scenario 1 at $BENCH_RATE req/s, $label" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
-    unset BENCH_PACE_MS
+    unset BENCH_OFFERED_RATE
     measure "k$index-s" "scenario 1 saturated, $label" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" notes_read
   done
 }
@@ -330,12 +327,11 @@ scenario_U() {
   sample_rss "$RAW/U.rss" & sampler=$!
   measure U "$BENCH_USERS_CONNECTIONS users, session mix via gateway" "$GATEWAY_URL" session.lua "$BENCH_USERS_CONNECTIONS" rss_notes
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
-  # The same users at a pace a platform is sized for (together BENCH_RATE req/s, each waiting users/rate between
-  # requests): a saturated closed loop measures its own queue; this is the latency a user sees.
-  BENCH_PACE_MS=$(awk -v c="$BENCH_USERS_CONNECTIONS" -v r="$BENCH_RATE" 'BEGIN { printf "%d", c * 1000 / r }')
-  export BENCH_PACE_MS
+  # The same users at a pace a platform is sized for (together BENCH_RATE req/s, sent on a schedule): a saturated
+  # closed loop measures its own queue; this is the latency a user sees.
+  export BENCH_OFFERED_RATE=$BENCH_RATE
   measure U-r "$BENCH_USERS_CONNECTIONS users, session mix via gateway at $BENCH_RATE req/s" "$GATEWAY_URL" session.lua "$BENCH_USERS_CONNECTIONS"
-  unset BENCH_PACE_MS
+  unset BENCH_OFFERED_RATE
 }
 
 # Largest RSS (MiB) of each group seen since the file was started: "group mib" lines, rewritten every second.

@@ -5,13 +5,40 @@ local common = {}
 local data = os.getenv("BENCH_DATA") or error("BENCH_DATA is not set")
 local threads = 0
 
--- Fixed offered rate: with BENCH_PACE_MS set (bench/run.sh derives it from the rate and the connection count), every
--- connection waits that long before each request, so the load is the same for every path measured at that rate
--- instead of whatever each path can absorb. wrk calls a global delay() before each request when one exists.
-local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "0")
-if pace_ms > 0 then
+-- Fixed offered rate: with BENCH_THREAD_INTERVAL_US set (bench/measure.sh derives it from BENCH_OFFERED_RATE and the
+-- threads it gives wrk), each wrk thread sends requests as independent clients would, at random moments whose gaps
+-- average the interval (a Poisson process), on whichever of its connections is free. The rate is the one asked
+-- for on every path, and the arrivals are those of many users: neither evenly spaced (each request alone) nor in
+-- bursts. The earlier way, a fixed wait after each answer, offered connections ÷ (wait + latency), so a slower path
+-- got fewer requests (1,770–1,900 of 2,000), and the connections, started together, stayed in step: the server saw
+-- bursts of 64 requests 30 times a second, and its CPU per request looked half of what it is at an even pace.
+-- A thread that falls more than a second behind (the server stalled) drops the missed slots instead of bursting.
+-- wrk calls a global delay() before each request when one exists; it takes whole milliseconds.
+local interval_us = tonumber(os.getenv("BENCH_THREAD_INTERVAL_US") or "0")
+if interval_us > 0 then
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clock, bench_timespec *now);
+  ]]
+  local clock_monotonic = 1
+  local timespec = ffi.new("bench_timespec")
+  local function now_us()
+    ffi.C.clock_gettime(clock_monotonic, timespec)
+    return tonumber(timespec.tv_sec) * 1e6 + tonumber(timespec.tv_nsec) / 1e3
+  end
+  local due
   function delay()
-    return pace_ms
+    local now = now_us()
+    if due == nil then
+      math.randomseed((thread_id or 1) * 7919 + now)
+      due = now
+    elseif due < now - 1e6 then
+      due = now
+    end
+    local wait_ms = math.floor((due - now) / 1e3 + 0.5)
+    due = due - interval_us * math.log(1 - math.random())
+    return wait_ms > 0 and wait_ms or 0
   end
 end
 
