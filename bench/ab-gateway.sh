@@ -3,6 +3,7 @@
 #
 #   bench/ab-gateway.sh OLD_BUILD_DIR NEW_BUILD_DIR [SETS] [ROUNDS] [SLICE_SECONDS]
 #   AB_A_ENV="VAR=value ..." AB_B_ENV="..."     extra environment for one arm (the same build twice: a setting's A/B)
+#   AB_RATE=2000                                 measure at that offered rate (req/s, Poisson arrivals) instead of saturated
 #
 # Needs a platform started by the bench and left running, whose seeded tokens are still valid, e.g.
 #   Sessions__IdleTimeout=02:00:00 PLATFORM_ACCESS_TOKEN_MINUTES=60 BENCH_KEEP_PLATFORM=1 BENCH_SCENARIOS=2 \
@@ -38,6 +39,8 @@ pid_on() { ss -ltnpH "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 stop() { local pid; for pid in "$@"; do kill "$pid" 2>/dev/null || true; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; done; }
 
+interval=0
+(( ${AB_RATE:-0} <= 0 )) || interval=$(( BENCH_THREADS * 1000000 / AB_RATE ))
 declare -A pids
 for set in $(seq 1 "$SETS"); do
   start 8380 "$A_DIR" "${AB_A_ENV:-}"; start 8381 "$B_DIR" "${AB_B_ENV:-}"
@@ -51,7 +54,7 @@ for set in $(seq 1 "$SETS"); do
     order="8380 8381"; (( round % 2 == 0 )) && order="8381 8380"
     for port in $order; do
       before=$(ticks "${pids[$port]}")
-      result=$(wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" --latency -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
+      result=$(BENCH_THREAD_INTERVAL_US=$interval wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" --latency -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
       after=$(ticks "${pids[$port]}")
       requests=$(awk '/requests in/ {print $1}' <<<"$result")
       failed=$(awk '/Non-2xx/ {print $NF}' <<<"$result")
