@@ -123,6 +123,7 @@ END {
       (has("r-base") ? fmt(us_per_req(row_of["r-base"], "baseline"), 0) " µs at that rate vs " fmt(us_per_req(row_of["baseline"], "baseline"), 0) " µs saturated" : "not measured") "."
   }
   runtime_table()
+  curve_section()
 
   print ""
   print "## Targets (issue 15)"
@@ -189,6 +190,47 @@ function runtime_table(    r, label_of, k) {
     if (setting ~ /=/) setting = "`" setting "`"
     print "| " setting " | " fmt(us_per_req(r, "gateway"), 0) " | " fmt(us_per_req(r, "tasks"), 0) " | " fmt(pg_us(r), 0) " | " fmt(total_us(r), 0) " | " \
       (s ? fmt(rps[s], 0) " | " fmt(us_per_req(s, "gateway"), 0) " | " fmt(us_per_req(s, "tasks"), 0) " | " fmt(pg_us(s), 0) " | " fmt(total_us(s), 0) : "| | | |") " |"
+  }
+}
+# Scenario "curve": scenario 1 at rising offered rates. Below saturation a request arrives alone and wakes threads of
+# its own, so the CPU per request falls as the rate rises; a pod at the CPU target sits somewhere on this curve, not
+# at the saturated end the plans below are computed from.
+function curve_section(    m, i, j, t, row, svc, c, budget, prev_r, prev_c, r_i, c_i, carried, sat_cost, found) {
+  m = 0
+  for (i = 1; i <= n; i++) if (id_of[i] ~ /^c[0-9]+$/ && requests[i] > 0) crow[++m] = i
+  if (m == 0) return
+  for (i = 2; i <= m; i++) for (j = i; j > 1 && rps[crow[j]] < rps[crow[j - 1]]; j--) { t = crow[j]; crow[j] = crow[j - 1]; crow[j - 1] = t }
+  if (has("1")) crow[++m] = row_of["1"]
+  budget = pod_cores * cpu_target / 100
+  print ""
+  print "### CPU per cached read against the offered rate (scenario curve: scenario 1 at each rate, arrivals as from independent clients)"
+  print ""
+  print "| offered | req/s | p50 ms | p99 ms | gateway µs | tasks µs | platform µs | gateway cores | tasks cores |"
+  print "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+  for (i = 1; i <= m; i++) {
+    row = crow[i]
+    print "| " (id_of[row] == "1" ? "saturated (scenario 1)" : substr(id_of[row], 2) " req/s") " | " fmt(rps[row], 0) " | " fmt(p50[row], 2) " | " fmt(p99[row], 2) " | " \
+      fmt(us_per_req(row, "gateway"), 0) " | " fmt(us_per_req(row, "tasks"), 0) " | " fmt(total_us(row), 0) " | " \
+      fmt(us_per_req(row, "gateway") * rps[row] / 1e6, 3) " | " fmt(us_per_req(row, "tasks") * rps[row] / 1e6, 3) " |"
+  }
+  print ""
+  print "What one pod carries at " cpu_target " % of " pod_cores " core (" fmt(budget, 3) " core), read off this curve (linear between its points) and"
+  print "from the saturated cost alone (what the plans below assume):"
+  print ""
+  split("gateway tasks", svc, " ")
+  for (j = 1; j <= 2; j++) {
+    prev_r = 0; prev_c = 0; found = 0
+    for (i = 1; i <= m && !found; i++) {
+      r_i = rps[crow[i]]; c_i = us_per_req(crow[i], svc[j]) * r_i / 1e6
+      if (c_i >= budget) {
+        carried = c_i > prev_c ? prev_r + (r_i - prev_r) * (budget - prev_c) / (c_i - prev_c) : r_i
+        found = 1
+      }
+      prev_r = r_i; prev_c = c_i
+    }
+    sat_cost = has("1") ? us_per_req(row_of["1"], svc[j]) : 0
+    print "- " svc[j] ": " (found ? "≈ " fmt(carried, 0) : "more than " fmt(prev_r, 0) " (the curve never reached the budget)") " cached reads/s by the curve; " \
+      (sat_cost > 0 ? fmt(budget / (sat_cost / 1e6), 0) " by the saturated cost (" fmt(sat_cost, 0) " µs per read)" : "saturated cost not measured") "."
   }
 }
 # The realistic plan: CPU per request of each kind (scenarios 1, 3, 4b, R) weighted by the session model.
