@@ -13,7 +13,8 @@
 # loaded in turn, SLICE seconds at a time, in the order ABBA…: slices next to each other in time see the same noise of
 # a shared machine, so the ratio of each pair is far steadier than two runs minutes apart (same build against itself:
 # medians within 1 %, where separate bench runs differ by 10–20 %). Prints every slice, the median µs per request of
-# each arm and the median of the paired ratios B/A.
+# each arm and the median of the paired ratios B/A. Only one arm carries load at a time, so tasks' CPU in a slice is
+# that arm's too: it is printed beside the gateway's, for changes that move work to or from the upstream.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 A_DIR=${1:?old build directory (holding Platform.Gateway.dll)}; B_DIR=${2:?new build directory}
@@ -21,6 +22,7 @@ SETS=${3:-3}; ROUNDS=${4:-6}; SLICE=${5:-5}
 RUN=${PLATFORM_RUN_DIR:-$ROOT/.run}
 OUT="$RUN/bench/ab-gateway.$(date -u +%Y%m%dT%H%M%SZ).txt"
 gateway_pid=$(cat "$RUN/pids/gateway.pid")
+tasks_pid=$(cat "$RUN/pids/tasks.pid")
 BENCH_DATA=${BENCH_DATA:-"$(ls -td "$RUN"/bench/*/data | head -1)"}
 export BENCH_DATA BENCH_THREADS=${BENCH_THREADS:-$(nproc)} BENCH_TIMEOUT=10s
 mkdir -p "$(dirname "$OUT")"
@@ -53,27 +55,30 @@ for set in $(seq 1 "$SETS"); do
   for round in $(seq 1 "$ROUNDS"); do
     order="8380 8381"; (( round % 2 == 0 )) && order="8381 8380"
     for port in $order; do
-      before=$(ticks "${pids[$port]}")
+      before=$(ticks "${pids[$port]}"); tasks_before=$(ticks "$tasks_pid")
       result=$(BENCH_THREAD_INTERVAL_US=$interval wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" --latency -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
-      after=$(ticks "${pids[$port]}")
+      after=$(ticks "${pids[$port]}"); tasks_after=$(ticks "$tasks_pid")
       requests=$(awk '/requests in/ {print $1}' <<<"$result")
       failed=$(awk '/Non-2xx/ {print $NF}' <<<"$result")
       p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) v /= 1000; else if (v ~ /ms$/) v += 0; else if (v ~ /s$/) v *= 1000; print v }' <<<"$result")
       (( ${failed:-0} == 0 )) || { echo "ab-gateway: $failed non-2xx answers on port $port (tokens expired?)" >&2; stop "${pids[@]}"; exit 1; }
       awk -v slice="$set.$round" -v arm="$([[ $port == 8380 ]] && echo A || echo B)" -v t=$((after - before)) -v n="$requests" \
-        -v hz="$(getconf CLK_TCK)" -v s="$SLICE" -v p99="$p99" \
-        'BEGIN { printf "%s %s %.1f %d %.2f\n", slice, arm, t * 1e6 / hz / n, n / s, p99 }'
+        -v hz="$(getconf CLK_TCK)" -v s="$SLICE" -v p99="$p99" -v tt=$((tasks_after - tasks_before)) \
+        'BEGIN { printf "%s %s %.1f %d %.2f %.1f\n", slice, arm, t * 1e6 / hz / n, n / s, p99, tt * 1e6 / hz / n }'
     done
   done | tee -a "$OUT"
   stop "${pids[8380]}" "${pids[8381]}"
 done
 
-echo "slices: $OUT (slice, arm, gateway CPU µs per request, requests/s, p99 latency ms)"
+echo "slices: $OUT (slice, arm, gateway CPU µs per request, requests/s, p99 latency ms, tasks CPU µs per request)"
 median() { sort -n | awk -v format="$1" '{ v[NR] = $1 } END { if (NR) printf format, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for arm in A B; do
   echo "$arm: median $(awk -v arm="$arm" '$2 == arm { print $3 }' "$OUT" | median %.1f) µs per request," \
     "$(awk -v arm="$arm" '$2 == arm { print $4 }' "$OUT" | median %.0f) requests/s," \
-    "p99 $(awk -v arm="$arm" '$2 == arm { print $5 }' "$OUT" | median %.2f) ms"
+    "p99 $(awk -v arm="$arm" '$2 == arm { print $5 }' "$OUT" | median %.2f) ms," \
+    "tasks $(awk -v arm="$arm" '$2 == arm { print $6 }' "$OUT" | median %.1f) µs per request"
 done
 ratios=$(awk '{ us[$1, $2] = $3; slice[$1] = 1 } END { for (s in slice) print us[s, "B"] / us[s, "A"] }' "$OUT")
 echo "paired B/A: median $(median %.3f <<<"$ratios") ($(awk '$1 < 1' <<<"$ratios" | wc -l) of $(wc -l <<<"$ratios") pairs below 1)"
+ratios=$(awk '{ us[$1, $2] = $3 + $6; slice[$1] = 1 } END { for (s in slice) print us[s, "B"] / us[s, "A"] }' "$OUT")
+echo "paired B/A, gateway + tasks: median $(median %.3f <<<"$ratios") ($(awk '$1 < 1' <<<"$ratios" | wc -l) of $(wc -l <<<"$ratios") pairs below 1)"
