@@ -11,7 +11,7 @@ local threads = 0
 -- for on every path, and the arrivals are those of many users: neither evenly spaced (each request alone) nor in
 -- bursts. The earlier way, a fixed wait after each answer, offered connections ÷ (wait + latency), so a slower path
 -- got fewer requests (1,770–1,900 of 2,000), and the connections, started together, stayed in step: the server saw
--- bursts of 64 requests 30 times a second, and its CPU per request looked half of what it is at an even pace.
+-- bursts of 64 requests 30 times a second, and its CPU per request looked 30–45 % lower than with arrivals spread out.
 -- A thread that falls more than a second behind (the server stalled) drops the missed slots instead of bursting.
 -- wrk calls a global delay() before each request when one exists; it takes whole milliseconds.
 local interval_us = tonumber(os.getenv("BENCH_THREAD_INTERVAL_US") or "0")
