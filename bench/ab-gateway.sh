@@ -56,11 +56,11 @@ for set in $(seq 1 "$SETS"); do
     order="8380 8381"; (( round % 2 == 0 )) && order="8381 8380"
     for port in $order; do
       before=$(ticks "${pids[$port]}"); tasks_before=$(ticks "$tasks_pid")
-      result=$(BENCH_THREAD_INTERVAL_US=$interval wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" --latency -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
+      result=$(BENCH_THREAD_INTERVAL_US=$interval wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
       after=$(ticks "${pids[$port]}"); tasks_after=$(ticks "$tasks_pid")
       requests=$(awk '/requests in/ {print $1}' <<<"$result")
       failed=$(awk '/Non-2xx/ {print $NF}' <<<"$result")
-      p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) v /= 1000; else if (v ~ /ms$/) v += 0; else if (v ~ /s$/) v *= 1000; print v }' <<<"$result")
+      p99=$(sed -n 's/^BENCH .*p99_us=\([0-9]*\).*/\1/p' <<<"$result" | awk '{ print $1 / 1000 }')  # read.lua's summary line
       (( ${failed:-0} == 0 )) || { echo "ab-gateway: $failed non-2xx answers on port $port (tokens expired?)" >&2; stop "${pids[@]}"; exit 1; }
       awk -v slice="$set.$round" -v arm="$([[ $port == 8380 ]] && echo A || echo B)" -v t=$((after - before)) -v n="$requests" \
         -v hz="$(getconf CLK_TCK)" -v s="$SLICE" -v p99="$p99" -v tt=$((tasks_after - tasks_before)) \
