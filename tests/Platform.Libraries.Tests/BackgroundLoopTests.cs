@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Platform.Hosting.Hosting;
@@ -74,13 +75,15 @@ public sealed class BackgroundLoopTests
 
     private sealed record Waiting(bool Fault);
 
-    private sealed class WaitingLoop(Waiting waiting) : BackgroundLoop
+    private sealed class WaitingLoop(Waiting waiting, IHostApplicationLifetime lifetime) : BackgroundLoop
     {
         protected override async Task RunAsync(CancellationToken stoppingToken)
         {
             if (waiting.Fault)
             {
-                await Task.Yield();
+                // Only once the host has started: the host stops on the failure, and a stop while Kestrel still binds
+                // failed StartAsync itself with a TaskCanceledException (CI, once).
+                await Task.Delay(Timeout.InfiniteTimeSpan, lifetime.ApplicationStarted).ContinueWith(_ => { }, TaskScheduler.Default);
                 throw new InvalidOperationException("the loop's own failure");
             }
             await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken);
