@@ -4,6 +4,9 @@
 #   bench/ab-gateway.sh OLD_BUILD_DIR NEW_BUILD_DIR [SETS] [ROUNDS] [SLICE_SECONDS]
 #   AB_A_ENV="VAR=value ..." AB_B_ENV="..."     extra environment for one arm (the same build twice: a setting's A/B)
 #   AB_RATE=2000                                 measure at that offered rate (req/s, Poisson arrivals) instead of saturated
+#   AB_A_BUSY=0 AB_B_BUSY=2                      that many spinning processes at nice 19 during the arm's slices: the
+#                                                same build on a busy machine (a node whose other pods keep its cores
+#                                                awake) against an idle one
 #
 # Needs a platform started by the bench and left running, whose seeded tokens are still valid, e.g.
 #   Sessions__IdleTimeout=02:00:00 PLATFORM_ACCESS_TOKEN_MINUTES=60 BENCH_KEEP_PLATFORM=1 BENCH_SCENARIOS=2 \
@@ -40,6 +43,12 @@ start() { # port dir extra-env
 pid_on() { ss -ltnpH "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 stop() { local pid; for pid in "$@"; do kill "$pid" 2>/dev/null || true; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; done; }
+spinners=()
+spin() { # n: spinners that end by themselves should this script die before unspin
+  local _; for _ in $(seq 1 "$1"); do timeout $((SLICE + 30)) nice -n 19 bash -c 'while :; do :; done' & spinners+=($!); done
+}
+unspin() { (( ${#spinners[@]} == 0 )) || { kill "${spinners[@]}" 2>/dev/null; wait "${spinners[@]}" 2>/dev/null; } || true; spinners=(); }
+trap unspin EXIT
 
 interval=0
 (( ${AB_RATE:-0} <= 0 )) || interval=$(( BENCH_THREADS * 1000000 / AB_RATE ))
@@ -55,13 +64,15 @@ for set in $(seq 1 "$SETS"); do
   for round in $(seq 1 "$ROUNDS"); do
     order="8380 8381"; (( round % 2 == 0 )) && order="8381 8380"
     for port in $order; do
+      spin "$([[ $port == 8380 ]] && echo "${AB_A_BUSY:-0}" || echo "${AB_B_BUSY:-0}")"
       before=$(ticks "${pids[$port]}"); tasks_before=$(ticks "$tasks_pid")
       result=$(BENCH_THREAD_INTERVAL_US=$interval wrk -t"$BENCH_THREADS" -c64 -d"${SLICE}s" -s "$ROOT/bench/lua/read.lua" "http://127.0.0.1:$port")
       after=$(ticks "${pids[$port]}"); tasks_after=$(ticks "$tasks_pid")
+      unspin
       requests=$(awk '/requests in/ {print $1}' <<<"$result")
       failed=$(awk '/Non-2xx/ {print $NF}' <<<"$result")
       p99=$(sed -n 's/^BENCH .*p99_us=\([0-9]*\).*/\1/p' <<<"$result" | awk '{ print $1 / 1000 }')  # read.lua's summary line
-      (( ${failed:-0} == 0 )) || { echo "ab-gateway: $failed non-2xx answers on port $port (tokens expired?)" >&2; stop "${pids[@]}"; exit 1; }
+      (( ${failed:-0} == 0 )) || { echo "ab-gateway: $failed non-2xx answers on port $port (tokens expired?)" >&2; unspin; stop "${pids[@]}"; exit 1; }
       awk -v slice="$set.$round" -v arm="$([[ $port == 8380 ]] && echo A || echo B)" -v t=$((after - before)) -v n="$requests" \
         -v hz="$(getconf CLK_TCK)" -v s="$SLICE" -v p99="$p99" -v tt=$((tasks_after - tasks_before)) \
         'BEGIN { printf "%s %s %.1f %d %.2f %.1f\n", slice, arm, t * 1e6 / hz / n, n / s, p99, tt * 1e6 / hz / n }'
