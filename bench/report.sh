@@ -168,6 +168,7 @@ END {
   print "(pods of " pod_cores " core, the chart'"'"'s CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
   print "at that target; these are the values for the ScalingPolicy'"'"'s per-service `rpsPerPod`. The data tier is sized in cores."
   session_plan()
+  operating_plan()
   plan("5", "the session mix as measured (one login per 360 requests, no refreshes)", "gateway=1 tasks=" fmt(359 / 360, 4) " auth=" fmt(1 / 360, 4))
   plan("1", "pure cached reads", "gateway=1 tasks=1 auth=0")
   plan("4b", "pure logins", "gateway=1 tasks=0 auth=1")
@@ -201,6 +202,7 @@ function curve_section(    m, i, j, t, row, svc, c, budget, prev_r, prev_c, r_i,
   if (m == 0) return
   for (i = 2; i <= m; i++) for (j = i; j > 1 && rps[crow[j]] < rps[crow[j - 1]]; j--) { t = crow[j]; crow[j] = crow[j - 1]; crow[j - 1] = t }
   if (has("1")) crow[++m] = row_of["1"]
+  curve_m = m
   budget = pod_cores * cpu_target / 100
   print ""
   print "### CPU per cached read against the offered rate (scenario curve: scenario 1 at each rate, arrivals as from independent clients)"
@@ -234,31 +236,36 @@ function curve_section(    m, i, j, t, row, svc, c, budget, prev_r, prev_c, r_i,
   }
 }
 # The realistic plan: CPU per request of each kind (scenarios 1, 3, 4b, R) weighted by the session model.
-function session_plan(    kinds, shares, i, k, g, us, total, share_of, cores_needed, per_pod, pods, total_cores, missing) {
+function session_us(group,    kinds, shares, i, us) {
+  split("1 3 4b R", kinds, " "); split("305 54 1 3", shares, " ")
+  us = 0
+  for (i = 1; i <= 4; i++) us += shares[i] / 364 * us_per_req(row_of[kinds[i]], group)
+  return us
+}
+function session_share(group) { return group == "gateway" ? 1 : group == "tasks" ? 359 / 364 : group == "auth" ? 4 / 364 : 0 }
+function session_plan(    kinds, i, k, g, us, total, share_of, cores_needed, per_pod, pods, total_cores, missing) {
   print ""
-  print "### the session model (scenarios 1, 3, 4b and R weighted) — the plan the ScalingPolicy defaults follow"
+  print "### the session model (scenarios 1, 3, 4b and R weighted, at their saturated cost)"
   print ""
   print "A session logs in once, makes one API call every 5 s for 30 minutes (the idle timeout; 360 calls), 15 % of them"
   print "writes, and refreshes its access token every 10 minutes (the token lifetime; 3 refreshes). Per ingress request:"
   print "reads " fmt(305 / 364 * 100, 2) " %, creates " fmt(54 / 364 * 100, 2) " %, logins " fmt(1 / 364 * 100, 2) " %, refreshes " fmt(3 / 364 * 100, 2) " %."
   print "A client that keeps its refresh token across days logs in even less; one that is idle longer makes fewer calls."
   print ""
-  split("1 3 4b R", kinds, " "); split("305 54 1 3", shares, " ")
+  split("1 3 4b R", kinds, " ")
   missing = ""
   for (i = 1; i <= 4; i++) if (!has(kinds[i])) missing = missing " " kinds[i]
   if (missing != "") { print "Not computed: scenario(s)" missing " not run."; return }
   print "| part | CPU µs per ingress request | share | cores at " cpu_target " % | pods | rpsPerPod |"
   print "|---|--:|--:|--:|--:|--:|"
-  split("gateway=1 tasks=" 359 / 364 " auth=" 4 / 364, svc, " ")
   total_cores = 0; total = 0
   for (g = 1; g <= ngroups; g++) {
     if (groups[g] == "nginx" || groups[g] == "baseline") continue
-    us = 0
-    for (i = 1; i <= 4; i++) us += shares[i] / 364 * us_per_req(row_of[kinds[i]], groups[g])
+    us = session_us(groups[g])
     total += us
     cores_needed = target_rps * us / 1e6 / (cpu_target / 100)
     total_cores += cores_needed
-    share_of = groups[g] == "gateway" ? 1 : groups[g] == "tasks" ? 359 / 364 : groups[g] == "auth" ? 4 / 364 : 0
+    share_of = session_share(groups[g])
     if (share_of > 0 && us > 0) {
       per_pod = int(pod_cores * cpu_target / 100 / (us / share_of / 1e6))
       pods = ceil(share_of * target_rps / per_pod)
@@ -268,6 +275,60 @@ function session_plan(    kinds, shares, i, k, g, us, total, share_of, cores_nee
     }
   }
   print "| **total** | " fmt(total, 1) " | | **" fmt(total_cores, 0) "** | | |"
+}
+# The session model where the pods really run. A pod at its CPU target serves a few hundred to a few thousand
+# requests a second, and a request that arrives alone costs more than one in a busy process (it wakes threads of its
+# own): scenario curve measures that extra CPU per read at each rate, its cost there less the saturated cost. Added to
+# the cost per request of the session model, it gives what one pod of each size carries at the target. A larger pod runs
+# further along the curve, so each of its requests costs less.
+function operating_plan(    sizes, svc, z, j, i, k, c, budget, base, top, r, per_pod, pods, cores_requested, line, beyond) {
+  print ""
+  print "### the session model at the pods'"'"' operating point (scenario curve added) — the plan the ScalingPolicy defaults follow"
+  print ""
+  if (curve_m < 2 || !has("1") || !has("3") || !has("4b") || !has("R")) { print "Not computed: needs scenarios curve, 1, 3, 4b and R."; return }
+  split("gateway tasks", svc, " ")
+  for (j = 1; j <= 2; j++) {
+    # The curve as (rate, extra µs) points of rising rate; the saturated end has no extra by definition.
+    k = 0; top[j] = 0
+    for (i = 1; i <= curve_m; i++) {
+      c = us_per_req(crow[i], svc[j]) * rps[crow[i]] / 1e6
+      if (c > top[j]) top[j] = c
+      if (k > 0 && rps[crow[i]] <= point_rate[j, k]) continue
+      point_rate[j, ++k] = rps[crow[i]]
+      point_extra[j, k] = i == curve_m ? 0 : max0(us_per_req(crow[i], svc[j]) - us_per_req(row_of["1"], svc[j]))
+    }
+    points[j] = k
+  }
+  print "| pod CPU request | gateway rpsPerPod | gateway pods | tasks rpsPerPod | tasks pods | cores requested by gateway and tasks |"
+  print "|---|--:|--:|--:|--:|--:|"
+  split("0.5 1 2", sizes, " ")
+  beyond = 0
+  for (z = 1; z <= 3; z++) {
+    budget = sizes[z] * cpu_target / 100
+    line = "| " sizes[z] " core | "; cores_requested = 0
+    for (j = 1; j <= 2; j++) {
+      base = session_us(svc[j]) / session_share(svc[j])
+      for (r = 10; (r + 10) * (base + extra_us(j, r + 10)) / 1e6 <= budget; r += 10) ;
+      per_pod = r
+      pods = ceil(session_share(svc[j]) * target_rps / per_pod)
+      cores_requested += pods * sizes[z]
+      line = line per_pod (budget > top[j] ? " †" : "") " | " pods " | "
+      if (budget > top[j]) beyond = 1
+    }
+    print line fmt(cores_requested, 0) " |"
+  }
+  print ""
+  print "Each kind of request is taken to pay the cached read'"'"'s extra when it arrives alone (the curve measures reads only)."
+  if (beyond) print "† Busier than any point of the curve (on this machine one process reached at most " fmt(top[1], 2) " core for the gateway, " fmt(top[2], 2) \
+    " for tasks): the extra is taken as 0, the saturated cost — an estimate beyond what was measured."
+}
+function max0(x) { return x > 0 ? x : 0 }
+function extra_us(j, r,    k) {
+  if (r <= point_rate[j, 1]) return point_extra[j, 1]
+  for (k = 2; k <= points[j]; k++)
+    if (r <= point_rate[j, k])
+      return point_extra[j, k - 1] + (point_extra[j, k] - point_extra[j, k - 1]) * (r - point_rate[j, k - 1]) / (point_rate[j, k] - point_rate[j, k - 1])
+  return 0
 }
 # Scenario U: latency, errors and the memory of each process with 1,000 users at once.
 function users_section(    r, k, g) {
