@@ -12,7 +12,7 @@ RUN_DIR=$1
 OUT_DIR=$2
 BENCH_TARGET_RPS=${BENCH_TARGET_RPS:-100000}
 BENCH_CPU_TARGET=${BENCH_CPU_TARGET:-65}
-BENCH_POD_CORES=${BENCH_POD_CORES:-0.5}   # the chart's CPU request per service pod (500m)
+BENCH_POD_CORES=${BENCH_POD_CORES:-0.5}   # pod size of the plans at saturated cost (auth and files request 500m; the operating-point plan sizes gateway and tasks)
 
 meta() { sed -n "s/^$1=//p" "$RUN_DIR/meta.txt" | head -n 1; }
 settings() { sed -n 's/^duration=/duration=/p' "$RUN_DIR/meta.txt" | head -n 1; }
@@ -165,8 +165,9 @@ END {
   print "## Capacity plan for " target_rps " req/s at the ingress"
   print ""
   print "From the CPU each process group spent per ingress request, for " target_rps " req/s with every pod at " cpu_target " % of its CPU"
-  print "(pods of " pod_cores " core, the chart'"'"'s CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod carries"
-  print "at that target; these are the values for the ScalingPolicy'"'"'s per-service `rpsPerPod`. The data tier is sized in cores."
+  print "(pods of " pod_cores " core, auth'"'"'s and files'"'"' CPU request). A service'"'"'s `rpsPerPod` is the rate of *its own* requests (share × ingress) one pod"
+  print "carries at that target. The data tier is sized in cores. The plans at saturated cost price every request as if its process were busy;"
+  print "the operating-point plan below adds what a request costs more at a pod'"'"'s own rate, and sizes the gateway'"'"'s and tasks'"'"' pods by it."
   session_plan()
   operating_plan()
   plan("5", "the session mix as measured (one login per 360 requests, no refreshes)", "gateway=1 tasks=" fmt(359 / 360, 4) " auth=" fmt(1 / 360, 4))
