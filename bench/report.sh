@@ -309,7 +309,7 @@ function operating_plan(    sizes, svc, z, j, i, k, c, budget, base, top, r, per
     line = "| " sizes[z] " core | "; cores_requested = 0
     for (j = 1; j <= 2; j++) {
       base = session_us(svc[j]) / session_share(svc[j])
-      for (r = 10; (r + 10) * (base + extra_us(j, r + 10)) / 1e6 <= budget; r += 10) ;
+      for (r = 10; r < 1e6 && (r + 10) * (base + extra_us(j, r + 10)) / 1e6 <= budget; r += 10) ;
       per_pod = r
       pods = ceil(session_share(svc[j]) * target_rps / per_pod)
       cores_requested += pods * sizes[z]
