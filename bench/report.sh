@@ -282,9 +282,9 @@ function session_plan(    kinds, i, k, g, us, total, share_of, cores_needed, per
 # own): scenario curve measures that extra CPU per read at each rate, its cost there less the saturated cost. Added to
 # the cost per request of the session model, it gives what one pod of each size carries at the target. A larger pod runs
 # further along the curve, so each of its requests costs less.
-function operating_plan(    sizes, svc, z, j, i, k, c, budget, base, top, r, per_pod, pods, cores_requested, line, beyond) {
+function operating_plan(    sizes, svc, z, j, i, k, t, c, mm, budget, base, top, r, per_pod, pods, cores_requested, line, beyond) {
   print ""
-  print "### the session model at the pods'"'"' operating point (scenario curve added) — the plan the ScalingPolicy defaults follow"
+  print "### the session model at the pods'"'"' operating point (scenarios curve and mixcurve added) — the plan the ScalingPolicy defaults follow"
   print ""
   if (curve_m < 2 || !has("1") || !has("3") || !has("4b") || !has("R")) { print "Not computed: needs scenarios curve, 1, 3, 4b and R."; return }
   split("gateway tasks", svc, " ")
@@ -299,6 +299,20 @@ function operating_plan(    sizes, svc, z, j, i, k, c, budget, base, top, r, per
       point_extra[j, k] = i == curve_m ? 0 : max0(us_per_req(crow[i], svc[j]) - us_per_req(row_of["1"], svc[j]))
     }
     points[j] = k
+  }
+  # Scenario mixcurve, where it ran: the own extra of the session mix (its cost at each rate less the saturated cost of its
+  # reads and writes, scenarios 1 and 3 weighted 306 : 54), which the read curve only approximates.
+  mm = 0
+  for (i = 1; i <= n; i++) if (id_of[i] ~ /^m[0-9]+$/ && requests[i] > 0) mrow[++mm] = i
+  for (i = 2; i <= mm; i++) for (k = i; k > 1 && rps[mrow[k]] < rps[mrow[k - 1]]; k--) { t = mrow[k]; mrow[k] = mrow[k - 1]; mrow[k - 1] = t }
+  for (j = 1; j <= 2; j++) {
+    k = 0
+    for (i = 1; i <= mm; i++) {
+      if (k > 0 && rps[mrow[i]] <= mix_rate[j, k]) continue
+      mix_rate[j, ++k] = rps[mrow[i]]
+      mix_extra[j, k] = max0(us_per_req(mrow[i], svc[j]) - (306 * us_per_req(row_of["1"], svc[j]) + 54 * us_per_req(row_of["3"], svc[j])) / 360)
+    }
+    mix_points[j] = k
   }
   print "| pod CPU request | gateway rpsPerPod | gateway pods | tasks rpsPerPod | tasks pods | cores requested by gateway and tasks |"
   print "|---|--:|--:|--:|--:|--:|"
@@ -319,12 +333,25 @@ function operating_plan(    sizes, svc, z, j, i, k, c, budget, base, top, r, per
     print line fmt(cores_requested, 0) " |"
   }
   print ""
-  print "Each kind of request is taken to pay the cached read'"'"'s extra when it arrives alone (the curve measures reads only)."
+  if (mix_points[1] > 0 && mix_points[2] > 0)
+    print "The extra CPU per request at a pod'"'"'s rate is the session mix'"'"'s own (scenario mixcurve) up to " fmt(mix_rate[1, mix_points[1]], 0) " req/s, and beyond that the read curve'"'"'s, scaled to meet it."
+  else
+    print "Each kind of request is taken to pay the cached read'"'"'s extra when it arrives alone (scenario mixcurve did not run)."
   if (beyond) print "† Busier than any point of the curve (on this machine one process reached at most " fmt(top[1], 2) " core for the gateway, " fmt(top[2], 2) \
     " for tasks): the extra is taken as 0, the saturated cost — an estimate beyond what was measured."
 }
 function max0(x) { return x > 0 ? x : 0 }
-function extra_us(j, r,    k) {
+function extra_us(j, r,    k, top_rate, scale) {
+  if (mix_points[j] == 0) return read_extra_us(j, r)
+  if (r <= mix_rate[j, 1]) return mix_extra[j, 1]
+  for (k = 2; k <= mix_points[j]; k++)
+    if (r <= mix_rate[j, k])
+      return mix_extra[j, k - 1] + (mix_extra[j, k] - mix_extra[j, k - 1]) * (r - mix_rate[j, k - 1]) / (mix_rate[j, k] - mix_rate[j, k - 1])
+  top_rate = mix_rate[j, mix_points[j]]
+  scale = read_extra_us(j, top_rate) > 0 ? mix_extra[j, mix_points[j]] / read_extra_us(j, top_rate) : 1
+  return read_extra_us(j, r) * scale
+}
+function read_extra_us(j, r,    k) {
   if (r <= point_rate[j, 1]) return point_extra[j, 1]
   for (k = 2; k <= points[j]; k++)
     if (r <= point_rate[j, k])

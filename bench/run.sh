@@ -9,6 +9,7 @@
 #                                                then at BENCH_RATE req/s in all (users' pace, not saturation)
 #   rate  1 and 2 (and the baselines) at one fixed offered rate
 #   curve  1 at each of BENCH_CURVE_RATES: CPU per read as the load grows, and what a pod carries at the CPU target
+#   mixcurve  5's reads and writes (no logins) at each of BENCH_MIX_CURVE_RATES: the same for the session mix
 #   runtime  scenario 1 with each runtime setting (gateway and tasks restarted)
 #   S  BENCH_STREAMS idle event streams held through the gateway: its memory per stream (bench/streams.sh)
 #   baseline  a bare Kestrel endpoint (bench/Platform.Bench.Baseline)
@@ -35,7 +36,7 @@ BENCH_WARMUP=${BENCH_WARMUP:-10}                  # seconds of unmeasured load b
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}        # scenarios 1, 2, 3, 5, 7, 8 and the baselines
 BENCH_LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-$(( 4 * $(nproc) ))}  # enough to keep every hashing slot busy
 BENCH_FILE_CONNECTIONS=${BENCH_FILE_CONNECTIONS:-4}
-BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate curve runtime 3 4 R 5 U 6 7 8 S"}
+BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate curve mixcurve runtime 3 4 R 5 U 6 7 8 S"}
 BENCH_USERS_CONNECTIONS=${BENCH_USERS_CONNECTIONS:-1000}   # scenario U
 BENCH_REFRESHES=${BENCH_REFRESHES:-40}            # scenario R: refreshes per chain, BENCH_LOGIN_CONNECTIONS chains
 # Scenario "runtime": gateway and tasks restarted with each of these settings (";" between settings, spaces between
@@ -49,6 +50,7 @@ export BENCH_STREAMS=${BENCH_STREAMS:-1000}         # scenario S: idle event str
 BENCH_RATE=${BENCH_RATE:-2000}                    # scenario "rate": the fixed offered rate (req/s), below every path's saturation
 BENCH_RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-64}  # the connections that rate is sent on (bench/lua/common.lua schedules it)
 BENCH_CURVE_RATES=${BENCH_CURVE_RATES:-"500 1000 2000 4000 8000"}  # scenario "curve": offered rates (req/s), each below saturation
+BENCH_MIX_CURVE_RATES=${BENCH_MIX_CURVE_RATES:-"500 1000 2000"}  # scenario "mixcurve": offered rates (req/s), below the creates' saturation
 BENCH_BASELINE_PORT=${BENCH_BASELINE_PORT:-8090}
 BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-8091}
 BENCH_ROTATION_TIMEOUT=${BENCH_ROTATION_TIMEOUT:-240}  # longest scenario 7 may take
@@ -275,6 +277,19 @@ scenario_curve() {
     measure "c$rate" "cached read via gateway at $rate req/s" "$GATEWAY_URL" read.lua "$BENCH_RATE_CONNECTIONS" notes_read
   done
   unset BENCH_OFFERED_RATE
+}
+
+# Scenario "mixcurve": the session mix's reads and writes (scenario 5 without its logins: 306 reads to 54 creates) at
+# each of BENCH_MIX_CURVE_RATES. The capacity plan takes a pod's extra CPU at its own rate from here where it can
+# (writes pay more than reads when they arrive alone), from the read curve beyond.
+scenario_mixcurve() {
+  local rate
+  export BENCH_SESSION_LOGINS=0
+  for rate in $BENCH_MIX_CURVE_RATES; do
+    export BENCH_OFFERED_RATE=$rate
+    measure "m$rate" "session reads and writes via gateway at $rate req/s" "$GATEWAY_URL" session.lua "$BENCH_RATE_CONNECTIONS"
+  done
+  unset BENCH_OFFERED_RATE BENCH_SESSION_LOGINS
 }
 
 scenario_runtime() {
@@ -505,7 +520,7 @@ main() {
   : >"$RESULTS"
   local scenario
   for scenario in $BENCH_SCENARIOS; do
-    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 rate curve runtime 3 4 R 5 U 6 7 8 S)"
+    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 rate curve mixcurve runtime 3 4 R 5 U 6 7 8 S)"
     "scenario_$scenario"
   done
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$BENCH_TMP/meta.txt"
