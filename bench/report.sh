@@ -201,7 +201,7 @@ function curve_section(    m, i, j, t, row, svc, c, budget, prev_r, prev_c, r_i,
   m = 0
   for (i = 1; i <= n; i++) if (id_of[i] ~ /^c[0-9]+$/ && requests[i] > 0) crow[++m] = i
   if (m == 0) return
-  for (i = 2; i <= m; i++) for (j = i; j > 1 && rps[crow[j]] < rps[crow[j - 1]]; j--) { t = crow[j]; crow[j] = crow[j - 1]; crow[j - 1] = t }
+  sort_by_rate(crow, m)
   if (has("1")) crow[++m] = row_of["1"]
   curve_m = m
   budget = pod_cores * cpu_target / 100
@@ -282,7 +282,7 @@ function session_plan(    kinds, i, k, g, us, total, share_of, cores_needed, per
 # own): scenario curve measures that extra CPU per read at each rate, its cost there less the saturated cost. Added to
 # the cost per request of the session model, it gives what one pod of each size carries at the target. A larger pod runs
 # further along the curve, so each of its requests costs less.
-function operating_plan(    sizes, svc, z, j, i, k, t, c, mm, budget, base, top, r, per_pod, pods, cores_requested, line, beyond) {
+function operating_plan(    sizes, svc, z, j, i, k, c, mm, budget, base, top, r, per_pod, pods, cores_requested, line, beyond) {
   print ""
   print "### the session model at the pods'"'"' operating point (scenarios curve and mixcurve added) — the plan the ScalingPolicy defaults follow"
   print ""
@@ -304,7 +304,7 @@ function operating_plan(    sizes, svc, z, j, i, k, t, c, mm, budget, base, top,
   # reads and writes, scenarios 1 and 3 weighted 306 : 54), which the read curve only approximates.
   mm = 0
   for (i = 1; i <= n; i++) if (id_of[i] ~ /^m[0-9]+$/ && requests[i] > 0) mrow[++mm] = i
-  for (i = 2; i <= mm; i++) for (k = i; k > 1 && rps[mrow[k]] < rps[mrow[k - 1]]; k--) { t = mrow[k]; mrow[k] = mrow[k - 1]; mrow[k - 1] = t }
+  sort_by_rate(mrow, mm)
   for (j = 1; j <= 2; j++) {
     k = 0
     for (i = 1; i <= mm; i++) {
@@ -341,22 +341,23 @@ function operating_plan(    sizes, svc, z, j, i, k, t, c, mm, budget, base, top,
     " for tasks): the extra is taken as 0, the saturated cost — an estimate beyond what was measured."
 }
 function max0(x) { return x > 0 ? x : 0 }
-function extra_us(j, r,    k, top_rate, scale) {
+function extra_us(j, r,    top_rate) {
   if (mix_points[j] == 0) return read_extra_us(j, r)
-  if (r <= mix_rate[j, 1]) return mix_extra[j, 1]
-  for (k = 2; k <= mix_points[j]; k++)
-    if (r <= mix_rate[j, k])
-      return mix_extra[j, k - 1] + (mix_extra[j, k] - mix_extra[j, k - 1]) * (r - mix_rate[j, k - 1]) / (mix_rate[j, k] - mix_rate[j, k - 1])
   top_rate = mix_rate[j, mix_points[j]]
-  scale = read_extra_us(j, top_rate) > 0 ? mix_extra[j, mix_points[j]] / read_extra_us(j, top_rate) : 1
-  return read_extra_us(j, r) * scale
+  if (r <= top_rate) return along(mix_rate, mix_extra, j, mix_points[j], r)
+  return read_extra_us(j, top_rate) > 0 ? read_extra_us(j, r) * mix_extra[j, mix_points[j]] / read_extra_us(j, top_rate) : read_extra_us(j, r)
 }
-function read_extra_us(j, r,    k) {
-  if (r <= point_rate[j, 1]) return point_extra[j, 1]
-  for (k = 2; k <= points[j]; k++)
-    if (r <= point_rate[j, k])
-      return point_extra[j, k - 1] + (point_extra[j, k] - point_extra[j, k - 1]) * (r - point_rate[j, k - 1]) / (point_rate[j, k] - point_rate[j, k - 1])
-  return 0
+function read_extra_us(j, r) { return along(point_rate, point_extra, j, points[j], r) }
+# y at x on the line through the points (xs[j, k], ys[j, k]), k = 1..n, of rising x; flat beyond its ends.
+function along(xs, ys, j, n, x,    k) {
+  if (x <= xs[j, 1]) return ys[j, 1]
+  for (k = 2; k <= n; k++)
+    if (x <= xs[j, k]) return ys[j, k - 1] + (ys[j, k] - ys[j, k - 1]) * (x - xs[j, k - 1]) / (xs[j, k] - xs[j, k - 1])
+  return ys[j, n]
+}
+# Insertion sort of rows[1..m] by their req/s.
+function sort_by_rate(rows, m,    i, j, t) {
+  for (i = 2; i <= m; i++) for (j = i; j > 1 && rps[rows[j]] < rps[rows[j - 1]]; j--) { t = rows[j]; rows[j] = rows[j - 1]; rows[j - 1] = t }
 }
 # Scenario U: latency, errors and the memory of each process with 1,000 users at once.
 function users_section(    r, k, g) {
