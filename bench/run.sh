@@ -224,12 +224,13 @@ record() {
   local id=$1 label=$2 connections=$3 output=$4 cpu=$5 notes=$6
   grep -q '^BENCH ' "$output" || { cat "$output" >&2; die "scenario $id: wrk gave no summary"; }
   cpu=$(awk 'NF == 2 { printf "%s%s=%d", (n++ ? "," : ""), $1, $2 }' <<<"$cpu")
+  # The counts are printed with %.0f, not %d: mawk clamps %d at 2^31 - 1, which a download's bytes pass in 7 s.
   awk -v id="$id" -v label="$label" -v conns="$connections" -v cpu="$cpu" -v notes="$notes" '
     /^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
     /^WRK_TICKS / { wrk = $2 }
     END {
       seconds = v["duration_us"] / 1e6
-      printf "%s\t%s\t%d\t%.2f\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%s\twrk=%d\t%s\n", id, label, conns, seconds, v["requests"],
+      printf "%s\t%s\t%d\t%.2f\t%.0f\t%.1f\t%.3f\t%.3f\t%.3f\t%.0f\t%.0f\t%.0f\t%s\twrk=%d\t%s\n", id, label, conns, seconds, v["requests"],
         v["requests"] / seconds, v["p50_us"] / 1000, v["p95_us"] / 1000, v["p99_us"] / 1000, v["status"],
         v["connect"] + v["read"] + v["write"] + v["timeout"], v["bytes"], cpu, wrk, notes
     }' "$output" >>"$RESULTS"
