@@ -27,6 +27,8 @@ public sealed class EarlyAnswerTests(GatewayPlatform platform)
     [InlineData("/api/auth/login", "application/json", 300_000, true, 400)]
     [InlineData("/api/tasks", "application/json", 1024 * 1024 + 16 * 1024, true, 413)]
     [InlineData("/api/auth/login", "application/json", 1024 * 1024 + 16 * 1024, true, 413)]
+    [InlineData("/api/tasks", "application/json", 2 * 1024 * 1024, false, 413)]
+    [InlineData("/api/auth/login", "application/json", 2 * 1024 * 1024, false, 413)]
     public async Task A_body_the_upstream_never_read_leaves_the_connection_usable(string path, string contentType, int bodyBytes, bool chunked, int status)
     {
         var user = await platform.SignUpAsync();
@@ -73,6 +75,48 @@ public sealed class EarlyAnswerTests(GatewayPlatform platform)
             var next = await reader.ReadAsync();
             Assert.Equal(200, next.Status);
         }
+    }
+
+    /// <summary>
+    /// Refused at the edge before a byte of it was read: an upload without a token, and one announced over the
+    /// files route's limit. Kestrel drops a connection whose unread body passes its own 1 MiB limit unless the
+    /// refusal lifts it — and without a word, so the client's next request would meet a broken pipe.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 3 * 1024 * 1024, 401)]
+    [InlineData(true, 64 * 1024, 413)]
+    public async Task An_upload_refused_unread_leaves_the_connection_usable(bool authenticated, int bodyBytes, int status)
+    {
+        var user = await platform.SignUpAsync();
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(platform.Gateway.Host, platform.Gateway.Port);
+        await using var stream = tcp.GetStream();
+        var reader = new RawResponseReader(stream);
+        // Over the limit by announcing more than the upload route's 10 GiB (appsettings.json), while sending only
+        // bodyBytes of it: the answer comes first, and the rest is never sent.
+        var announced = authenticated ? 11L * 1024 * 1024 * 1024 : bodyBytes;
+
+        await WriteAsync(stream, $"POST /api/files?name=a.bin HTTP/1.1\r\nHost: localhost\r\n"
+            + (authenticated ? $"Authorization: Bearer {user.AccessToken}\r\n" : "")
+            + $"X-Forwarded-For: {user.ClientAddress}\r\nContent-Type: application/octet-stream\r\nContent-Length: {announced}\r\n\r\n");
+        var piece = new string('x', 64 * 1024);
+        for (var sent = 0; sent < bodyBytes; sent += piece.Length)
+        {
+            await WriteAsync(stream, piece[..Math.Min(piece.Length, bodyBytes - sent)]);
+        }
+        var refused = await reader.ReadAsync();
+
+        Assert.Equal(status, refused.Status);
+        if (authenticated)
+        {
+            // The rest of an 11 GiB body will not be waited for: that connection carries no other request, and says so.
+            Assert.Contains("connection: close", refused.Head, StringComparison.OrdinalIgnoreCase);
+            return;
+        }
+        Assert.DoesNotContain("connection: close", refused.Head, StringComparison.OrdinalIgnoreCase);
+        await WriteAsync(stream, $"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {user.AccessToken}\r\n"
+            + $"X-Forwarded-For: {user.ClientAddress}\r\n\r\n");
+        Assert.Equal(200, (await reader.ReadAsync()).Status);
     }
 
     [Fact]

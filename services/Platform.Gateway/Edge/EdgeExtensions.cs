@@ -33,8 +33,8 @@ public static class EdgeExtensions
 
     /// <summary>
     /// The edge's own middleware, before routing and authentication: the client's real address first (rate
-    /// limits and X-Forwarded-For depend on it), then request ids and security headers on every answer, then
-    /// CORS — before routing, so a preflight is answered here for every route whatever methods it maps.
+    /// limits and X-Forwarded-For depend on it), then request ids and security headers on every answer, the
+    /// draining of bodies a refusal left unread, then CORS — before routing, so a preflight is answered here for every route whatever methods it maps.
     /// </summary>
     public static WebApplication UseEdge(this WebApplication app)
     {
@@ -42,6 +42,7 @@ public static class EdgeExtensions
         app.UseForwardedHeaders();
         app.UseRequestIds();
         app.UseSecurityHeaders();
+        app.UseUnreadBodyDraining();
         app.UseCors();
         app.UseRouting();
         return app;
