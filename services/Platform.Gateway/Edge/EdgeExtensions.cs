@@ -42,7 +42,7 @@ public static class EdgeExtensions
         app.UseForwardedHeaders();
         app.UseRequestIds();
         app.UseSecurityHeaders();
-        app.UseUnreadBodyDraining();
+        app.UseRefusedBodyDraining();
         app.UseCors();
         app.UseRouting();
         return app;

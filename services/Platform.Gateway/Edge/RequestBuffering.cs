@@ -36,7 +36,7 @@ public static class RequestBuffering
         int length;
         // ReadAsync stops one byte past the route's limit; Kestrel's own (1 MiB) would otherwise stop the drain of
         // a refused body's rest, and with it the connection.
-        UnreadBodies.AllowDraining(context);
+        RefusedBodies.AllowDraining(context);
         try
         {
             (body, length) = await ReadAsync(context.Request, (int)limit, context.RequestAborted);

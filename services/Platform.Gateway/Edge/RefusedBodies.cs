@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Platform.Gateway.Edge;
 
-public static class UnreadBodies
+public static class RefusedBodies
 {
     /// <summary>The most of an unread body a refusal waits out to keep the connection (well inside Kestrel's 5 s).</summary>
     public const long DrainUpToBytes = 16 * 1024 * 1024;
@@ -16,7 +16,7 @@ public static class UnreadBodies
     /// bounds what a client can make it discard. A body announced over <see cref="DrainUpToBytes"/> is not worth
     /// waiting for: its refusal says <c>Connection: close</c> instead. Reads have no body and pay one check.
     /// </summary>
-    public static IApplicationBuilder UseUnreadBodyDraining(this IApplicationBuilder app) =>
+    public static IApplicationBuilder UseRefusedBodyDraining(this IApplicationBuilder app) =>
         app.Use(static (context, next) =>
         {
             if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
