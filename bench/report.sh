@@ -135,7 +135,8 @@ END {
   if (has("1") && has("nginx")) print "| gateway CPU ≤ 2 × nginx'"'"'s for the same hop (saturated) | " fmt(us_per_req(row_of["1"], "gateway"), 0) " vs " fmt(us_per_req(row_of["nginx"], "nginx"), 0) " µs: " fmt(gw_ratio, 2) "× | " met(gw_ratio <= 2) " |"
   if (has("r1") && has("r-nginx")) { r = us_per_req(row_of["r1"], "gateway") / us_per_req(row_of["r-nginx"], "nginx"); print "| gateway CPU ≤ 2 × nginx'"'"'s at " note_rate() " req/s | " fmt(r, 2) "× | " met(r <= 2) " |" }
   if (has("r1") && has("r2")) { r = us_per_req(row_of["r1"], "tasks") / us_per_req(row_of["r2"], "tasks"); print "| tasks behind the gateway within 1.3 × of tasks direct at the same offered rate | " fmt(r, 2) "× | " met(r <= 1.3) " |" }
-  if (has("8a") && has("8b")) print "| cached-read p99 during a login storm ≤ 2 × alone | " fmt(p99[row_of["8b"]] / p99[row_of["8a"]], 2) "× | " met(p99[row_of["8b"]] <= 2 * p99[row_of["8a"]]) " |"
+  if (has("8a") && has("8b")) print "| cached-read p99 during a login storm ≤ 2 × alone (one machine: every thread an equal turn) | " fmt(p99[row_of["8b"]] / p99[row_of["8a"]], 2) "× | " met(p99[row_of["8b"]] <= 2 * p99[row_of["8a"]]) " |"
+  if (has("8c") && has("8d")) print "| cached-read p99 during a login storm ≤ 2 × alone (processes weighted like their pods'"'"' CPU requests) | " fmt(p99[row_of["8d"]] / p99[row_of["8c"]], 2) "× | " met(p99[row_of["8d"]] <= 2 * p99[row_of["8c"]]) " |"
 
   print ""
   print "## Other targets (issue 8)"

@@ -4,7 +4,8 @@
 #   1 cached task read through the gateway     5 session mix: 305 reads, 54 creates, 1 login in every 360 requests
 #   2 the same read straight to tasks          6 file upload and download through the gateway (MB/s)
 #   3 task create through the gateway          7 scenario 1 while `make rotate-keys` runs (if the target exists)
-#   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth
+#   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth; the
+#                                                same with processes weighted like their pods (bench/pods.sh)
 #   R token refresh through the gateway        U 1,000 users: scenario 5 on 1,000 connections, with each process's memory,
 #                                                then at BENCH_RATE req/s in all (users' pace, not saturation)
 #   rate  1 and 2 (and the baselines) at one fixed offered rate
@@ -74,6 +75,8 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # shellcheck source=bench/measure.sh
 source "$BENCH_DIR/measure.sh"
+# shellcheck source=bench/pods.sh
+source "$BENCH_DIR/pods.sh"
 
 # ------------------------------------------------------------------------------------------ prerequisites --
 
@@ -165,6 +168,7 @@ stop_pid_file() {
 }
 
 cleanup() {
+  pods_unweigh
   stop_pid_file "$BENCH_TMP/relogin.pid"
   stop_pid_file "$BENCH_TMP/nginx.pid"
   stop_pid_file "$BENCH_TMP/baseline.pid"
@@ -472,21 +476,34 @@ scenario_7() {
 
 # Scenario 8: scenario 1 alone (8a), then scenario 1 again while a login storm at auth saturates it (8b). The
 # storm goes to auth directly: the gateway's per-address limit would stop a storm from one address, and the
-# question here is what a storm that gets through (many addresses) does to everyone else's reads.
+# question here is what a storm that gets through (many addresses) does to everyone else's reads. Then the same
+# pair with the processes weighted like their pods' CPU requests (8c, 8d; bench/pods.sh), as a node shares CPU:
+# 8a/8b are one machine where every thread gets an equal turn, 8c/8d what the chart's pods would get.
 scenario_8() {
-  measure 8a "cached read alone (storm reference)" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS"
+  storm_pair 8a 8b ""
+  if pods_weigh; then
+    storm_pair 8c 8d ", processes weighted like their pods' CPU requests"
+    pods_unweigh
+  else
+    say "scenario 8: no CPU cgroup to weigh the processes by (needs root and a cgroup CPU controller): 8c and 8d not run"
+  fi
+}
+
+# storm_pair ALONE_ID STORM_ID LABEL_SUFFIX
+storm_pair() {
+  local alone=$1 during=$2 suffix=$3 before after storm
+  measure "$alone" "cached read alone (storm reference)$suffix" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS"
   fresh_tokens
-  say "scenario 8: cached reads during a login storm ($BENCH_LOGIN_CONNECTIONS login connections)"
-  local before after storm
-  run_wrk "$RAW/8s.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
+  say "scenario $during: cached reads during a login storm ($BENCH_LOGIN_CONNECTIONS login connections)$suffix"
+  run_wrk "$RAW/$during.storm.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
   storm=$!
   sleep "$BENCH_WARMUP"
   before=$(cpu_ticks)
-  run_wrk "$RAW/8b.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_DURATION}s"
+  run_wrk "$RAW/$during.txt" "$GATEWAY_URL" read.lua "$BENCH_CONNECTIONS" "${BENCH_DURATION}s"
   after=$(cpu_ticks)
   wait "$storm" || true
-  record 8b "cached read during login storm" "$BENCH_CONNECTIONS" "$RAW/8b.txt" "$(deltas "$before" "$after")" \
-    "storm_logins_per_s=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%.1f", v["requests"] / (v["duration_us"] / 1e6) }' "$RAW/8s.txt")"
+  record "$during" "cached read during login storm$suffix" "$BENCH_CONNECTIONS" "$RAW/$during.txt" "$(deltas "$before" "$after")" \
+    "storm_logins_per_s=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%.1f", v["requests"] / (v["duration_us"] / 1e6) }' "$RAW/$during.storm.txt")"
 }
 
 # ------------------------------------------------------------------------------------------------- main --
