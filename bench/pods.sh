@@ -66,11 +66,12 @@ pods_weigh() {
   for group in "${!requests[@]}"; do
     shares=$(( requests[$group] * 1024 / 1000 ))
     total=$(( total + shares ))
-    mkdir -p "$dir/$group" || return 1
+    # "pod-": a v1 cgroup has a file named "tasks" of its own.
+    mkdir -p "$dir/pod-$group" || return 1
     if [[ $version == v1 ]]; then
-      echo "$shares" >"$dir/$group/cpu.shares" || return 1
+      echo "$shares" >"$dir/pod-$group/cpu.shares" || return 1
     else
-      echo $(( 1 + (shares - 2) * 9999 / 262142 )) >"$dir/$group/cpu.weight" || return 1
+      echo $(( 1 + (shares - 2) * 9999 / 262142 )) >"$dir/pod-$group/cpu.weight" || return 1
     fi
   done
   # The parent competes as one entity with the processes outside it (wrk, the rest of the machine): weigh it as
@@ -81,7 +82,7 @@ pods_weigh() {
     echo $(( 1 + (total - 2) * 9999 / 262142 )) >"$dir/cpu.weight" || return 1
   fi
   while read -r group pid; do
-    [[ -n ${requests[$group]:-} ]] && { echo "$pid" >"$dir/$group/cgroup.procs"; } 2>/dev/null || true
+    [[ -n ${requests[$group]:-} ]] && { echo "$pid" >"$dir/pod-$group/cgroup.procs"; } 2>/dev/null || true
   done < <(pods_members)
   say "pods: $(for group in "${!requests[@]}"; do printf '%s=%sm ' "$group" "${requests[$group]}"; done)(cgroup $version, $dir)"
 }
