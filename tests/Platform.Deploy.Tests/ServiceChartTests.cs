@@ -211,6 +211,34 @@ public sealed partial class ServiceChartTests
         Assert.Equal(gateway.Order(), AllowedEgress(manifests, "Deployment/platform-gateway").Order());
     }
 
+    /// <summary>
+    /// Without a CPU limit .NET counts the node's cores, so auth would hash on every one of them during a login storm;
+    /// the chart sizes the hashing slots by the pod's CPU request instead, and lets a value override it.
+    /// </summary>
+    [Theory]
+    [InlineData(null, null, "1")]           // the chart's 500m
+    [InlineData("2500m", null, "3")]
+    [InlineData("2", null, "2")]
+    [InlineData("0.25", null, "1")]
+    [InlineData("1.5", null, "2")]
+    [InlineData(null, "4", "4")]
+    public async Task Auth_hashes_on_as_many_threads_as_its_pod_requests_cores(string? cpu, string? slots, string expected)
+    {
+        List<string> arguments = ["--set", "global.imageRegistry=" + PushedTo];
+        if (cpu is not null)
+        {
+            arguments.AddRange(["--set-string", "auth.resources.requests.cpu=" + cpu]);
+        }
+        if (slots is not null)
+        {
+            arguments.AddRange(["--set", "auth.maxConcurrentHashes=" + slots]);
+        }
+
+        var manifests = await TemplateAsync("platform", [.. arguments]);
+
+        Assert.Equal(expected, ContainerEnv(manifests, "platform-auth")["Passwords__MaxConcurrentHashes"]);
+    }
+
     [Fact]
     public async Task The_gateway_reaches_auth_and_tasks_over_http2_at_every_ready_pod_and_nobody_else_may_use_that_port()
     {

@@ -16,6 +16,10 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 - name: Auth__JwksUri
   value: "{{ include "platform.serviceUrl" (dict "root" $root "component" "auth") }}/.well-known/jwks.json"
 {{- if eq $component "auth" }}
+# bcrypt on as many threads as the pod requests cores: without a CPU limit .NET counts the node's cores, and a login
+# storm at one pod would take every spare core of its node from the pods beside it (make bench, scenario 8d).
+- name: Passwords__MaxConcurrentHashes
+  value: {{ include "platform.auth.hashingSlots" $root | quote }}
 - name: Tokens__Issuer
   value: {{ include "platform.issuer" $root | quote }}
 - name: Keys__Directory
@@ -129,4 +133,23 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 {{- with (index $root.Values $component).extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/*
+Hashes auth computes at once per pod: auth.maxConcurrentHashes, else its CPU request in cores rounded up (at least 1).
+*/}}
+{{- define "platform.auth.hashingSlots" -}}
+{{- $set := int (default 0 .Values.auth.maxConcurrentHashes) -}}
+{{- if gt $set 0 -}}
+{{- $set -}}
+{{- else -}}
+{{- $cpu := toString (dig "requests" "cpu" "1" .Values.auth.resources) -}}
+{{- $milli := 0 -}}
+{{- if hasSuffix "m" $cpu -}}
+{{- $milli = int (trimSuffix "m" $cpu) -}}
+{{- else -}}
+{{- $milli = int (mulf (float64 $cpu) 1000) -}}
+{{- end -}}
+{{- max 1 (div (add $milli 999) 1000) -}}
+{{- end -}}
 {{- end -}}
