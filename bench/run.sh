@@ -318,12 +318,14 @@ scenario_runtime() {
   done
 }
 
-# Gateway and tasks stopped and started again with the platform's environment plus SETTING ("-": nothing more).
+# restart_with SETTING [SERVICE…]: the services (default: gateway and tasks) stopped and started again with the
+# platform's environment plus SETTING ("-": nothing more).
 restart_with() {
-  local setting=$1 service pid
+  local setting=$1 service pid services=("${@:2}")
+  (( ${#services[@]} )) || services=(gateway tasks)
   [[ $setting == "-" ]] && setting=""
-  say "restarting gateway and tasks with: ${setting:-their usual settings}"
-  for service in gateway tasks; do
+  say "restarting ${services[*]} with: ${setting:-their usual settings}"
+  for service in "${services[@]}"; do
     pid=$(cat "$PLATFORM_RUN_DIR/pids/$service.pid" 2>/dev/null) || continue
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -481,12 +483,22 @@ scenario_7() {
 # 8a/8b are one machine where every thread gets an equal turn, 8c/8d what the chart's pods would get.
 scenario_8() {
   storm_pair 8a 8b ""
+  if (( ! STARTED_PLATFORM )); then
+    say "scenario 8: 8c and 8d skipped (they restart auth, so they run only on a platform the bench started)"
+    return
+  fi
+  # auth's pod hashes on as many threads as it requests cores (the chart's platform.auth.hashingSlots); this
+  # process would otherwise use one per core of the machine.
+  local slots
+  slots=$(pod_cpu_requests | awk '$1 == "auth" { n = int(($2 + 999) / 1000); print n < 1 ? 1 : n }')
+  restart_with "Passwords__MaxConcurrentHashes=$slots" auth
   if pods_weigh; then
-    storm_pair 8c 8d ", processes weighted like their pods' CPU requests"
+    storm_pair 8c 8d ", processes weighted like their pods' CPU requests, auth hashing on $slots thread(s)"
     pods_unweigh
   else
     say "scenario 8: no CPU cgroup to weigh the processes by (needs root and a cgroup CPU controller): 8c and 8d not run"
   fi
+  restart_with "-" auth
 }
 
 # storm_pair ALONE_ID STORM_ID LABEL_SUFFIX
