@@ -4,7 +4,10 @@ namespace Platform.Gateway.Edge;
 
 public static class RefusedBodies
 {
-    /// <summary>The most of an unread body a refusal waits out to keep the connection (well inside Kestrel's 5 s).</summary>
+    /// <summary>
+    /// The most of an unread body a refusal waits out to keep the connection: what a client on a fast link sends in
+    /// well under Kestrel's 5 s (a slower one may still see the connection closed after the answer).
+    /// </summary>
     public const long DrainUpToBytes = 16 * 1024 * 1024;
 
     /// <summary>
