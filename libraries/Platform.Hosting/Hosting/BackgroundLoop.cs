@@ -10,8 +10,30 @@ namespace Platform.Hosting.Hosting;
 /// </summary>
 public abstract class BackgroundLoop : BackgroundService
 {
+    private volatile bool ran;
+    private Task? watched;
+
+    /// <summary>
+    /// What the host watches: the work's task, except that one cancelled before it ran ends quietly. .NET 10 starts
+    /// ExecuteAsync on the thread pool with the stopping token, so a host whose start fails at once (a port taken)
+    /// can cancel that task before a line of it ran, and the host would report it as a failed service (CI, once).
+    /// </summary>
+    public override Task? ExecuteTask => base.ExecuteTask is { } task ? watched ??= QuietIfNeverRunAsync(task) : null;
+
+    private async Task QuietIfNeverRunAsync(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (task.IsCanceled && !ran)
+        {
+        }
+    }
+
     protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        ran = true;
         try
         {
             await RunAsync(stoppingToken);
