@@ -17,7 +17,7 @@ namespace Platform.Reliability.Tests.Chaos;
 public sealed class ServiceKilledMidUploadTests(ReliabilityPlatform platform)
 {
     private const long Size = 64L * 1024 * 1024;
-    private const long KillAfter = 4L * 1024 * 1024; // several 512 KiB chunks already COPYed into file_chunks
+    private const long KillAfter = 4L * 1024 * 1024; // some 500 chunks already COPYed into file_chunks
 
     [Fact]
     public async Task The_files_service_killed_mid_upload_leaves_nothing_half_written_and_the_upload_can_be_retried()
