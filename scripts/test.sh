@@ -16,6 +16,15 @@ dotnet build Platform.sln -c Debug -warnaserror -nologo -v:q -clp:ErrorsOnly || 
 # The last "Passed: N" (Failed, Skipped) line of a project's log: dotnet test's own summary.
 count() { grep -E "^\s*$1: *[0-9]+\s*$" "$log" | tail -n 1 | grep -oE '[0-9]+'; }
 
+# A test tier keeps its data directory between runs, and the databases the suites create and fill pile up in it (the
+# files tier had reached 47 GB and filled the disk), as do the services' logs of the platform-level suites: every run
+# starts its tiers from empty.
+for tier in "$ROOT"/.run/tests/*/; do
+  [[ -d $tier/data ]] || continue
+  PLATFORM_RUN_DIR="${tier%/}" scripts/datatier.sh destroy >/dev/null || echo "note: could not empty the data tier in $tier"
+  rm -rf "${tier}logs"
+done
+
 passed=0 failed=0 skipped=0 status=0
 results="$ROOT/.run/test-results"
 mkdir -p "$results"

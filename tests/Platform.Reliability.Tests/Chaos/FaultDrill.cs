@@ -1,3 +1,5 @@
+using Platform.Testing;
+
 namespace Platform.Reliability.Tests.Chaos;
 
 /// <summary>What one fault under load came to, in the terms of the report.</summary>
@@ -43,8 +45,24 @@ public static class FaultDrill
 
     public static async Task<DrillResult> RunAsync(ReliabilityPlatform platform, string fault, Func<Task> breakIt, Func<Task> repair, Func<LoadGenerator, Task>? duringFault = null)
     {
-        var users = new List<PlatformUser>();
-        for (var i = 0; i < 4; i++)
+        async Task<PlatformUser?> TrySignUpAsync()
+        {
+            try
+            {
+                return await platform.SignUpAsync("chaos");
+            }
+            catch (HttpRequestException)
+            {
+                return null;
+            }
+        }
+
+        // The stage may have restarted a server (the disk-full drill moves the primary onto a small disk), and a
+        // service's first write after that can meet a pooled connection that died with it: wait for a sign-up to go
+        // through before counting anything.
+        var first = await Poll.UntilAsync(TrySignUpAsync, user => user is not null, TimeSpan.FromSeconds(30), "a sign-up before the drill");
+        var users = new List<PlatformUser> { first! };
+        for (var i = 1; i < 4; i++)
         {
             users.Add(await platform.SignUpAsync("chaos"));
         }
