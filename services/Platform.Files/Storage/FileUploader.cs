@@ -11,9 +11,9 @@ namespace Platform.Files.Storage;
 
 /// <summary>
 /// Stores an upload as it arrives: one pooled buffer of <see cref="ReadSize"/> bytes, hashed and COPYed into
-/// <c>file_chunks</c> a chunk per row, so memory stays at about one buffer whatever the file's size. Everything (metadata, chunks, the
-/// <c>file.uploaded</c> event) is one transaction: an upload that is too large, over quota or cut off rolls back
-/// and leaves nothing.
+/// <c>file_chunks</c> a chunk per row, so memory stays at about one buffer whatever the file's size. Everything
+/// (metadata, chunks, the <c>file.uploaded</c> event) is one transaction: an upload that is too large, over quota or
+/// cut off rolls back and leaves nothing.
 /// </summary>
 public sealed class FileUploader(FileDataSources sources, IOptions<FilesOptions> options, TimeProvider clock)
 {
@@ -21,7 +21,8 @@ public sealed class FileUploader(FileDataSources sources, IOptions<FilesOptions>
     /// Bytes per <c>file_chunks</c> row; each file records its own, so this can change without a migration. 8,000
     /// bytes make an 8,048-byte row, which the table's <c>toast_tuple_target</c> keeps in its heap page: one row,
     /// one index entry and one WAL record per chunk. Files stored before 2026-12-06 have 512 KiB chunks, each of
-    /// which PostgreSQL moved to ~263 TOAST rows; storing 8 MiB costs the primary about 40 % less CPU this way.
+    /// which PostgreSQL moved to ~263 TOAST rows; the primary now spends 14–25 % less CPU per upload
+    /// (bench/results/2026-12-06-files-inline-chunks.md).
     /// </summary>
     public const int ChunkSize = 8000;
 
