@@ -146,6 +146,55 @@ public sealed class ContractTests(EndToEndPlatform platform)
         Assert.Equal(3, checker.Checked);
     }
 
+    /// <summary>
+    /// The refusals a client must handle: the event streams a user may hold spent (the gateway's own 429) and an
+    /// account's logins throttled after repeated wrong passwords (auth's 429) — each with its Retry-After and problem.
+    /// </summary>
+    [Fact]
+    public async Task Refusals_answer_as_documented()
+    {
+        var (http, checker) = await platform.CheckedClientAsync();
+        using var _ = http;
+        var user = await SignUpAsync(http);
+
+        // The streams a user may hold (EventStream:MaxStreamsPerUser, 8 by default), held open by a plain client.
+        using var plain = new HttpClient { BaseAddress = platform.Services["gateway"], Timeout = TimeSpan.FromSeconds(30) };
+        var streams = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                using var open = new HttpRequestMessage(HttpMethod.Get, "/api/events") { Headers = { Authorization = new("Bearer", user.Access) } };
+                streams.Add(await plain.SendAsync(open, HttpCompletionOption.ResponseHeadersRead));
+                Assert.Equal(HttpStatusCode.OK, streams[^1].StatusCode);
+            }
+            using var refused = await SendAsync(http, HttpMethod.Get, "/api/events", token: user.Access);
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+        }
+        finally
+        {
+            streams.ForEach(stream => stream.Dispose());
+        }
+
+        // Wrong passwords: the first ones are 401s, then the account's logins are blocked for a while (1 s, 2 s, …).
+        var statuses = new List<HttpStatusCode>();
+        while (statuses.Count < 8 && !statuses.Contains(HttpStatusCode.TooManyRequests))
+        {
+            using var wrong = await SendAsync(http, HttpMethod.Post, "/api/auth/login", Json(new { email = user.Email, password = "wrong-Password-1" }));
+            statuses.Add(wrong.StatusCode);
+            if (wrong.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.NotNull(wrong.Headers.RetryAfter);
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        Assert.All(statuses[..^1], status => Assert.Equal(HttpStatusCode.Unauthorized, status));
+        Assert.InRange(statuses.Count, 6, 7);
+        Assert.Equal(2 + 1 + statuses.Count, checker.Checked);
+    }
+
     private static async Task<(string Email, string Access, string Refresh)> SignUpAsync(HttpClient http)
     {
         var email = $"contract-{Guid.NewGuid():N}@example.org";
