@@ -95,6 +95,15 @@ public class LocalPlatform : IAsyncDisposable
 
     public async Task StartAsync()
     {
+        // The services append to their logs (a restart within a run keeps what came before), and the platform suites
+        // log every request: over a few runs the reliability tier's gateway.log grew past 700 MB. Each run starts them empty.
+        foreach (var service in Services.Keys)
+        {
+            if (File.Exists(LogFile(service)))
+            {
+                File.WriteAllBytes(LogFile(service), []);
+            }
+        }
         (await PlatformAsync("up")).EnsureSuccess("platform.sh up");
         await Tier.LoadConnectionStringsAsync();
     }
