@@ -14,6 +14,7 @@ public sealed class ResilienceTests(GatewayPlatform platform)
     public async Task A_killed_upstream_opens_its_circuit_for_its_routes_only_and_it_closes_when_the_upstream_returns()
     {
         var user = await platform.SignUpAsync();
+        await platform.ContractAsync(); // the published document, read while every service is up
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, "/api/tasks")).Status);
 
         using (var tasks = Process.GetProcessById(platform.ProcessId("tasks")))
@@ -27,8 +28,10 @@ public sealed class ResilienceTests(GatewayPlatform platform)
                 TimeSpan.FromSeconds(20), "the tasks circuit to open");
             Assert.Equal("https://platform.dev/problems/service-unavailable", open.ProblemType);
             Assert.NotNull(open.RetryAfter);
+            Assert.Empty(open.Violations);
             var fast = await SendAsync(user, "/api/tasks");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, fast.Status);
+            Assert.Empty(fast.Violations);
             Assert.True(fast.Elapsed < TimeSpan.FromSeconds(1), $"an open circuit answered after {fast.Elapsed.TotalMilliseconds:0} ms");
             Assert.Equal(1, await platform.MetricAsync("gateway", TasksCircuit));
 
@@ -179,8 +182,10 @@ public sealed class ResilienceTests(GatewayPlatform platform)
         {
             type = JsonDocument.Parse(body).RootElement.GetProperty("type").GetString();
         }
-        return new Answer(answer.StatusCode, type, answer.Headers.RetryAfter?.Delta, clock.Elapsed);
+        var violations = await (await platform.ContractAsync()).ViolationsAsync(request, answer);
+        return new Answer(answer.StatusCode, type, answer.Headers.RetryAfter?.Delta, clock.Elapsed, violations);
     }
 
-    private sealed record Answer(HttpStatusCode Status, string? ProblemType, TimeSpan? RetryAfter, TimeSpan Elapsed);
+    /// <summary>An answer, with what it breaks of the published document (status, required headers, problem body).</summary>
+    private sealed record Answer(HttpStatusCode Status, string? ProblemType, TimeSpan? RetryAfter, TimeSpan Elapsed, IReadOnlyList<string> Violations);
 }

@@ -8,7 +8,7 @@ namespace Platform.Reliability.Tests;
 /// <summary>
 /// With the PostgreSQL primary gone every service answers at once with a 503 in problem details and a Retry-After
 /// (an outage, not a bug), keeps running through it (background jobs included), and serves again once the primary
-/// is back, without a restart.
+/// is back, without a restart. Each 503 is also checked against the published API document.
 /// </summary>
 [Collection(ReliabilityPlatformCollection.Name)]
 public sealed class DatabaseOutageTests(ReliabilityPlatform platform)
@@ -23,8 +23,9 @@ public sealed class DatabaseOutageTests(ReliabilityPlatform platform)
         var user = await platform.SignUpAsync("outage");
         var processes = Services.Select(platform.ProcessId).ToArray();
         var cleanupFailures = CleanupFailuresLogged();
+        var contract = await platform.ContractAsync(); // the published document, read while the primary is up
         await platform.Tier.DownAsync(DataTier.Primary);
-        var answers = new List<(string Service, HttpStatusCode Status, string? Type, bool RetryAfter, TimeSpan Elapsed)>();
+        var answers = new List<(string Service, HttpStatusCode Status, string? Type, bool RetryAfter, TimeSpan Elapsed, IReadOnlyList<string> Violations)>();
         try
         {
             foreach (var (service, method, path) in Requests)
@@ -34,7 +35,7 @@ public sealed class DatabaseOutageTests(ReliabilityPlatform platform)
                 using var answer = await platform.Client.SendAsync(request);
                 var body = await answer.Content.ReadAsStringAsync();
                 answers.Add((service, answer.StatusCode, body.StartsWith('{') && JsonDocument.Parse(body).RootElement.TryGetProperty("type", out var type) ? type.GetString() : null,
-                    answer.Headers.RetryAfter is not null, clock.Elapsed));
+                    answer.Headers.RetryAfter is not null, clock.Elapsed, await contract.ViolationsAsync(request, answer)));
             }
             // The outage lasts until a background job met it too (auth's session cleanup, every second here).
             await Poll.UntilAsync(() => Task.FromResult(CleanupFailuresLogged() > cleanupFailures), TimeSpan.FromSeconds(15), "auth's session cleanup to meet the outage");
@@ -50,6 +51,7 @@ public sealed class DatabaseOutageTests(ReliabilityPlatform platform)
             Assert.Equal((a.Service, HttpStatusCode.ServiceUnavailable, "https://platform.dev/problems/service-unavailable", true),
                 (a.Service, a.Status, a.Type, a.RetryAfter));
             Assert.True(a.Elapsed < TimeSpan.FromSeconds(5), $"{a.Service} answered after {a.Elapsed.TotalSeconds:0.0} s");
+            Assert.Empty(a.Violations);
         });
         foreach (var (service, method, path) in Requests)
         {

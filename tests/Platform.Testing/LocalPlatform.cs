@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
 
 namespace Platform.Testing;
 
@@ -86,12 +88,37 @@ public class LocalPlatform : IAsyncDisposable
 
     public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    private ApiContract? contract;
+
     /// <summary>The process id of a running service, from the pid file scripts/platform.sh keeps.</summary>
     public int ProcessId(string service) =>
         int.Parse(File.ReadAllText(Path.Combine(Tier.RunDirectory, "pids", service + ".pid")).Trim(), CultureInfo.InvariantCulture);
 
     public Task<CommandResult> PlatformAsync(string command) =>
         ShellCommand.RunAsync("bash", [RepoPaths.Script("platform.sh"), command], Environment, TimeSpan.FromMinutes(5));
+
+    /// <summary>The gateway's merged document, once it has assembled it from every service's.</summary>
+    public async Task<ApiContract> ContractAsync()
+    {
+        if (contract is null)
+        {
+            var json = await Poll.UntilAsync(async () =>
+                {
+                    using var response = await Client.GetAsync(new Uri(Services["gateway"], "/api/openapi.json"));
+                    return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadAsStringAsync() : null;
+                },
+                text => text is not null, TimeSpan.FromSeconds(30), "the gateway to publish its merged API document");
+            contract = new ApiContract(JsonNode.Parse(json!)!.AsObject());
+        }
+        return contract;
+    }
+
+    /// <summary>A client of the gateway whose every answer is checked against the document.</summary>
+    public async Task<(HttpClient Http, ContractCheckingHandler Checker)> CheckedClientAsync()
+    {
+        var checker = new ContractCheckingHandler(await ContractAsync());
+        return (new HttpClient(checker) { BaseAddress = Services["gateway"], Timeout = TimeSpan.FromSeconds(30) }, checker);
+    }
 
     public async Task StartAsync()
     {

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Schema;
 
-namespace Platform.EndToEnd.Tests;
+namespace Platform.Testing;
 
 /// <summary>
 /// The gateway's merged OpenAPI document as a contract: a real answer must have a status the operation documents, every
