@@ -45,8 +45,10 @@ BENCH_REFRESHES=${BENCH_REFRESHES:-40}            # scenario R: refreshes per ch
 # variables; "PLATFORM_RUNTIME_TUNING=0" is the runtime's own defaults, "-" the platform's), scenario 1 measured
 # at BENCH_RATE and saturated under each. The last two read from the primary only (no replica, or one that lags or is
 # down): with tasks' memory of generations, and without it (what every read cost there before a generation read from
-# the primary could be reused).
-BENCH_RUNTIME_SETTINGS=${BENCH_RUNTIME_SETTINGS:-"PLATFORM_RUNTIME_TUNING=0;-;DOTNET_gcServer=0;PLATFORM_UPSTREAM_HTTP2=0;Redis__SocketManager=Dedicated;PLATFORM_READ_REPLICA=0;PLATFORM_READ_REPLICA=0 Tasks__GenerationMemoSeconds=0"}
+# the primary could be reused). Then the gateway and tasks pinned to a CPU each, as the kubelet's static CPU manager
+# gives a Guaranteed pod whole CPUs of its own, with the runtime sized for two; and the runtime sized for one CPU, as
+# it sizes itself under a CPU limit of one core (bench/results/2026-12-06-cpu-pinning.md).
+BENCH_RUNTIME_SETTINGS=${BENCH_RUNTIME_SETTINGS:-"PLATFORM_RUNTIME_TUNING=0;-;DOTNET_gcServer=0;PLATFORM_UPSTREAM_HTTP2=0;Redis__SocketManager=Dedicated;PLATFORM_READ_REPLICA=0;PLATFORM_READ_REPLICA=0 Tasks__GenerationMemoSeconds=0;PLATFORM_SERVICE_CPUS_gateway=1 PLATFORM_SERVICE_CPUS_tasks=0 DOTNET_PROCESSOR_COUNT=2;DOTNET_PROCESSOR_COUNT=1"}
 BENCH_RESTART_WARMUP=${BENCH_RESTART_WARMUP:-20}  # seconds of load after each restart of scenario runtime (JIT tiering)
 export BENCH_STREAMS=${BENCH_STREAMS:-1000}         # scenario S: idle event streams (8 per user)
 BENCH_RATE=${BENCH_RATE:-2000}                    # scenario "rate": the fixed offered rate (req/s), below every path's saturation

@@ -188,7 +188,14 @@ start_service() {
     listen=(Kestrel__Endpoints__Http__Url="http://127.0.0.1:$port"
       Kestrel__Endpoints__H2c__Url="http://127.0.0.1:$h2c_port" Kestrel__Endpoints__H2c__Protocols=Http2)
   fi
-  env "${heap_limit[@]}" "${database[@]}" "${listen[@]}" setsid nohup dotnet "$(dll_of "$service")" \
+  # PLATFORM_SERVICE_CPUS_<service> (a CPU list, e.g. PLATFORM_SERVICE_CPUS_gateway=1) runs the service on those CPUs
+  # only, as the kubelet's static CPU manager runs a Guaranteed pod with whole CPUs; the runtime then sizes itself to
+  # them as it would in such a pod. Unset, it runs anywhere.
+  local cpus_setting="PLATFORM_SERVICE_CPUS_$service" pin=()
+  if [[ -n ${!cpus_setting:-} ]]; then
+    pin=(taskset -c "${!cpus_setting}")
+  fi
+  env "${heap_limit[@]}" "${database[@]}" "${listen[@]}" setsid nohup "${pin[@]}" dotnet "$(dll_of "$service")" \
     >>"$RUN/logs/$service.log" 2>&1 < /dev/null &
   echo $! > "$(pid_file "$service")"
   cd "$ROOT"
