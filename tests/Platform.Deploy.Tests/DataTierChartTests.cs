@@ -286,6 +286,79 @@ public sealed partial class DataTierChartTests
         Assert.NotNull(rabbit.Ssl.CertificateValidationCallback);
     }
 
+    [Fact]
+    public async Task The_primary_and_each_replica_prefer_a_node_without_another_postgresql_server()
+    {
+        var manifests = await RenderAsync("--set", "postgresql.readReplicas.replicaCount=2");
+
+        Assert.Equal(["platform-postgresql-read"], AvoidedOnItsNode(manifests, "platform-postgresql"));
+        Assert.Equal(["platform-postgresql", "platform-postgresql-read"], AvoidedOnItsNode(manifests, "platform-postgresql-read"));
+
+        // An affinity of the values' own replaces the default rather than merging into it.
+        var own = await RenderAsync("--set-json", """postgresql.readReplicas.affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"disk","operator":"In","values":["ssd"]}]}]}}}""");
+        var affinity = PodTemplate(own, "platform-postgresql-read")["spec"]!["affinity"]!;
+        Assert.NotNull(affinity["nodeAffinity"]);
+        Assert.Null(affinity["podAntiAffinity"]);
+        Assert.Equal(["platform-postgresql-read"], AvoidedOnItsNode(own, "platform-postgresql"));
+    }
+
+    [Fact]
+    public async Task The_dedicated_nodes_example_keeps_auth_and_the_data_tier_off_the_read_paths_nodes()
+    {
+        var manifests = await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-dedicated-nodes.yaml"));
+        var pools = manifests.Where(m => (string?)m["kind"] is "Deployment" or "StatefulSet" or "Job")
+            .ToDictionary(m => m.Name(), m => Pool(m["spec"]!["template"]!["spec"]!));
+
+        Assert.Equal("auth", pools["platform-auth"]);
+        Assert.All(pools.Where(p => p.Key is "platform-postgresql" or "platform-postgresql-read" or "platform-rabbitmq"), p => Assert.Equal("data", p.Value));
+        Assert.Equal(4, pools.Count(p => p.Value != "shared"));
+        Assert.Contains("platform-gateway", pools.Keys);
+        Assert.Contains("platform-redis", pools.Keys);
+        // On the data pool the servers still prefer nodes apart.
+        Assert.Equal(["platform-postgresql", "platform-postgresql-read"], AvoidedOnItsNode(manifests, "platform-postgresql-read"));
+    }
+
+    private static JsonNode PodTemplate(IReadOnlyList<JsonNode> manifests, string statefulSet) =>
+        manifests.OfKind("StatefulSet").Single(s => s.Name() == statefulSet)["spec"]!["template"]!;
+
+    /// <summary>
+    /// The StatefulSets, highest weight first, whose pods the preferred anti-affinity of a StatefulSet's pods keeps off
+    /// their node: each term's label selector matched against every StatefulSet's pod labels.
+    /// </summary>
+    private static List<string> AvoidedOnItsNode(IReadOnlyList<JsonNode> manifests, string statefulSet)
+    {
+        var terms = PodTemplate(manifests, statefulSet)["spec"]!["affinity"]?["podAntiAffinity"]?["preferredDuringSchedulingIgnoredDuringExecution"]?.AsArray() ?? [];
+        return [.. terms.OrderByDescending(t => (long)t!["weight"]!)
+            .Select(t => t!["podAffinityTerm"]!)
+            .Where(term => (string?)term["topologyKey"] == "kubernetes.io/hostname")
+            .SelectMany(term => manifests.OfKind("StatefulSet")
+                .Where(s => Selects(term["labelSelector"]!, PodTemplate(manifests, s.Name())["metadata"]!["labels"]!))
+                .Select(s => s.Name()))];
+    }
+
+    private static bool Selects(JsonNode selector, JsonNode labels) =>
+        selector["matchExpressions"] is null
+        && selector["matchLabels"]!.AsObject().All(label => (string?)labels[label.Key] == (string?)label.Value);
+
+    /// <summary>
+    /// Where a pod can run among nodes labelled and tainted platform.example.com/pool=auth or =data and the untainted
+    /// rest: the pool it selects, whose taint it must tolerate, or "shared" when it tolerates no pool's taint.
+    /// </summary>
+    private static string Pool(JsonNode podSpec)
+    {
+        const string Key = "platform.example.com/pool";
+        var tolerated = (podSpec["tolerations"]?.AsArray() ?? [])
+            .Where(t => (string?)t!["key"] is null or Key && (string?)t!["effect"] is null or "NoSchedule")
+            .Select(t => (string?)t!["operator"] == "Exists" ? "any" : (string)t!["value"]!)
+            .ToList();
+        if ((string?)podSpec["nodeSelector"]?[Key] is not { } selected)
+        {
+            return tolerated.Count == 0 ? "shared" : string.Join(",", tolerated);
+        }
+        Assert.Equal([selected], tolerated);
+        return selected;
+    }
+
     /// <summary>`helm template` of the platform chart, its images in a registry as a user must give one (later arguments win).</summary>
     private static Task<IReadOnlyList<JsonNode>> RenderAsync(params string[] arguments) =>
         Helm.TemplateAsync(Repo.PlatformChart, ["--set", "global.imageRegistry=registry.example.com/platform", .. arguments]);

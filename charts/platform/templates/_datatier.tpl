@@ -289,3 +289,43 @@ livenessProbe:
 
 {{/* HOME of the RabbitMQ node, where Erlang finds its cookie: an emptyDir, not the data volume (datatier/rabbitmq.yaml). */}}
 {{- define "platform.rabbitmq.home" -}}/var/run/rabbitmq-home{{- end -}}
+
+{{/*
+Where a data-tier pod may run: its values' nodeSelector, tolerations and affinity (each optional); without an
+affinity of its own, the one given as "default" (YAML). Keys of a pod spec, for nindent 6.
+*/}}
+{{- define "platform.datatier.placement" -}}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .values.affinity }}
+affinity:
+  {{- toYaml .values.affinity | nindent 2 }}
+{{- else if .default }}
+affinity:
+  {{- .default | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A preferred anti-affinity from the PostgreSQL pods of the given components ("primary", "read"): one node's loss
+then takes the primary or a replica, not both, and not two replicas, wherever the nodes allow it.
+*/}}
+{{- define "platform.postgresql.apartFrom" -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    {{- range $i, $component := .components }}
+    - weight: {{ ternary 100 50 (eq $i 0) }}
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "platform.selectorLabels" (dict "root" $.root "component" "postgresql") | nindent 12 }}
+            app.kubernetes.io/component: {{ $component }}
+    {{- end }}
+{{- end -}}
