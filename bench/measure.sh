@@ -80,7 +80,10 @@ run_wrk() {
       BENCH_THREAD_INTERVAL_US=$(( threads * 1000000 / BENCH_OFFERED_RATE ))
       export BENCH_THREAD_INTERVAL_US
     fi
-    wrk --latency -t "$threads" -c "$connections" -d "$duration" \
+    # With BENCH_WRK_CPUS wrk runs on those CPUs only (taskset execs it: $! stays wrk's pid).
+    local pin=()
+    [[ -n ${BENCH_WRK_CPUS:-} ]] && pin=(taskset -c "$BENCH_WRK_CPUS")
+    "${pin[@]}" wrk --latency -t "$threads" -c "$connections" -d "$duration" \
       --timeout "$BENCH_TIMEOUT" -s "$BENCH_DIR/lua/$script" "$@" "$url" >"$out" 2>&1 &
     echo $! >"$out.pid"
     wait $! || echo "wrk exited with $?" >>"$out"

@@ -4,6 +4,9 @@
 #                 (cgroup v1 cpu.shares = millicores × 1024 / 1000; v2 cpu.weight from those shares); fails,
 #                 changing nothing, without root or a CPU controller
 #   pods_unweigh  moves every process back and removes the cgroups
+#   pods_apart CPUS "GROUP…" OTHER_CPUS  those groups' process trees on CPUS, every other group's on OTHER_CPUS, as
+#                 if they ran on nodes of their own (every thread, with taskset; what the processes fork inherits it)
+#   pods_together every group back on all of the machine's CPUs
 # Weights only matter while CPU is short: then a group gets its share however many threads it runs. Without
 # them (every other scenario) each runnable thread of the machine gets an equal turn, so two hashing threads
 # take as much as the gateway's and tasks' busiest two.
@@ -97,4 +100,19 @@ pods_unweigh() {
     rmdir "$group" 2>/dev/null || say "pods: could not remove $group"
   done
   rmdir "$dir" 2>/dev/null || say "pods: could not remove $dir"
+}
+
+pods_apart() {
+  local apart_cpus=$1 apart=" $2 " other_cpus=$3 group pid
+  command -v taskset >/dev/null || return 1
+  while read -r group pid; do
+    taskset -a -p -c "$([[ $apart == *" $group "* ]] && echo "$apart_cpus" || echo "$other_cpus")" "$pid" >/dev/null 2>&1 || true
+  done < <(pods_members)
+  say "pods: $2 on CPU $apart_cpus, the other pods on CPU $other_cpus"
+}
+
+pods_together() {
+  local group pid
+  command -v taskset >/dev/null || return 0
+  while read -r group pid; do taskset -a -p -c "0-$(( $(nproc) - 1 ))" "$pid" >/dev/null 2>&1 || true; done < <(pods_members)
 }

@@ -6,7 +6,8 @@
 #   3 task create through the gateway          7 scenario 1 while `make rotate-keys` runs (if the target exists)
 #   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth; the
 #                                                same with processes weighted like their pods (bench/pods.sh),
-#                                                saturated and at BENCH_STORM_RATE req/s
+#                                                saturated and at BENCH_STORM_RATE req/s, and
+#                                                at that rate with auth and the stores apart
 #   R token refresh through the gateway        U 1,000 users: scenario 5 on 1,000 connections, with each process's memory,
 #                                                then at BENCH_RATE req/s in all (users' pace, not saturation)
 #   rate  1 and 2 (and the baselines) at one fixed offered rate
@@ -485,11 +486,11 @@ scenario_7() {
 # question here is what a storm that gets through (many addresses) does to everyone else's reads. Then the same
 # pair with the processes weighted like their pods' CPU requests (8c, 8d; bench/pods.sh), as a node shares CPU:
 # 8a/8b are one machine where every thread gets an equal turn, 8c/8d what the chart's pods would get, 8e/8f the same
-# pods with the reads at a fixed rate.
+# pods with the reads at a fixed rate, 8g/8h those again with auth, PostgreSQL and RabbitMQ on a CPU of their own (as on nodes of their own).
 scenario_8() {
   storm_pair 8a 8b ""
   if (( ! STARTED_PLATFORM )); then
-    say "scenario 8: 8c to 8f skipped (they restart auth, so they run only on a platform the bench started)"
+    say "scenario 8: 8c to 8h skipped (they restart auth, so they run only on a platform the bench started)"
     return
   fi
   # auth's pod hashes on as many threads as it requests cores (the chart's platform.auth.hashingSlots); this
@@ -504,9 +505,21 @@ scenario_8() {
     # the latency it adds to each read.
     BENCH_OFFERED_RATE=$BENCH_STORM_RATE storm_pair 8e 8f \
       " at $BENCH_STORM_RATE req/s, processes weighted like their pods' CPU requests, auth hashing on $slots thread(s)"
+    # And once more with auth and the stores its logins write to on nodes of their own
+    # (charts/platform/values-dedicated-nodes.yaml): auth, PostgreSQL, RabbitMQ and the storm's client on the last
+    # CPU; gateway, tasks, files, Redis and the readers' client on the others. What a storm then takes from the reads
+    # is what it asks of the parts they share (Redis, the revocations and events its evictions publish).
+    local apart_cpu=$(( $(nproc) - 1 ))
+    if (( apart_cpu >= 1 )) && pods_apart "$apart_cpu" "auth pg-primary pg-replica rabbitmq" "0-$(( apart_cpu - 1 ))"; then
+      BENCH_WRK_CPUS="0-$(( apart_cpu - 1 ))" BENCH_STORM_WRK_CPUS=$apart_cpu BENCH_OFFERED_RATE=$BENCH_STORM_RATE storm_pair 8g 8h \
+        " at $BENCH_STORM_RATE req/s, auth, PostgreSQL and RabbitMQ on a CPU of their own, auth hashing on $slots thread(s)"
+      pods_together
+    else
+      say "scenario 8: 8g/8h not run (needs 2 CPUs and taskset)"
+    fi
     pods_unweigh
   else
-    say "scenario 8: no CPU cgroup to weigh the processes by (needs root and a cgroup CPU controller): 8c to 8f not run"
+    say "scenario 8: no CPU cgroup to weigh the processes by (needs root and a cgroup CPU controller): 8c to 8h not run"
   fi
   restart_with "-" auth
 }
@@ -518,7 +531,7 @@ storm_pair() {
   fresh_tokens
   say "scenario $during: cached reads during a login storm ($BENCH_LOGIN_CONNECTIONS login connections)$suffix"
   # An offered rate (BENCH_OFFERED_RATE) paces the reads only: the storm's logins come as fast as auth answers.
-  BENCH_OFFERED_RATE=0 run_wrk "$RAW/$during.storm.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
+  BENCH_WRK_CPUS=${BENCH_STORM_WRK_CPUS:-${BENCH_WRK_CPUS:-}} BENCH_OFFERED_RATE=0 run_wrk "$RAW/$during.storm.txt" "$AUTH_URL" login.lua "$BENCH_LOGIN_CONNECTIONS" "$(( BENCH_DURATION + 2 * BENCH_WARMUP + 2 ))s" &
   storm=$!
   sleep "$BENCH_WARMUP"
   before=$(cpu_ticks)
