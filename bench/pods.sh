@@ -6,7 +6,7 @@
 #   pods_unweigh  moves every process back and removes the cgroups
 #   pods_apart CPUS "GROUP…" OTHER_CPUS  those groups' process trees on CPUS, every other group's on OTHER_CPUS, as
 #                 if they ran on nodes of their own (every thread, with taskset; what the processes fork inherits it)
-#   pods_together every group back on all of the machine's CPUs
+#   pods_together every group back on all of the machine's CPUs, after pods_apart (the bench's exit trap calls it)
 # Weights only matter while CPU is short: then a group gets its share however many threads it runs. Without
 # them (every other scenario) each runnable thread of the machine gets an equal turn, so two hashing threads
 # take as much as the gateway's and tasks' busiest two.
@@ -108,11 +108,13 @@ pods_apart() {
   while read -r group pid; do
     taskset -a -p -c "$([[ $apart == *" $group "* ]] && echo "$apart_cpus" || echo "$other_cpus")" "$pid" >/dev/null 2>&1 || true
   done < <(pods_members)
+  : >"$BENCH_TMP/pods-apart"
   say "pods: $2 on CPU $apart_cpus, the other pods on CPU $other_cpus"
 }
 
 pods_together() {
   local group pid
-  command -v taskset >/dev/null || return 0
+  [[ -e $BENCH_TMP/pods-apart ]] && command -v taskset >/dev/null || return 0
+  rm -f "$BENCH_TMP/pods-apart"
   while read -r group pid; do taskset -a -p -c "0-$(( $(nproc) - 1 ))" "$pid" >/dev/null 2>&1 || true; done < <(pods_members)
 }

@@ -174,6 +174,7 @@ stop_pid_file() {
 
 cleanup() {
   pods_unweigh
+  pods_together
   stop_pid_file "$BENCH_TMP/relogin.pid"
   stop_pid_file "$BENCH_TMP/nginx.pid"
   stop_pid_file "$BENCH_TMP/baseline.pid"
