@@ -303,6 +303,22 @@ public sealed partial class DataTierChartTests
     }
 
     [Fact]
+    public async Task A_drain_takes_one_read_replica_at_a_time_and_never_waits_on_the_primary()
+    {
+        var manifests = await RenderAsync("--set", "postgresql.readReplicas.replicaCount=3");
+        var budgets = manifests.OfKind("PodDisruptionBudget").ToList();
+        var replicaLabels = PodTemplate(manifests, "platform-postgresql-read")["metadata"]!["labels"]!;
+        var primaryLabels = PodTemplate(manifests, "platform-postgresql")["metadata"]!["labels"]!;
+
+        var budget = Assert.Single(budgets, b => Selects(b["spec"]!["selector"]!, replicaLabels));
+        Assert.Equal(1L, (long)budget["spec"]!["maxUnavailable"]!);
+        // A single primary under a budget could never be evicted: every node drain would wait on it.
+        Assert.DoesNotContain(budgets, b => Selects(b["spec"]!["selector"]!, primaryLabels));
+        Assert.DoesNotContain((await RenderAsync("--set", "postgresql.readReplicas.replicaCount=0")).OfKind("PodDisruptionBudget"),
+            b => b.Name() == "platform-postgresql-read");
+    }
+
+    [Fact]
     public async Task The_dedicated_nodes_example_keeps_auth_and_the_data_tier_off_the_read_paths_nodes()
     {
         var manifests = await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-dedicated-nodes.yaml"));
