@@ -487,7 +487,8 @@ scenario_7() {
 # question here is what a storm that gets through (many addresses) does to everyone else's reads. Then the same
 # pair with the processes weighted like their pods' CPU requests (8c, 8d; bench/pods.sh), as a node shares CPU:
 # 8a/8b are one machine where every thread gets an equal turn, 8c/8d what the chart's pods would get, 8e/8f the same
-# pods with the reads at a fixed rate, 8g/8h those again with auth, PostgreSQL and RabbitMQ on a CPU of their own (as on nodes of their own).
+# pods with the reads at a fixed rate, 8g/8h those again with auth, PostgreSQL and RabbitMQ on a CPU of their own
+# (as on nodes of their own).
 scenario_8() {
   storm_pair 8a 8b ""
   if (( ! STARTED_PLATFORM )); then
