@@ -291,28 +291,6 @@ livenessProbe:
 {{- define "platform.rabbitmq.home" -}}/var/run/rabbitmq-home{{- end -}}
 
 {{/*
-Where a data-tier pod may run: its values' nodeSelector, tolerations and affinity (each optional); without an
-affinity of its own, the one given as "default" (YAML). Keys of a pod spec, for nindent 6.
-*/}}
-{{- define "platform.datatier.placement" -}}
-{{- with .values.nodeSelector }}
-nodeSelector:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with .values.tolerations }}
-tolerations:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- if .values.affinity }}
-affinity:
-  {{- toYaml .values.affinity | nindent 2 }}
-{{- else if .default }}
-affinity:
-  {{- .default | nindent 2 }}
-{{- end }}
-{{- end -}}
-
-{{/*
 A preferred anti-affinity from the PostgreSQL pods of the given components ("primary", "read"): one node's loss
 then takes the primary or a replica, not both, and not two replicas, wherever the nodes allow it.
 */}}

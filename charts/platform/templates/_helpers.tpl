@@ -151,6 +151,28 @@ imagePullSecrets:
 {{- default (printf "%s-signing-keys" (include "platform.fullname" .)) .Values.signingKeys.secretName -}}
 {{- end -}}
 
+{{/*
+Where a pod may run: its values' nodeSelector, tolerations and affinity (each optional); without an
+affinity of its own, the one given as "default" (YAML). Keys of a pod spec, for nindent 6.
+*/}}
+{{- define "platform.placement" -}}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .values.affinity }}
+affinity:
+  {{- toYaml .values.affinity | nindent 2 }}
+{{- else if .default }}
+affinity:
+  {{- .default | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{/* Preferred spread over nodes and zones, unless the values give their own constraints. */}}
 {{- define "platform.topologySpread" -}}
 {{- $values := index .root.Values .component -}}
