@@ -92,12 +92,29 @@ run_wrk() {
   )
 }
 
-# Counters to read a ratio from: the token cache (gateway, tasks), the task cache and read routing (tasks), hashing (auth).
+# Counters to read a ratio from: the token cache (gateway, tasks), the task cache and read routing (tasks), hashing
+# (auth); and each service's count of the requests it answered with a status of 400 or more.
 scrape() {
   local port
-  for port in "$GATEWAY_PORT" "$TASKS_PORT" "$AUTH_PORT"; do
+  for port in "$GATEWAY_PORT" "$TASKS_PORT" "$AUTH_PORT" "$FILES_PORT"; do
     curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null \
-      | grep -E '^(token_cache_requests_total|gateway_token_cache_requests_total|cache_requests_total|db_reads_total|auth_password_hash_duration_seconds_(sum|count))' \
+      | grep -E '^(token_cache_requests_total|gateway_token_cache_requests_total|cache_requests_total|db_reads_total|auth_password_hash_duration_seconds_(sum|count))|^http_server_request_duration_seconds_count\{.*http_response_status_code="[45]' \
       | sed "s/^/$port:/" || true
   done
+}
+
+# non2xx_note PORT DELTAS: what wrk's non-2xx count is made of, from the measured service's own count of its answers
+# over the interval — "status:route:count" words joined by ";" (e.g. 503:/api/auth/login:81), or nothing. 499 is
+# left out: it is the requests in flight when wrk stopped, which wrk never counts.
+non2xx_note() {
+  local port=$1 table=$2
+  awk -v prefix="$port:http_server_request_duration_seconds_count{" '
+    index($1, prefix) == 1 && $2 > 0 && match($1, /http_response_status_code="[0-9]+"/) {
+      status = substr($1, RSTART + 27, RLENGTH - 28)
+      if (status == "499") next
+      route = "-"
+      if (match($1, /http_route="[^"]*"/)) route = substr($1, RSTART + 12, RLENGTH - 13)
+      count[status ":" route] += $2
+    }
+    END { for (key in count) printf "%s%s:%d", (n++ ? ";" : ""), key, count[key] }' <<<"$table"
 }

@@ -5,7 +5,8 @@
 # plan for BENCH_TARGET_RPS at BENCH_CPU_TARGET of a pod's CPU.
 #
 # results.tsv columns: id, label, connections, seconds, requests, req/s, p50/p95/p99 ms, non-2xx (status >= 400),
-# socket errors, bytes read, CPU ticks per group ("gateway=12,auth=3,…", 1 tick = 1/100 s), wrk=ticks, notes.
+# socket errors, bytes read, CPU ticks per group ("gateway=12,auth=3,…", 1 tick = 1/100 s), wrk=ticks, notes (key=value
+# words; non2xx= is the measured service's own count of its answers of 400 or more, see measure.sh non2xx_note).
 set -euo pipefail
 
 RUN_DIR=$1
@@ -370,17 +371,25 @@ function users_section(    r, k, g) {
   print "## " conns[r] " users at once (scenario U)"
   print ""
   print conns[r] " connections of the session mix through the gateway: " fmt(rps[r], 0) " req/s, p50 " fmt(p50[r], 2) " ms, p99 " fmt(p99[r], 2) " ms, " \
-    non2xx[r] " non-2xx and " sockerr[r] " socket errors of " requests[r] " requests."
+    non2xx[r] " non-2xx" refusals("U") " and " sockerr[r] " socket errors of " requests[r] " requests."
   print ""
   if (has("U-r")) {
     k = row_of["U-r"]
     print "At " fmt(rps[k], 0) " req/s from the same " conns[k] " connections (each waiting between its requests, as users do): p50 " fmt(p50[k], 2) \
-      " ms, p95 " fmt(p95[k], 2) " ms, p99 " fmt(p99[k], 2) " ms, " non2xx[k] " non-2xx and " sockerr[k] " socket errors of " requests[k] " requests."
+      " ms, p95 " fmt(p95[k], 2) " ms, p99 " fmt(p99[k], 2) " ms, " non2xx[k] " non-2xx" refusals("U-r") " and " sockerr[k] " socket errors of " requests[k] " requests."
     print ""
   }
   print "| process group | largest resident set, MiB |"
   print "|---|--:|"
   for (g = 1; g <= ngroups; g++) if (note("U", "rss_mib_" groups[g]) != "n/a") print "| " groups[g] " | " note("U", "rss_mib_" groups[g]) " |"
+}
+# " (81 × 503 at /api/auth/login, …)": the non2xx note (bench/measure.sh non2xx_note) in words, or "".
+function refusals(id,    text, k, i, parts, f, line) {
+  text = note(id, "non2xx")
+  if (text == "n/a") return ""
+  k = split(text, parts, ";")
+  for (i = 1; i <= k; i++) { split(parts[i], f, ":"); line = line (i > 1 ? ", " : "") f[3] " × " f[1] " at " f[2] }
+  return " (as the gateway counted them: " line ")"
 }
 function notes_line(r,    key, line) {
   line = ""

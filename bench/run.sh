@@ -215,14 +215,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else
 # measure ID LABEL URL SCRIPT CONNECTIONS [NOTES_FUNCTION]: warm up, measure, append a row to results.tsv.
 # NOTES_FUNCTION, given the metric deltas, prints the row's notes (key=value words).
 measure() {
-  local id=$1 label=$2 url=$3 script=$4 connections=$5 notes_of=${6:-} before after m0 m1 notes=""
+  local id=$1 label=$2 url=$3 script=$4 connections=$5 notes_of=${6:-} before after m0 m1 metrics refused notes=""
   fresh_tokens
   say "scenario $id: $label ($connections connections, ${BENCH_DURATION}s)"
   (( BENCH_WARMUP > 0 )) && run_wrk "$RAW/$id.warmup.txt" "$url" "$script" "$connections" "${BENCH_WARMUP}s"
   m0=$(scrape); before=$(cpu_ticks)
   run_wrk "$RAW/$id.txt" "$url" "$script" "$connections" "${BENCH_DURATION}s"
   after=$(cpu_ticks); m1=$(scrape)
-  [[ -n $notes_of ]] && notes=$($notes_of "$(deltas "$(metric_lines "$m0")" "$(metric_lines "$m1")")")
+  metrics=$(deltas "$(metric_lines "$m0")" "$(metric_lines "$m1")")
+  [[ -n $notes_of ]] && notes=$($notes_of "$metrics")
+  refused=$(non2xx_note "${url##*:}" "$metrics")
+  [[ -n $refused ]] && notes="${notes:+$notes }non2xx=$refused"
   record "$id" "$label" "$connections" "$RAW/$id.txt" "$(deltas "$before" "$after")" "$notes"
 }
 
