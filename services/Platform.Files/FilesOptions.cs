@@ -14,4 +14,15 @@ public sealed class FilesOptions
     /// <summary>What all of a user's files together may take; an upload that would pass it is answered 413 quota-exceeded.</summary>
     [Range(0, long.MaxValue)]
     public long QuotaBytesPerUser { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>
+    /// Uploads this instance stores at once, each holding a connection of the primary's pool while its client sends;
+    /// lowered to the pool's size less one, so downloads and deletions always find a connection.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentUploads { get; set; } = 4;
+
+    /// <summary>How long an upload past that bound waits for a slot before it is answered 503 with Retry-After.</summary>
+    [Range(0, 3600)]
+    public int MaxUploadWaitSeconds { get; set; } = 10;
 }

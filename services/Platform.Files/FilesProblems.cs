@@ -8,6 +8,9 @@ public static class FilesProblems
 {
     public const string QuotaExceeded = ProblemTypes.BaseUri + "quota-exceeded";
 
+    /// <summary>The type auth answers when its hashing slots are taken: the same condition, a bounded resource busy.</summary>
+    public const string Overloaded = ProblemTypes.BaseUri + "overloaded";
+
     public static ProblemHttpResult FileTooLarge(long maxFileBytes) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, type: ProblemTypes.PayloadTooLarge,
             title: "The file is larger than this service accepts.", detail: $"A file may have at most {maxFileBytes} bytes.");
@@ -25,6 +28,14 @@ public static class FilesProblems
 
     public static ProblemHttpResult AccountGone() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
+
+    /// <summary>Every upload slot stayed taken (Storage.UploadSlots); the client may send the file again after Retry-After.</summary>
+    public static ProblemHttpResult UploadsBusy(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: FilesProblems.Overloaded,
+            title: "Too many uploads at once; send the file again in a moment.");
+    }
 
     public static ValidationProblem Validation(string field, string problem) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] }, title: "The request is not valid.", type: ProblemTypes.Validation);

@@ -17,6 +17,7 @@ public static class FilesServiceExtensions
         builder.Services.AddSingleton<FilesMetrics>();
         builder.Services.AddSingleton<FileDataSources>();
         builder.Services.AddSingleton<FileCatalog>();
+        builder.Services.AddSingleton<UploadSlots>();
         builder.Services.AddSingleton<FileUploader>();
         var maxFileBytes = builder.Configuration.GetSection(FilesOptions.Section).GetValue(nameof(FilesOptions.MaxFileBytes), new FilesOptions().MaxFileBytes);
         builder.AddPlatformRetention(DeletedOwnersRetention.For(maxFileBytes));

@@ -46,7 +46,9 @@ public static class UploadsApi
             .ProducesProblems(StatusCodes.Status400BadRequest, "A multipart body without a file part, or malformed.", ProblemTypes.Validation)
             .ProducesProblems(StatusCodes.Status404NotFound, "The account was deleted while uploading.", ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "Over the per-file maximum, or over the user's quota.",
-                ProblemTypes.PayloadTooLarge, FilesProblems.QuotaExceeded);
+                ProblemTypes.PayloadTooLarge, FilesProblems.QuotaExceeded)
+            .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be sent again.")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already stores as many uploads as it may at once.", FilesProblems.Overloaded);
         return files;
     }
 
@@ -83,6 +85,9 @@ public static class UploadsApi
             case UploadOutcome.OwnerDeleted:
                 metrics.Upload("owner_deleted", elapsed, 0);
                 return FilesProblems.AccountGone();
+            case UploadOutcome.Busy:
+                metrics.Upload("busy", elapsed, 0);
+                return FilesProblems.UploadsBusy(http);
             default:
                 metrics.Upload("invalid", elapsed, 0);
                 return invalid!;

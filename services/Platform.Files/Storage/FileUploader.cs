@@ -15,7 +15,7 @@ namespace Platform.Files.Storage;
 /// (metadata, chunks, the <c>file.uploaded</c> event) is one transaction: an upload that is too large, over quota or
 /// cut off rolls back and leaves nothing.
 /// </summary>
-public sealed class FileUploader(FileDataSources sources, IOptions<FilesOptions> options, TimeProvider clock)
+public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOptions<FilesOptions> options, TimeProvider clock)
 {
     /// <summary>
     /// Bytes per <c>file_chunks</c> row; each file records its own, so this can change without a migration. 8,000
@@ -38,6 +38,11 @@ public sealed class FileUploader(FileDataSources sources, IOptions<FilesOptions>
         var id = Guid.CreateVersion7(now);
         var createdAt = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
 
+        using var slot = await slots.AcquireAsync(cancellationToken);
+        if (!slot.IsAcquired)
+        {
+            return new UploadOutcome.Busy();
+        }
         await using var connection = await sources.Writes.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // Usage as committed now bounds the stream early; the check under the owner lock at the end is the one that counts.

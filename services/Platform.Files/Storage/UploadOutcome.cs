@@ -12,4 +12,7 @@ public abstract record UploadOutcome
     public sealed record OverQuota : UploadOutcome;
 
     public sealed record OwnerDeleted : UploadOutcome;
+
+    /// <summary>Every upload slot stayed taken for the whole wait (<see cref="UploadSlots"/>); the body was not read.</summary>
+    public sealed record Busy : UploadOutcome;
 }
