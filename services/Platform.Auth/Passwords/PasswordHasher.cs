@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Platform.Hosting;
 using BCryptNet = BCrypt.Net.BCrypt;
 using HashType = BCrypt.Net.HashType;
 
@@ -25,8 +25,7 @@ public enum PasswordCheck
 /// </summary>
 public sealed class PasswordHasher : IDisposable
 {
-    private readonly ConcurrencyLimiter gate;
-    private readonly TimeSpan maxWait;
+    private readonly SlotGate gate;
     private readonly int cost;
     private readonly AuthMetrics metrics;
     private readonly string dummyHash;
@@ -36,16 +35,10 @@ public sealed class PasswordHasher : IDisposable
     {
         var settings = options.Value;
         cost = settings.BcryptCost;
-        maxWait = TimeSpan.FromSeconds(settings.MaxHashWaitSeconds);
         this.metrics = metrics;
         var slots = settings.MaxConcurrentHashes > 0 ? settings.MaxConcurrentHashes : Environment.ProcessorCount;
         threads = new HashingThreads(slots);
-        gate = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = slots,
-            QueueLimit = settings.MaxQueuedHashes,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
+        gate = new SlotGate(slots, settings.MaxQueuedHashes, TimeSpan.FromSeconds(settings.MaxHashWaitSeconds));
         // Compared against when the e-mail is unknown, so that answer costs exactly what a wrong password costs.
         // Made here, not on first use: otherwise the first unknown address would cost one hash more than the rest.
         dummyHash = BCryptNet.EnhancedHashPassword(Guid.NewGuid().ToString(), HashType.SHA384, cost);
@@ -53,14 +46,14 @@ public sealed class PasswordHasher : IDisposable
 
     public async Task<string?> HashAsync(string password, CancellationToken cancellationToken)
     {
-        using var lease = await AcquireAsync(cancellationToken);
+        using var lease = await gate.AcquireAsync(cancellationToken);
         return lease.IsAcquired ? await Timed(() => BCryptNet.EnhancedHashPassword(password, HashType.SHA384, cost)) : null;
     }
 
     /// <summary>Checks a password against a stored hash, or against a dummy hash when there is no account.</summary>
     public async Task<PasswordCheck?> VerifyAsync(string password, string? storedHash, CancellationToken cancellationToken)
     {
-        using var lease = await AcquireAsync(cancellationToken);
+        using var lease = await gate.AcquireAsync(cancellationToken);
         if (!lease.IsAcquired)
         {
             return null;
@@ -78,27 +71,6 @@ public sealed class PasswordHasher : IDisposable
     {
         gate.Dispose();
         threads.Dispose();
-    }
-
-    /// <summary>A hashing slot: at once when one is free, else after at most <see cref="maxWait"/> in the queue, else refused.</summary>
-    private async ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
-    {
-        var free = gate.AttemptAcquire(1);
-        if (free.IsAcquired)
-        {
-            return free;
-        }
-        free.Dispose();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(maxWait);
-        try
-        {
-            return await gate.AcquireAsync(1, deadline.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Refused.Lease;
-        }
     }
 
     private static bool Verify(string password, string hash)
@@ -126,20 +98,4 @@ public sealed class PasswordHasher : IDisposable
             metrics.PasswordHashDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     });
-}
-
-/// <summary>The lease of a hash that waited its longest for a slot.</summary>
-file sealed class Refused : RateLimitLease
-{
-    public static readonly Refused Lease = new();
-
-    public override bool IsAcquired => false;
-
-    public override IEnumerable<string> MetadataNames => [];
-
-    public override bool TryGetMetadata(string metadataName, out object? metadata)
-    {
-        metadata = null;
-        return false;
-    }
 }

@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Platform.Files.Data;
+using Platform.Hosting;
 
 namespace Platform.Files.Storage;
 
@@ -18,68 +19,28 @@ public sealed partial class UploadSlots : IDisposable
     /// <summary>Waiting uploads hold a socket and nothing else; the wait's time bound, not this, is what limits them.</summary>
     private const int QueueLimit = 1024;
 
-    private readonly ConcurrencyLimiter gate;
-    private readonly TimeSpan maxWait;
+    private readonly SlotGate gate;
 
     public UploadSlots(IOptions<FilesOptions> options, FileDataSources sources, ILogger<UploadSlots> logger)
     {
         var settings = options.Value;
         var pool = new NpgsqlConnectionStringBuilder(sources.Writes.ConnectionString).MaxPoolSize;
-        Limit = Math.Max(1, Math.Min(settings.MaxConcurrentUploads, pool - 1));
-        if (Limit < settings.MaxConcurrentUploads)
+        var limit = Math.Max(1, Math.Min(settings.MaxConcurrentUploads, pool - 1));
+        if (limit < settings.MaxConcurrentUploads)
         {
-            LogBoundLowered(logger, settings.MaxConcurrentUploads, pool, Limit);
+            LogBoundLowered(logger, settings.MaxConcurrentUploads, pool, limit);
         }
-        maxWait = TimeSpan.FromSeconds(settings.MaxUploadWaitSeconds);
-        gate = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = Limit,
-            QueueLimit = QueueLimit,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
+        gate = new SlotGate(limit, QueueLimit, TimeSpan.FromSeconds(settings.MaxUploadWaitSeconds));
     }
 
     /// <summary>Uploads stored at once.</summary>
-    public int Limit { get; }
+    public int Limit => gate.Slots;
 
     /// <summary>A slot: at once when one is free, else after at most the wait bound; a lease that is not acquired if none came.</summary>
-    public async ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken)
-    {
-        var free = gate.AttemptAcquire(1);
-        if (free.IsAcquired)
-        {
-            return free;
-        }
-        free.Dispose();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(maxWait);
-        try
-        {
-            return await gate.AcquireAsync(1, deadline.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return RefusedLease.Instance;
-        }
-    }
+    public ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken) => gate.AcquireAsync(cancellationToken);
 
     public void Dispose() => gate.Dispose();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Files:MaxConcurrentUploads {Configured} is not below the primary's pool of {Pool} connections; {Limit} uploads run at once, so one connection is left to downloads and deletions")]
     private static partial void LogBoundLowered(ILogger logger, int configured, int pool, int limit);
-
-    private sealed class RefusedLease : RateLimitLease
-    {
-        public static readonly RefusedLease Instance = new();
-
-        public override bool IsAcquired => false;
-
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
-        }
-    }
 }
