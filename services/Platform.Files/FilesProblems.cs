@@ -33,7 +33,7 @@ public static class FilesProblems
     public static ProblemHttpResult UploadsBusy(HttpContext http)
     {
         http.Response.Headers.RetryAfter = "1";
-        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: FilesProblems.Overloaded,
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: Overloaded,
             title: "Too many uploads at once; send the file again in a moment.");
     }
 

@@ -33,14 +33,11 @@ public sealed partial class UploadSlots : IDisposable
         gate = new SlotGate(limit, QueueLimit, TimeSpan.FromSeconds(settings.MaxUploadWaitSeconds));
     }
 
-    /// <summary>Uploads stored at once.</summary>
-    public int Limit => gate.Slots;
-
     /// <summary>A slot: at once when one is free, else after at most the wait bound; a lease that is not acquired if none came.</summary>
     public ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken) => gate.AcquireAsync(cancellationToken);
 
     public void Dispose() => gate.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Files:MaxConcurrentUploads {Configured} is not below the primary's pool of {Pool} connections; {Limit} uploads run at once, so one connection is left to downloads and deletions")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Files:MaxConcurrentUploads {Configured} lowered to {Limit}: each upload holds one of the primary's {Pool} pooled connections, and one is kept for downloads and deletions where the pool has more than one")]
     private static partial void LogBoundLowered(ILogger logger, int configured, int pool, int limit);
 }
