@@ -93,10 +93,10 @@ run_wrk() {
 }
 
 # Counters to read a ratio from: the token cache (gateway, tasks), the task cache and read routing (tasks), hashing
-# (auth); and each service's count of the requests it answered with a status of 400 or more.
+# (auth); and the count of requests each of them — the services a scenario measures — answered with 400 or more.
 scrape() {
   local port
-  for port in "$GATEWAY_PORT" "$TASKS_PORT" "$AUTH_PORT" "$FILES_PORT"; do
+  for port in "$GATEWAY_PORT" "$TASKS_PORT" "$AUTH_PORT"; do
     curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null \
       | grep -E '^(token_cache_requests_total|gateway_token_cache_requests_total|cache_requests_total|db_reads_total|auth_password_hash_duration_seconds_(sum|count))|^http_server_request_duration_seconds_count\{.*http_response_status_code="[45]' \
       | sed "s/^/$port:/" || true

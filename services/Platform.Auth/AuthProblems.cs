@@ -10,7 +10,7 @@ public static class AuthProblems
     public const string InvalidRefreshToken = ProblemTypes.BaseUri + "invalid-refresh-token";
     public const string EmailTaken = ProblemTypes.BaseUri + "email-taken";
     public const string LoginThrottled = ProblemTypes.BaseUri + "login-throttled";
-    public const string Overloaded = ProblemTypes.BaseUri + "overloaded";
+    public const string Overloaded = ProblemTypes.Overloaded;
     public const string SigningKeyUnavailable = ProblemTypes.BaseUri + "signing-key-unavailable";
     public const string AccountDisabledType = ProblemTypes.BaseUri + "account-disabled";
     public const string LastAdminType = ProblemTypes.BaseUri + "last-admin";

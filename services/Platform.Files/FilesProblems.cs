@@ -8,9 +8,6 @@ public static class FilesProblems
 {
     public const string QuotaExceeded = ProblemTypes.BaseUri + "quota-exceeded";
 
-    /// <summary>The type auth answers when its hashing slots are taken: the same condition, a bounded resource busy.</summary>
-    public const string Overloaded = ProblemTypes.BaseUri + "overloaded";
-
     public static ProblemHttpResult FileTooLarge(long maxFileBytes) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, type: ProblemTypes.PayloadTooLarge,
             title: "The file is larger than this service accepts.", detail: $"A file may have at most {maxFileBytes} bytes.");
@@ -33,7 +30,7 @@ public static class FilesProblems
     public static ProblemHttpResult UploadsBusy(HttpContext http)
     {
         http.Response.Headers.RetryAfter = "1";
-        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: Overloaded,
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: ProblemTypes.Overloaded,
             title: "Too many uploads at once; send the file again in a moment.");
     }
 

@@ -30,6 +30,9 @@ public static class ProblemTypes
     public const string InternalError = BaseUri + "internal-error";
     public const string BadGateway = BaseUri + "bad-gateway";
     public const string ServiceUnavailable = BaseUri + "service-unavailable";
+
+    /// <summary>A bounded resource of the instance (hashing slots, upload slots) stayed taken; 503 with Retry-After.</summary>
+    public const string Overloaded = BaseUri + "overloaded";
     public const string GatewayTimeout = BaseUri + "gateway-timeout";
 
     public static string ForStatus(int status) => status switch

@@ -48,7 +48,7 @@ public static class UploadsApi
             .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "Over the per-file maximum, or over the user's quota.",
                 ProblemTypes.PayloadTooLarge, FilesProblems.QuotaExceeded)
             .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be sent again.")
-            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already stores as many uploads as it may at once.", FilesProblems.Overloaded);
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already stores as many uploads as it may at once.", ProblemTypes.Overloaded);
         return files;
     }
 
