@@ -25,4 +25,19 @@ public sealed class FilesOptions
     /// <summary>How long an upload past that bound waits for a slot before it is answered 503 with Retry-After.</summary>
     [Range(0, 3600)]
     public int MaxUploadWaitSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Where new uploads' bytes go. Empty (the default): into PostgreSQL, replicated and backed up with the rest. An
+    /// absolute path: one file per upload under it, on a volume every files pod mounts (ReadWriteMany). PostgreSQL then
+    /// holds metadata only, and an upload costs a fraction of the CPU (docs/architecture.md §9.4). Files already
+    /// stored stay where they are, so once set it must stay mounted while any file stored there exists.
+    /// </summary>
+    public string? ContentDirectory { get; set; }
+
+    /// <summary>
+    /// How long the content of a deleted file stays in the content directory: a download that began before the delete
+    /// (on any pod) can finish. Its row is gone at once, so no one can start another.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int ContentRemovalDelaySeconds { get; set; } = 300;
 }

@@ -8,7 +8,10 @@ namespace Platform.Files;
 
 public static class FilesServiceExtensions
 {
-    /// <summary>Limits (validated at start), the schema as a migrate step, storage, metrics and the tombstones' retention.</summary>
+    /// <summary>
+    /// Limits (validated at start), the schema as a migrate step, storage (and, with a content directory, the removal
+    /// of its unreferenced files), metrics and the tombstones' retention.
+    /// </summary>
     public static WebApplicationBuilder AddFilesService(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FilesOptions>().BindConfiguration(FilesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -19,6 +22,13 @@ public static class FilesServiceExtensions
         builder.Services.AddSingleton<FileCatalog>();
         builder.Services.AddSingleton<UploadSlots>();
         builder.Services.AddSingleton<FileUploader>();
+        builder.Services.AddSingleton<FileContent>();
+        if (builder.Configuration.GetSection(FilesOptions.Section)[nameof(FilesOptions.ContentDirectory)] is { Length: > 0 } contentDirectory)
+        {
+            builder.Services.AddSingleton(new ContentDirectory(contentDirectory));
+            builder.Services.AddSingleton<ContentRemovals>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<ContentRemovals>());
+        }
         var maxFileBytes = builder.Configuration.GetSection(FilesOptions.Section).GetValue(nameof(FilesOptions.MaxFileBytes), new FilesOptions().MaxFileBytes);
         builder.AddPlatformRetention(DeletedOwnersRetention.For(maxFileBytes));
         return builder;

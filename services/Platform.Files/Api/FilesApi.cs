@@ -85,7 +85,7 @@ public static class FilesApi
     /// empty file; several ranges, or a malformed one, get the whole file, 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>.
     /// </summary>
     private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ContentAsync(
-        Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileDataSources sources, FilesMetrics metrics, CancellationToken cancellationToken)
+        Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileContent contents, CancellationToken cancellationToken)
     {
         var owner = principal.UserId();
         if (await catalog.FindAsync(owner, id, cancellationToken) is not { } file)
@@ -99,7 +99,11 @@ public static class FilesApi
             http.Response.Headers.ContentRange = $"bytes */{file.Size}";
             return FilesProblems.RangeNotSatisfiable(file.Size);
         }
-        return TypedResults.File(new StoredContentStream(sources.Content, file, metrics), file.ContentType, file.Name,
+        if (contents.Open(file) is not { } content)
+        {
+            return FilesProblems.NotFound();
+        }
+        return TypedResults.File(content, file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
     }
 

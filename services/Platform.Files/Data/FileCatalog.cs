@@ -7,7 +7,7 @@ namespace Platform.Files.Data;
 /// <summary>The metadata queries: one user's files only, every query filtered by owner.</summary>
 public sealed class FileCatalog(FileDataSources sources)
 {
-    private const string Columns = "id, owner, name, content_type, size, sha256, chunk_size, created_at";
+    private const string Columns = "id, owner, name, content_type, size, sha256, chunk_size, created_at, content_store";
 
     public Task<StoredFile?> FindAsync(Guid owner, Guid id, CancellationToken cancellationToken) =>
         sources.ReadAsync(owner, async connection =>
@@ -37,7 +37,10 @@ public sealed class FileCatalog(FileDataSources sources)
             return files;
         }, cancellationToken);
 
-    /// <summary>Deletes the file and its content, with its <c>file.deleted</c> event in the same transaction.</summary>
+    /// <summary>
+    /// Deletes the file and its content, with its <c>file.deleted</c> event in the same transaction. Content in the
+    /// content directory is queued for removal by the table's trigger and unlinked by <c>ContentRemovals</c>.
+    /// </summary>
     public async Task<bool> DeleteAsync(Guid owner, Guid id, string? correlationId, CancellationToken cancellationToken)
     {
         await using var connection = await sources.Writes.OpenConnectionAsync(cancellationToken);
@@ -60,5 +63,6 @@ public sealed class FileCatalog(FileDataSources sources)
 
     private static StoredFile Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4),
-        reader.GetFieldValue<byte[]>(5), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7));
+        reader.GetFieldValue<byte[]>(5), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7),
+        reader.GetString(8) == "directory" ? ContentStore.Directory : ContentStore.Postgres);
 }

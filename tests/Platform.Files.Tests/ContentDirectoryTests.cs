@@ -1,0 +1,274 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Platform.Files.Storage;
+using Platform.Testing;
+
+namespace Platform.Files.Tests;
+
+/// <summary>
+/// Files:ContentDirectory: uploads' bytes in one file each under a directory, PostgreSQL holding metadata only.
+/// Deleted and abandoned content leaves through the <c>content_removals</c> queue. The delay is an hour here, so the
+/// service's own removals never act while a test looks; a test moves its rows' time back and runs a batch itself.
+/// </summary>
+[Collection(FilesTierCollection.Name)]
+public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLifetime
+{
+    private const int MaxFileBytes = 1024 * 1024;
+    private const int RemovalDelaySeconds = 3600;
+    private readonly string root = Path.Combine(Path.GetTempPath(), $"platform-files-content-{Guid.NewGuid():N}");
+    private FilesPlatform platform = null!;
+    private FilesClient user = null!;
+
+    private ContentDirectory Directory => platform.Files.Services.GetRequiredService<ContentDirectory>();
+
+    private ContentRemovals Removals => platform.Files.Services.GetRequiredService<ContentRemovals>();
+
+    public async Task InitializeAsync()
+    {
+        platform = await FilesPlatform.StartAsync(fixture.Tier, "files_content_directory", new Dictionary<string, string?>
+        {
+            ["Files:ContentDirectory"] = root,
+            ["Files:ContentRemovalDelaySeconds"] = RemovalDelaySeconds.ToString(),
+            ["Files:MaxFileBytes"] = MaxFileBytes.ToString(),
+            ["Files:QuotaBytesPerUser"] = (3 * MaxFileBytes / 2).ToString(),
+        });
+        user = await platform.NewUserAsync();
+        // The database outlives each test's service and directory: what earlier tests left queued is not this test's.
+        await ExecuteAsync("DELETE FROM content_removals");
+    }
+
+    public async Task DisposeAsync()
+    {
+        user.Dispose();
+        await platform.DisposeAsync();
+        System.IO.Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
+    public async Task An_upload_is_one_file_in_the_directory_no_chunks_and_reads_back_whole_and_by_range()
+    {
+        var content = GeneratedContentStream.Bytes(700_001, seed: 7);
+        var file = await user.UploadOkAsync(content, "big.bin", "application/octet-stream");
+
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), file.Sha256);
+        Assert.Equal(content, await File.ReadAllBytesAsync(Directory.PathOf(file.Id)));
+        Assert.Equal((1, 0), await platform.StoredRowsAsync(user.UserId));
+        Assert.Equal("directory", await ScalarAsync<string>("SELECT content_store FROM files WHERE id = $1", file.Id));
+        Assert.Equal(0, await QueuedAsync());
+
+        using (var whole = await user.GetAsync($"/api/files/{file.Id}/content"))
+        {
+            Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+            Assert.Equal($"\"{file.Sha256}\"", whole.Headers.ETag?.Tag);
+            Assert.Equal(content, await whole.Content.ReadAsByteArrayAsync());
+        }
+        using (var range = await user.GetAsync($"/api/files/{file.Id}/content", headers => headers.Range = new RangeHeaderValue(500_000, 600_123)))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, range.StatusCode);
+            Assert.Equal(content[500_000..600_124], await range.Content.ReadAsByteArrayAsync());
+        }
+        using (var tail = await user.GetAsync($"/api/files/{file.Id}/content", headers => headers.Range = new RangeHeaderValue(null, 10)))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, tail.StatusCode);
+            Assert.Equal(content[^10..], await tail.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public async Task An_upload_too_large_or_over_quota_leaves_no_file_and_no_lease()
+    {
+        // Sent without a length, so both are cut off while they stream rather than refused from their headers.
+        using (var tooLarge = await user.UploadRawAsync(new StreamContent(new GeneratedContentStream(MaxFileBytes + 1, seed: 1)), "too-large.bin"))
+        {
+            await FilesClient.ProblemAsync(tooLarge, HttpStatusCode.RequestEntityTooLarge, "https://platform.dev/problems/payload-too-large");
+        }
+        Assert.Equal(0, FilesOnDisk());
+        await user.UploadOkAsync(new byte[MaxFileBytes], "first.bin");
+        using (var overQuota = await user.UploadRawAsync(new StreamContent(new GeneratedContentStream(MaxFileBytes, seed: 2)), "over-quota.bin"))
+        {
+            await FilesClient.ProblemAsync(overQuota, HttpStatusCode.RequestEntityTooLarge, "https://platform.dev/problems/quota-exceeded");
+        }
+
+        Assert.Equal(1, FilesOnDisk());
+        Assert.Equal(0, await QueuedAsync());
+        Assert.Single(await user.ListAllAsync());
+    }
+
+    [Fact]
+    public async Task An_upload_the_client_abandons_midway_leaves_no_file_and_no_lease()
+    {
+        var content = new AbandonedContent(300_000);
+        var upload = user.UploadRawAsync(content, "abandoned.bin");
+        await content.Sent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => FilesOnDisk() == 1, "the upload's file was not created");
+        content.Abandon();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => upload);
+
+        await WaitUntilAsync(() => FilesOnDisk() == 0, "the abandoned upload's file is still there");
+        Assert.Equal(0, await QueuedAsync());
+        Assert.Empty(await user.ListAllAsync());
+    }
+
+    [Fact]
+    public async Task A_deleted_file_is_gone_at_once_for_clients_and_its_content_at_the_next_removal()
+    {
+        var kept = await user.UploadOkAsync("kept"u8.ToArray(), "kept.txt");
+        var deleted = await user.UploadOkAsync("deleted"u8.ToArray(), "deleted.txt");
+
+        using (var delete = await user.DeleteAsync($"/api/files/{deleted.Id}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+        using (var gone = await user.GetAsync($"/api/files/{deleted.Id}/content"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        }
+        Assert.Equal(0, await Removals.RemoveDueAsync(CancellationToken.None));
+        Assert.True(File.Exists(Directory.PathOf(deleted.Id)), "content removed before its delay: a download begun before the delete may still be reading it");
+        Assert.Equal(1, await QueuedAsync());
+
+        await DelayPassedAsync();
+        Assert.Equal(1, await Removals.RemoveDueAsync(CancellationToken.None));
+
+        Assert.False(File.Exists(Directory.PathOf(deleted.Id)));
+        Assert.True(File.Exists(Directory.PathOf(kept.Id)));
+        Assert.Equal(0, await QueuedAsync());
+        using var still = await user.GetAsync($"/api/files/{kept.Id}/content");
+        Assert.Equal("kept", await still.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_purge_of_a_deleted_account_queues_the_content_of_every_file_it_deletes()
+    {
+        var files = new[] { await user.UploadOkAsync("one"u8.ToArray(), "1.txt"), await user.UploadOkAsync("two"u8.ToArray(), "2.txt") };
+
+        // The statement UserDeletedHandler runs (EventsTests drives it through RabbitMQ): the trigger, not the handler, queues the content.
+        await using (var connection = await OpenAsync())
+        await using (var purge = new NpgsqlCommand("DELETE FROM files WHERE owner = $1", connection) { Parameters = { new() { Value = user.UserId } } })
+        {
+            Assert.Equal(2, await purge.ExecuteNonQueryAsync());
+        }
+        Assert.Equal(2, await QueuedAsync());
+        await DelayPassedAsync();
+        await Removals.RemoveDueAsync(CancellationToken.None);
+
+        Assert.All(files, file => Assert.False(File.Exists(Directory.PathOf(file.Id))));
+        Assert.Equal(0, await QueuedAsync());
+    }
+
+    [Fact]
+    public async Task An_abandoned_uploads_file_is_removed_once_its_lease_is_due_and_one_still_written_to_is_kept()
+    {
+        var abandoned = Guid.CreateVersion7();
+        var live = Guid.CreateVersion7();
+        foreach (var id in new[] { abandoned, live })
+        {
+            await using (var file = Directory.Create(id))
+            {
+                file.Write("partial"u8);
+            }
+            await ExecuteAsync("INSERT INTO content_removals (file_id, kind, due_at) VALUES ($1, 'upload', now())", id);
+        }
+        await DelayPassedAsync();
+        File.SetLastWriteTimeUtc(Directory.PathOf(abandoned), DateTime.UtcNow - ContentRemovals.UploadLease - TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, await Removals.RemoveDueAsync(CancellationToken.None));
+
+        Assert.False(File.Exists(Directory.PathOf(abandoned)));
+        Assert.True(File.Exists(Directory.PathOf(live)));
+        var renewedUntil = await ScalarAsync<DateTime>("SELECT due_at FROM content_removals WHERE file_id = $1", live);
+        Assert.InRange(renewedUntil - DateTime.UtcNow, ContentRemovals.UploadLease - TimeSpan.FromMinutes(5), ContentRemovals.UploadLease);
+        Assert.Equal(0, await Removals.RemoveDueAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Files_stored_in_postgresql_before_the_directory_was_set_still_read_back()
+    {
+        var file = await user.UploadOkAsync("moved"u8.ToArray(), "old.txt");
+        // What a file stored before the setting looks like: its bytes as one chunk row, content_store 'postgres'.
+        await ExecuteAsync("UPDATE files SET content_store = 'postgres', chunk_size = 8000 WHERE id = $1", file.Id);
+        await ExecuteAsync("INSERT INTO file_chunks (file_id, index, data) VALUES ($1, 0, 'older'::bytea)", file.Id);
+
+        using var response = await user.GetAsync($"/api/files/{file.Id}/content");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("older", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Every queued removal as if it and the delay after it were past.</summary>
+    private Task DelayPassedAsync() =>
+        ExecuteAsync("UPDATE content_removals SET due_at = due_at - make_interval(secs => $1 + 60)", (double)RemovalDelaySeconds);
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(50);
+        }
+    }
+
+    private int FilesOnDisk() => System.IO.Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Count();
+
+    private Task<long> QueuedAsync() => ScalarAsync<long>("SELECT count(*) FROM content_removals");
+
+    private async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(platform.Files.DatabaseConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private async Task ExecuteAsync(string sql, params object[] values)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = Command(sql, connection, values);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql, params object[] values)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = Command(sql, connection, values);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static NpgsqlCommand Command(string sql, NpgsqlConnection connection, object[] values)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new() { Value = value });
+        }
+        return command;
+    }
+
+    /// <summary>A body that sends its first bytes, then fails: the client gives up and the server's read of it fails.</summary>
+    private sealed class AbandonedContent(int head) : HttpContent
+    {
+        private readonly TaskCompletionSource abandon = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Abandon() => abandon.TrySetResult();
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(new byte[head]);
+            await stream.FlushAsync();
+            Sent.TrySetResult();
+            await abandon.Task;
+            throw new IOException("The client gave up.");
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 2 * head;
+            return true;
+        }
+    }
+}
