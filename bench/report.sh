@@ -162,8 +162,10 @@ END {
     if (requests[r] == 0) print "| rotation under load: 0 failed requests | not available (no rotate-keys target) | – |"
     else print "| rotation under load: 0 failed requests | " non2xx[r] + sockerr[r] " failed of " requests[r] " (make rotate-keys " note("7", "rotate_keys") ", " note("7", "rotation_s") " s) | " met(non2xx[r] + sockerr[r] == 0 && note("7", "rotate_keys") == "ok") " |"
   }
-  if (has("6u")) print "| files: upload ≥ 200 MB/s through the gateway | " fmt(mbps(row_of["6u"]), 0) " MB/s | " met(mbps(row_of["6u"]) >= 200) " |"
-  if (has("6d")) print "| files: download ≥ 200 MB/s through the gateway | " fmt(mbps(row_of["6d"]), 0) " MB/s | " met(mbps(row_of["6d"]) >= 200) " |"
+  if (has("6u")) print "| files: upload ≥ 200 MB/s through the gateway (content in PostgreSQL) | " fmt(mbps(row_of["6u"]), 0) " MB/s | " met(mbps(row_of["6u"]) >= 200) " |"
+  if (has("6d")) print "| files: download ≥ 200 MB/s through the gateway (content in PostgreSQL) | " fmt(mbps(row_of["6d"]), 0) " MB/s | " met(mbps(row_of["6d"]) >= 200) " |"
+  if (has("6u-c")) print "| files: upload ≥ 200 MB/s through the gateway (content directory, scenario 6c) | " fmt(mbps(row_of["6u-c"]), 0) " MB/s | " met(mbps(row_of["6u-c"]) >= 200) " |"
+  if (has("6d-c")) print "| files: download ≥ 200 MB/s through the gateway (content directory, scenario 6c) | " fmt(mbps(row_of["6d-c"]), 0) " MB/s | " met(mbps(row_of["6d-c"]) >= 200) " |"
 
   print ""
   print "## Capacity plan for " target_rps " req/s at the ingress"

@@ -2,7 +2,8 @@
 # `make bench`: the load scenarios of issue 8 against the local platform, with wrk on loopback, and their report.
 #
 #   1 cached task read through the gateway     5 session mix: 305 reads, 54 creates, 1 login in every 360 requests
-#   2 the same read straight to tasks          6 file upload and download through the gateway (MB/s)
+#   2 the same read straight to tasks          6 file upload and download through the gateway (MB/s); 6c the
+#                                                same with files' content in a directory (files restarted for it)
 #   3 task create through the gateway          7 scenario 1 while `make rotate-keys` runs (if the target exists)
 #   4 login at auth, and through the gateway   8 scenario 1 alone, then again while logins saturate auth; the
 #                                                same with processes weighted like their pods (bench/pods.sh),
@@ -39,7 +40,7 @@ BENCH_WARMUP=${BENCH_WARMUP:-10}                  # seconds of unmeasured load b
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}        # scenarios 1, 2, 3, 5, 7, 8 and the baselines
 BENCH_LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-$(( 4 * $(nproc) ))}  # enough to keep every hashing slot busy
 BENCH_FILE_CONNECTIONS=${BENCH_FILE_CONNECTIONS:-4}
-BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate curve mixcurve runtime 3 4 R 5 U 6 7 8 S"}
+BENCH_SCENARIOS=${BENCH_SCENARIOS:-"baseline nginx 1 2 rate curve mixcurve runtime 3 4 R 5 U 6 6c 7 8 S"}
 BENCH_USERS_CONNECTIONS=${BENCH_USERS_CONNECTIONS:-1000}   # scenario U
 BENCH_REFRESHES=${BENCH_REFRESHES:-40}            # scenario R: refreshes per chain, BENCH_LOGIN_CONNECTIONS chains
 # Scenario "runtime": gateway and tasks restarted with each of these settings (";" between settings, spaces between
@@ -61,8 +62,9 @@ BENCH_BASELINE_PORT=${BENCH_BASELINE_PORT:-8090}
 BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-8091}
 BENCH_ROTATION_TIMEOUT=${BENCH_ROTATION_TIMEOUT:-240}  # longest scenario 7 may take
 # The gateway's limits stay on (their Redis call per request is part of what a request costs), raised so the
-# bench's few users and one address are not refused.
-BENCH_PLATFORM_ENV=${BENCH_PLATFORM_ENV:-"RateLimiting__Policies__user__Limit=10000000 RateLimiting__Policies__user__Burst=1000000 RateLimiting__Policies__login__Limit=1000000 RateLimiting__Policies__register__Limit=1000000 RateLimiting__Policies__refresh__Limit=1000000"}
+# bench's few users and one address are not refused; so is files' quota per user, which scenario 6c's eight uploading
+# users pass within a minute at its rate (their uploads are deleted after each file scenario).
+BENCH_PLATFORM_ENV=${BENCH_PLATFORM_ENV:-"RateLimiting__Policies__user__Limit=10000000 RateLimiting__Policies__user__Burst=1000000 RateLimiting__Policies__login__Limit=1000000 RateLimiting__Policies__register__Limit=1000000 RateLimiting__Policies__refresh__Limit=1000000 Files__QuotaBytesPerUser=1099511627776"}
 export BENCH_THREADS=${BENCH_THREADS:-$(nproc)}
 export BENCH_TIMEOUT=${BENCH_TIMEOUT:-10s}
 export BENCH_FILE_MB=${BENCH_FILE_MB:-8}
@@ -436,6 +438,39 @@ scenario_6() {
   delete_uploads
 }
 
+# Scenario 6c: scenario 6 with files' content in a directory (Files__ContentDirectory) instead of PostgreSQL, files
+# restarted for it and back after; the downloads read one BENCH_FILE_MB MiB file per file user stored there first.
+scenario_6c() {
+  if (( ! STARTED_PLATFORM )); then
+    say "scenario 6c: skipped (it restarts files, so it runs only on a platform the bench started)"
+    return
+  fi
+  local directory="$PLATFORM_RUN_DIR/data/files-content" reader token id
+  rm -rf "$directory"
+  restart_with "Files__ContentDirectory=$directory" files
+  fresh_tokens
+  : >"$BENCH_DATA/files-content-by-reader.tsv"
+  while IFS=$'\t' read -r reader _; do
+    token=$(awk -F'\t' -v reader="$reader" '$1 == reader { print $2 }' "$BENCH_DATA/reader-tokens.tsv")
+    id=$(head -c "$(( BENCH_FILE_MB * 1048576 ))" /dev/urandom | curl -fsS --max-time 120 -X POST -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/octet-stream' --data-binary @- "$GATEWAY_URL/api/files?name=bench-seed.bin" \
+      | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+    [[ -n $id ]] || die "scenario 6c: storing a file in the content directory failed"
+    printf '%s\t%s\n' "$reader" "$id" >>"$BENCH_DATA/files-content-by-reader.tsv"
+  done <"$BENCH_DATA/files-by-reader.tsv"
+  TOKENS_AT=0   # files-content.tsv is written with the readers' tokens
+  fresh_tokens
+  run_wrk "$RAW/6u-c.restart.txt" "$GATEWAY_URL" upload.lua "$BENCH_FILE_CONNECTIONS" "${BENCH_RESTART_WARMUP}s"   # JIT tiering
+  measure 6u-c "upload ${BENCH_FILE_MB} MiB via gateway, content directory" "$GATEWAY_URL" upload.lua "$BENCH_FILE_CONNECTIONS"
+  export BENCH_FILES_TABLE=files-content.tsv
+  measure 6d-c "download ${BENCH_FILE_MB} MiB via gateway, content directory" "$GATEWAY_URL" download.lua "$BENCH_FILE_CONNECTIONS"
+  unset BENCH_FILES_TABLE
+  delete_uploads
+  rm -f "$BENCH_DATA/files-content-by-reader.tsv" "$BENCH_DATA/files-content.tsv"
+  restart_with "-" files
+  rm -rf "$directory"
+}
+
 # The uploads of scenario 6 would fill the users' quotas and the disk on the next run: delete all but the seeds.
 delete_uploads() {
   local token id keep
@@ -579,7 +614,7 @@ main() {
   : >"$RESULTS"
   local scenario
   for scenario in $BENCH_SCENARIOS; do
-    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 rate curve mixcurve runtime 3 4 R 5 U 6 7 8 S)"
+    declare -F "scenario_$scenario" >/dev/null || die "unknown scenario '$scenario' (baseline nginx 1 2 rate curve mixcurve runtime 3 4 R 5 U 6 6c 7 8 S)"
     "scenario_$scenario"
   done
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$BENCH_TMP/meta.txt"

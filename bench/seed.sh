@@ -4,7 +4,8 @@
 #   reads.tsv   token, task id        every reader's tasks
 #   logins.tsv  e-mail, password      BENCH_LOGIN_USERS users that only ever log in (scenarios 4, 5, 8)
 #   files.tsv   token, file id        one BENCH_FILE_MB MiB file for each of the first BENCH_FILE_USERS readers
-#                                     (rewritten with tokens.tsv, from files-by-reader.tsv)
+#                                     (rewritten with tokens.tsv, from files-by-reader.tsv; likewise
+#                                     files-content.tsv, scenario 6c's files, from files-content-by-reader.tsv)
 # Accounts are registered and logged in at auth itself, not through the gateway, so the gateway's per-address
 # limits on register and login do not stall seeding; seed files go straight to files, so seeding works whatever
 # body size the gateway lets through. Account names carry a digest of the bench password (kept under
@@ -81,11 +82,13 @@ write_reads() {
     "$BENCH_DATA/reader-tokens.tsv" "$BENCH_DATA/tasks-by-reader.tsv"
   publish tokens.tsv
   publish reads.tsv
-  if [[ -f $BENCH_DATA/files-by-reader.tsv ]]; then
+  local table
+  for table in files files-content; do
+    [[ -f $BENCH_DATA/$table-by-reader.tsv ]] || continue
     awk -F'\t' 'NR == FNR { token[$1] = $2; next } { print token[$1] "\t" $2 }' \
-      "$BENCH_DATA/reader-tokens.tsv" "$BENCH_DATA/files-by-reader.tsv" >"$BENCH_DATA/files.tsv.tmp"
-    publish files.tsv
-  fi
+      "$BENCH_DATA/reader-tokens.tsv" "$BENCH_DATA/$table-by-reader.tsv" >"$BENCH_DATA/$table.tsv.tmp"
+    publish "$table.tsv"
+  done
 }
 
 mkdir -p "$BENCH_DATA"

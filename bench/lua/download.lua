@@ -1,4 +1,5 @@
--- Scenario 6, downloads: GET the content of a seeded BENCH_FILE_MB MiB file (files.tsv: token, file id).
+-- Scenario 6, downloads: GET the content of a seeded BENCH_FILE_MB MiB file (files.tsv, or BENCH_FILES_TABLE: token,
+-- file id).
 local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")
 
 local requests, next_index
@@ -7,7 +8,7 @@ setup = common.setup
 
 function init(_)
   requests = {}
-  for i, row in ipairs(common.rows("files.tsv")) do
+  for i, row in ipairs(common.rows(os.getenv("BENCH_FILES_TABLE") or "files.tsv")) do
     requests[i] = wrk.format("GET", "/api/files/" .. row[2] .. "/content", common.bearer(row[1]))
   end
   next_index = common.cursor(#requests)

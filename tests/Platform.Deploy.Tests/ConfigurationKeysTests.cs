@@ -21,13 +21,14 @@ public sealed class ConfigurationKeysTests
     public async Task Every_variable_the_chart_sets_for_a_service_is_a_key_that_service_reads()
     {
         // Every optional variable on: an external data tier with CAs, an SMTP relay with credentials, CORS, rate limits,
-        // and the event stream both on (its settings) and off (its switch).
+        // files' content volume, and the event stream both on (its settings) and off (its switch).
         string[] everything =
         [
             "--set", "global.imageRegistry=registry.example.com/team", "-f", Path.Combine(Repo.PlatformChart, "values-external-datatier.yaml"),
             "--set", "auth.smtp.host=smtp.example.org", "--set", "auth.smtp.existingSecret=platform-smtp",
             "--set", "edge.corsOrigins={https://app.example.org}",
             "--set", "edge.rateLimits.user.limit=100", "--set", "edge.rateLimits.user.windowSeconds=60", "--set", "edge.rateLimits.user.burst=10",
+            "--set", "files.contentVolume.enabled=true",
         ];
         var variables = Variables(await Helm.TemplateAsync(Repo.PlatformChart, everything))
             .Concat(Variables(await Helm.TemplateAsync(Repo.PlatformChart, [.. everything, "--set", "eventStream.enabled=false"])))
@@ -41,6 +42,7 @@ public sealed class ConfigurationKeysTests
         Assert.Contains(variables, v => v.Key == "Mail:Password");
         Assert.Contains(variables, v => v.Key == "EventStream:Enabled");
         Assert.Contains(variables, v => v.Key == "Postgres:CaCertificate");
+        Assert.Contains(variables, v => v.Key == "Files:ContentDirectory");
     }
 
     [Fact]

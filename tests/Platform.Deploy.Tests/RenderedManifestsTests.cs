@@ -5,37 +5,49 @@ namespace Platform.Deploy.Tests;
 
 /// <summary>
 /// Every object of every rendering a user can ask for — each chart with its defaults and with each values file it
-/// ships, with and without the Prometheus Operator's API — is one the Kubernetes API accepts: built-in kinds
-/// against KubernetesClient's models, the operator's custom resources against its CRDs.
+/// ships, with and without the Prometheus Operator's API, and the platform chart with each option that adds objects
+/// no values file asks for — is one the Kubernetes API accepts: built-in kinds against KubernetesClient's models,
+/// the operator's custom resources against its CRDs.
 /// </summary>
 public sealed class RenderedManifestsTests
 {
     /// <summary>Kinds whose schema this machine does not have (the Prometheus Operator's CRDs are not ours): checked by render tests of their own.</summary>
     private static readonly HashSet<string> WithoutSchemaHere = ["monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule"];
 
-    public static TheoryData<string, string, string> Renderings()
+    /// <summary>`--set` options of the platform chart, each rendered over its defaults: what they add, no values file we ship has.</summary>
+    private static readonly string[] PlatformOptions =
+    [
+        "files.contentVolume.enabled=true,files.contentVolume.storageClassName=nfs-client",
+        "files.contentVolume.enabled=true,files.contentVolume.existingClaim=shared-files",
+    ];
+
+    public static TheoryData<string, string, string, string> Renderings()
     {
-        var data = new TheoryData<string, string, string>();
+        var data = new TheoryData<string, string, string, string>();
         foreach (var chart in Repo.Charts)
         {
             foreach (var values in Directory.GetFiles(chart, "values-*.yaml").Order().Select(Path.GetFileName).Prepend("(defaults)"))
             {
-                data.Add(Path.GetFileName(chart), values!, "");
-                data.Add(Path.GetFileName(chart), values!, "monitoring.coreos.com/v1");
+                data.Add(Path.GetFileName(chart), values!, "", "");
+                data.Add(Path.GetFileName(chart), values!, "monitoring.coreos.com/v1", "");
             }
+        }
+        foreach (var settings in PlatformOptions)
+        {
+            data.Add(Path.GetFileName(Repo.PlatformChart), "(defaults)", "", settings);
         }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Renderings))]
-    public async Task Every_rendered_object_is_one_the_kubernetes_api_accepts(string chart, string values, string apiVersions)
+    public async Task Every_rendered_object_is_one_the_kubernetes_api_accepts(string chart, string values, string apiVersions, string settings)
     {
-        var manifests = await RenderAsync(Repo.Path("charts", chart), values, apiVersions);
+        var manifests = await RenderAsync(Repo.Path("charts", chart), values, apiVersions, settings);
 
         Assert.NotEmpty(manifests);
         var violations = manifests.SelectMany(manifest => Violations(manifest).Select(v => $"{manifest["kind"]} {manifest.Name()}: {v}")).ToList();
-        Assert.True(violations.Count == 0, $"{chart} with {values}:\n" + string.Join('\n', violations));
+        Assert.True(violations.Count == 0, $"{chart} with {values} {settings}:\n" + string.Join('\n', violations));
     }
 
     [Fact]
@@ -108,8 +120,8 @@ public sealed class RenderedManifestsTests
         return [.. unknown, .. Schemas.Violations(spec, manifest["spec"])];
     }
 
-    /// <summary>`helm template` of a chart with a values file it ships (or its defaults), as a user would run it.</summary>
-    internal static async Task<IReadOnlyList<JsonNode>> RenderAsync(string chart, string values, string apiVersions)
+    /// <summary>`helm template` of a chart with a values file it ships (or its defaults) and `--set` settings, as a user would run it.</summary>
+    internal static async Task<IReadOnlyList<JsonNode>> RenderAsync(string chart, string values, string apiVersions, string settings = "")
     {
         List<string> arguments = ["template", "platform", chart, "--namespace", "platform", "--include-crds"];
         if (values != "(defaults)")
@@ -124,6 +136,10 @@ public sealed class RenderedManifestsTests
         if (apiVersions.Length > 0)
         {
             arguments.AddRange(["--api-versions", apiVersions]);
+        }
+        if (settings.Length > 0)
+        {
+            arguments.AddRange(["--set", settings]);
         }
         return [.. YamlNodes.LoadAll(await Helm.RunAsync([.. arguments])).OfType<JsonNode>()];
     }

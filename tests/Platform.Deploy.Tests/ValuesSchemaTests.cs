@@ -84,6 +84,10 @@ public sealed class ValuesSchemaTests
         { "platform", "postgresql: {readReplicas: {replicaCount: -1}}", "a negative number of read replicas" },
         { "platform", "redis: {persistence: {size: lots}}", "a volume size that is not a quantity" },
         { "platform", "metrics: {serviceMonitor: {interval: often}}", "a scrape interval that is not a duration" },
+        { "platform", "files: {contentVolume: {enable: true}}", "an unknown key of the files content volume (misspelt)" },
+        { "platform", "files: {contentVolume: {accessModes: [RWX]}}", "an access mode Kubernetes does not have" },
+        { "platform", "files: {contentVolume: {accessModes: []}}", "a content volume without an access mode" },
+        { "platform", "files: {contentVolume: {size: lots}}", "a content volume size that is not a quantity" },
         { "platform-operator", "leaderElection: {enabled: false}", "an unknown top-level key" },
         { "platform-operator", "replicaCount: 0", "no operator replica" },
         { "platform-operator", "image: {pullPolicy: sometimes}", "an image pull policy outside the enum" },
@@ -112,6 +116,7 @@ public sealed class ValuesSchemaTests
         { "platform", "signingKeys: {rotation: {algorithm: PS256, rotationPeriod: 168h, prePublish: 10m30s, rotateNow: \"2026-11-26\"}}" },
         { "platform", "scalingPolicy: {services: {tasks: {share: 0.5, rpsPerPod: 1200.5, rpsMetric: http_requests_per_second, scaleUp: {stabilizationWindowSeconds: 0}}}}" },
         { "platform", "gateway: {image: {digest: \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}, pdb: {maxUnavailable: \"50%\"}}" },
+        { "platform", "files: {contentVolume: {enabled: true, storageClassName: efs-sc, accessModes: [ReadWriteMany], size: 1Ti}}" },
         { "platform-operator", "replicaCount: 3\nextraEnv: [{name: Operator__ResyncSeconds, value: \"300\"}]" },
     };
 

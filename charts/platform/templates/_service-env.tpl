@@ -127,6 +127,11 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if and (eq $component "files") $root.Values.files.contentVolume.enabled }}
+# New uploads' bytes go to the shared volume mounted there; earlier uploads stay where they were stored.
+- name: Files__ContentDirectory
+  value: {{ $root.Values.files.contentVolume.mountPath | quote }}
+{{- end }}
 {{- with $root.Values.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}
