@@ -164,6 +164,8 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
     {
         var abandoned = Guid.CreateVersion7();
         var live = Guid.CreateVersion7();
+        var neverWritten = Guid.CreateVersion7();  // the process died between its lease and its file
+        await ExecuteAsync("INSERT INTO content_removals (file_id, kind, due_at) VALUES ($1, 'upload', now())", neverWritten);
         foreach (var id in new[] { abandoned, live })
         {
             await using (var file = Directory.Create(id))
@@ -175,13 +177,26 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         await DelayPassedAsync();
         File.SetLastWriteTimeUtc(Directory.PathOf(abandoned), DateTime.UtcNow - ContentRemovals.UploadLease - TimeSpan.FromMinutes(1));
 
-        Assert.Equal(2, await Removals.RemoveDueAsync(CancellationToken.None));
+        Assert.Equal(3, await Removals.RemoveDueAsync(CancellationToken.None));
 
         Assert.False(File.Exists(Directory.PathOf(abandoned)));
+        Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM content_removals WHERE file_id = ANY($1)", new[] { abandoned, neverWritten }));
         Assert.True(File.Exists(Directory.PathOf(live)));
         var renewedUntil = await ScalarAsync<DateTime>("SELECT due_at FROM content_removals WHERE file_id = $1", live);
         Assert.InRange(renewedUntil - DateTime.UtcNow, ContentRemovals.UploadLease - TimeSpan.FromMinutes(5), ContentRemovals.UploadLease);
         Assert.Equal(0, await Removals.RemoveDueAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_file_whose_content_is_missing_is_a_server_error_not_a_404()
+    {
+        var file = await user.UploadOkAsync("here"u8.ToArray(), "here.txt");
+        // What a pod sees that does not mount the volume the others wrote to: the row, and no bytes.
+        File.Delete(Directory.PathOf(file.Id));
+
+        using var response = await user.GetAsync($"/api/files/{file.Id}/content");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
     }
 
     [Fact]

@@ -99,11 +99,7 @@ public static class FilesApi
             http.Response.Headers.ContentRange = $"bytes */{file.Size}";
             return FilesProblems.RangeNotSatisfiable(file.Size);
         }
-        if (contents.Open(file) is not { } content)
-        {
-            return FilesProblems.NotFound();
-        }
-        return TypedResults.File(content, file.ContentType, file.Name,
+        return TypedResults.File(contents.Open(file), file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
     }
 

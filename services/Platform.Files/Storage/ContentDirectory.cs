@@ -53,24 +53,26 @@ public sealed partial class ContentDirectory
         SyncDirectory(Path.GetDirectoryName(file.Name)!);
     }
 
-    /// <summary>The content to read, or null when it is gone (the file was deleted after its row was read).</summary>
-    public FileStream? OpenRead(Guid id)
+    /// <summary>
+    /// The content to read. A file whose row exists is always there: a deleted file's content outlives its row by
+    /// <see cref="FilesOptions.ContentRemovalDelaySeconds"/>. So one that is missing is lost — most likely this pod
+    /// does not mount the volume the others write to — and that is an error, not a 404.
+    /// </summary>
+    public FileStream OpenRead(Guid id)
     {
+        var path = PathOf(id);
         try
         {
-            return new FileStream(PathOf(id), new FileStreamOptions
+            return new FileStream(path, new FileStreamOptions
             {
                 Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
                 Options = FileOptions.SequentialScan, BufferSize = 0,
             });
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
+            throw new FileNotFoundException(
+                $"The content of file {id} is missing from the content directory ({path}): does every files pod mount the same volume?", path, e);
         }
     }
 
@@ -81,8 +83,17 @@ public sealed partial class ContentDirectory
         return info.Exists ? info.LastWriteTimeUtc : null;
     }
 
-    /// <summary>Removes the file; one already gone is no error (a removal may run twice).</summary>
-    public void Delete(Guid id) => File.Delete(PathOf(id));
+    /// <summary>Removes the file; one already gone, or never written (its directory not even made), is no error.</summary>
+    public void Delete(Guid id)
+    {
+        try
+        {
+            File.Delete(PathOf(id));
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
 
     /// <summary>
     /// fsync of a directory, so that a name created in it survives a crash. .NET opens no directory as a file, hence

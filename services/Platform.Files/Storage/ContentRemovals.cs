@@ -44,7 +44,10 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>One batch of due removals; returns how many queue rows it took (removed or renewed).</summary>
+    /// <summary>
+    /// One batch of due removals; returns how many queue rows it took (removed, or renewed for an hour: an upload's file
+    /// still being written, or a file the filesystem would not remove).
+    /// </summary>
     public async Task<int> RemoveDueAsync(CancellationToken cancellationToken)
     {
         await using var connection = await sources.Writes.OpenConnectionAsync(cancellationToken);
@@ -66,8 +69,17 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
                     renewed.Add(id);
                     continue;
                 }
-                directory.Delete(id);
-                removed.Add(id);
+                try
+                {
+                    directory.Delete(id);
+                    removed.Add(id);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Tried again in an hour; the rest of the batch goes on, so one file cannot hold up the queue.
+                    LogNotRemoved(logger, e, id, UploadLease);
+                    renewed.Add(id);
+                }
             }
         }
         await using var settle = new NpgsqlBatch(connection, transaction)
@@ -92,6 +104,9 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed the content of {Count} deleted or abandoned files from the content directory")]
     private static partial void LogRemoved(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The content of file {FileId} could not be removed from the content directory; trying again in {Delay}")]
+    private static partial void LogNotRemoved(ILogger logger, Exception exception, Guid fileId, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removing content from the content directory failed; trying again in {Interval}")]
     private static partial void LogFailed(ILogger logger, Exception exception, TimeSpan interval);

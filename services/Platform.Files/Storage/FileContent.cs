@@ -5,8 +5,8 @@ namespace Platform.Files.Storage;
 /// <summary>A stored file's content as a seekable stream, from wherever its row says it is.</summary>
 public sealed class FileContent(FileDataSources sources, FilesMetrics metrics, ContentDirectory? directory = null)
 {
-    /// <summary>The content, or null when it was deleted after its row was read.</summary>
-    public Stream? Open(StoredFile file)
+    /// <summary>The content, as a seekable stream the caller disposes.</summary>
+    public Stream Open(StoredFile file)
     {
         if (file.Store == ContentStore.Postgres)
         {
@@ -17,6 +17,6 @@ public sealed class FileContent(FileDataSources sources, FilesMetrics metrics, C
             throw new InvalidOperationException(
                 $"File {file.Id} is stored in the content directory, and Files:ContentDirectory is not set: it must stay set (and mounted) while files stored there exist.");
         }
-        return directory.OpenRead(file.Id) is { } stream ? new MeteredReadStream(stream, metrics) : null;
+        return new MeteredReadStream(directory.OpenRead(file.Id), metrics);
     }
 }
