@@ -16,11 +16,13 @@ public sealed class FilesOptions
     public long QuotaBytesPerUser { get; set; } = 1024L * 1024 * 1024;
 
     /// <summary>
-    /// Uploads this instance stores at once, each holding a connection of the primary's pool while its client sends;
-    /// lowered to the pool's size less one, so downloads and deletions always find a connection.
+    /// Uploads this instance stores at once. Into PostgreSQL each holds a connection of the primary's pool while its
+    /// client sends, so the default is 4 and the bound is lowered to the pool's size less one: downloads and deletions
+    /// always find a connection. Into <see cref="ContentDirectory"/> an upload holds a socket and a 512,000-byte
+    /// buffer, and a connection only for two short statements: the default is 64 (32 MB of buffers at most).
     /// </summary>
     [Range(1, 10_000)]
-    public int MaxConcurrentUploads { get; set; } = 4;
+    public int? MaxConcurrentUploads { get; set; }
 
     /// <summary>How long an upload past that bound waits for a slot before it is answered 503 with Retry-After.</summary>
     [Range(0, 3600)]

@@ -28,8 +28,12 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
 
     public async Task InitializeAsync()
     {
+        // A pool of two: an upload into the directory holds no connection while it streams, so slots are not bounded by it.
+        const string pool = ";Minimum Pool Size=0;Maximum Pool Size=2";
         platform = await FilesPlatform.StartAsync(fixture.Tier, "files_content_directory", new Dictionary<string, string?>
         {
+            ["ConnectionStrings:Postgres"] = fixture.Tier.PostgresPrimary + pool,
+            ["ConnectionStrings:PostgresReplica"] = fixture.Tier.PostgresReplica + pool,
             ["Files:ContentDirectory"] = root,
             ["Files:ContentRemovalDelaySeconds"] = RemovalDelaySeconds.ToString(),
             ["Files:MaxFileBytes"] = MaxFileBytes.ToString(),
@@ -100,9 +104,9 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
     [Fact]
     public async Task An_upload_the_client_abandons_midway_leaves_no_file_and_no_lease()
     {
-        var content = new AbandonedContent(300_000);
+        var content = new StalledContent(300_000);
         var upload = user.UploadRawAsync(content, "abandoned.bin");
-        await content.Sent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await content.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await WaitUntilAsync(() => FilesOnDisk() == 1, "the upload's file was not created");
         content.Abandon();
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => upload);
@@ -110,6 +114,29 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         await WaitUntilAsync(() => FilesOnDisk() == 0, "the abandoned upload's file is still there");
         Assert.Equal(0, await QueuedAsync());
         Assert.Empty(await user.ListAllAsync());
+    }
+
+    [Fact]
+    public async Task Slow_uploads_hold_no_connection_so_more_of_them_than_the_pool_has_connections_run_beside_downloads()
+    {
+        var stored = await user.UploadOkAsync("already here"u8.ToArray());
+        var stalled = Enumerable.Range(0, 3).Select(_ => new StalledContent(64 * 1024)).ToList();
+        var uploads = stalled.Select((content, i) => user.UploadRawAsync(content, $"slow-{i}.bin")).ToList();
+        await Task.WhenAll(stalled.Select(content => content.Stalled.Task)).WaitAsync(TimeSpan.FromSeconds(30));
+        // Into PostgreSQL, a pool of two would have let one of them run (UploadSlotsTests); here all three stream.
+        await WaitUntilAsync(() => FilesOnDisk() == 4, "not every slow upload is streaming into its file");
+
+        using (var download = await user.GetAsync($"/api/files/{stored.Id}/content").WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            Assert.Equal("already here", await download.Content.ReadAsStringAsync());
+        }
+        stalled.ForEach(content => content.Release());
+        foreach (var upload in uploads)
+        {
+            using var done = await upload.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(HttpStatusCode.Created, done.StatusCode);
+        }
+        Assert.Equal(4, (await user.ListAllAsync()).Count);
     }
 
     [Fact]
@@ -260,30 +287,5 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
             command.Parameters.Add(new() { Value = value });
         }
         return command;
-    }
-
-    /// <summary>A body that sends its first bytes, then fails: the client gives up and the server's read of it fails.</summary>
-    private sealed class AbandonedContent(int head) : HttpContent
-    {
-        private readonly TaskCompletionSource abandon = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Abandon() => abandon.TrySetResult();
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            await stream.WriteAsync(new byte[head]);
-            await stream.FlushAsync();
-            Sent.TrySetResult();
-            await abandon.Task;
-            throw new IOException("The client gave up.");
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 2 * head;
-            return true;
-        }
     }
 }

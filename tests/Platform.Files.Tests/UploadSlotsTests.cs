@@ -94,27 +94,4 @@ public sealed class UploadSlotsTests(FilesTierFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>A body that sends <paramref name="head"/> bytes, then waits for <see cref="Release"/> before its last byte.</summary>
-    private sealed class StalledContent(int head) : HttpContent
-    {
-        private readonly TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Release() => release.TrySetResult();
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            await stream.WriteAsync(new byte[head]);
-            await stream.FlushAsync();
-            Stalled.TrySetResult();
-            await release.Task;
-            await stream.WriteAsync(new byte[] { 1 });
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = head + 1;
-            return true;
-        }
-    }
 }

@@ -7,12 +7,13 @@ using Platform.Hosting;
 namespace Platform.Files.Storage;
 
 /// <summary>
-/// How many uploads this instance stores at once. An upload holds a connection of the primary's pool for as long as
-/// its client takes to send the body — minutes for a large file on a slow link — so without a bound a few slow
-/// uploads held every connection and the instance's downloads and deletions failed 503 for want of one. The bound
-/// is <see cref="FilesOptions.MaxConcurrentUploads"/>, and always below the pool's size: one connection at least is
-/// left to everything else. An upload past it waits up to <see cref="FilesOptions.MaxUploadWaitSeconds"/> for a slot,
-/// with its body unread, then is refused.
+/// How many uploads this instance stores at once. An upload into PostgreSQL holds a connection of the primary's pool
+/// for as long as its client takes to send the body — minutes for a large file on a slow link — so without a bound a
+/// few slow uploads held every connection and the instance's downloads and deletions failed 503 for want of one.
+/// There the bound is <see cref="FilesOptions.MaxConcurrentUploads"/> (default 4), and always below the pool's size:
+/// one connection at least is left to everything else. An upload into the content directory holds no connection
+/// while it streams, and its bound (default 64) only caps the buffers. An upload past the bound waits up to
+/// <see cref="FilesOptions.MaxUploadWaitSeconds"/> for a slot, with its body unread, then is refused.
 /// </summary>
 public sealed partial class UploadSlots : IDisposable
 {
@@ -21,17 +22,29 @@ public sealed partial class UploadSlots : IDisposable
 
     private readonly SlotGate gate;
 
-    public UploadSlots(IOptions<FilesOptions> options, FileDataSources sources, ILogger<UploadSlots> logger)
+    /// <summary>Uploads at once into PostgreSQL when <see cref="FilesOptions.MaxConcurrentUploads"/> is not set.</summary>
+    public const int DefaultIntoPostgres = 4;
+
+    /// <summary>Uploads at once into the content directory when it is not set.</summary>
+    public const int DefaultIntoDirectory = 64;
+
+    public UploadSlots(IOptions<FilesOptions> options, FileDataSources sources, ILogger<UploadSlots> logger, ContentDirectory? directory = null)
     {
         var settings = options.Value;
-        var pool = new NpgsqlConnectionStringBuilder(sources.Writes.ConnectionString).MaxPoolSize;
-        var limit = Math.Max(1, Math.Min(settings.MaxConcurrentUploads, pool - 1));
-        if (limit < settings.MaxConcurrentUploads)
+        var limit = settings.MaxConcurrentUploads ?? (directory is null ? DefaultIntoPostgres : DefaultIntoDirectory);
+        if (directory is null)
         {
-            LogBoundLowered(logger, settings.MaxConcurrentUploads, pool, limit);
+            var pool = new NpgsqlConnectionStringBuilder(sources.Writes.ConnectionString).MaxPoolSize;
+            var lowered = Math.Max(1, Math.Min(limit, pool - 1));
+            if (lowered < limit)
+            {
+                LogBoundLowered(logger, limit, pool, lowered);
+            }
+            limit = lowered;
         }
         gate = new SlotGate(limit, QueueLimit, TimeSpan.FromSeconds(settings.MaxUploadWaitSeconds));
     }
+
 
     /// <summary>A slot: at once when one is free, else after at most the wait bound; a lease that is not acquired if none came.</summary>
     public ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken) => gate.AcquireAsync(cancellationToken);
