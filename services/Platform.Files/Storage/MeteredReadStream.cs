@@ -1,14 +1,8 @@
 namespace Platform.Files.Storage;
 
 /// <summary>A content file as the file result reads it, counting the bytes it reads into <c>files_downloaded_bytes</c>.</summary>
-internal sealed class MeteredReadStream(FileStream inner, FilesMetrics metrics) : Stream
+internal sealed class MeteredReadStream(FileStream inner, FilesMetrics metrics) : ContentStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
     public override long Length => inner.Length;
 
     public override long Position
@@ -28,21 +22,6 @@ internal sealed class MeteredReadStream(FileStream inner, FilesMetrics metrics) 
         }
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    /// <summary>Kestrel disallows synchronous I/O, and so does this stream.</summary>
-    public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("Read the content asynchronously.");
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {

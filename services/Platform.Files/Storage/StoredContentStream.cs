@@ -11,7 +11,7 @@ namespace Platform.Files.Storage;
 /// or snapshot lives for the whole of a slow download. The first segment after a seek is small, so a short range
 /// reads little more than it asks for; the ones after are larger, so a whole file costs few queries.
 /// </summary>
-public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile file, FilesMetrics metrics) : Stream
+public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile file, FilesMetrics metrics) : ContentStream
 {
     /// <summary>Bytes the first segment after a seek covers (at least one chunk).</summary>
     public const int FirstSegmentSize = 64 * 1024;
@@ -30,12 +30,6 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
     private long chunkEnd;
     private long segmentEnd;
     private int segmentsSinceSeek;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
 
     public override long Length => file.Size;
 
@@ -108,21 +102,6 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
         }
         return total;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    /// <summary>Kestrel disallows synchronous I/O, and so does this stream.</summary>
-    public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("Read the content asynchronously.");
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {
