@@ -25,7 +25,8 @@ public static class FilesServiceExtensions
         builder.Services.AddSingleton<FileContent>();
         if (builder.Configuration.GetSection(FilesOptions.Section)[nameof(FilesOptions.ContentDirectory)] is { Length: > 0 } contentDirectory)
         {
-            builder.Services.AddSingleton(new ContentDirectory(contentDirectory));
+            // Made when first needed (ContentRemovals starts with the host), so `migrate` never touches the volume.
+            builder.Services.AddSingleton(_ => new ContentDirectory(contentDirectory));
             builder.Services.AddSingleton<ContentRemovals>();
             builder.Services.AddHostedService(services => services.GetRequiredService<ContentRemovals>());
         }
