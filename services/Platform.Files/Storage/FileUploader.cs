@@ -38,6 +38,12 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
 
     private const string CopySql = "COPY file_chunks (file_id, index, data) FROM STDIN (FORMAT BINARY)";
 
+    /// <summary>What the owner's other files take ($1 owner, $2 this upload's id).</summary>
+    private const string UsedBytesSql = "SELECT coalesce(sum(size), 0)::bigint FROM files WHERE owner = $1 AND id <> $2";
+
+    /// <summary>Drops an upload's lease ($1 its id): in its commit, or when it is discarded.</summary>
+    private const string ReleaseLeaseSql = "DELETE FROM content_removals WHERE file_id = $1 AND kind = 'upload'";
+
     public async Task<UploadOutcome> StoreAsync(Guid owner, string name, string contentType, Stream content, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -140,7 +146,7 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
                 return refused;
             }
             await InsertAsync(connection, transaction, file, cancellationToken);
-            await using (var release = new NpgsqlCommand("DELETE FROM content_removals WHERE file_id = $1 AND kind = 'upload'", connection, transaction))
+            await using (var release = new NpgsqlCommand(ReleaseLeaseSql, connection, transaction))
             {
                 release.Parameters.Add(new() { Value = file.Id });
                 if (await release.ExecuteNonQueryAsync(cancellationToken) != 1)
@@ -177,7 +183,7 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
                 {
                     Parameters = { new() { Value = pending.Id }, new() { Value = clock.GetUtcNow() + ContentRemovals.UploadLease } },
                 },
-                new NpgsqlBatchCommand("SELECT coalesce(sum(size), 0)::bigint FROM files WHERE owner = $1") { Parameters = { new() { Value = pending.Owner } } },
+                new NpgsqlBatchCommand(UsedBytesSql) { Parameters = { new() { Value = pending.Owner }, new() { Value = pending.Id } } },
             },
         };
         return (long)(await batch.ExecuteScalarAsync(cancellationToken))!;
@@ -190,7 +196,7 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
         {
             store.Delete(id);
             await using var connection = await sources.Writes.OpenConnectionAsync(CancellationToken.None);
-            await using var release = new NpgsqlCommand("DELETE FROM content_removals WHERE file_id = $1 AND kind = 'upload'", connection);
+            await using var release = new NpgsqlCommand(ReleaseLeaseSql, connection);
             release.Parameters.Add(new() { Value = id });
             await release.ExecuteNonQueryAsync(CancellationToken.None);
         }
@@ -281,7 +287,7 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
 
     private static async Task<long> UsedBytesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid owner, Guid except, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT coalesce(sum(size), 0)::bigint FROM files WHERE owner = $1 AND id <> $2", connection, transaction);
+        await using var command = new NpgsqlCommand(UsedBytesSql, connection, transaction);
         command.Parameters.Add(new() { Value = owner });
         command.Parameters.Add(new() { Value = except });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
