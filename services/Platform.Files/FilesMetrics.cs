@@ -11,6 +11,8 @@ public sealed class FilesMetrics
     private readonly Counter<long> downloadedBytes;
     private readonly Counter<long> uploads;
     private readonly Histogram<double> uploadDuration;
+    private readonly Counter<long> contentRemovals;
+    private readonly Counter<long> contentRemovalFailures;
 
     public FilesMetrics(IMeterFactory meters)
     {
@@ -20,6 +22,10 @@ public sealed class FilesMetrics
         uploads = meter.CreateCounter<long>("files.uploads", "{upload}", "Uploads by result: stored, too_large, quota_exceeded, owner_deleted, busy, invalid, failed.");
         uploadDuration = meter.CreateHistogram("files.upload.duration", "s", "Time from the start of an upload to its answer, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
+        contentRemovals = meter.CreateCounter<long>("files.content_removals", "{file}",
+            "Queued content-directory files handled by the removal pass, by result: removed, still_writing (an upload's file written within the hour, kept), failed (the filesystem refused; tried again in an hour).");
+        contentRemovalFailures = meter.CreateCounter<long>("files.content_removal_failures", "{pass}",
+            "Removal passes that failed as a whole (the database or the volume unreachable); the next runs 15 s later.");
     }
 
     public void Upload(string result, TimeSpan duration, long storedBytes)
@@ -34,4 +40,24 @@ public sealed class FilesMetrics
     }
 
     public void Downloaded(int bytes) => downloadedBytes.Add(bytes);
+
+    /// <summary>
+    /// The removal pass's series, at zero, when a pod with a content directory starts: a counter whose series appears
+    /// at 1 hides its first increase from <c>increase()</c>, and FilesContentNotRemoved must see the first refusal.
+    /// </summary>
+    public void DeclareContentRemovals()
+    {
+        ContentRemovals(0, 0, 0);
+        contentRemovalFailures.Add(0);
+    }
+
+    /// <summary>One removal pass's files by result.</summary>
+    public void ContentRemovals(int removed, int stillWriting, int failed)
+    {
+        contentRemovals.Add(removed, new KeyValuePair<string, object?>("result", "removed"));
+        contentRemovals.Add(stillWriting, new KeyValuePair<string, object?>("result", "still_writing"));
+        contentRemovals.Add(failed, new KeyValuePair<string, object?>("result", "failed"));
+    }
+
+    public void ContentRemovalFailed() => contentRemovalFailures.Add(1);
 }

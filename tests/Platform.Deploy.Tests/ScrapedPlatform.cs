@@ -36,6 +36,10 @@ public sealed class ScrapedPlatform : IAsyncLifetime
             environment[service.ToUpperInvariant() + "_PORT"] = port;
             services[service] = new Uri($"http://127.0.0.1:{port}");
         }
+        // Files keeps its uploads in a content directory, deleted content leaving at once, so the removal pass's
+        // series exist too (a platform with content in PostgreSQL exports the same series otherwise).
+        environment["Files__ContentDirectory"] = Path.Combine(Tier.RunDirectory, "files-content");
+        environment["Files__ContentRemovalDelaySeconds"] = "0";
         environment["AUTH_H2C_PORT"] = (Tier.BasePort + 14).ToString(CultureInfo.InvariantCulture);
         environment["TASKS_H2C_PORT"] = (Tier.BasePort + 15).ToString(CultureInfo.InvariantCulture);
         Environment = environment;
@@ -86,7 +90,7 @@ public sealed class ScrapedPlatform : IAsyncLifetime
     private Task<CommandResult> PlatformAsync(string command) =>
         ShellCommand.RunAsync("bash", [RepoPaths.Script("platform.sh"), command], Environment, TimeSpan.FromMinutes(5));
 
-    /// <summary>A user's session through the gateway (login, tasks read twice for the cache, a file up and down) and refused tokens.</summary>
+    /// <summary>A user's session through the gateway (login, tasks read twice for the cache, a file up, down and deleted) and refused tokens.</summary>
     private async Task DriveTrafficAsync()
     {
         using var gateway = new HttpClient { BaseAddress = Services["gateway"], Timeout = TimeSpan.FromSeconds(30) };
@@ -111,6 +115,7 @@ public sealed class ScrapedPlatform : IAsyncLifetime
         var file = (await upload.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
         (await gateway.GetAsync($"/api/files/{file}/content")).EnsureSuccessStatusCode();
         (await gateway.GetAsync("/api/files")).EnsureSuccessStatusCode();
+        (await gateway.DeleteAsync($"/api/files/{file}")).EnsureSuccessStatusCode();
 
         foreach (var service in Services.Values)
         {

@@ -212,6 +212,41 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         var renewedUntil = await ScalarAsync<DateTime>("SELECT due_at FROM content_removals WHERE file_id = $1", live);
         Assert.InRange(renewedUntil - DateTime.UtcNow, ContentRemovals.UploadLease - TimeSpan.FromMinutes(5), ContentRemovals.UploadLease);
         Assert.Equal(0, await Removals.RemoveDueAsync(CancellationToken.None));
+        var metrics = await MetricsAsync();
+        Assert.Matches(@"(?m)^files_content_removals_total\{[^}]*result=""removed""[^}]*\} 2$", metrics);
+        Assert.Matches(@"(?m)^files_content_removals_total\{[^}]*result=""still_writing""[^}]*\} 1$", metrics);
+        Assert.Matches(@"(?m)^files_content_removals_total\{[^}]*result=""failed""[^}]*\} 0$", metrics);
+    }
+
+    [Fact]
+    public async Task A_file_the_filesystem_will_not_remove_is_tried_again_in_an_hour_counted_and_does_not_hold_up_the_rest()
+    {
+        var stuck = Guid.CreateVersion7();
+        var gone = Guid.CreateVersion7();
+        foreach (var id in new[] { stuck, gone })
+        {
+            await using (var file = Directory.Create(id))
+            {
+                file.Write("abandoned"u8);
+            }
+            await ExecuteAsync("INSERT INTO content_removals (file_id, kind, due_at) VALUES ($1, 'deleted', now())", id);
+        }
+        // unlink(2) refuses a directory whatever the caller's rights (tests may run as root, whom modes do not stop).
+        File.Delete(Directory.PathOf(stuck));
+        System.IO.Directory.CreateDirectory(Path.Combine(Directory.PathOf(stuck), "in-the-way"));
+        await DelayPassedAsync();
+
+        Assert.Equal(2, await Removals.RemoveDueAsync(CancellationToken.None));
+
+        Assert.False(File.Exists(Directory.PathOf(gone)));
+        var retryAt = await ScalarAsync<DateTime>("SELECT due_at FROM content_removals WHERE file_id = $1", stuck);
+        Assert.InRange(retryAt - DateTime.UtcNow, ContentRemovals.UploadLease - TimeSpan.FromMinutes(5), ContentRemovals.UploadLease);
+        Assert.Equal(1, await QueuedAsync());
+        var metrics = await MetricsAsync();
+        Assert.Matches(@"(?m)^files_content_removals_total\{[^}]*result=""removed""[^}]*\} 1$", metrics);
+        Assert.Matches(@"(?m)^files_content_removals_total\{[^}]*result=""failed""[^}]*\} 1$", metrics);
+        Assert.Matches(@"(?m)^files_content_removals_total\{[^}]*result=""still_writing""[^}]*\} 0$", metrics);
+        Assert.Matches(@"(?m)^files_content_removal_failures_total(\{[^}]*\})? 0$", metrics);
     }
 
     [Fact]
@@ -252,6 +287,12 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
             Assert.True(DateTime.UtcNow < deadline, failure);
             await Task.Delay(50);
         }
+    }
+
+    private async Task<string> MetricsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = platform.Files.Address };
+        return await http.GetStringAsync("/metrics");
     }
 
     private int FilesOnDisk() => System.IO.Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Count();

@@ -12,7 +12,7 @@ namespace Platform.Files.Storage;
 /// rows with SKIP LOCKED, so pods share the queue instead of racing, and a row leaves the queue only in the
 /// transaction that saw its file unlinked.
 /// </summary>
-public sealed partial class ContentRemovals(FileDataSources sources, ContentDirectory directory, IOptions<FilesOptions> options, TimeProvider clock, ILogger<ContentRemovals> logger)
+public sealed partial class ContentRemovals(FileDataSources sources, ContentDirectory directory, IOptions<FilesOptions> options, FilesMetrics metrics, TimeProvider clock, ILogger<ContentRemovals> logger)
     : BackgroundLoop
 {
     /// <summary>
@@ -27,6 +27,7 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
 
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
+        metrics.DeclareContentRemovals();
         using var timer = new PeriodicTimer(Interval, clock);
         do
         {
@@ -38,6 +39,7 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
             }
             catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException)
             {
+                metrics.ContentRemovalFailed();
                 LogFailed(logger, e, Interval);
             }
         }
@@ -54,6 +56,7 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var removed = new List<Guid>();
         var renewed = new List<Guid>();
+        var failed = 0;
         await using (var due = new NpgsqlCommand(
             "SELECT file_id, kind FROM content_removals WHERE due_at <= now() - make_interval(secs => $1) ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             connection, transaction))
@@ -79,6 +82,7 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
                     // Tried again in an hour; the rest of the batch goes on, so one file cannot hold up the queue.
                     LogNotRemoved(logger, e, id, UploadLease);
                     renewed.Add(id);
+                    failed++;
                 }
             }
         }
@@ -95,6 +99,7 @@ public sealed partial class ContentRemovals(FileDataSources sources, ContentDire
         };
         await settle.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        metrics.ContentRemovals(removed.Count, renewed.Count - failed, failed);
         if (removed.Count > 0)
         {
             LogRemoved(logger, removed.Count);
