@@ -90,15 +90,38 @@ public sealed class FilesContentVolumeTests
         Assert.Contains($"files.contentVolume.accessModes must include ReadWriteMany: {pods} mount the one volume, and a ReadWriteOnce volume would pin them all to one node or leave them Pending", result.Output, StringComparison.Ordinal);
     }
 
-    /// <summary>The control group of the refusals above: with a single files pod any access mode will do.</summary>
+    /// <summary>
+    /// The control group of the refusals above: with a single files pod any access mode will do. A volume that
+    /// attaches to one node or one pod cannot be mounted by a surge pod while the old one holds it (on another node
+    /// the new pod waits on a Multi-Attach error; ReadWriteOncePod refuses a second pod anywhere), so a rolling update
+    /// would never finish: that one pod is replaced by stopping it first. The other services still roll.
+    /// </summary>
     [Theory]
-    [InlineData("scalingPolicy.services.files.minReplicas=1,scalingPolicy.services.files.maxReplicas=1")]
-    [InlineData("scalingPolicy.create=false,files.replicaCount=1")]
-    public async Task A_single_files_pod_may_have_a_read_write_once_volume(string settings)
+    [InlineData("ReadWriteOnce", "scalingPolicy.services.files.minReplicas=1,scalingPolicy.services.files.maxReplicas=1")]
+    [InlineData("ReadWriteOnce", "scalingPolicy.create=false,files.replicaCount=1")]
+    [InlineData("ReadWriteOncePod", "scalingPolicy.create=false,files.replicaCount=1")]
+    public async Task A_single_files_pod_may_have_a_volume_of_one_node_or_one_pod_and_is_replaced_by_recreating_it(string mode, string settings)
     {
-        var manifests = await Helm.TemplateAsync(Repo.PlatformChart, [.. Enabled, "--set", "files.contentVolume.accessModes={ReadWriteOnce}", .. Set(settings)]);
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart, [.. Enabled, "--set", $"files.contentVolume.accessModes={{{mode}}}", .. Set(settings)]);
 
-        Assert.Equal(["ReadWriteOnce"], Assert.Single(manifests.OfKind("PersistentVolumeClaim"))["spec"]!["accessModes"]!.AsArray().Select(mode => (string?)mode));
+        Assert.Equal([mode], Assert.Single(manifests.OfKind("PersistentVolumeClaim"))["spec"]!["accessModes"]!.AsArray().Select(m => (string?)m));
+        var deployments = manifests.OfKind("Deployment").ToDictionary(d => d.Name(), d => d["spec"]!["strategy"]!);
+        Assert.Equal("Recreate", (string?)deployments["platform-files"]["type"]);
+        Assert.Null(deployments["platform-files"]["rollingUpdate"]);
+        foreach (var other in new[] { "platform-gateway", "platform-auth", "platform-tasks" })
+        {
+            Assert.Equal("RollingUpdate", (string?)deployments[other]["type"]);
+        }
+    }
+
+    [Fact]
+    public async Task A_read_write_many_volume_keeps_the_rolling_update_that_never_goes_below_the_pods_wanted()
+    {
+        var manifests = await Helm.TemplateAsync(Repo.PlatformChart, [.. Enabled, "--set", "files.contentVolume.accessModes={ReadWriteMany}"]);
+
+        var strategy = Assert.Single(manifests.OfKind("Deployment"), d => d.Name() == "platform-files")["spec"]!["strategy"]!;
+        Assert.Equal("RollingUpdate", (string?)strategy["type"]);
+        Assert.Equal(0, (long)strategy["rollingUpdate"]!["maxUnavailable"]!);
     }
 
     [Theory]
