@@ -24,6 +24,14 @@ public sealed class FilesOptions
     [Range(1, 10_000)]
     public int? MaxConcurrentUploads { get; set; }
 
+    /// <summary>
+    /// Uploads one user may have running or waiting for a slot on this instance at once; one more is answered 429 at
+    /// once. Without it one user's slow uploads could hold every slot and refuse everybody else's for as long as they
+    /// send. Unset: a quarter of the slots, at least 2 (2 into PostgreSQL, 16 into the content directory).
+    /// </summary>
+    [Range(1, 10_000)]
+    public int? MaxConcurrentUploadsPerUser { get; set; }
+
     /// <summary>How long an upload past that bound waits for a slot before it is answered 503 with Retry-After.</summary>
     [Range(0, 3600)]
     public int MaxUploadWaitSeconds { get; set; } = 10;

@@ -34,6 +34,15 @@ public static class FilesProblems
             title: "Too many uploads at once; send the file again in a moment.");
     }
 
+    /// <summary>The user's own uploads hold their share of the slots (Storage.UploadSlots); this one may follow when one of them ends.</summary>
+    public static ProblemHttpResult TooManyUploads(HttpContext http, int limit)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, type: ProblemTypes.TooManyRequests,
+            title: "You already have as many uploads running as one user may; send this file when one of them has finished.",
+            detail: $"A user may have {limit} uploads running or waiting at once on each instance of the service.");
+    }
+
     public static ValidationProblem Validation(string field, string problem) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] }, title: "The request is not valid.", type: ProblemTypes.Validation);
 }

@@ -19,6 +19,7 @@ public sealed class LimitsTests(FilesTierFixture fixture) : IAsyncLifetime
         {
             ["Files:MaxFileBytes"] = MaxFile.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Files:QuotaBytesPerUser"] = Quota.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Files:MaxConcurrentUploadsPerUser"] = "4", // the race below is one user's four uploads at once
         });
         user = await platform.NewUserAsync();
     }

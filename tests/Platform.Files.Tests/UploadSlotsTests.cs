@@ -25,6 +25,7 @@ public sealed class UploadSlotsTests(FilesTierFixture fixture) : IAsyncLifetime
             ["ConnectionStrings:PostgresReplica"] = fixture.Tier.PostgresReplica + pool,
             ["Files:MaxConcurrentUploads"] = "1",
             ["Files:MaxUploadWaitSeconds"] = "1",
+            ["Files:MaxConcurrentUploadsPerUser"] = "2", // one user here; the bound of the instance is what is tested
         });
         user = await platform.NewUserAsync();
     }

@@ -47,6 +47,8 @@ public static class UploadsApi
             .ProducesProblems(StatusCodes.Status404NotFound, "The account was deleted while uploading.", ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "Over the per-file maximum, or over the user's quota.",
                 ProblemTypes.PayloadTooLarge, FilesProblems.QuotaExceeded)
+            .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the file may be sent again.")
+            .ProducesProblems(StatusCodes.Status429TooManyRequests, "The user already has as many uploads running on this instance as one user may.", ProblemTypes.TooManyRequests)
             .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be sent again.")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already stores as many uploads as it may at once.", ProblemTypes.Overloaded);
         return files;
@@ -88,6 +90,9 @@ public static class UploadsApi
             case UploadOutcome.Busy:
                 metrics.Upload("busy", elapsed, 0);
                 return FilesProblems.UploadsBusy(http);
+            case UploadOutcome.UserAtLimit atLimit:
+                metrics.Upload("user_limit", elapsed, 0);
+                return FilesProblems.TooManyUploads(http, atLimit.Limit);
             default:
                 metrics.Upload("invalid", elapsed, 0);
                 return invalid!;

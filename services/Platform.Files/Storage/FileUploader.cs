@@ -49,7 +49,11 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
         var now = clock.GetUtcNow();
         var file = new StoredFile(Guid.CreateVersion7(now), owner, name, contentType, 0, [], ChunkSize, now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)));
 
-        using var slot = await slots.AcquireAsync(cancellationToken);
+        using var slot = await slots.AcquireAsync(owner, cancellationToken);
+        if (slot == UploadSlot.UserAtLimit)
+        {
+            return new UploadOutcome.UserAtLimit(slots.PerUser);
+        }
         if (!slot.IsAcquired)
         {
             return new UploadOutcome.Busy();

@@ -15,4 +15,7 @@ public abstract record UploadOutcome
 
     /// <summary>Every upload slot stayed taken for the whole wait (<see cref="UploadSlots"/>); the body was not read.</summary>
     public sealed record Busy : UploadOutcome;
+
+    /// <summary>The user already had <paramref name="Limit"/> uploads running or waiting on this instance; the body was not read.</summary>
+    public sealed record UserAtLimit(int Limit) : UploadOutcome;
 }

@@ -13,7 +13,9 @@ namespace Platform.Files.Storage;
 /// There the bound is <see cref="FilesOptions.MaxConcurrentUploads"/> (default 4), and always below the pool's size:
 /// one connection at least is left to everything else. An upload into the content directory holds no connection
 /// while it streams, and its bound (default 64) only caps the buffers. An upload past the bound waits up to
-/// <see cref="FilesOptions.MaxUploadWaitSeconds"/> for a slot, with its body unread, then is refused.
+/// <see cref="FilesOptions.MaxUploadWaitSeconds"/> for a slot, with its body unread, then is refused. A user has at
+/// most <see cref="FilesOptions.MaxConcurrentUploadsPerUser"/> of the uploads running or waiting, so no one user's
+/// uploads take every slot.
 /// </summary>
 public sealed partial class UploadSlots : IDisposable
 {
@@ -21,6 +23,7 @@ public sealed partial class UploadSlots : IDisposable
     private const int QueueLimit = 1024;
 
     private readonly SlotGate gate;
+    private readonly Dictionary<Guid, int> uploadsByUser = [];
 
     /// <summary>Uploads at once into PostgreSQL when <see cref="FilesOptions.MaxConcurrentUploads"/> is not set.</summary>
     public const int DefaultIntoPostgres = 4;
@@ -43,14 +46,97 @@ public sealed partial class UploadSlots : IDisposable
             limit = lowered;
         }
         gate = new SlotGate(limit, QueueLimit, TimeSpan.FromSeconds(settings.MaxUploadWaitSeconds));
+        PerUser = settings.MaxConcurrentUploadsPerUser ?? Math.Min(limit, Math.Max(2, limit / 4));
     }
 
+    /// <summary>Uploads one user may have running or waiting on this instance.</summary>
+    public int PerUser { get; }
 
-    /// <summary>A slot: at once when one is free, else after at most the wait bound; a lease that is not acquired if none came.</summary>
-    public ValueTask<RateLimitLease> AcquireAsync(CancellationToken cancellationToken) => gate.AcquireAsync(cancellationToken);
+    /// <summary>
+    /// A slot for one of <paramref name="owner"/>'s uploads: refused at once when the user already has
+    /// <see cref="PerUser"/> running or waiting here, else at once when one is free, else after at most the wait bound.
+    /// </summary>
+    public async ValueTask<UploadSlot> AcquireAsync(Guid owner, CancellationToken cancellationToken)
+    {
+        if (!TryCountIn(owner))
+        {
+            return UploadSlot.UserAtLimit;
+        }
+        try
+        {
+            var lease = await gate.AcquireAsync(cancellationToken);
+            if (!lease.IsAcquired)
+            {
+                lease.Dispose();
+                CountOut(owner);
+                return UploadSlot.Busy;
+            }
+            return new UploadSlot(lease, () => CountOut(owner));
+        }
+        catch
+        {
+            CountOut(owner);
+            throw;
+        }
+    }
 
     public void Dispose() => gate.Dispose();
 
+    private bool TryCountIn(Guid owner)
+    {
+        lock (uploadsByUser)
+        {
+            var running = uploadsByUser.GetValueOrDefault(owner);
+            if (running >= PerUser)
+            {
+                return false;
+            }
+            uploadsByUser[owner] = running + 1;
+            return true;
+        }
+    }
+
+    private void CountOut(Guid owner)
+    {
+        lock (uploadsByUser)
+        {
+            var running = uploadsByUser[owner] - 1;
+            if (running == 0)
+            {
+                uploadsByUser.Remove(owner);
+            }
+            else
+            {
+                uploadsByUser[owner] = running;
+            }
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Files:MaxConcurrentUploads {Configured} lowered to {Limit}: each upload holds one of the primary's {Pool} pooled connections, and one is kept for downloads and deletions where the pool has more than one")]
     private static partial void LogBoundLowered(ILogger logger, int configured, int pool, int limit);
+}
+
+/// <summary>An upload's place in <see cref="UploadSlots"/>, or why it has none; disposing it gives the place back.</summary>
+public sealed class UploadSlot : IDisposable
+{
+    public static readonly UploadSlot Busy = new(null, null);
+
+    public static readonly UploadSlot UserAtLimit = new(null, null);
+
+    private readonly RateLimitLease? lease;
+    private Action? release;
+
+    internal UploadSlot(RateLimitLease? lease, Action? release)
+    {
+        this.lease = lease;
+        this.release = release;
+    }
+
+    public bool IsAcquired => lease is not null;
+
+    public void Dispose()
+    {
+        lease?.Dispose();
+        Interlocked.Exchange(ref release, null)?.Invoke();
+    }
 }
