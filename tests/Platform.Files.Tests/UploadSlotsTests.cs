@@ -1,5 +1,4 @@
 using System.Net;
-using Npgsql;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;
@@ -43,7 +42,7 @@ public sealed class UploadSlotsTests(FilesTierFixture fixture) : IAsyncLifetime
         var first = new StalledContent(64 * 1024);
         var firstUpload = user.UploadRawAsync(first, "first.bin");
         await first.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await CopyInProgressAsync();
+        await RunningCopies.WaitForAsync(fixture.Tier, Database, 1);
         var second = new StalledContent(64 * 1024);
         var secondUpload = user.UploadRawAsync(second, "second.bin");
 
@@ -71,28 +70,4 @@ public sealed class UploadSlotsTests(FilesTierFixture fixture) : IAsyncLifetime
         await user.UploadOkAsync("after"u8.ToArray(), "after.txt");
         Assert.Equal(3, (await user.ListAllAsync()).Count);
     }
-
-    /// <summary>Until the first upload's COPY runs on the primary: it holds a connection from then on.</summary>
-    private async Task CopyInProgressAsync()
-    {
-        var maintenance = new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = "postgres", Pooling = false };
-        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
-        await connection.OpenAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY file_chunks%'", connection)
-            {
-                Parameters = { new() { Value = Database } },
-            };
-            if ((long)(await command.ExecuteScalarAsync())! > 0)
-            {
-                return;
-            }
-            Assert.True(DateTime.UtcNow < deadline, "the first upload's COPY never started");
-            await Task.Delay(50);
-        }
-    }
-
-    /// <summary>A body that sends <paramref name="head"/> bytes, then waits for <see cref="Release"/> before its last byte.</summary>
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using Npgsql;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;
@@ -40,7 +39,7 @@ public sealed class UploadsPerUserTests(FilesTierFixture fixture) : IAsyncLifeti
     {
         var stalled = new[] { new StalledContent(64 * 1024), new StalledContent(64 * 1024) };
         var running = stalled.Select((content, i) => busy.UploadRawAsync(content, $"slow-{i}.bin")).ToArray();
-        await CopiesInProgressAsync(2);
+        await RunningCopies.WaitForAsync(fixture.Tier, Database, 2);
 
         var started = DateTime.UtcNow;
         using (var refused = await busy.UploadRawAsync("third"u8.ToArray(), "third.txt").WaitAsync(TimeSpan.FromSeconds(10)))
@@ -73,21 +72,5 @@ public sealed class UploadsPerUserTests(FilesTierFixture fixture) : IAsyncLifeti
 
         using var http = new HttpClient { BaseAddress = platform.Files.Address };
         Assert.Matches(@"(?m)^files_uploads_total\{[^}]*result=""user_limit""[^}]*\} [1-9][0-9]*$", await http.GetStringAsync("/metrics"));
-    }
-
-    /// <summary>Until <paramref name="count"/> uploads' COPYs run on the primary: each holds its slot from then on.</summary>
-    private async Task CopiesInProgressAsync(int count)
-    {
-        var maintenance = new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = "postgres", Pooling = false };
-        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
-        await connection.OpenAsync();
-        await Poll.UntilAsync(async () =>
-        {
-            await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY file_chunks%'", connection)
-            {
-                Parameters = { new() { Value = Database } },
-            };
-            return (long)(await command.ExecuteScalarAsync())!;
-        }, copies => copies == count, TimeSpan.FromSeconds(30), $"{count} uploads' COPY to start");
     }
 }
