@@ -19,7 +19,7 @@ public sealed class FilesMetrics
         var meter = meters.Create(MeterName);
         uploadedBytes = meter.CreateCounter<long>("files.uploaded_bytes", "By", "Bytes of files stored by completed uploads.");
         downloadedBytes = meter.CreateCounter<long>("files.downloaded_bytes", "By", "Bytes of file content sent to clients.");
-        uploads = meter.CreateCounter<long>("files.uploads", "{upload}", "Uploads by result: stored, too_large, quota_exceeded, owner_deleted, busy, user_limit, invalid.");
+        uploads = meter.CreateCounter<long>("files.uploads", "{upload}", "Uploads by result: stored, too_large, quota_exceeded, owner_deleted, busy, user_limit, invalid (also a body the server could not read: too slow, malformed), abandoned (the client went away midway), failed (an error of the service's own).");
         uploadDuration = meter.CreateHistogram("files.upload.duration", "s", "Time from the start of an upload to its answer, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
         contentRemovals = meter.CreateCounter<long>("files.content_removals", "{file}",

@@ -71,6 +71,8 @@ public sealed class UploadsPerUserTests(FilesTierFixture fixture) : IAsyncLifeti
         }, statuses => statuses.All(status => status == HttpStatusCode.Created), TimeSpan.FromSeconds(10), "two uploads at once after the abandoned one");
 
         using var http = new HttpClient { BaseAddress = platform.Files.Address };
-        Assert.Matches(@"(?m)^files_uploads_total\{[^}]*result=""user_limit""[^}]*\} [1-9][0-9]*$", await http.GetStringAsync("/metrics"));
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Matches(@"(?m)^files_uploads_total\{[^}]*result=""user_limit""[^}]*\} [1-9][0-9]*$", metrics);
+        Assert.Matches(@"(?m)^files_uploads_total\{[^}]*result=""abandoned""[^}]*\} 1$", metrics);
     }
 }

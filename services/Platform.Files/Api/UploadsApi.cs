@@ -67,10 +67,22 @@ public static class UploadsApi
             bodyLimit.MaxRequestBodySize = limits.MaxFileBytes > long.MaxValue - MultipartAllowance ? null : limits.MaxFileBytes + MultipartAllowance;
         }
         var owner = principal.UserId();
-        var (outcome, invalid) = MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var requestType)
-                && requestType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
-            ? await FromMultipartAsync(http.Request, requestType, owner, uploader, cancellationToken)
-            : (await FromRawBodyAsync(http.Request, owner, uploader, limits, cancellationToken), null);
+        UploadOutcome? outcome;
+        ValidationProblem? invalid;
+        try
+        {
+            (outcome, invalid) = MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var requestType)
+                    && requestType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+                ? await FromMultipartAsync(http.Request, requestType, owner, uploader, cancellationToken)
+                : (await FromRawBodyAsync(http.Request, owner, uploader, limits, cancellationToken), null);
+        }
+        catch (Exception e)
+        {
+            // Answered by the exception handler (or nobody, the client gone); counted here so the uploads panel shows them.
+            var result = http.RequestAborted.IsCancellationRequested ? "abandoned" : e is BadHttpRequestException ? "invalid" : "failed";
+            metrics.Upload(result, Stopwatch.GetElapsedTime(started), 0);
+            throw;
+        }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         switch (outcome)
