@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,9 +57,22 @@ public static class OpenApiExtensions
         ArgumentNullException.ThrowIfNull(app);
         if (app.Configuration.GetValue(EnabledSetting, true))
         {
-            app.MapOpenApi(DocumentPath).AllowAnonymous();
+            // Built once, on the first request: the document cannot change while the process runs, and building it
+            // (reflection over every endpoint, then the transformers) cost tens of milliseconds of CPU on every request —
+            // and every gateway pod asks each service again every minute (ApiDocs:RefreshSeconds).
+            var document = new Lazy<Task<byte[]>>(() => BuildAsync(app.Services));
+            app.MapGet(DocumentPath, async () => Results.Bytes(await document.Value, "application/json;charset=utf-8"))
+                .AllowAnonymous().ExcludeFromDescription();
         }
         return app;
+    }
+
+    private static async Task<byte[]> BuildAsync(IServiceProvider services)
+    {
+        var document = await services.GetRequiredKeyedService<IOpenApiDocumentProvider>(DocumentName).GetOpenApiDocumentAsync();
+        using var json = new MemoryStream();
+        await document.SerializeAsJsonAsync(json, OpenApiSpecVersion.OpenApi3_1);
+        return json.ToArray();
     }
 
     /// <summary>What only the cluster calls: probes, Prometheus and the operator's <c>/internal/*</c>.</summary>
