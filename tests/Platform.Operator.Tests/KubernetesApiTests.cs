@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -220,6 +221,80 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         {
             Assert.Equal("b", change.Resource!.Metadata.Name);
             break;
+        }
+    }
+
+    /// <summary>
+    /// A half-open connection or a stuck proxy: the call must end, or it holds a controller's only worker for good.
+    /// KubernetesClient's HttpClient has no timeout of its own; before this the call waited for the emulator's 5 minutes.
+    /// </summary>
+    [Fact]
+    public async Task A_call_the_server_never_answers_fails_as_unavailable_at_the_request_timeout()
+    {
+        using var impatient = new KubernetesApi(
+            new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), AccessToken = EmulatorClient.Token, HttpClientTimeout = TimeSpan.FromSeconds(1) },
+            EmulatorClient.Namespace, TimeSpan.FromSeconds(30));
+        emulator.Faults = new EmulatorFaults(Latency: TimeSpan.FromMinutes(5));
+        var bound = TimeSpan.FromSeconds(30);
+
+        var read = await Assert.ThrowsAsync<UnavailableException>(() => impatient.GetAsync<V1Secret>("a", CancellationToken.None)).WaitAsync(bound);
+        Assert.Contains("no answer within 1 s", read.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<UnavailableException>(() => impatient.ListAsync<V1Secret>(null, CancellationToken.None)).WaitAsync(bound);
+        await Assert.ThrowsAsync<UnavailableException>(() => impatient.CreateAsync(Secret("a", "1"), CancellationToken.None)).WaitAsync(bound);
+        await Assert.ThrowsAsync<UnavailableException>(() => impatient.DeleteAsync<V1Secret>("a", CancellationToken.None)).WaitAsync(bound);
+        await Assert.ThrowsAsync<UnavailableException>(async () =>
+        {
+            await foreach (var unused in impatient.WatchAsync<V1Secret>(null, "1", CancellationToken.None))
+            {
+                Assert.Fail("no event can come from a server that does not answer");
+            }
+        }).WaitAsync(bound);
+
+        emulator.Faults = EmulatorFaults.None;
+        Assert.Empty((await impatient.ListAsync<V1Secret>(null, CancellationToken.None)).Items);
+    }
+
+    /// <summary>
+    /// A watch whose connection died without a reset sends nothing more: it ends after the idle timeout like a stream
+    /// the server closed (the informer watches again from its last version) instead of at the end of its window.
+    /// </summary>
+    [Fact]
+    public async Task A_watch_silent_for_the_idle_timeout_ends_and_one_with_traffic_does_not()
+    {
+        var idle = TimeSpan.FromSeconds(3);
+        using var quick = new KubernetesApi(
+            new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), AccessToken = EmulatorClient.Token },
+            EmulatorClient.Namespace, TimeSpan.FromMinutes(5), watchIdleTimeout: idle);
+        var list = await quick.ListAsync<V1Secret>(null, CancellationToken.None);
+
+        emulator.BookmarkInterval = TimeSpan.FromMinutes(10);
+        var silent = Stopwatch.StartNew();
+        await ConsumeAsync(quick.WatchAsync<V1Secret>(null, list.ResourceVersion, CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(silent.Elapsed >= idle, $"ended after {silent.Elapsed.TotalSeconds:F1} s");
+
+        // Bookmarks every 300 ms keep a watch alive past several idle timeouts.
+        emulator.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        using var stop = new CancellationTokenSource(3 * idle);
+        var bookmarks = 0;
+        try
+        {
+            await foreach (var change in quick.WatchAsync<V1Secret>(null, list.ResourceVersion, stop.Token))
+            {
+                bookmarks += change.Type == WatchEventType.Bookmark ? 1 : 0;
+            }
+            Assert.Fail($"the watch ended by itself after {bookmarks} bookmarks");
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        Assert.True(bookmarks >= 10, $"{bookmarks} bookmarks");
+    }
+
+    private static async Task ConsumeAsync<T>(IAsyncEnumerable<T> changes)
+    {
+        await foreach (var change in changes)
+        {
+            Assert.Fail($"nothing should arrive, got {change}");
         }
     }
 

@@ -14,6 +14,11 @@ namespace Platform.Operator.Kubernetes;
 /// TLS, client certificates and credentials, and its typed models and JSON converters. The REST calls are
 /// ours, because the operator needs exact control of watches (bookmarks, resume, 410), server-side apply
 /// and typed errors, for built-in and custom resources alike.
+/// Every call ends: KubernetesClient's HttpClient has no timeout of its own (only its generated methods apply
+/// <see cref="KubernetesClientConfiguration.HttpClientTimeout"/>), so a call here that gets no whole answer within
+/// that time fails as <see cref="UnavailableException"/>, and a watch that stays silent for
+/// <see cref="DefaultWatchIdleTimeout"/> ends like a closed stream. Without that, one half-open connection held a
+/// controller's only worker for good while its instance kept the lease.
 /// </summary>
 public sealed class KubernetesApi : IKubernetesApi, IDisposable
 {
@@ -24,22 +29,31 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
     private readonly KubernetesClientConfiguration configuration;
     private readonly string @namespace;
     private readonly TimeSpan watchTimeout;
+    private readonly TimeSpan watchIdleTimeout;
+    private readonly TimeSpan requestTimeout;
 
-    public KubernetesApi(KubernetesClientConfiguration configuration, string @namespace, TimeSpan watchTimeout)
+    /// <summary>
+    /// The API server sends a bookmark about every minute (kubernetes#90249) and an event for every change, so a
+    /// watch silent for longer is most likely on a dead connection. Ending it costs one new watch from the last
+    /// version seen, not a list, should a server send no bookmarks at all.
+    /// </summary>
+    public static readonly TimeSpan DefaultWatchIdleTimeout = TimeSpan.FromSeconds(90);
+
+    public KubernetesApi(KubernetesClientConfiguration configuration, string @namespace, TimeSpan watchTimeout, TimeSpan? watchIdleTimeout = null)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         this.configuration = configuration;
         this.@namespace = @namespace;
         this.watchTimeout = watchTimeout;
+        this.watchIdleTimeout = watchIdleTimeout ?? DefaultWatchIdleTimeout;
+        requestTimeout = configuration.HttpClientTimeout;
         client = new k8s.Kubernetes(configuration);
     }
 
     public string Namespace => @namespace;
 
-    public async Task<T> GetAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        using var response = await SendAsync(HttpMethod.Get, ResourcePath.Item<T>(@namespace, name), null, null, cancellationToken);
-        return await ReadAsync<T>(response, cancellationToken);
-    }
+    public Task<T> GetAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        CallAsync<T>(HttpMethod.Get, ResourcePath.Item<T>(@namespace, name), null, cancellationToken);
 
     public async Task<T?> FindAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
     {
@@ -53,58 +67,71 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
         }
     }
 
-    public async Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    public Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var query = labelSelector is null ? "" : "?labelSelector=" + Uri.EscapeDataString(labelSelector);
-        using var response = await SendAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + query, null, null, cancellationToken);
-        using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-        var items = document.RootElement.TryGetProperty("items", out var array) && array.ValueKind == JsonValueKind.Array
-            ? array.EnumerateArray().Select(item => KubernetesJson.Deserialize<T>(item)).ToList()
-            : [];
-        var resourceVersion = document.RootElement.GetProperty("metadata").TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? "" : "";
-        return new ResourceList<T>(items, resourceVersion);
+        return WithinRequestTimeoutAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + query, null, async (response, token) =>
+        {
+            using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(token), cancellationToken: token);
+            var items = document.RootElement.TryGetProperty("items", out var array) && array.ValueKind == JsonValueKind.Array
+                ? array.EnumerateArray().Select(item => KubernetesJson.Deserialize<T>(item)).ToList()
+                : [];
+            var resourceVersion = document.RootElement.GetProperty("metadata").TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? "" : "";
+            return new ResourceList<T>(items, resourceVersion);
+        }, cancellationToken);
     }
 
-    public async Task<T> CreateAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        using var response = await SendAsync(HttpMethod.Post, ResourcePath.Collection<T>(@namespace), Json(Complete(resource)), null, cancellationToken);
-        return await ReadAsync<T>(response, cancellationToken);
-    }
+    public Task<T> CreateAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        CallAsync<T>(HttpMethod.Post, ResourcePath.Collection<T>(@namespace), Json(Complete(resource)), cancellationToken);
 
-    public async Task<T> ReplaceAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        using var response = await SendAsync(HttpMethod.Put, ResourcePath.Item<T>(@namespace, resource.Metadata.Name), Json(Complete(resource)), null, cancellationToken);
-        return await ReadAsync<T>(response, cancellationToken);
-    }
+    public Task<T> ReplaceAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        CallAsync<T>(HttpMethod.Put, ResourcePath.Item<T>(@namespace, resource.Metadata.Name), Json(Complete(resource)), cancellationToken);
 
-    public async Task<T> ReplaceStatusAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        using var response = await SendAsync(HttpMethod.Put, ResourcePath.Item<T>(@namespace, resource.Metadata.Name) + "/status", Json(Complete(resource)), null, cancellationToken);
-        return await ReadAsync<T>(response, cancellationToken);
-    }
+    public Task<T> ReplaceStatusAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        CallAsync<T>(HttpMethod.Put, ResourcePath.Item<T>(@namespace, resource.Metadata.Name) + "/status", Json(Complete(resource)), cancellationToken);
 
-    public async Task DeleteAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        using var response = await SendAsync(HttpMethod.Delete, ResourcePath.Item<T>(@namespace, name), null, null, cancellationToken);
-    }
+    public Task DeleteAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        WithinRequestTimeoutAsync(HttpMethod.Delete, ResourcePath.Item<T>(@namespace, name), null, (_, _) => Task.FromResult(true), cancellationToken);
 
-    public async Task<T> MergePatchAsync<T>(string name, object patch, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    public Task<T> MergePatchAsync<T>(string name, object patch, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var content = new StringContent(KubernetesJson.Serialize(patch), Encoding.UTF8);
         content.Headers.ContentType = new MediaTypeHeaderValue(MergePatchContentType);
-        using var response = await SendAsync(HttpMethod.Patch, ResourcePath.Item<T>(@namespace, name), content, null, cancellationToken);
-        return await ReadAsync<T>(response, cancellationToken);
+        return CallAsync<T>(HttpMethod.Patch, ResourcePath.Item<T>(@namespace, name), content, cancellationToken);
     }
 
     /// <summary>JSON is YAML, so the applied configuration goes as JSON under the apply-patch+yaml media type.</summary>
-    public async Task<T> ApplyAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    public Task<T> ApplyAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var content = new StringContent(KubernetesJson.Serialize(Complete(resource)), Encoding.UTF8);
         content.Headers.ContentType = new MediaTypeHeaderValue(ApplyPatchContentType);
         var path = $"{ResourcePath.Item<T>(@namespace, resource.Metadata.Name)}?fieldManager={PlatformGroup.FieldManager}&force=true";
-        using var response = await SendAsync(HttpMethod.Patch, path, content, null, cancellationToken);
-        return await ReadAsync<T>(response, cancellationToken);
+        return CallAsync<T>(HttpMethod.Patch, path, content, cancellationToken);
     }
+
+    /// <summary>A call whose answer is one object.</summary>
+    private Task<T> CallAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken) =>
+        WithinRequestTimeoutAsync(method, path, content, ReadAsync<T>, cancellationToken);
+
+    /// <summary>Sends and reads the answer, all of it within the request timeout.</summary>
+    private async Task<TResult> WithinRequestTimeoutAsync<TResult>(
+        HttpMethod method, string path, HttpContent? content, Func<HttpResponseMessage, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(requestTimeout);
+        try
+        {
+            using var response = await SendAsync(method, path, content, null, deadline.Token);
+            return await read(response, deadline.Token);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Unanswered(method, path, exception);
+        }
+    }
+
+    private UnavailableException Unanswered(HttpMethod method, string path, Exception exception) =>
+        new(null, null, $"{method} {path}: no answer within {requestTimeout.TotalSeconds:0.#} s.", exception);
 
     public async IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
@@ -114,18 +141,38 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
         {
             query += "&labelSelector=" + Uri.EscapeDataString(labelSelector);
         }
-        using var response = await SendAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + query, null, null, cancellationToken);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+        var path = ResourcePath.Collection<T>(@namespace) + query;
+        // The answer's headers within the request timeout, then each line within the idle timeout.
+        using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        silence.CancelAfter(requestTimeout);
+        HttpResponseMessage response;
+        Stream stream;
+        try
+        {
+            response = await SendAsync(HttpMethod.Get, path, null, null, silence.Token);
+            stream = await response.Content.ReadAsStreamAsync(silence.Token);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Unanswered(HttpMethod.Get, path, exception);
+        }
+        using var _ = response;
+        using var reader = new StreamReader(stream, Encoding.UTF8);
         while (true)
         {
             string? line;
+            silence.CancelAfter(watchIdleTimeout);
             try
             {
-                line = await reader.ReadLineAsync(cancellationToken);
+                line = await reader.ReadLineAsync(silence.Token);
             }
             catch (IOException exception)
             {
                 throw new UnavailableException(null, null, "The watch stream broke: " + exception.Message, exception);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                line = null; // silent too long: end it as if the server had, and the informer watches again from the last version
             }
             if (line is null)
             {
@@ -207,10 +254,6 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
         catch (HttpRequestException exception)
         {
             throw new UnavailableException(null, null, $"{method} {path}: {exception.Message}", exception);
-        }
-        catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new UnavailableException(null, null, $"{method} {path} timed out.", exception);
         }
     }
 

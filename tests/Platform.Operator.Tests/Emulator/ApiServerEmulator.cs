@@ -629,7 +629,9 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         end.CancelAfter(timeout);
         try
         {
+            // Headers at once, as the API server sends them: a client waits for them before it reads any line.
             await http.Response.StartAsync(end.Token);
+            await http.Response.Body.FlushAsync(end.Token);
             var reader = watcher.Lines.Reader;
             while (!end.IsCancellationRequested)
             {
