@@ -62,4 +62,16 @@ public sealed class SessionRevocations
         await database.StringSetAsync(KeyFor(sessionId), until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ttl);
         await redis.Subscriber.PublishAsync(RedisChannelName, sessionId.ToString("D"));
     }
+
+    /// <summary>
+    /// Writes a revocation's key again if Redis no longer holds it (evicted under memory pressure, or a Redis that came
+    /// back empty), without a message: running validators hold it in memory already; the key is for the ones that
+    /// start later and learn past revocations only by <c>SCAN</c>. True when the key was missing.
+    /// </summary>
+    public async Task<bool> ReassertAsync(Guid sessionId, TimeSpan ttl)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        var until = time.GetUtcNow() + ttl;
+        return await redis.Database.StringSetAsync(KeyFor(sessionId), until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ttl, When.NotExists);
+    }
 }

@@ -21,6 +21,13 @@ public sealed class TokenOptions
     [Range(1, 1000)]
     public int MaxSessionsPerUser { get; set; } = 10;
 
+    /// <summary>
+    /// How often the revocations of the last token lifetime that Redis no longer holds (evicted, or lost) are written
+    /// again: the longest a pod started after such a loss may accept a revoked session's tokens.
+    /// </summary>
+    [Range(1, 3600)]
+    public int RevocationReassertSeconds { get; set; } = 60;
+
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenMinutes);
 }
 

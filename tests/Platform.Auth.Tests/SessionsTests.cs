@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Platform.Testing;
+using StackExchange.Redis;
 
 namespace Platform.Auth.Tests;
 
@@ -16,7 +17,7 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await AuthHost.StartAsync(fixture.Tier, "auth_sessions", overrides: new Dictionary<string, string?> { ["Tokens:MaxSessionsPerUser"] = "3" });
+        host = await AuthHost.StartAsync(fixture.Tier, "auth_sessions", overrides: new Dictionary<string, string?> { ["Tokens:MaxSessionsPerUser"] = "3", ["Tokens:RevocationReassertSeconds"] = "1" });
         api = new AuthApiClient(host.CreateRealClient());
         other = await OtherService.StartAsync(fixture.Tier, host);
     }
@@ -79,6 +80,29 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
         await using var started = await OtherService.StartAsync(fixture.Tier, host);
         await Poll.UntilAsync(async () => await started.WhoAmIAsync(tokens.AccessToken) == HttpStatusCode.Unauthorized,
             TimeSpan.FromSeconds(20), "a service started after the outage to refuse the deleted account's token");
+    }
+
+    /// <summary>
+    /// A revocation's key is written once and read only when a validator starts, so Redis under memory pressure may
+    /// evict it (volatile-lru), or come back empty: auth writes the missing keys of recent revocations again, and a
+    /// service started afterwards still refuses the logged-out token. Before, it accepted it until it expired.
+    /// </summary>
+    [Fact]
+    public async Task A_revocation_redis_lost_is_written_again_so_a_service_started_later_refuses_the_token()
+    {
+        var (_, tokens) = await api.NewUserAsync();
+        var sessionId = new JsonWebToken(tokens.AccessToken).GetClaim("sid").Value;
+        using var logout = await api.SendAsync(HttpMethod.Post, "/api/auth/logout", tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(fixture.Tier.RedisConnectionString);
+        var key = new RedisKey($"revoked:session:{sessionId}");
+        Assert.True(await redis.GetDatabase().KeyDeleteAsync(key), "the logout wrote the revocation's key");
+
+        await Poll.UntilAsync(() => redis.GetDatabase().KeyExistsAsync(key), TimeSpan.FromSeconds(15), "auth to write the lost revocation again");
+        Assert.InRange((await redis.GetDatabase().KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(11));
+        await using var started = await OtherService.StartAsync(fixture.Tier, host);
+        Assert.Equal(HttpStatusCode.Unauthorized, await started.WhoAmIAsync(tokens.AccessToken));
     }
 
     [Fact]

@@ -12,10 +12,16 @@ namespace Platform.Auth.Sessions;
 /// Carries session revocations from PostgreSQL (the record) to every validator (through Redis). A revocation is
 /// published at once; if Redis does not take it, the revocation is still recorded and this propagator keeps
 /// re-publishing every session revoked within the last token lifetime until Redis accepts — also once at start,
-/// so an auth restart during a Redis outage loses nothing. Publishing is idempotent (a key with a TTL).
+/// so an auth restart during a Redis outage loses nothing, and again whenever the connection to Redis comes back
+/// (it may have come back empty). Publishing is idempotent (a key with a TTL).
+/// A revocation's key is written once and never read until a validator starts, so under memory pressure Redis may
+/// evict it (volatile-lru) long before its TTL; every <see cref="TokenOptions.RevocationReassertSeconds"/> the
+/// propagator writes again the keys of recent revocations that Redis no longer holds. Without that, a pod started
+/// after the eviction (a scale-up, a rollout) accepted a logged-out session's tokens until they expired.
 /// </summary>
 public sealed partial class RevocationPropagator(
     SessionRevocations revocations,
+    IRedisConnection redis,
     IServiceScopeFactory scopes,
     IOptions<TokenOptions> tokens,
     TimeProvider clock,
@@ -47,15 +53,32 @@ public sealed partial class RevocationPropagator(
 
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RetryInterval, clock);
-        do
+        EventHandler onRestored = (_, _) => behind = true;
+        redis.Restored += onRestored;
+        try
         {
-            if (behind)
+            var reassertEvery = TimeSpan.FromSeconds(tokens.Value.RevocationReassertSeconds);
+            var reassertAt = clock.GetUtcNow() + reassertEvery;
+            using var timer = new PeriodicTimer(RetryInterval, clock);
+            do
             {
-                await CatchUpAsync(stoppingToken);
+                if (behind)
+                {
+                    await CatchUpAsync(stoppingToken);
+                    reassertAt = clock.GetUtcNow() + reassertEvery;
+                }
+                else if (clock.GetUtcNow() >= reassertAt)
+                {
+                    await ReassertAsync(stoppingToken);
+                    reassertAt = clock.GetUtcNow() + reassertEvery;
+                }
             }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        finally
+        {
+            redis.Restored -= onRestored;
+        }
     }
 
     private async Task CatchUpAsync(CancellationToken cancellationToken)
@@ -64,17 +87,7 @@ public sealed partial class RevocationPropagator(
         try
         {
             var now = clock.GetUtcNow();
-            var since = now - Relevance;
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
-            var recent = await db.Sessions.AsNoTracking()
-                .Where(s => s.RevokedAt > since)
-                .Where(s => s.RevokedReason != SessionManager.IdleReason && s.RevokedReason != SessionManager.AbsoluteReason) // no token outlives an expiry
-                .Select(s => new Revocation(s.Id, s.RevokedAt!.Value))
-                .ToListAsync(cancellationToken);
-            // Deleted accounts' sessions are gone from that table (AccountDeletion keeps their revocations here).
-            recent.AddRange(await db.Database.SqlQuery<Revocation>(
-                $"""SELECT session_id AS "Id", revoked_at AS "RevokedAt" FROM deleted_user_sessions WHERE revoked_at > {since}""").ToListAsync(cancellationToken));
+            var recent = await RecentAsync(now, cancellationToken);
             foreach (var session in recent)
             {
                 await revocations.PublishAsync(session.Id, session.RevokedAt + Relevance - now);
@@ -91,6 +104,50 @@ public sealed partial class RevocationPropagator(
         }
     }
 
+    /// <summary>Every auth replica does this; a key another one wrote first is simply not written twice.</summary>
+    private async Task ReassertAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var now = clock.GetUtcNow();
+            var missing = 0;
+            foreach (var session in await RecentAsync(now, cancellationToken))
+            {
+                var ttl = session.RevokedAt + Relevance - now;
+                if (ttl > TimeSpan.Zero && await revocations.ReassertAsync(session.Id, ttl))
+                {
+                    missing++;
+                }
+            }
+            if (missing > 0)
+            {
+                LogReasserted(logger, missing);
+            }
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e) || e is Npgsql.NpgsqlException)
+        {
+            behind = true;
+            LogStillBehind(logger, e);
+        }
+    }
+
+    /// <summary>The revocations whose tokens may still be valid somewhere.</summary>
+    private async Task<List<Revocation>> RecentAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var since = now - Relevance;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        var recent = await db.Sessions.AsNoTracking()
+            .Where(s => s.RevokedAt > since)
+            .Where(s => s.RevokedReason != SessionManager.IdleReason && s.RevokedReason != SessionManager.AbsoluteReason) // no token outlives an expiry
+            .Select(s => new Revocation(s.Id, s.RevokedAt!.Value))
+            .ToListAsync(cancellationToken);
+        // Deleted accounts' sessions are gone from that table (AccountDeletion keeps their revocations here).
+        recent.AddRange(await db.Database.SqlQuery<Revocation>(
+            $"""SELECT session_id AS "Id", revoked_at AS "RevokedAt" FROM deleted_user_sessions WHERE revoked_at > {since}""").ToListAsync(cancellationToken));
+        return recent;
+    }
+
     private sealed record Revocation(Guid Id, DateTimeOffset RevokedAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis did not take {Count} session revocations; they are recorded and will be re-published")]
@@ -98,6 +155,9 @@ public sealed partial class RevocationPropagator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Re-published {Count} recent session revocations")]
     private static partial void LogCaughtUp(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis had lost {Count} recent session revocations (evicted, or it came back empty); they were written again")]
+    private static partial void LogReasserted(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session revocations are still not published; retrying")]
     private static partial void LogStillBehind(ILogger logger, Exception exception);
