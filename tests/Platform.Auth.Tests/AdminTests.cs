@@ -199,5 +199,7 @@ public sealed class AdminTests(AuthTierFixture fixture) : IAsyncLifetime
         Assert.Equal(user.Id, Assert.Single(deletions.GetProperty("items").EnumerateArray()).GetProperty("targetUserId").GetGuid());
         using var badFilter = await admin.SendAsync(HttpMethod.Get, "/api/admin/audit?actorId=me", boss.Tokens);
         await AuthApiClient.ProblemAsync(badFilter, HttpStatusCode.BadRequest, ProblemTypes.Validation);
+        using var nulAction = await admin.SendAsync(HttpMethod.Get, "/api/admin/audit?action=%00", boss.Tokens);
+        await AuthApiClient.ProblemAsync(nulAction, HttpStatusCode.BadRequest, ProblemTypes.Validation);
     }
 }

@@ -150,6 +150,7 @@ public sealed class TasksApiTests(TasksTierFixture fixture) : IAsyncLifetime
     [InlineData("\"7\", \"2\"", HttpStatusCode.OK)]
     [InlineData("W/\"2\"", HttpStatusCode.PreconditionFailed)]
     [InlineData("2", HttpStatusCode.PreconditionFailed)]
+    [InlineData("", HttpStatusCode.PreconditionFailed)]
     public async Task If_match_compares_strongly_and_accepts_a_list_or_a_star(string ifMatch, HttpStatusCode expected)
     {
         var task = await user.CreateOkAsync("Versioned");

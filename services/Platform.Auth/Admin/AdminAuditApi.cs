@@ -27,9 +27,9 @@ public static class AdminAuditApi
         var target = ParseGuid(targetUserId, "targetUserId", errors);
         var from = ParseTime(since, "since", errors);
         var to = ParseTime(until, "until", errors);
-        if (action is { Length: > 64 })
+        if (action is { Length: > 64 } || action?.Any(char.IsControl) == true)
         {
-            errors["action"] = ["The action is at most 64 characters."];
+            errors["action"] = ["The action is at most 64 characters without control characters."];
         }
         if (errors.Count > 0)
         {

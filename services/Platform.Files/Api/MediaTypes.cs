@@ -2,7 +2,12 @@ using Microsoft.Net.Http.Headers;
 
 namespace Platform.Files.Api;
 
-/// <summary>The content type a file is stored and served with: a syntactically valid media type, else octet-stream.</summary>
+/// <summary>
+/// The content type a file is stored and served with: a syntactically valid media type in visible ASCII, else
+/// octet-stream. A quoted parameter may hold any octet by RFC 9110's grammar (and MediaTypeHeaderValue accepts it),
+/// but a NUL is refused by PostgreSQL and a control or non-ASCII character by Kestrel in the Content-Type of every
+/// download: either was a 500.
+/// </summary>
 public static class MediaTypes
 {
     public const string Default = "application/octet-stream";
@@ -17,6 +22,7 @@ public static class MediaTypes
         {
             return Default;
         }
-        return parsed.ToString();
+        var normalized = parsed.ToString();
+        return normalized.All(c => c is >= ' ' and <= '~') ? normalized : Default;
     }
 }

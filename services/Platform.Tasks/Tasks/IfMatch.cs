@@ -4,7 +4,8 @@ namespace Platform.Tasks.Tasks;
 
 /// <summary>
 /// The <c>If-Match</c> precondition (RFC 9110 §13.1.1) with strong comparison: <c>*</c> or a list of ETags;
-/// a weak or malformed one never matches. No header means no precondition.
+/// a weak or malformed one never matches. No header means no precondition; a header with an empty value is a
+/// precondition nothing matches (412), not an absent one: a client that sent it meant a condition.
 /// </summary>
 public sealed class IfMatch
 {
@@ -14,7 +15,7 @@ public sealed class IfMatch
 
     public static IfMatch? From(StringValues header)
     {
-        if (StringValues.IsNullOrEmpty(header))
+        if (header.Count == 0)
         {
             return null;
         }
