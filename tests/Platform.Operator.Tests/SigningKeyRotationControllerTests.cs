@@ -162,6 +162,27 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
             r => Objects.Status(r, "activeKid") != first && Objects.Condition(r, "Degraded") == "False", Deadline, "the next key active once every pod caught up");
     }
 
+    /// <summary>
+    /// A crash-looping auth pod is in phase Running but not ready, answers nothing and serves no one: activation must
+    /// not wait for it. Before, it postponed the activation, and rewrote the Secret, every few minutes for ever.
+    /// </summary>
+    [Fact]
+    public async Task Activation_does_not_wait_for_an_auth_pod_that_is_not_ready()
+    {
+        emulator.Put(Pods, Objects.AuthPod("auth-0"));
+        emulator.Put(Pods, Objects.AuthPod("auth-crashing", ready: false));
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", prePublish: "2s"));
+        var first = (await KeysetAsync(k => k is not null, "the keyset"))!.Keys[0].Kid;
+        authPods.LoadedVersions["auth-crashing"] = 0;
+
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset", prePublish: "2s", rotateNow: "now-please"));
+
+        var rotated = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")),
+            r => Objects.Status(r, "activeKid") is { } active && active != first, Deadline, "the next key active although a pod that is not ready lags");
+        Assert.Equal("False", Objects.Condition(rotated, "Degraded"));
+        Assert.DoesNotContain("KeyActivationPostponed", EventReasons());
+    }
+
     [Fact]
     public async Task Activation_waits_only_for_the_auth_pods_its_selector_names_not_another_releases()
     {

@@ -150,9 +150,15 @@ public sealed class SigningKeyRotationController : Controller
     {
         var selector = rotation.Spec.AuthPodSelector is { MatchLabels.Count: > 0 } own ? own.ToQuery() : options.AuthPodSelector;
         var pods = await api.ListAsync<V1Pod>(selector, cancellationToken);
-        var running = pods.Items.Where(p => p.Status?.Phase == "Running" && p.Metadata.DeletionTimestamp is null);
-        return await Task.WhenAll(running.Select(p => probe.AskAsync(p, cancellationToken)));
+        // Only pods in the Service's endpoints sign tokens and serve the JWKS. A pod in CrashLoopBackOff is still in
+        // phase Running and answers nothing: counted, it postponed the activation (and rewrote the Secret) for ever.
+        // A pod that becomes ready later has the Secret's current version mounted, and the old key stays published.
+        var serving = pods.Items.Where(p => p.Status?.Phase == "Running" && p.Metadata.DeletionTimestamp is null && IsReady(p));
+        return await Task.WhenAll(serving.Select(p => probe.AskAsync(p, cancellationToken)));
     }
+
+    private static bool IsReady(V1Pod pod) =>
+        pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
     private async Task WriteSecretAsync(SigningKeyRotation rotation, V1Secret? existing, Keyset keyset, string? handledRotateNow, CancellationToken cancellationToken)
     {

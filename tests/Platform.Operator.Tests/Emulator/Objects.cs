@@ -25,12 +25,18 @@ public static class Objects
         ["spec"] = new JsonObject { ["replicas"] = 2, ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } } },
     };
 
-    public static JsonObject AuthPod(string name, string release = "platform") => new()
+    /// <summary>An auth pod; not ready is how a crash-looping one looks (its phase stays Running).</summary>
+    public static JsonObject AuthPod(string name, string release = "platform", bool ready = true) => new()
     {
         ["apiVersion"] = "v1",
         ["kind"] = "Pod",
         ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["app.kubernetes.io/name"] = "auth", ["app.kubernetes.io/instance"] = release } },
-        ["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.0.0.1" },
+        ["status"] = new JsonObject
+        {
+            ["phase"] = "Running",
+            ["podIP"] = "10.0.0.1",
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
+        },
     };
 
     public static JsonObject Policy(string name, long targetRps, params (string Service, decimal Share, decimal RpsPerPod, int Min, int Max)[] services) => new()
