@@ -22,7 +22,7 @@ public sealed class ScalingPolicyController : Controller
     private readonly Informer<ScalingPolicy> policies;
     private readonly Informer<V2HorizontalPodAutoscaler> autoscalers;
     private readonly Informer<V1Deployment> deployments;
-    private readonly ConcurrentDictionary<string, long?> autoscalerGenerations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> autoscalerShapes = new(StringComparer.Ordinal);
 
     public ScalingPolicyController(IKubernetesApi api, OperatorOptions options, TimeProvider clock, OperatorMetrics metrics, ILogger<ScalingPolicyController> logger)
         : base("scalingpolicy", clock, metrics, logger)
@@ -54,23 +54,35 @@ public sealed class ScalingPolicyController : Controller
         }
     }
 
+    /// <summary>
+    /// An HPA whose spec, labels or owners changed (someone edited it) brings its policy back; its status, which the
+    /// HPA controller rewrites every 15 s, does not. Not by metadata.generation: the API server bumps an HPA's only
+    /// behind the HPAGeneration feature gate (alpha in 1.37), so an edit was reverted only at the next resync.
+    /// </summary>
     private void OnAutoscaler(WatchEventType type, V2HorizontalPodAutoscaler autoscaler)
     {
         var name = autoscaler.Metadata.Name;
-        var generationMoved = !autoscalerGenerations.TryGetValue(name, out var seen) || seen != autoscaler.Metadata.Generation;
+        var shape = ShapeOf(autoscaler);
+        var edited = !autoscalerShapes.TryGetValue(name, out var seen) || seen != shape;
         if (type == WatchEventType.Deleted)
         {
-            autoscalerGenerations.TryRemove(name, out _);
+            autoscalerShapes.TryRemove(name, out _);
         }
         else
         {
-            autoscalerGenerations[name] = autoscaler.Metadata.Generation;
+            autoscalerShapes[name] = shape;
         }
-        if ((type == WatchEventType.Deleted || generationMoved) && Owner.ControllerName(autoscaler.Metadata, "ScalingPolicy") is { } owner)
+        if ((type == WatchEventType.Deleted || edited) && Owner.ControllerName(autoscaler.Metadata, "ScalingPolicy") is { } owner)
         {
             Schedule.Add(owner);
         }
     }
+
+    /// <summary>What <see cref="Matches"/> compares: the spec, the labels and the owners.</summary>
+    private static string ShapeOf(V2HorizontalPodAutoscaler autoscaler) =>
+        KubernetesJson.Serialize(autoscaler.Spec) + "\n" +
+        string.Join(',', (autoscaler.Metadata.Labels ?? new Dictionary<string, string>()).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")) + "\n" +
+        string.Join(',', (autoscaler.Metadata.OwnerReferences ?? []).Select(o => o.Uid));
 
     private void OnDeployment(WatchEventType type, V1Deployment deployment)
     {

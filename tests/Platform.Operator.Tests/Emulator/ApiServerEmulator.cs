@@ -16,7 +16,8 @@ namespace Platform.Operator.Tests.Emulator;
 /// <summary>
 /// An in-process Kubernetes API server for the REST paths the operator uses, on Kestrel, with the semantics
 /// the operator relies on: resourceVersion (one global counter) and metadata.generation (bumped when anything
-/// but metadata and status changes), 409 on a stale resourceVersion or an existing name, 404, label selectors,
+/// but metadata and status changes; absent on HorizontalPodAutoscalers, whose generation a real API server tracks
+/// only behind the HPAGeneration feature gate, alpha in Kubernetes 1.37), 409 on a stale resourceVersion or an existing name, 404, label selectors,
 /// status subresources (every collection but secrets, leases and events), owner references with cascading
 /// delete, JSON merge patch, and watches with bookmarks, resume and 410 for a compacted version.
 /// Server-side apply is simplified: the body must be JSON (which is YAML); the applied configuration is
@@ -492,6 +493,8 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         return (200, Update(collection, existing, next, keepStatus: !WithoutStatusSubresource.Contains(Plural(collection)), keepSpec: false)!.DeepClone().AsObject());
     }
 
+    private static bool TracksGeneration(string collection) => !collection.EndsWith("/horizontalpodautoscalers", StringComparison.Ordinal);
+
     private JsonObject Create(string collection, JsonObject body)
     {
         var resource = body.DeepClone().AsObject();
@@ -499,7 +502,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         metadata["uid"] = Guid.NewGuid().ToString();
         metadata["namespace"] = NamespaceOf(collection);
         metadata["creationTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        metadata["generation"] = 1L;
+        if (TracksGeneration(collection))
+        {
+            metadata["generation"] = 1L;
+        }
         metadata["resourceVersion"] = Rv(++revision);
         if (!collections.TryGetValue(collection, out var items))
         {
@@ -527,7 +533,11 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         {
             metadata[fixedField] = old[fixedField]?.DeepClone();
         }
-        metadata["generation"] = old["generation"]!.GetValue<long>() + (Content(next) == Content(existing) ? 0 : 1);
+        metadata.Remove("generation");
+        if (TracksGeneration(collection))
+        {
+            metadata["generation"] = old["generation"]!.GetValue<long>() + (Content(next) == Content(existing) ? 0 : 1);
+        }
         metadata["resourceVersion"] = old["resourceVersion"]!.DeepClone();
         if (JsonNode.DeepEquals(Normalized(next), Normalized(existing)))
         {
