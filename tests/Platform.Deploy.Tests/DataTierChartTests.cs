@@ -75,32 +75,168 @@ public sealed partial class DataTierChartTests
     [Fact]
     public async Task A_replica_whose_slot_was_lost_clones_the_primary_again_and_streams()
     {
-        var clone = ReplicaScript(await RenderAsync(), "clone-primary.sh");
+        var manifests = await RenderAsync();
         await using var servers = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26700));
         var replicaData = Path.Combine(servers.Directory, "replica");
 
         // First start: no clone yet, so it clones and creates its slot.
-        await servers.RunCloneAsync(clone, replicaData);
+        await servers.StartReplicaContainerAsync(manifests, replicaData);
         Assert.Contains(await servers.SlotStatusAsync("replica_0"), HoldingWal);
-        await servers.StartReplicaAsync(replicaData);
+        Assert.False(File.Exists(servers.CloneMark));
         await servers.PrimarySqlAsync("CREATE TABLE marks (n int); INSERT INTO marks VALUES (1);");
         await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "1");
+        Assert.Equal(0, (await servers.ReplicaAliveAsync(manifests)).ExitCode);
 
         // A restart while the slot holds its WAL keeps the clone.
         await servers.StopReplicaAsync(replicaData);
         await File.WriteAllTextAsync(Path.Combine(replicaData, "kept-clone"), "");
-        Assert.Contains("streaming from the clone", await servers.RunCloneAsync(clone, replicaData), StringComparison.Ordinal);
+        Assert.Contains("streaming from the clone", await servers.StartReplicaContainerAsync(manifests, replicaData), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(replicaData, "kept-clone")));
+        await servers.StopReplicaAsync(replicaData);
 
-        // Down long enough that the primary invalidates its slot (max_slot_wal_keep_size): the clone is useless.
+        // Down long enough that the primary invalidates its slot (max_slot_wal_keep_size): the clone is useless, the
+        // liveness check fails, and the restarted container clones the primary again before its server starts.
         await servers.InvalidateSlotAsync("replica_0");
         await servers.PrimarySqlAsync("INSERT INTO marks VALUES (2);");
-        Assert.Contains("cloning again", await servers.RunCloneAsync(clone, replicaData), StringComparison.Ordinal);
+        var alive = await servers.ReplicaAliveAsync(manifests);
+        Assert.Equal(1, alive.ExitCode);
+        Assert.Contains("slot replica_0 is lost", alive.Output, StringComparison.Ordinal);
+        Assert.Contains("cloning again", await servers.StartReplicaContainerAsync(manifests, replicaData), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(replicaData, "kept-clone")));
         Assert.Contains(await servers.SlotStatusAsync("replica_0"), HoldingWal);
-        await servers.StartReplicaAsync(replicaData);
         await servers.PrimarySqlAsync("INSERT INTO marks VALUES (3);");
         await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "3");
+    }
+
+    [Fact]
+    public async Task An_interrupted_clone_is_cloned_again_never_started()
+    {
+        var manifests = await RenderAsync();
+        await using var servers = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26706));
+        var replicaData = Path.Combine(servers.Directory, "replica");
+        await servers.PrimarySqlAsync("CREATE TABLE marks (n int); INSERT INTO marks VALUES (1);");
+
+        // What a container killed in pg_basebackup leaves: the slot it created at its start, and a copy that has
+        // PG_VERSION (among the first files) but not global/pg_control (the last), beside the data directory.
+        await servers.ShellAsync($"""
+            pg_basebackup -h 127.0.0.1 -p {servers.Port} -U replicator -D "$PGDATA.cloning" -X stream -R -C -S replica_0 -c fast
+            rm "$PGDATA.cloning/global/pg_control" && touch "$PGDATA.cloning/partial"
+            """, replicaData);
+        Assert.Contains(await servers.SlotStatusAsync("replica_0"), HoldingWal);
+        await servers.StartReplicaContainerAsync(manifests, replicaData);
+        Assert.False(File.Exists(Path.Combine(replicaData, "partial")));
+        Assert.False(System.IO.Directory.Exists(replicaData + ".cloning"));
+        await servers.PrimarySqlAsync("INSERT INTO marks VALUES (2);");
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "2");
+
+        // A partial copy in the data directory itself, as the clones before this version were made (and kept).
+        await servers.StopReplicaAsync(replicaData);
+        File.Delete(Path.Combine(replicaData, "global", "pg_control"));
+        Assert.Contains("holds no complete clone", await servers.StartReplicaContainerAsync(manifests, replicaData), StringComparison.Ordinal);
+        Assert.Contains(await servers.SlotStatusAsync("replica_0"), HoldingWal);
+        await servers.PrimarySqlAsync("INSERT INTO marks VALUES (3);");
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "3");
+    }
+
+    [Fact]
+    public async Task A_replica_with_a_clone_serves_reads_while_the_primary_is_down()
+    {
+        var manifests = await RenderAsync();
+        await using var servers = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26708));
+        var replicaData = Path.Combine(servers.Directory, "replica");
+        await servers.PrimarySqlAsync("CREATE TABLE marks (n int); INSERT INTO marks VALUES (1);");
+        await servers.StartReplicaContainerAsync(manifests, replicaData);
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "1");
+        await servers.StopReplicaAsync(replicaData);
+        await servers.StopPrimaryAsync();
+
+        // It waits a while for the primary, marked alive for the probes meanwhile, then starts from its clone.
+        var starting = servers.StartReplicaContainerAsync(manifests, replicaData, primaryWaitSeconds: 6);
+        await Poll.UntilAsync(() => Task.FromResult(File.Exists(servers.CloneMark)), TimeSpan.FromSeconds(5), "the clone mark while the replica waits for the primary");
+        Assert.Contains("does not answer", await starting, StringComparison.Ordinal);
+        Assert.False(File.Exists(servers.CloneMark));
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "1");
+
+        // Back, the primary streams to it again.
+        await servers.StartPrimaryAgainAsync();
+        await servers.PrimarySqlAsync("INSERT INTO marks VALUES (2);");
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "2");
+    }
+
+    [Fact]
+    public async Task A_replica_starts_and_streams_after_an_upgrade_lowered_max_connections()
+    {
+        var manifests = await RenderAsync();
+        await using var servers = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26710), "-c max_connections=200");
+        var replicaData = Path.Combine(servers.Directory, "replica");
+        await servers.PrimarySqlAsync("CREATE TABLE marks (n int); INSERT INTO marks VALUES (1);");
+        await servers.StartReplicaContainerAsync(manifests, replicaData, maxConnections: 200);
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "1");
+        Assert.Equal("", await servers.StandbySettingsAsync(manifests, replicaData, maxConnections: 200));
+
+        // The upgrade restarts the primary with fewer connections, then the replica, whose control file still
+        // records the primary's former value: a standby below it refuses to start.
+        await servers.StopReplicaAsync(replicaData);
+        await servers.StopPrimaryAsync();
+        await servers.StartPrimaryAgainAsync("-c max_connections=120");
+        await servers.PrimarySqlAsync("INSERT INTO marks VALUES (2);");
+        Assert.Equal("-c max_connections=200", await servers.StandbySettingsAsync(manifests, replicaData, maxConnections: 120));
+        await servers.StartReplicaContainerAsync(manifests, replicaData, maxConnections: 120);
+        Assert.Equal("200", await servers.ReplicaSqlAsync("SHOW max_connections"));
+        await servers.WaitForReplicaAsync("SELECT count(*) FROM marks", "2");
+
+        // Once it has replayed the primary's change, its control file records 120, and its next start uses its own.
+        Assert.Equal("", await servers.StandbySettingsAsync(manifests, replicaData, maxConnections: 120));
+        await servers.StopReplicaAsync(replicaData);
+        await servers.StartReplicaContainerAsync(manifests, replicaData, maxConnections: 120);
+        Assert.Equal("120", await servers.ReplicaSqlAsync("SHOW max_connections"));
+    }
+
+    [Fact]
+    public async Task A_replica_prepares_its_data_at_every_start_of_its_container_and_its_probes_spare_it_meanwhile()
+    {
+        var manifests = await RenderAsync();
+        var pod = PodTemplate(manifests, "platform-postgresql-read")["spec"]!;
+        var container = Container(manifests, "platform-postgresql-read");
+        var environment = container["env"]!.AsArray().Where(e => e!["value"] is not null).ToDictionary(e => (string)e!["name"]!, e => (string)e!["value"]!);
+
+        // The kubelet restarts only the container of a replica whose slot was lost, and runs init containers only
+        // when it creates the pod: the container's own command must clone, then run the image's entrypoint.
+        Assert.Null(pod["initContainers"]);
+        Assert.Equal(["sh", "/scripts/start-replica.sh"], container["command"]!.AsArray().Select(c => (string)c!));
+        Assert.Equal("postgres", ServerArgs(manifests, "platform-postgresql-read")[0]);
+        Assert.Contains("exec docker-entrypoint.sh \"$@\"", ReplicaScript(manifests, "start-replica.sh"), StringComparison.Ordinal);
+
+        // The clone mark is on the run emptyDir: writable under a read-only root filesystem, and gone with the pod.
+        var mark = environment["PLATFORM_CLONE_MARK"];
+        var mount = container["volumeMounts"]!.AsArray().Single(m => mark.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal))!;
+        Assert.NotNull(pod["volumes"]!.AsArray().Single(v => (string)v!["name"]! == (string)mount["name"]!)!["emptyDir"]);
+
+        // Each probe as the kubelet runs it in the container, while no server answers yet (pg_isready: 2).
+        var directory = Path.Combine(Path.GetTempPath(), $"platform-replica-probes-{Guid.NewGuid():N}");
+        try
+        {
+            var scripts = WriteReplicaScripts(manifests, Path.Combine(directory, "scripts"));
+            var answering = WriteProgram(Path.Combine(directory, "bin"), "pg_isready", "exit 2");
+            environment["PLATFORM_CLONE_MARK"] = Path.Combine(directory, "clone-primary.running");
+            environment["PLATFORM_REPLICATION_PASSWORD"] = "unused";
+            environment["PATH"] = $"{answering}:{Environment.GetEnvironmentVariable("PATH")}";
+            async Task<bool> Passes(string probe)
+            {
+                var command = container[probe]!["exec"]!["command"]!.AsArray().Select(c => ((string)c!).Replace("/scripts/", scripts + "/", StringComparison.Ordinal)).ToList();
+                return (await ShellCommand.RunAsync(command[0], command[1..], environment, TimeSpan.FromSeconds(30))).ExitCode == 0;
+            }
+
+            // clone-primary.sh running: alive (a restart would only begin the clone again), not ready.
+            await File.WriteAllTextAsync(environment["PLATFORM_CLONE_MARK"], "");
+            Assert.Equal((true, true, false), (await Passes("startupProbe"), await Passes("livenessProbe"), await Passes("readinessProbe")));
+            File.Delete(environment["PLATFORM_CLONE_MARK"]);
+            Assert.Equal((false, false, false), (await Passes("startupProbe"), await Passes("livenessProbe"), await Passes("readinessProbe")));
+        }
+        finally
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -387,6 +523,10 @@ public sealed partial class DataTierChartTests
     private static List<string> ServerArgs(IReadOnlyList<JsonNode> manifests, string statefulSet) =>
         [.. Container(manifests, statefulSet)["args"]!.AsArray().Select(a => a!.ToString())];
 
+    /// <summary>The replicas' server arguments as rendered, max_connections set last (PostgreSQL takes the last).</summary>
+    private static List<string> ReplicaArgs(IReadOnlyList<JsonNode> manifests, int maxConnections) =>
+        [.. ServerArgs(manifests, "platform-postgresql-read"), "-c", $"max_connections={maxConnections}"];
+
     /// <summary>A `-c name=value` server setting as PostgreSQL takes it: the last one wins; absent, the server's default.</summary>
     private static int Setting(List<string> args, string name, int fallback) =>
         args.LastOrDefault(a => a.StartsWith(name + "=", StringComparison.Ordinal)) is { } setting
@@ -396,6 +536,27 @@ public sealed partial class DataTierChartTests
     private static string ReplicaScript(IReadOnlyList<JsonNode> manifests, string key) =>
         (string?)manifests.OfKind("ConfigMap").SingleOrDefault(c => c.Name() == "platform-postgresql-read-scripts")?["data"]?[key]
         ?? throw new Xunit.Sdk.XunitException($"no {key} in a platform-postgresql-read-scripts ConfigMap");
+
+    /// <summary>The replicas' scripts ConfigMap as its volume shows it (/scripts); returns the directory.</summary>
+    private static string WriteReplicaScripts(IReadOnlyList<JsonNode> manifests, string directory)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        foreach (var script in manifests.OfKind("ConfigMap").Single(c => c.Name() == "platform-postgresql-read-scripts")["data"]!.AsObject())
+        {
+            File.WriteAllText(Path.Combine(directory, script.Key), (string)script.Value!);
+        }
+        return directory;
+    }
+
+    /// <summary>An executable shell script named <paramref name="name"/> in <paramref name="directory"/>, which it returns.</summary>
+    private static string WriteProgram(string directory, string name, string body)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+        return directory;
+    }
 
     /// <summary>
     /// A service container's environment as the kubelet gives it: every password in a Secret is <paramref name="password"/>,
@@ -430,11 +591,13 @@ public sealed partial class DataTierChartTests
     /// <summary>
     /// A PostgreSQL primary on this machine (the Debian postgresql package's binaries), set up as the chart's is for
     /// its replicas (WAL for streaming, slots, a small max_slot_wal_keep_size so a slot is quickly lost), and a
-    /// replica started from whatever the replica's scripts leave in its data directory. As root, every server
-    /// command runs as the postgres user.
+    /// replica run by the chart's own scripts for replica 0 of the StatefulSet, as its container would run them. As
+    /// root, every server command and script runs as the postgres user.
     /// </summary>
     private sealed class LocalPostgres : IAsyncDisposable
     {
+        private const string PrimarySettings = "-c wal_level=replica -c max_wal_senders=10 -c max_replication_slots=10 -c max_slot_wal_keep_size=1MB -c fsync=off";
+
         private readonly string bin;
         private readonly int port;
         private readonly List<string> started = [];
@@ -452,7 +615,13 @@ public sealed partial class DataTierChartTests
 
         private int ReplicaPort => port + 1;
 
-        public static async Task<LocalPostgres> StartPrimaryAsync(int port)
+        private string PrimaryData => Path.Combine(Directory, "primary");
+
+        /// <summary>Where the replica's clone-primary.sh marks that it runs (in the pod, on the run emptyDir).</summary>
+        public string CloneMark => Path.Combine(Directory, "clone-primary.running");
+
+        /// <summary>Starts a primary; <paramref name="settings"/> ("-c name=value ...") follow the replication ones.</summary>
+        public static async Task<LocalPostgres> StartPrimaryAsync(int port, string settings = "")
         {
             var bin = System.IO.Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).Where(b => File.Exists(Path.Combine(b, "initdb"))).Order().LastOrDefault()
                       ?? throw new InvalidOperationException("needs the PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)");
@@ -463,45 +632,57 @@ public sealed partial class DataTierChartTests
             {
                 await ShellCommand.RunAsync("chown", ["postgres", directory], null, TimeSpan.FromSeconds(10));
             }
-            var primary = Path.Combine(directory, "primary");
-            await servers.RunAsync("initdb", ["-D", primary, "-U", "postgres", "--auth=trust"]);
-            await servers.StartAsync(primary, port, "-c wal_level=replica -c max_wal_senders=10 -c max_replication_slots=10 -c max_slot_wal_keep_size=1MB -c fsync=off");
+            await servers.RunAsync("initdb", ["-D", servers.PrimaryData, "-U", "postgres", "--auth=trust"]);
+            await servers.StartPrimaryAgainAsync(settings);
             await servers.PrimarySqlAsync("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD 'unused';");
             return servers;
         }
 
-        /// <summary>Runs the replica's clone-primary.sh as its init container would, for replica 0 of the StatefulSet.</summary>
-        public async Task<string> RunCloneAsync(string script, string data)
+        public Task StartPrimaryAgainAsync(string settings = "") => StartAsync(PrimaryData, port, $"{PrimarySettings} {settings}");
+
+        public Task StopPrimaryAsync() => StopAsync(PrimaryData);
+
+        /// <summary>
+        /// Runs the replica container's command, start-replica.sh, with the chart's server arguments (max_connections
+        /// set last: the chart's thousands would only cost these servers shared memory). Its end, the image's
+        /// entrypoint, is stood in for by one that starts the server in the background on the replica's port.
+        /// </summary>
+        public async Task<string> StartReplicaContainerAsync(IReadOnlyList<JsonNode> manifests, string data, int maxConnections = 100, int primaryWaitSeconds = 30)
         {
-            var path = Path.Combine(Directory, "clone-primary.sh");
-            await File.WriteAllTextAsync(path, script);
-            return await RunAsync("sh", [path], new Dictionary<string, string>
-            {
-                ["HOSTNAME"] = "platform-postgresql-read-0",
-                ["PGDATA"] = data,
-                ["PLATFORM_PRIMARY_HOST"] = "127.0.0.1",
-                ["PLATFORM_PRIMARY_PORT"] = port.ToString(CultureInfo.InvariantCulture),
-                ["PLATFORM_REPLICATION_USER"] = "replicator",
-                ["PLATFORM_REPLICATION_PASSWORD"] = "unused",
-                ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}",
-            });
+            var image = WriteProgram(Path.Combine(Directory, "image"), "docker-entrypoint.sh", $$"""
+                [ "$1" = postgres ] || { echo "not the server: $*" >&2; exit 1; }
+                shift
+                pg_ctl -D "$PGDATA" -w -t 60 -l "$PGDATA.log" start -o "$* -c port={{ReplicaPort}} -c listen_addresses=127.0.0.1 -c unix_socket_directories={{Directory}}" || { cat "$PGDATA.log"; exit 1; }
+                """);
+            started.Add(data);
+            return (await RunReplicaScriptAsync(manifests, "start-replica.sh", data, ReplicaArgs(manifests, maxConnections), image, primaryWaitSeconds))
+                .EnsureSuccess("start-replica.sh").Output;
         }
 
-        public Task StartReplicaAsync(string data) => StartAsync(data, ReplicaPort, "-c hot_standby=on");
+        /// <summary>What standby-settings.sh adds to the server's arguments for the data directory as it is.</summary>
+        public async Task<string> StandbySettingsAsync(IReadOnlyList<JsonNode> manifests, string data, int maxConnections) =>
+            (await RunReplicaScriptAsync(manifests, "standby-settings.sh", data, ReplicaArgs(manifests, maxConnections)))
+                .EnsureSuccess("standby-settings.sh").StandardOutput.Trim();
 
-        public async Task StopReplicaAsync(string data)
-        {
-            await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
-            started.Remove(data);
-        }
+        /// <summary>The replica's liveness check, its server answering (it does not listen on 5432 here, as in the pod).</summary>
+        public Task<CommandResult> ReplicaAliveAsync(IReadOnlyList<JsonNode> manifests) =>
+            RunReplicaScriptAsync(manifests, "replica-alive.sh", Path.Combine(Directory, "replica"), [], WriteProgram(Path.Combine(Directory, "answering"), "pg_isready", "exit 0"));
+
+        public Task StopReplicaAsync(string data) => StopAsync(data);
+
+        /// <summary>A shell script run as the server's user, PGDATA set to <paramref name="data"/>.</summary>
+        public Task<string> ShellAsync(string script, string data) =>
+            RunAsync("sh", ["-c", script], new Dictionary<string, string> { ["PGDATA"] = data, ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" });
 
         public Task<string> PrimarySqlAsync(string sql) => SqlAsync(port, sql);
+
+        public async Task<string> ReplicaSqlAsync(string sql) => (await SqlAsync(ReplicaPort, sql)).Trim();
 
         /// <summary>A login role that must give its password over TCP (scram-sha-256), where the setup trusts everyone else.</summary>
         public async Task RequirePasswordAsync(string role, string password)
         {
             await PrimarySqlAsync($"CREATE ROLE {role} LOGIN PASSWORD $password${password}$password$;");
-            var hba = Path.Combine(Directory, "primary", "pg_hba.conf");
+            var hba = Path.Combine(PrimaryData, "pg_hba.conf");
             await File.WriteAllTextAsync(hba, $"host all {role} 127.0.0.1/32 scram-sha-256\n" + await File.ReadAllTextAsync(hba));
             await PrimarySqlAsync("SELECT pg_reload_conf();");
         }
@@ -523,12 +704,37 @@ public sealed partial class DataTierChartTests
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var data in started.Prepend(Path.Combine(Directory, "primary")).Distinct().ToList())
+            foreach (var data in started.Prepend(PrimaryData).Distinct().ToList())
             {
                 var (file, line) = AsPostgres(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
                 await ShellCommand.RunAsync(file, line, null, TimeSpan.FromSeconds(30));
             }
             System.IO.Directory.Delete(Directory, recursive: true);
+        }
+
+        /// <summary>One of the replica's scripts as its container runs it (environment from platform.postgresql.replicaEnv), programs in <paramref name="path"/> first.</summary>
+        private async Task<CommandResult> RunReplicaScriptAsync(IReadOnlyList<JsonNode> manifests, string script, string data, IEnumerable<string> arguments, string? path = null, int primaryWaitSeconds = 30)
+        {
+            var scripts = WriteReplicaScripts(manifests, Path.Combine(Directory, "scripts"));
+            var (file, line) = AsPostgres("sh", [Path.Combine(scripts, script), .. arguments]);
+            return await ShellCommand.RunAsync(file, line, new Dictionary<string, string>
+            {
+                ["HOSTNAME"] = "platform-postgresql-read-0",
+                ["PGDATA"] = data,
+                ["PLATFORM_CLONE_MARK"] = CloneMark,
+                ["PLATFORM_PRIMARY_HOST"] = "127.0.0.1",
+                ["PLATFORM_PRIMARY_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["PLATFORM_PRIMARY_WAIT_SECONDS"] = primaryWaitSeconds.ToString(CultureInfo.InvariantCulture),
+                ["PLATFORM_REPLICATION_USER"] = "replicator",
+                ["PLATFORM_REPLICATION_PASSWORD"] = "unused",
+                ["PATH"] = string.Join(':', new[] { path, bin, Environment.GetEnvironmentVariable("PATH") }.OfType<string>()),
+            }, TimeSpan.FromMinutes(2));
+        }
+
+        private async Task StopAsync(string data)
+        {
+            await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
+            started.Remove(data);
         }
 
         private async Task StartAsync(string data, int serverPort, string settings)

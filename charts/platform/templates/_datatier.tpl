@@ -231,11 +231,18 @@ may pin), and max_connections from the plan. Ends with postgresql.primary.extraA
 {{/*
 The probes of a PostgreSQL server. Crash recovery or a replica replaying WAL to consistency can take long, and
 pg_isready fails meanwhile: the startup probe gives it postgresql.startupProbe before liveness may restart it.
+(dict "root" $ "startup" command "liveness" command): shell commands in place of pg_isready for those two probes;
+readiness is always pg_isready.
 */}}
 {{- define "platform.postgresql.probes" -}}
 {{- $check := dict "exec" (dict "command" (list "sh" "-c" "pg_isready -h 127.0.0.1 -p 5432")) -}}
 startupProbe:
+  {{- with .startup }}
+  exec:
+    command: ["sh", "-c", {{ . | quote }}]
+  {{- else }}
   {{- toYaml $check | nindent 2 }}
+  {{- end }}
   periodSeconds: {{ .root.Values.postgresql.startupProbe.periodSeconds }}
   failureThreshold: {{ .root.Values.postgresql.startupProbe.failureThreshold }}
 readinessProbe:
@@ -253,10 +260,15 @@ livenessProbe:
   failureThreshold: 6
 {{- end -}}
 
-{{/* What a replica's scripts (files/postgresql-read) need: its data directory, and the primary as its replication user. */}}
+{{/*
+What a replica's scripts (files/postgresql-read) need: its data directory, the primary as its replication user, and
+the file that tells the probes clone-primary.sh is running (in the run emptyDir: it must not outlive the pod).
+*/}}
 {{- define "platform.postgresql.replicaEnv" -}}
 - name: PGDATA
   value: /var/lib/postgresql/data/pgdata
+- name: PLATFORM_CLONE_MARK
+  value: /var/run/postgresql/clone-primary.running
 - name: PLATFORM_PRIMARY_HOST
   value: {{ .primary }}
 - name: PLATFORM_PRIMARY_PORT
