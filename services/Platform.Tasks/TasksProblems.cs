@@ -12,6 +12,10 @@ public static class TasksProblems
     public static ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "There is no such task.");
 
+    /// <summary>As files answers an upload of a deleted account: the token outlived the account it was issued to.</summary>
+    public static ProblemHttpResult UserDeleted() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
+
     public static ProblemHttpResult PreconditionFailed() =>
         TypedResults.Problem(statusCode: StatusCodes.Status412PreconditionFailed, type: ProblemTypes.PreconditionFailed,
             title: "The task has changed since you read it.", detail: "GET it again and retry with its current ETag in If-Match.");

@@ -1,5 +1,8 @@
+using System.Net;
+using Npgsql;
 using Platform.Broker;
 using Platform.Contracts.Events;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 using RabbitMQ.Client;
 
@@ -65,6 +68,80 @@ public sealed class UserDeletedTests(TasksTierFixture fixture) : IAsyncLifetime
         Assert.Empty((await leaving.ListOkAsync()).Items);
         Assert.Equal(kept, await staying.GetOkAsync(kept.Id));
         Assert.Equal(0u, await DeadLettersForAsync(deleted.Id));
+    }
+
+    /// <summary>A token issued before the deletion still validates until it expires: it must not put a task back.</summary>
+    [Fact]
+    public async Task A_deleted_users_token_creates_and_changes_nothing_after_the_purge()
+    {
+        var leaving = host.NewUser(fixture);
+        var task = await leaving.CreateOkAsync("leaving");
+        await WaitUntilConsumingAsync();
+
+        await PublishAsync(IntegrationEvent.Create(EventTypes.UserDeleted, "auth", new { userId = leaving.UserId }));
+        await Poll.UntilAsync(async () => (await leaving.ListOkAsync()).Items.Count == 0, TimeSpan.FromSeconds(30), "the purge");
+
+        using var created = await leaving.CreateAsync(new { title = "after the deletion" });
+        await TasksClient.ProblemAsync(created, HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        using var changed = await leaving.SendAsync(HttpMethod.Patch, $"/api/tasks/{task.Id}", """{"title":"x"}""");
+        await TasksClient.ProblemAsync(changed, HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        Assert.Empty((await leaving.ListOkAsync()).Items);
+        Assert.Equal(0L, await CountTasksAsync(leaving.UserId));
+    }
+
+    /// <summary>
+    /// A create in flight when user.deleted is handled: it holds the user's generation row (every write locks it
+    /// first) and its task is not committed yet. The purge waits for the row, then deletes what committed meanwhile.
+    /// Before, the purge deleted first and locked after, so the task committed behind it stayed for ever.
+    /// </summary>
+    [Fact]
+    public async Task A_create_in_flight_during_the_purge_does_not_outlive_it()
+    {
+        var leaving = host.NewUser(fixture);
+        await leaving.CreateOkAsync("before");
+        await WaitUntilConsumingAsync();
+
+        await using var connection = await OpenDatabaseAsync();
+        await using (var inFlight = await connection.BeginTransactionAsync())
+        {
+            await ExecuteAsync(connection, inFlight, "INSERT INTO cache_generations (user_id, generation) VALUES ($1, 1) ON CONFLICT (user_id) DO UPDATE SET generation = cache_generations.generation + 1", leaving.UserId);
+            await ExecuteAsync(connection, inFlight, "INSERT INTO tasks (id, user_id, title, status, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'in flight', 'todo', now(), now())", leaving.UserId);
+            await PublishAsync(IntegrationEvent.Create(EventTypes.UserDeleted, "auth", new { userId = leaving.UserId }));
+            await Poll.UntilAsync(() => PurgeWaitingAsync(), TimeSpan.FromSeconds(30), "the purge to wait for the in-flight write's lock");
+            await inFlight.CommitAsync();
+        }
+
+        await Poll.UntilAsync(async () => await CountTasksAsync(leaving.UserId) == 0, TimeSpan.FromSeconds(30), "the purge to delete the task committed while it waited");
+        await Poll.UntilAsync(() => QueueDepthAsync(), depth => depth == 0, TimeSpan.FromSeconds(30), "the event to be consumed");
+        Assert.Equal(0L, await CountTasksAsync(leaving.UserId));
+    }
+
+    private async Task<NpgsqlConnection> OpenDatabaseAsync()
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = host.Database }.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, Guid userId)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { Parameters = { new() { Value = userId } } };
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<long> CountTasksAsync(Guid userId)
+    {
+        await using var connection = await OpenDatabaseAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM tasks WHERE user_id = $1", connection) { Parameters = { new() { Value = userId } } };
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>A session of this database waiting for a row lock: the purge, blocked by the test's transaction.</summary>
+    private async Task<bool> PurgeWaitingAsync()
+    {
+        await using var connection = await OpenDatabaseAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
+        return (long)(await command.ExecuteScalarAsync())! > 0;
     }
 
     private async Task WaitUntilConsumingAsync()

@@ -28,11 +28,31 @@ public static class TaskStore
     }
 
     /// <summary>Moves the user's cache generation on, in the write's transaction; returns the new one.</summary>
-    public static async Task<long> BumpGenerationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves the user's cache generation on and holds the row's lock until the transaction ends, so every write of the
+    /// user's tasks and the purge of a deleted user take turns here; says whether the user was deleted.
+    /// </summary>
+    public static async Task<(long Generation, bool UserDeleted)> BumpGenerationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
             INSERT INTO cache_generations (user_id, generation) VALUES ($1, 1)
             ON CONFLICT (user_id) DO UPDATE SET generation = cache_generations.generation + 1
+            RETURNING generation, deleted
+            """, connection, transaction)
+        {
+            Parameters = { new() { Value = userId } },
+        };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetBoolean(1));
+    }
+
+    /// <summary>The tombstone of a deleted user, on the same row and lock as <see cref="BumpGenerationAsync"/>.</summary>
+    public static async Task<long> MarkUserDeletedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO cache_generations (user_id, generation, deleted) VALUES ($1, 1, true)
+            ON CONFLICT (user_id) DO UPDATE SET generation = cache_generations.generation + 1, deleted = true
             RETURNING generation
             """, connection, transaction)
         {

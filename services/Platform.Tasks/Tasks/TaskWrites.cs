@@ -10,22 +10,27 @@ public enum WriteOutcome
     Done,
     NotFound,
     PreconditionFailed,
+
+    /// <summary>The user was deleted (a token issued before the deletion, or a write that raced the purge).</summary>
+    UserDeleted,
 }
 
 /// <summary>
-/// The write path: on the primary, one transaction changes the task, bumps the user's cache generation and enqueues the
+/// The write path: on the primary, one transaction bumps the user's cache generation first — its row lock orders the
+/// user's writes and the purge of a deleted user, whose tombstone it carries — then changes the task and enqueues the
 /// event; after the commit and before the caller answers, the user is marked as a recent writer (so their next reads,
 /// on any instance, go to the primary) and this process forgets their generation and drops the old one's answers.
 /// </summary>
 public sealed class TaskWrites(NpgsqlDataSource primary, ReadRouter router, TaskCache cache, GenerationMemo memo)
 {
-    public async Task<TaskItem> CreateAsync(Guid userId, TaskFields fields, CancellationToken cancellationToken) =>
+    /// <summary>The created task, or null when the user was deleted.</summary>
+    public async Task<TaskItem?> CreateAsync(Guid userId, TaskFields fields, CancellationToken cancellationToken) =>
         (await WriteAsync(userId, async (connection, transaction) =>
         {
             var created = await TaskStore.InsertAsync(connection, transaction, userId, fields, cancellationToken);
             await Outbox.EnqueueAsync(connection, transaction, TaskStore.Event(EventTypes.TaskCreated, userId, created), cancellationToken);
             return (WriteOutcome.Done, created);
-        }, cancellationToken)).Task!;
+        }, cancellationToken)).Task;
 
     /// <summary>Replaces the task's fields with <paramref name="change"/> of the stored ones, if it exists and the precondition holds.</summary>
     public Task<(WriteOutcome Outcome, TaskItem? Task)> UpdateAsync(Guid userId, Guid id, IfMatch? precondition, Func<TaskFields, TaskFields> change, CancellationToken cancellationToken) =>
@@ -55,11 +60,16 @@ public sealed class TaskWrites(NpgsqlDataSource primary, ReadRouter router, Task
             return (WriteOutcome.Done, current);
         }, cancellationToken)).Outcome;
 
-    /// <summary>Deletes every task of a deleted user, in the consumer's transaction; running it twice changes nothing more.</summary>
+    /// <summary>
+    /// Deletes every task of a deleted user, in the consumer's transaction, after leaving the tombstone on the row the
+    /// user's writes lock first: a write that held it committed before, and its task is deleted here (each statement
+    /// sees what committed before it); one that gets it later finds the tombstone and writes nothing. Running it
+    /// twice changes nothing more.
+    /// </summary>
     public async Task PurgeUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, CancellationToken cancellationToken)
     {
+        var generation = await TaskStore.MarkUserDeletedAsync(connection, transaction, userId, cancellationToken);
         await TaskStore.DeleteAllAsync(connection, transaction, userId, cancellationToken);
-        var generation = await TaskStore.BumpGenerationAsync(connection, transaction, userId, cancellationToken);
         await AfterWriteAsync(userId, generation);
     }
 
@@ -71,12 +81,16 @@ public sealed class TaskWrites(NpgsqlDataSource primary, ReadRouter router, Task
         await using (var connection = await primary.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            (generation, var userDeleted) = await TaskStore.BumpGenerationAsync(connection, transaction, userId, cancellationToken);
+            if (userDeleted)
+            {
+                return (WriteOutcome.UserDeleted, null);
+            }
             result = await write(connection, transaction);
             if (result.Outcome != WriteOutcome.Done)
             {
                 return result;
             }
-            generation = await TaskStore.BumpGenerationAsync(connection, transaction, userId, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         await AfterWriteAsync(userId, generation);

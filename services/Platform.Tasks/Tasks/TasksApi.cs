@@ -27,7 +27,8 @@ public static class TasksApi
             .WithRequestBody<RouteHandlerBuilder, TaskWrite>("application/json")
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "/api/tasks/{id}")
             .WithResponseHeader(StatusCodes.Status201Created, "ETag", EtagDescription)
-            .ProducesJsonBodyProblems();
+            .ProducesJsonBodyProblems()
+            .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists: the token was issued before it was deleted.", ProblemTypes.NotFound);
         tasks.MapGet("/{id}", GetAsync).WithName("GetTask").WithSummary("One task")
             .Produces<TaskItem>()
             .WithResponseHeader(StatusCodes.Status200OK, "ETag", EtagDescription)
@@ -87,7 +88,10 @@ public static class TasksApi
         {
             return invalid is not null ? invalid : refused!;
         }
-        var task = await writes.CreateAsync(user.UserId(), input.ApplyTo(TaskInput.Defaults), cancellationToken);
+        if (await writes.CreateAsync(user.UserId(), input.ApplyTo(TaskInput.Defaults), cancellationToken) is not { } task)
+        {
+            return TasksProblems.UserDeleted();
+        }
         http.Response.Headers.ETag = task.ETag;
         return TypedResults.Created($"/api/tasks/{task.Id}", task);
     }
@@ -145,6 +149,7 @@ public static class TasksApi
         {
             WriteOutcome.Done => TypedResults.NoContent(),
             WriteOutcome.PreconditionFailed => TasksProblems.PreconditionFailed(),
+            WriteOutcome.UserDeleted => TasksProblems.UserDeleted(),
             _ => TasksProblems.NotFound(),
         };
     }
@@ -158,6 +163,8 @@ public static class TasksApi
                 return TypedResults.Ok(result.Task);
             case WriteOutcome.PreconditionFailed:
                 return TasksProblems.PreconditionFailed();
+            case WriteOutcome.UserDeleted:
+                return TasksProblems.UserDeleted();
             default:
                 return TasksProblems.NotFound();
         }
