@@ -11,6 +11,8 @@ namespace Platform.Data;
 
 public static class ReadReplicaExtensions
 {
+    private const int ReplicaCommandTimeoutSeconds = 5;
+
     /// <summary>
     /// Reads through <see cref="ReadRouter"/>: ConnectionStrings:PostgresReplica names the replica server (the
     /// service's database name is the primary's); without it every read goes to the primary. Needs
@@ -35,6 +37,13 @@ public static class ReadReplicaExtensions
             if (!configured.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
             {
                 connection.Timeout = 2;
+            }
+            // A read routed here is a short query. A replica that hangs without closing its connections (a frozen
+            // process, a partition) held each such read for Npgsql's default 30 s; after this the read is answered by
+            // the primary (ReadRouter), and the lag monitor stops routing here within seconds.
+            if (!configured.Contains("Command Timeout", StringComparison.OrdinalIgnoreCase) && !configured.Contains("CommandTimeout", StringComparison.OrdinalIgnoreCase))
+            {
+                connection.CommandTimeout = ReplicaCommandTimeoutSeconds;
             }
             return new ReadReplica(NpgsqlDataSource.Create(connection.ConnectionString));
         });

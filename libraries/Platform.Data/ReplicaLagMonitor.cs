@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -11,7 +12,9 @@ namespace Platform.Data;
 /// costs no query. The replica is caught up (lag 0) when it has replayed the primary's WAL position read just
 /// before; otherwise the lag is the time since it last replayed a transaction. After an idle spell that
 /// overstates the lag for one sample — which only sends reads to the primary for a second. Until the first
-/// good sample, and whenever the replica does not answer, it is not <see cref="Usable"/>.
+/// good sample, whenever the replica does not answer, and whenever no sample has succeeded for three intervals (a
+/// replica that hangs without closing its connections: a frozen process, a network partition), it is not
+/// <see cref="Usable"/>; a sample gives up after two intervals and the next one tries again.
 /// </summary>
 public sealed partial class ReplicaLagMonitor(
     NpgsqlDataSource primary,
@@ -25,15 +28,19 @@ public sealed partial class ReplicaLagMonitor(
 
     private readonly TimeSpan maxLag = TimeSpan.FromSeconds(options.Value.MaxReplicaLagSeconds);
     private readonly TimeSpan interval = TimeSpan.FromSeconds(options.Value.LagSampleSeconds);
+    private readonly TimeSpan sampleDeadline = Max(TimeSpan.FromSeconds(options.Value.LagSampleSeconds * 2), TimeSpan.FromSeconds(1));
+    private readonly long staleAfterTicks = (long)(Max(TimeSpan.FromSeconds(options.Value.LagSampleSeconds * 3), TimeSpan.FromSeconds(2)).TotalSeconds * Stopwatch.Frequency);
     private long lagTicks = -1; // -1: unknown
+    private long lastGoodSample;
     private bool usable;
     private bool reportedDown;
 
     /// <summary>The last measured lag; null while the replica cannot be measured.</summary>
     public TimeSpan? Lag => Interlocked.Read(ref lagTicks) is >= 0 and var ticks ? TimeSpan.FromTicks(ticks) : null;
 
-    /// <summary>True when reads may go to the replica: it answered the last sample within the lag bound.</summary>
-    public bool Usable => Volatile.Read(ref usable) && replica.DataSource is not null;
+    /// <summary>True when reads may go to the replica: it answered the last sample within the lag bound, recently.</summary>
+    public bool Usable => Volatile.Read(ref usable) && replica.DataSource is not null
+        && Stopwatch.GetTimestamp() - Interlocked.Read(ref lastGoodSample) < staleAfterTicks;
 
     /// <summary>A read on the replica failed to connect: stop using it until the next good sample.</summary>
     public void ReportFailure() => Volatile.Write(ref usable, false);
@@ -70,8 +77,11 @@ public sealed partial class ReplicaLagMonitor(
         }
     }
 
-    private async Task SampleAsync(NpgsqlDataSource primarySource, NpgsqlDataSource replicaSource, CancellationToken cancellationToken)
+    private async Task SampleAsync(NpgsqlDataSource primarySource, NpgsqlDataSource replicaSource, CancellationToken stoppingToken)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        deadline.CancelAfter(sampleDeadline);
+        var cancellationToken = deadline.Token;
         try
         {
             await using var primaryCommand = primarySource.CreateCommand("SELECT pg_current_wal_lsn()");
@@ -88,15 +98,16 @@ public sealed partial class ReplicaLagMonitor(
                 : null;
             Interlocked.Exchange(ref lagTicks, lag?.Ticks ?? -1);
             Volatile.Write(ref usable, lag is { } known && known <= maxLag);
+            Interlocked.Exchange(ref lastGoodSample, Stopwatch.GetTimestamp());
             if (reportedDown)
             {
                 reportedDown = false;
                 LogReplicaAnswers(logger);
             }
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or InvalidCastException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or InvalidCastException or OperationCanceledException)
         {
-            if (cancellationToken.IsCancellationRequested)
+            if (stoppingToken.IsCancellationRequested)
             {
                 return; // stopping: a sample cut short is no news, and must not fault the host on its way out
             }
@@ -109,6 +120,8 @@ public sealed partial class ReplicaLagMonitor(
             }
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Read replica cannot be measured ({Reason}); reads go to the primary")]
     private static partial void LogReplicaUnavailable(ILogger logger, string reason);

@@ -248,6 +248,78 @@ public sealed class ConsistencyTests(TasksTierFixture fixture) : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A replica that hangs without closing its connections (a frozen process, a network partition; here SIGSTOP on
+    /// every process of the replica server): reads come from the primary within seconds. Before, the lag monitor's
+    /// sample hung with the replica still marked usable, and each read routed there waited Npgsql's 30 s.
+    /// </summary>
+    [Fact]
+    public async Task A_replica_that_hangs_costs_reads_seconds_not_half_a_minute()
+    {
+        using var metrics = new HttpClient { BaseAddress = host.Address };
+        await Poll.UntilAsync(async () => { await host.NewUser(fixture).ListOkAsync(); return Reads(await metrics.GetStringAsync("/metrics"), "replica") > 0; },
+            TimeSpan.FromSeconds(30), "a read served by the replica");
+        var frozen = ReplicaProcesses();
+        Assert.NotEmpty(frozen);
+        Signal("STOP", frozen);
+        try
+        {
+            var slowest = TimeSpan.Zero;
+            for (var i = 0; i < 5; i++)
+            {
+                var read = System.Diagnostics.Stopwatch.StartNew();
+                Assert.Empty((await host.NewUser(fixture).ListOkAsync()).Items); // a new user: no cache, no remembered generation
+                slowest = read.Elapsed > slowest ? read.Elapsed : slowest;
+            }
+            Assert.True(slowest < TimeSpan.FromSeconds(15), $"the slowest read took {slowest.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            Signal("CONT", frozen);
+        }
+        await Poll.UntilAsync(async () => { await host.NewUser(fixture).ListOkAsync(); return true; }, TimeSpan.FromSeconds(30), "reads after the replica is back");
+    }
+
+    /// <summary>The replica server's processes: PostgreSQL's work in their data directory.</summary>
+    private List<int> ReplicaProcesses()
+    {
+        var directory = Path.Combine(fixture.Tier.RunDirectory, "data", DataTier.Replica);
+        return Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && ReadOrNull($"/proc/{pid}/comm")?.Trim() == "postgres" && WorkingDirectory(pid) == directory)
+            .ToList();
+    }
+
+    private static void Signal(string signal, List<int> pids)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", .. pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        kill.WaitForExit();
+    }
+
+    private static string? WorkingDirectory(int pid)
+    {
+        try
+        {
+            return File.ResolveLinkTarget($"/proc/{pid}/cwd", returnFinalTarget: false)?.FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Each round changes a task and lists, then reads it back at once: every answer must show the change.</summary>
     private static async Task WriteThenReadAsync(TasksClient user, int rounds = Rounds)
     {
