@@ -291,6 +291,81 @@ public sealed partial class DataTierChartTests
         }
     }
 
+    /// <summary>Each way a memory limit may be written, as the values give it (a number of bytes in a values file reaches the chart as a float).</summary>
+    [Theory]
+    [InlineData("--set", "redis.resources.limits.memory=1.5Gi")]
+    [InlineData("--set", "redis.resources.limits.memory=0.5Gi")]
+    [InlineData("--set", "redis.resources.limits.memory=.25Gi")]
+    [InlineData("--set", "redis.resources.limits.memory=1536Mi")]
+    [InlineData("--set", "redis.resources.limits.memory=0.1Gi")]
+    [InlineData("--set", "redis.resources.limits.memory=500M")]
+    [InlineData("--set", "redis.resources.limits.memory=2.5G")]
+    [InlineData("--set", "redis.resources.limits.memory=1e9")]
+    [InlineData("--set", "redis.resources.limits.memory=805306368")]
+    [InlineData("--set-json", """redis.resources.limits={"memory":1073741824}""")]
+    public async Task Redis_maxmemory_is_its_share_of_the_memory_limit_however_the_limit_is_written(string flag, string value)
+    {
+        var container = Container(await RenderAsync(flag, value), "platform-redis");
+        var args = container["args"]!.AsArray().Select(a => a!.ToString()).ToList();
+        var limit = KubeletBytes(container["resources"]!["limits"]!["memory"]!.ToString());
+
+        // 0 would be no limit at all: Redis would grow until the kernel kills it at the container's limit.
+        Assert.Equal(limit * 75 / 100, long.Parse(args[args.IndexOf("--maxmemory") + 1], CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [InlineData("0", "0 bytes")]
+    [InlineData("0Gi", "0 bytes")]
+    [InlineData("0.0Mi", "0 bytes")]
+    [InlineData("1", "maxmemory of 0 bytes")]
+    [InlineData("lots", "not a memory quantity")]
+    [InlineData("512MiB", "not a memory quantity")]
+    [InlineData("1500m", "not a memory quantity")]
+    [InlineData("9Ei", "more than the 8Pi")]
+    public async Task A_memory_limit_that_gives_redis_no_cap_fails_the_render_and_says_why(string limit, string reason)
+    {
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => RenderAsync("--set", "redis.resources.limits.memory=" + limit));
+
+        Assert.Contains(reason, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rabbitmqs_memory_alarm_is_a_share_of_its_container_limit_not_of_the_nodes_ram()
+    {
+        foreach (var manifests in new[] { await RenderAsync(), await RenderAsync("--set", "rabbitmq.resources.limits.memory=1.5Gi"), await RenderAsync("-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml")) })
+        {
+            var limit = KubeletBytes(Container(manifests, "platform-rabbitmq")["resources"]!["limits"]!["memory"]!.ToString());
+            var settings = RabbitmqConf(manifests);
+
+            // RabbitMQ reads MemTotal from /proc/meminfo, the node's: only the override makes the relative watermark
+            // a share of what the container may use.
+            Assert.Equal(limit.ToString(CultureInfo.InvariantCulture), settings["total_memory_available_override_value"]);
+            Assert.InRange(double.Parse(settings["vm_memory_high_watermark.relative"], CultureInfo.InvariantCulture), 0.3, 0.8);
+            Assert.False(settings.ContainsKey("vm_memory_high_watermark.absolute"));
+        }
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => RenderAsync("--set", "rabbitmq.resources.limits=null"));
+        Assert.Contains("rabbitmq.resources.limits.memory is required", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// With IfNotPresent, a node keeps what a floating tag (7-alpine) meant when it first pulled it: a pod rescheduled
+    /// there would run an older server on the newer on-disk data. Every data-tier container names a full version.
+    /// </summary>
+    [Fact]
+    public async Task Data_tier_images_are_pinned_to_a_full_version()
+    {
+        var manifests = await RenderAsync("--set", "postgresql.readReplicas.replicaCount=1");
+        const string Pinned = @"^docker\.io/library/(postgres:\d+\.\d+|redis:\d+\.\d+\.\d+|rabbitmq:\d+\.\d+\.\d+)-alpine$";
+        var images = manifests.OfKind("StatefulSet").SelectMany(s => (s["spec"]!["template"]!["spec"]!["initContainers"]?.AsArray() ?? [])
+                .Concat(s["spec"]!["template"]!["spec"]!["containers"]!.AsArray())
+                .Select(c => (Where: $"{s.Name()}/{c!["name"]}", Image: (string)c!["image"]!)))
+            .ToList();
+
+        Assert.Equal(5, images.Count); // the primary, a replica, Redis, and RabbitMQ's init container and server
+        Assert.All(images, image => Assert.True(Regex.IsMatch(image.Image, Pinned), $"{image.Where}: {image.Image} floats (postgres:<major>.<minor>, redis and rabbitmq :<major>.<minor>.<patch>)"));
+    }
+
     [Fact]
     public async Task Without_read_replicas_the_services_read_from_the_primary()
     {
@@ -577,6 +652,17 @@ public sealed partial class DataTierChartTests
 
     private static IConfiguration Configuration(Dictionary<string, string> environment) =>
         new ConfigurationBuilder().AddInMemoryCollection(environment.Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value))).Build();
+
+    /// <summary>A memory quantity in bytes as the kubelet applies it (KubernetesClient's parser; a fraction of a byte rounds up).</summary>
+    private static long KubeletBytes(string quantity) => (long)Math.Ceiling(new k8s.Models.ResourceQuantity(quantity).ToDecimal());
+
+    /// <summary>rabbitmq.conf of the broker's ConfigMap, as `key = value` pairs.</summary>
+    private static Dictionary<string, string> RabbitmqConf(IReadOnlyList<JsonNode> manifests) =>
+        ((string)manifests.OfKind("ConfigMap").Single(c => c.Name() == "platform-rabbitmq-config")["data"]!["rabbitmq.conf"]!)
+            .Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => !line.StartsWith('#'))
+            .Select(line => line.Split('=', 2, StringSplitOptions.TrimEntries))
+            .ToDictionary(pair => pair[0], pair => pair[1]);
 
     private static long Bytes(string quantity)
     {

@@ -35,8 +35,8 @@ public sealed partial class ServiceChartTests
             Assert.Equal($"{PushedTo}/platform-{service}:0.1.0", images[$"Deployment/platform-{service}"]);
         }
         Assert.All(manifests.OfKind("Job"), job => Assert.StartsWith(PushedTo + "/platform-", images["Job/" + job.Name()], StringComparison.Ordinal));
-        Assert.Equal("docker.io/library/postgres:15-alpine", images["StatefulSet/platform-postgresql"]);
-        Assert.Equal("docker.io/library/redis:7-alpine", images["StatefulSet/platform-redis"]);
+        Assert.Equal($"docker.io/library/postgres:{DataTierTag("postgresql")}", images["StatefulSet/platform-postgresql"]);
+        Assert.Equal($"docker.io/library/redis:{DataTierTag("redis")}", images["StatefulSet/platform-redis"]);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed partial class ServiceChartTests
         Assert.Equal($"{PushedTo}/platform-gateway:abc1234", images["Deployment/platform-gateway"]);
         Assert.Equal($"{PushedTo}/platform-auth:abc1234", images["Job/platform-auth-migrate-install"]);
         Assert.Equal($"{PushedTo}/platform-files:hotfix", images["Deployment/platform-files"]);
-        Assert.Equal("docker.io/library/postgres:15-alpine", images["StatefulSet/platform-postgresql"]);
+        Assert.Equal($"docker.io/library/postgres:{DataTierTag("postgresql")}", images["StatefulSet/platform-postgresql"]);
     }
 
     [Fact]
@@ -327,6 +327,66 @@ public sealed partial class ServiceChartTests
         Assert.Equal(2, installs.Count(line => line.StartsWith("helm upgrade --install", StringComparison.Ordinal)));
         Assert.Equal(2, installs.Count(line => line.Contains("--set global.imageTag=feature-x", StringComparison.Ordinal))); // operator, then platform
     }
+
+    [Theory]
+    [InlineData("gateway.pdb.maxUnavailable=0", "gateway.pdb")]
+    [InlineData("auth.pdb.maxUnavailable=0%", "auth.pdb")]
+    [InlineData("tasks.pdb.maxUnavailable=00%", "tasks.pdb")]
+    [InlineData("files.pdb.maxUnavailable=0", "files.pdb")]
+    [InlineData("postgresql.readReplicas.pdb.maxUnavailable=0", "postgresql.readReplicas.pdb")]
+    [InlineData("postgresql.readReplicas.pdb.maxUnavailable=0%", "postgresql.readReplicas.pdb")]
+    public async Task A_disruption_budget_that_lets_no_pod_go_is_refused_at_render_because_it_blocks_every_drain(string value, string budget)
+    {
+        var result = await RenderAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", value);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"{budget}.maxUnavailable is 0", result.Output, StringComparison.Ordinal);
+        Assert.Contains("blocks every node drain", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"{budget}.create=false", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Disruption_budgets_that_let_a_pod_go_render_as_given()
+    {
+        var manifests = await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", "gateway.pdb.maxUnavailable=10%",
+            "--set", "auth.pdb.maxUnavailable=2", "--set", "postgresql.readReplicas.pdb.maxUnavailable=1");
+        var budgets = manifests.OfKind("PodDisruptionBudget").ToDictionary(b => b.Name(), b => ValueText(b["spec"]!["maxUnavailable"]));
+
+        Assert.Equal(("10%", "2", "1", "1"), (budgets["platform-gateway"], budgets["platform-auth"], budgets["platform-tasks"], budgets["platform-postgresql-read"]));
+    }
+
+    [Theory]
+    [InlineData("auth", "auth.preStopSleepSeconds=45")] // the grace period, 45
+    [InlineData("gateway", "gateway.preStopSleepSeconds=60")]
+    [InlineData("files", "files.terminationGracePeriodSeconds=5")] // the sleep, 5
+    public async Task A_prestop_sleep_that_lasts_the_whole_grace_period_is_refused_at_render(string service, string value)
+    {
+        var result = await RenderAsync("platform", "--set", "global.imageRegistry=" + PushedTo, "--set", value);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"{service}.preStopSleepSeconds (", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"must be less than {service}.terminationGracePeriodSeconds", result.Output, StringComparison.Ordinal);
+        Assert.Contains("kill the pod before SIGTERM lets it drain", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_service_pod_has_time_to_drain_after_its_prestop_sleep()
+    {
+        foreach (var arguments in new[] { new[] { "--set", "global.imageRegistry=" + PushedTo, "--set", "auth.preStopSleepSeconds=44" }, ["-f", Path.Combine(Repo.PlatformChart, "values-kind.yaml")] })
+        {
+            foreach (var deployment in (await TemplateAsync("platform", arguments)).OfKind("Deployment"))
+            {
+                var pod = PodSpec(deployment)!;
+                var sleep = pod["containers"]![0]!["lifecycle"]!["preStop"]!["exec"]!["command"]!.AsArray().Select(c => (string)c!).ToList();
+                Assert.Equal("sleep", sleep[0]);
+                Assert.True(int.Parse(sleep[1], System.Globalization.CultureInfo.InvariantCulture) < (long)pod["terminationGracePeriodSeconds"]!, deployment.Name());
+            }
+        }
+    }
+
+    /// <summary>A data store's image tag as values.yaml pins it.</summary>
+    private static string DataTierTag(string store) =>
+        (string)YamlNodes.LoadFile(Path.Combine(Repo.PlatformChart, "values.yaml"))![store]!["image"]!["tag"]!;
 
     /// <summary>`helm template` of the platform chart under a release name, with helm's exit code and its output.</summary>
     private static Task<CommandResult> RenderAsync(string release, params string[] arguments) =>

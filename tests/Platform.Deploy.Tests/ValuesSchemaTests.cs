@@ -59,7 +59,9 @@ public sealed class ValuesSchemaTests
         { "platform", "ingress: {pathType: Regex}", "an Ingress path type outside the enum" },
         { "platform", "ingress: {paths: [api]}", "an Ingress path not starting with /" },
         { "platform", "redis: {nodeSelector: {disktype: 1}}", "a node selector value that is not a string" },
-        { "platform", "postgresql: {readReplicas: {pdb: {maxUnavailable: 0}}}", "a replicas' budget that would block every drain" },
+        // A budget of 0 or 0% passes the schema only to be refused at render, where the message can say why (ServiceChartTests).
+        { "platform", "postgresql: {readReplicas: {pdb: {maxUnavailable: -1}}}", "a negative replicas' budget" },
+        { "platform", "gateway: {pdb: {maxUnavailable: \"1\"}}", "a budget neither a number nor a percentage" },
         { "platform", "rabbitmq: {tolerations: {key: pool}}", "tolerations given as one object, not a list" },
         { "platform", "ingress: {paths: []}", "an Ingress without any path" },
         { "platform", "edge: {trustedProxies: [ingress-nginx]}", "a trusted proxy that is not a CIDR network" },

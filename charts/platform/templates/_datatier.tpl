@@ -280,23 +280,91 @@ the file that tells the probes clone-primary.sh is running (in the run emptyDir:
     secretKeyRef: {name: {{ include "platform.postgresql.secretName" .root }}, key: replication-password}
 {{- end -}}
 
-{{/* A Kubernetes memory quantity (512Mi, 1Gi, 500M, bytes) in bytes. */}}
+{{/*
+A Kubernetes memory quantity in bytes, as the kubelet reads it: plain bytes (1073741824, 1e9, and 1.073741824e+09,
+which is how helm hands over a number of bytes written in a values file), or a number, whole or decimal, with a
+binary (Ki Mi Gi Ti Pi Ei) or decimal (k M G T P E) suffix: 512Mi, 1536Mi, 1.5Gi, 0.5Gi, 500M. A fraction of a byte
+is rounded up; past 12 decimal places the digits are only used to round up. Exact integer arithmetic throughout (no
+float): Go templates have no decimal type, and a float would misstate large quantities.
+(dict "value" quantity "name" "the.values.key"): the render fails, naming the key, on anything else (milli-bytes
+included), on 0, and above 8Pi.
+*/}}
 {{- define "platform.quantityBytes" -}}
-{{- $q := toString . -}}
-{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
-{{- $bytes := "" -}}
-{{- range $suffix := list "Ki" "Mi" "Gi" "Ti" "k" "M" "G" "T" -}}
-{{- if and (not $bytes) (hasSuffix $suffix $q) -}}
-{{- $bytes = mul (int64 (trimSuffix $suffix $q)) (index $units $suffix) -}}
+{{- $name := .name -}}
+{{- $q := toString .value | trim -}}
+{{- $pattern := `^\+?([0-9]+\.?[0-9]*|\.[0-9]+)([KMGTPE]i|[kMGTPE]|[eE]\+?[0-9]{1,2})?$` -}}
+{{- if not (regexMatch $pattern $q) -}}
+{{- fail (printf "%s is %q, which is not a memory quantity the chart can read: give bytes (1073741824, 1e9) or a number with a binary or decimal suffix (512Mi, 1.5Gi, 500M, 2G)" $name $q) -}}
 {{- end -}}
+{{- $number := regexReplaceAll $pattern $q "${1}" -}}
+{{- $suffix := regexReplaceAll $pattern $q "${2}" -}}
+{{- $parts := splitList "." $number -}}
+{{- $whole := regexReplaceAll "^0+" (first $parts) "" | default "0" -}}
+{{- $fraction := "" -}}
+{{- if gt (len $parts) 1 }}{{ $fraction = index $parts 1 }}{{ end -}}
+{{- $roundUp := false -}}
+{{- if gt (len $fraction) 12 -}}
+{{- $roundUp = regexMatch "[1-9]" (substr 12 (len $fraction) $fraction) -}}
+{{- $fraction = substr 0 12 $fraction -}}
 {{- end -}}
-{{- default (int64 $q) $bytes -}}
+{{- /* bytes = whole × base^steps + fraction × base^steps, the fraction carried step by step as numerator / 10^digits. */ -}}
+{{- $base := 1 -}}
+{{- $steps := 0 -}}
+{{- $powers := dict "k" 1 "K" 1 "M" 2 "G" 3 "T" 4 "P" 5 "E" 6 -}}
+{{- if hasSuffix "i" $suffix -}}
+{{- $base = 1024 -}}
+{{- $steps = index $powers (trimSuffix "i" $suffix) -}}
+{{- else if regexMatch "^[eE]" $suffix -}}
+{{- $base = 10 -}}
+{{- $steps = regexReplaceAll "^[eE][+]?0*" $suffix "" | default "0" | int -}}
+{{- else if $suffix -}}
+{{- $base = 1000 -}}
+{{- $steps = index $powers $suffix -}}
+{{- end -}}
+{{- $ceiling := 9007199254740992 -}}{{- /* 8Pi: far above any memory limit, and × 100 (a percentage) stays within int64 */ -}}
+{{- if or (gt (len $whole) 16) (gt ($whole | int64) $ceiling) -}}
+{{- fail (printf "%s is %q: more than the 8Pi the chart can compute with" $name $q) -}}
+{{- end -}}
+{{- $bytes := $whole | int64 -}}
+{{- $denominator := printf "1%s" (repeat (len $fraction) "0") | int64 -}}
+{{- $numerator := regexReplaceAll "^0+" $fraction "" | default "0" | int64 -}}
+{{- range until (int $steps) -}}
+{{- if gt $bytes (div $ceiling $base) -}}
+{{- fail (printf "%s is %q: more than the 8Pi the chart can compute with" $name $q) -}}
+{{- end -}}
+{{- $numerator = mul $numerator $base -}}
+{{- $bytes = add (mul $bytes $base) (div $numerator $denominator) -}}
+{{- $numerator = mod $numerator $denominator -}}
+{{- end -}}
+{{- if or (gt $numerator 0) $roundUp }}{{ $bytes = add1 $bytes }}{{ end -}}
+{{- if eq $bytes 0 -}}
+{{- fail (printf "%s is %q, which is 0 bytes" $name $q) -}}
+{{- end -}}
+{{- $bytes -}}
 {{- end -}}
 
-{{/* Redis' maxmemory in bytes: redis.maxmemoryPercent of the container's memory limit, which must be set. */}}
+{{/*
+Redis' maxmemory in bytes: redis.maxmemoryPercent of the container's memory limit, which must be set. Never 0: to
+Redis that means no limit at all, and the kernel would kill it at the container's limit instead of it evicting.
+*/}}
 {{- define "platform.redis.maxmemory" -}}
 {{- $limit := required "redis.resources.limits.memory is required: Redis' maxmemory is derived from it" ((.Values.redis.resources.limits | default dict).memory) -}}
-{{- div (mul (include "platform.quantityBytes" $limit | int64) (int64 .Values.redis.maxmemoryPercent)) 100 -}}
+{{- $bytes := include "platform.quantityBytes" (dict "value" $limit "name" "redis.resources.limits.memory") | int64 -}}
+{{- $maxmemory := div (mul $bytes (int64 .Values.redis.maxmemoryPercent)) 100 -}}
+{{- if eq $maxmemory 0 -}}
+{{- fail (printf "redis.resources.limits.memory %v gives Redis a maxmemory of 0 bytes, which Redis reads as no limit at all: give it a limit of at least a few MiB" $limit) -}}
+{{- end -}}
+{{- $maxmemory -}}
+{{- end -}}
+
+{{/*
+The memory RabbitMQ sizes its memory alarm (vm_memory_high_watermark.relative) against: the container's memory
+limit, which must be set. Without it RabbitMQ reads the node's RAM from /proc/meminfo, and its alarm would come after
+the kernel's OOM kill at the container's limit.
+*/}}
+{{- define "platform.rabbitmq.totalMemory" -}}
+{{- $limit := required "rabbitmq.resources.limits.memory is required: RabbitMQ's memory alarm is sized from it" ((.Values.rabbitmq.resources.limits | default dict).memory) -}}
+{{- include "platform.quantityBytes" (dict "value" $limit "name" "rabbitmq.resources.limits.memory") -}}
 {{- end -}}
 
 {{/* HOME of the RabbitMQ node, where Erlang finds its cookie: an emptyDir, not the data volume (datatier/rabbitmq.yaml). */}}

@@ -193,3 +193,28 @@ affinity:
       {{- include "platform.selectorLabels" . | nindent 6 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+A PodDisruptionBudget's maxUnavailable, refused at render when it is 0 (or 0 %): such a budget lets no pod be evicted,
+so every `kubectl drain` — a node upgrade, the cluster autoscaler removing a node — waits on these pods forever.
+(dict "value" maxUnavailable "name" "gateway.pdb")
+*/}}
+{{- define "platform.pdb.maxUnavailable" -}}
+{{- if regexMatch "^0+%?$" (toString .value) -}}
+{{- fail (printf "%s.maxUnavailable is %v: a PodDisruptionBudget that lets no pod go blocks every node drain (kubectl drain, node upgrades and the cluster autoscaler evict through it and would wait forever). Give 1 or more, or a percentage above 0%%; or set %s.create=false" .name .value .name) -}}
+{{- end -}}
+{{- .value -}}
+{{- end -}}
+
+{{/*
+Refuses a service whose preStop sleep lasts as long as its grace period: the grace period starts with the preStop
+hook, so the kubelet would kill the pod (SIGKILL, 2 s after the grace period ends) before SIGTERM lets it drain its
+in-flight requests. (dict "values" the service's values "name" "gateway")
+*/}}
+{{- define "platform.checkTermination" -}}
+{{- $sleep := int64 .values.preStopSleepSeconds -}}
+{{- $grace := int64 .values.terminationGracePeriodSeconds -}}
+{{- if ge $sleep $grace -}}
+{{- fail (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d): the grace period counts from the start of the preStop sleep, so the kubelet would kill the pod before SIGTERM lets it drain its in-flight requests. Give a grace period of at least the sleep plus the service's drain time (Shutdown__TimeoutSeconds, 25 s by default)" .name $sleep .name $grace) -}}
+{{- end -}}
+{{- end -}}
