@@ -60,8 +60,14 @@ public sealed class Informer<T>(
     public void Wrote(T written) =>
         ownWrites[written.Metadata.Name] = new OwnWrite(written.Metadata.ResourceVersion, Interlocked.Increment(ref writeSequence));
 
+    /// <summary>
+    /// Runs while this instance leads; may run again after a lost and regained lease. The cache it kept meanwhile
+    /// is hours old, maybe: until the first list of this run it is not <see cref="HasSynced"/>, so the controller's
+    /// worker does not decide on it (it did, and recorded Events a fresher view would not have).
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        HasSynced = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
