@@ -52,10 +52,10 @@ public sealed class GatewayPlatform() : LocalPlatform("gateway", 25900, Settings
     };
 
     /// <summary>Registers and logs in a new user through the gateway, from an address of its own.</summary>
-    public async Task<SignedInUser> SignUpAsync()
+    public async Task<SignedInUser> SignUpAsync(string? email = null)
     {
         var address = NewClientAddress();
-        var email = $"gw-{Guid.NewGuid():N}@example.org";
+        email ??= $"gw-{Guid.NewGuid():N}@example.org";
         const string password = "correct-Horse-battery-9";
         using var register = Request(HttpMethod.Post, "/api/auth/register", address);
         register.Content = JsonContent.Create(new { email, password });

@@ -1,3 +1,4 @@
+using Platform.Gateway.Upstreams;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Platform.Gateway.Resilience;
@@ -19,6 +20,7 @@ public sealed class ResilientForwarderHttpClientFactory(UpstreamResilience resil
         handler.EnableMultipleHttp2Connections = true;
         // No DiagnosticsHandler (and its Activity per request): Upstreams/TraceContext.cs propagates the trace.
         handler.ActivityHeadersPropagator = null;
+        handler.ResponseHeaderEncodingSelector = Utf8ResponseHeaders.Upstream;
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)
