@@ -27,8 +27,6 @@ internal sealed partial class EventConsumer(
     /// <summary>Set by quorum queues on every redelivery: how many times the message was returned before.</summary>
     private const string DeliveryCountHeader = "x-delivery-count";
 
-    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FirstRequeueDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRequeueDelay = TimeSpan.FromSeconds(5);
 
@@ -37,7 +35,7 @@ internal sealed partial class EventConsumer(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         metrics.Consuming(Queue);
-        var failures = 0;
+        var outage = new FailureStreak();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -46,11 +44,10 @@ internal sealed partial class EventConsumer(
                 var (channel, consumer) = await StartConsumingAsync(connection, stoppingToken);
                 await using (channel)
                 {
-                    if (failures > 0)
+                    if (outage.Ended() is > 0 and var failures)
                     {
                         LogConsumingAgain(logger, Queue, failures);
                     }
-                    failures = 0;
                     await ConsumerWatch.WaitUntilConsumingStopsAsync(connection, channel, consumer, stoppingToken);
                     LogConsumingStopped(logger, Queue, channel.CloseReason?.ToString() ?? "the broker cancelled the consumer");
                 }
@@ -61,16 +58,11 @@ internal sealed partial class EventConsumer(
             }
             catch (Exception e)
             {
-                failures++;
-                if (failures == 1)
+                if (outage.Failed())
                 {
                     LogCannotConsume(logger, e, Queue);
                 }
-                try
-                {
-                    await Task.Delay(Backoff.Delay(failures, FirstRestartDelay, MaxRestartDelay), stoppingToken);
-                }
-                catch (OperationCanceledException)
+                if (!await outage.WaitAsync(stoppingToken))
                 {
                     return;
                 }

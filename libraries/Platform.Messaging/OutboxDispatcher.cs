@@ -51,14 +51,6 @@ internal sealed partial class OutboxDispatcher(
         WHERE outbox.id = failed.id
         """;
 
-    private static readonly TimeSpan FirstOutageDelay = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>
-    /// Short, unlike row retries: trying a dead dependency costs nothing (a closed connection fails at once), and
-    /// a broker or database that is back should be used within seconds.
-    /// </summary>
-    private static readonly TimeSpan MaxOutageDelay = TimeSpan.FromSeconds(5);
-
     private readonly OutboxOptions settings = options.Value;
     private IChannel? channel;
     private long lastCountTimestamp;
@@ -80,16 +72,16 @@ internal sealed partial class OutboxDispatcher(
 
     private async Task DispatchUntilStoppedAsync(OutboxListener listener, CancellationToken stoppingToken)
     {
-        var failures = 0;
+        // The outage's backoff is short, unlike the rows' retries: see FailureStreak.
+        var outage = new FailureStreak();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var more = await PublishRoundAsync(stoppingToken);
-                if (failures > 0)
+                if (outage.Ended() is > 0 and var failures)
                 {
                     LogResumed(logger, failures);
-                    failures = 0;
                 }
                 await CountPendingIfDueAsync(stoppingToken);
                 if (!more)
@@ -105,18 +97,13 @@ internal sealed partial class OutboxDispatcher(
             {
                 // Whatever failed, the rows are still in the outbox: keep going rather than stop dispatching
                 // while the service looks healthy.
-                failures++;
-                if (failures == 1)
+                if (outage.Failed())
                 {
                     LogUnavailable(logger, e, e.GetType().Name);
                 }
                 await DropChannelIfBrokenAsync();
                 await TryCountPendingAsync(stoppingToken);
-                try
-                {
-                    await Task.Delay(Backoff.Delay(failures, FirstOutageDelay, MaxOutageDelay), stoppingToken);
-                }
-                catch (OperationCanceledException)
+                if (!await outage.WaitAsync(stoppingToken))
                 {
                     return;
                 }

@@ -13,9 +13,6 @@ namespace Platform.Messaging;
 /// </summary>
 internal sealed partial class OutboxListener(PrimaryDatabase database, ILogger logger)
 {
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
-
     /// <summary>At most one pending wake-up: any number of notifications during a round mean "look again" once.</summary>
     private readonly Channel<bool> wakeUps = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -42,7 +39,7 @@ internal sealed partial class OutboxListener(PrimaryDatabase database, ILogger l
         // Not from the pool: a pooled connection is reset (UNLISTEN) when returned, and this one lives for the
         // process. Keepalives make a silently dead server fail the wait instead of leaving it hanging forever.
         var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false, KeepAlive = 10 }.ConnectionString;
-        var failures = 0;
+        var outage = new FailureStreak();
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -54,11 +51,10 @@ internal sealed partial class OutboxListener(PrimaryDatabase database, ILogger l
                 {
                     await listen.ExecuteNonQueryAsync(cancellationToken);
                 }
-                if (failures > 0)
+                if (outage.Ended() is > 0 and var failures)
                 {
                     LogListeningAgain(logger, failures);
                 }
-                failures = 0;
                 // Rows committed while nobody was listening sent their notification to no one.
                 Wake();
                 while (true)
@@ -72,16 +68,11 @@ internal sealed partial class OutboxListener(PrimaryDatabase database, ILogger l
             }
             catch (Exception e)
             {
-                failures++;
-                if (failures == 1)
+                if (outage.Failed())
                 {
                     LogListenFailed(logger, e);
                 }
-                try
-                {
-                    await Task.Delay(Backoff.Delay(failures, FirstRetryDelay, MaxRetryDelay), cancellationToken);
-                }
-                catch (OperationCanceledException)
+                if (!await outage.WaitAsync(cancellationToken))
                 {
                     return;
                 }

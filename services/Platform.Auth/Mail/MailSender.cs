@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using Npgsql;
 using NpgsqlTypes;
+using Platform.Hosting;
 
 namespace Platform.Auth.Mail;
 
@@ -50,13 +51,16 @@ public sealed partial class MailSender(
             LogNoRelay(logger);
             return;
         }
-        var failures = 0;
+        var outage = new FailureStreak();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var more = await SendRoundAsync(stoppingToken);
-                failures = 0;
+                if (outage.Ended() is > 0 and var failures)
+                {
+                    LogDatabaseBack(logger, failures);
+                }
                 await CountPendingAsync(stoppingToken);
                 if (!more)
                 {
@@ -71,15 +75,11 @@ public sealed partial class MailSender(
             {
                 // PostgreSQL is away (relay failures are handled per round): the mails are still in the outbox, so
                 // keep going rather than stop sending while the service looks healthy.
-                if (++failures == 1)
+                if (outage.Failed())
                 {
                     LogDatabaseUnavailable(logger, e);
                 }
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * Math.Pow(2, Math.Min(failures, 5)), 5_000)), stoppingToken);
-                }
-                catch (OperationCanceledException)
+                if (!await outage.WaitAsync(stoppingToken))
                 {
                     return;
                 }
@@ -210,4 +210,7 @@ public sealed partial class MailSender(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Mail sender cannot read the outbox; mail waits there and it keeps retrying")]
     private static partial void LogDatabaseUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail sender reads the outbox again after {Failures} failed attempts")]
+    private static partial void LogDatabaseBack(ILogger logger, int failures);
 }

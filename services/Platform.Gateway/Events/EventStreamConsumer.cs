@@ -34,8 +34,6 @@ public sealed partial class EventStreamConsumer(
 
     private const int MaxQueueLength = 100_000;
     private const ushort Prefetch = 256;
-    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(5);
 
     /// <summary>Unique per process: a restarted pod must not pick up a queue that filled while nobody read it.</summary>
     public string Queue { get; } = $"gateway.streams.{Environment.MachineName.ToLowerInvariant()}.{Guid.NewGuid():N}";
@@ -45,7 +43,7 @@ public sealed partial class EventStreamConsumer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var failures = 0;
+        var outage = new FailureStreak();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -56,11 +54,10 @@ public sealed partial class EventStreamConsumer(
                 {
                     var consumer = await StartConsumingAsync(channel, stoppingToken);
                     Consuming = true;
-                    if (failures > 0)
+                    if (outage.Ended() is > 0 and var failures)
                     {
                         LogConsumingAgain(logger, Queue, failures);
                     }
-                    failures = 0;
                     await ConsumerWatch.WaitUntilConsumingStopsAsync(connection, channel, consumer, stoppingToken);
                     Consuming = false;
                     LogConsumingStopped(logger, Queue, channel.CloseReason?.ToString() ?? "the broker cancelled the consumer");
@@ -73,16 +70,11 @@ public sealed partial class EventStreamConsumer(
             catch (Exception e)
             {
                 Consuming = false;
-                failures++;
-                if (failures == 1)
+                if (outage.Failed())
                 {
                     LogCannotConsume(logger, e, Queue);
                 }
-                try
-                {
-                    await Task.Delay(Backoff.Delay(failures, FirstRestartDelay, MaxRestartDelay), stoppingToken);
-                }
-                catch (OperationCanceledException)
+                if (!await outage.WaitAsync(stoppingToken))
                 {
                     return;
                 }
