@@ -280,44 +280,12 @@ public sealed class ConsistencyTests(TasksTierFixture fixture) : IAsyncLifetime
         await Poll.UntilAsync(async () => { await host.NewUser(fixture).ListOkAsync(); return true; }, TimeSpan.FromSeconds(30), "reads after the replica is back");
     }
 
-    /// <summary>The replica server's processes: PostgreSQL's work in their data directory.</summary>
-    private List<int> ReplicaProcesses()
-    {
-        var directory = Path.Combine(fixture.Tier.RunDirectory, "data", DataTier.Replica);
-        return Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0 && ReadOrNull($"/proc/{pid}/comm")?.Trim() == "postgres" && WorkingDirectory(pid) == directory)
-            .ToList();
-    }
+    private List<int> ReplicaProcesses() => DataTierProcesses.Of(fixture.Tier, DataTier.Replica, "postgres");
 
     private static void Signal(string signal, List<int> pids)
     {
         using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", .. pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         kill.WaitForExit();
-    }
-
-    private static string? WorkingDirectory(int pid)
-    {
-        try
-        {
-            return File.ResolveLinkTarget($"/proc/{pid}/cwd", returnFinalTarget: false)?.FullName;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static string? ReadOrNull(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     /// <summary>Each round changes a task and lists, then reads it back at once: every answer must show the change.</summary>

@@ -13,15 +13,10 @@ public static class Sigkill
     /// <summary>Every process of a data-tier component (e.g. the postmaster and all its backends), killed at once.</summary>
     public static async Task<int> ComponentAsync(DataTier tier, string component, string executable)
     {
-        var dataDirectory = Path.Combine(tier.RunDirectory, "data", component);
-        // PostgreSQL, Redis and RabbitMQ all work in their data directory: that names a run dir's processes exactly.
-        var victims = Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0 && Command(pid) == executable && WorkingDirectory(pid) == dataDirectory)
-            .ToList();
+        var victims = DataTierProcesses.Of(tier, component, executable);
         if (victims.Count == 0)
         {
-            throw new InvalidOperationException($"No {executable} process works in {dataDirectory}.");
+            throw new InvalidOperationException($"No {executable} process works in {component}'s data directory.");
         }
         foreach (var pid in victims)
         {
@@ -58,33 +53,5 @@ public static class Sigkill
     /// children, which may never come. A zombie (state Z) is gone for every purpose here.
     /// </summary>
     private static Task GoneAsync(int pid) =>
-        Poll.UntilAsync(() => Task.FromResult(!File.Exists($"/proc/{pid}/stat") || State(pid) is 'Z' or 'X'), TimeSpan.FromSeconds(10), $"process {pid} to be gone");
-
-    private static string? Command(int pid) => Read($"/proc/{pid}/comm")?.Trim();
-
-    private static char State(int pid) => Read($"/proc/{pid}/stat") is { } stat ? stat[(stat.LastIndexOf(')') + 2)..][0] : 'X';
-
-    private static string? WorkingDirectory(int pid)
-    {
-        try
-        {
-            return File.ResolveLinkTarget($"/proc/{pid}/cwd", returnFinalTarget: false)?.FullName;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static string? Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+        Poll.UntilAsync(() => Task.FromResult(!File.Exists($"/proc/{pid}/stat") || DataTierProcesses.State(pid) is 'Z' or 'X'), TimeSpan.FromSeconds(10), $"process {pid} to be gone");
 }
