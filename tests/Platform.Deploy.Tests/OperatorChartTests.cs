@@ -19,7 +19,8 @@ public sealed class OperatorChartTests
         Assert.Empty(manifests.OfKind("ClusterRoleBinding"));
         Assert.Equal(new Dictionary<string, string>
         {
-            ["/secrets"] = "get,list,watch,create,update",
+            ["/secrets[platform-signing-keys]"] = "get,list,watch,update",
+            ["/secrets"] = "create",
             ["/pods"] = "list",
             ["apps/deployments"] = "list,watch",
             ["autoscaling/horizontalpodautoscalers"] = "list,watch,create,patch,delete",
@@ -33,6 +34,20 @@ public sealed class OperatorChartTests
             ["platform.dev/scalingpolicies/finalizers"] = "update",
         }, RulesOf(Assert.Single(manifests.OfKind("Role"))));
         Assert.Equal(2L, (long)Assert.Single(manifests.OfKind("Deployment"))["spec"]!["replicas"]!);
+    }
+
+    /// <summary>
+    /// keysetSecrets names the only Secrets the operator may read and write: the Role's resourceNames and the
+    /// operator's Operator__KeysetSecrets come from it alike.
+    /// </summary>
+    [Fact]
+    public async Task The_operator_reaches_only_the_keyset_secrets_its_values_name()
+    {
+        var manifests = await TemplateAsync("--set", "keysetSecrets={blue-signing-keys,green-signing-keys}");
+
+        Assert.Equal("get,list,watch,update", RulesOf(Assert.Single(manifests.OfKind("Role"))).GetValueOrDefault("/secrets[blue-signing-keys,green-signing-keys]"));
+        var env = manifests.OfKind("Deployment").Single()["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray();
+        Assert.Equal("blue-signing-keys,green-signing-keys", (string)env.Single(e => (string)e!["name"]! == "Operator__KeysetSecrets")!["value"]!);
     }
 
     /// <summary>
@@ -120,11 +135,12 @@ public sealed class OperatorChartTests
     private static Task<IReadOnlyList<JsonNode>> TemplateAsync(params string[] arguments) =>
         Helm.TemplateAsync(Repo.OperatorChart, ["--set", "global.imageRegistry=registry.example.com/platform", .. arguments]);
 
-    /// <summary>"group/resource[/subresource]" → "verb,verb", one entry per resource of each rule.</summary>
+    /// <summary>"group/resource[/subresource]" (then "[name,name]" when the rule has resourceNames) → "verb,verb", one entry per resource of each rule.</summary>
     private static Dictionary<string, string> RulesOf(JsonNode role) =>
         role["rules"]!.AsArray()
             .SelectMany(rule => rule!["resources"]!.AsArray().Select(resource =>
-                (Key: $"{rule["apiGroups"]![0]}/{resource}", Verbs: string.Join(',', rule["verbs"]!.AsArray().Select(v => (string)v!)))))
+                (Key: $"{rule["apiGroups"]![0]}/{resource}{(rule["resourceNames"] is JsonArray names ? $"[{string.Join(',', names.Select(n => (string)n!))}]" : "")}",
+                 Verbs: string.Join(',', rule["verbs"]!.AsArray().Select(v => (string)v!)))))
             .ToDictionary(r => r.Key, r => r.Verbs);
 
     private static IEnumerable<string> PortsOf(JsonNode rule) =>

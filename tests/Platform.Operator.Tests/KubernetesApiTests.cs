@@ -102,6 +102,47 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         Assert.False(string.IsNullOrEmpty(all.ResourceVersion));
     }
 
+    /// <summary>
+    /// A field selector metadata.name=NAME — how the operator lists and watches its keyset Secret, so that a Role can
+    /// grant those by name — sees that one object, alone or with a label selector, and the server is told the name.
+    /// </summary>
+    [Fact]
+    public async Task List_and_watch_by_field_selector_see_only_the_named_object_and_label_selectors_still_apply()
+    {
+        await api.CreateAsync(Secret("keys", "1", new() { ["app"] = "auth" }), CancellationToken.None);
+        await api.CreateAsync(Secret("postgres", "2", new() { ["app"] = "auth" }), CancellationToken.None);
+
+        var named = await api.ListAsync<V1Secret>(null, "metadata.name=keys", CancellationToken.None);
+        Assert.Equal(["keys"], named.Items.Select(s => s.Metadata.Name));
+        Assert.False(string.IsNullOrEmpty(named.ResourceVersion));
+        Assert.Equal(["keys"], (await api.ListAsync<V1Secret>("app=auth", "metadata.name=keys", CancellationToken.None)).Items.Select(s => s.Metadata.Name));
+        Assert.Empty((await api.ListAsync<V1Secret>("app=tasks", "metadata.name=keys", CancellationToken.None)).Items);
+        Assert.Equal(["postgres"], (await api.ListAsync<V1Secret>(null, "metadata.name!=keys", CancellationToken.None)).Items.Select(s => s.Metadata.Name));
+        Assert.Equal(["keys", "postgres"], (await api.ListAsync<V1Secret>("app=auth", null, CancellationToken.None)).Items.Select(s => s.Metadata.Name));
+        var unsupported = await Assert.ThrowsAsync<UnavailableException>(() => api.ListAsync<V1Secret>(null, "spec.owner=me", CancellationToken.None));
+        Assert.Equal(HttpStatusCode.BadRequest, unsupported.StatusCode);
+        Assert.Contains("field label not supported", unsupported.Message, StringComparison.Ordinal);
+
+        foreach (var name in new[] { "postgres", "keys" })
+        {
+            var secret = await api.GetAsync<V1Secret>(name, CancellationToken.None);
+            secret.Data["value"] = Encoding.UTF8.GetBytes("changed");
+            await api.ReplaceAsync(secret, CancellationToken.None);
+        }
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        WatchEvent<V1Secret>? change = null;
+        await foreach (var watched in api.WatchAsync<V1Secret>(null, "metadata.name=keys", named.ResourceVersion, stop.Token))
+        {
+            change = watched;
+            break;
+        }
+
+        Assert.Equal(WatchEventType.Modified, change!.Type);
+        Assert.Equal("keys", change.Resource!.Metadata.Name);
+        // The name the authorizer sees: only a metadata.name=NAME term names a list or watch.
+        Assert.Equal<string?>(["keys", "keys", "keys", null, null, null, "keys"], emulator.Requests.Where(r => r.Verb is "list" or "watch").Select(r => r.Name));
+    }
+
     [Fact]
     public async Task The_status_subresource_changes_only_status_and_spec_changes_bump_the_generation()
     {

@@ -56,6 +56,56 @@ public sealed class RbacTests
         Assert.True(allowed == Policy.Allows(Operator, new ResourceRequest(verb, group, resource, subresource, name, @namespace)), why);
     }
 
+    private static readonly Rbac ByName = Rbac.From(
+    [
+        Manifest("""
+            {"kind": "Role", "metadata": {"name": "operator", "namespace": "platform"}, "rules": [
+              {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch", "update"], "resourceNames": ["platform-signing-keys"]},
+              {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}
+            ]}
+            """),
+        Manifest("""
+            {"kind": "RoleBinding", "metadata": {"name": "operator", "namespace": "platform"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "operator"},
+             "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": "platform"}]}
+            """),
+    ], "platform");
+
+    public static TheoryData<string, string?, bool, string> Collections() => new()
+    {
+        { "list", "metadata.name=platform-signing-keys", true, "a list named by its field selector" },
+        { "watch", "metadata.name==platform-signing-keys", true, "a watch named by its field selector (==)" },
+        { "watch", "metadata.namespace=platform,metadata.name=platform-signing-keys", true, "the name among other terms" },
+        { "list", null, false, "a list of every Secret" },
+        { "watch", "", false, "a watch with an empty field selector" },
+        { "list", "metadata.name=platform-postgresql", false, "a list naming another Secret" },
+        { "list", "metadata.name!=platform-postgresql", false, "a selector that excludes a name names none" },
+        { "watch", "metadata.namespace=platform", false, "a selector without the name" },
+    };
+
+    /// <summary>
+    /// A list or watch carries a name only through a <c>metadata.name</c> field selector, as the API server's
+    /// RequestInfo gives it to the authorizer: then, and only then, a rule with resourceNames can allow it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Collections))]
+    public void A_list_or_watch_is_allowed_by_resource_names_only_when_its_field_selector_names_one(string verb, string? fieldSelector, bool allowed, string why)
+    {
+        Assert.True(allowed == ByName.Allows(Operator, ResourceRequest.Collection(verb, "", "secrets", fieldSelector, "platform")), why);
+    }
+
+    [Fact]
+    public void Resource_names_admit_get_and_update_of_those_names_only_and_create_needs_a_rule_without_them()
+    {
+        Assert.True(ByName.Allows(Operator, new ResourceRequest("get", "", "secrets", null, "platform-signing-keys", "platform")));
+        Assert.True(ByName.Allows(Operator, new ResourceRequest("update", "", "secrets", null, "platform-signing-keys", "platform")));
+        Assert.False(ByName.Allows(Operator, new ResourceRequest("get", "", "secrets", null, "platform-postgresql", "platform")));
+        Assert.False(ByName.Allows(Operator, new ResourceRequest("update", "", "secrets", null, "platform-postgresql", "platform")));
+        Assert.False(ByName.Allows(Operator, new ResourceRequest("delete", "", "secrets", null, "platform-signing-keys", "platform")));
+        Assert.True(ByName.Allows(Operator, new ResourceRequest("create", "", "secrets", null, null, "platform")));
+        Assert.False(new PolicyRule([""], ["secrets"], ["create"], ["platform-signing-keys"]).Allows(new ResourceRequest("create", "", "secrets", null, null, "platform")));
+    }
+
     [Fact]
     public void A_role_grants_nothing_to_whom_no_binding_names()
     {

@@ -140,6 +140,50 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         Assert.Null(emulator.Find(Secrets, "keyset"));
     }
 
+    /// <summary>
+    /// The operator may touch only the Secrets of Operator:KeysetSecrets (its Role grants no other): a rotation naming
+    /// another — here the database's password — is refused with a condition and one Warning Event, and that Secret is
+    /// never asked for, rather than failing with 403 on every retry. Naming an allowed Secret then works.
+    /// </summary>
+    [Fact]
+    public async Task A_rotation_naming_a_secret_outside_the_operators_list_is_refused_and_that_secret_never_read()
+    {
+        emulator.Put(Secrets, new System.Text.Json.Nodes.JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "postgres-credentials" },
+            ["data"] = new System.Text.Json.Nodes.JsonObject { ["password"] = Convert.ToBase64String("superuser"u8.ToArray()) },
+        });
+        var before = emulator.Find(Secrets, "postgres-credentials")!;
+        emulator.Put(Rotations, Objects.Rotation("keys", "postgres-credentials"));
+
+        var refused = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")),
+            r => Objects.ConditionReason(r, "Ready") == "SecretNotAllowed", Deadline, "SecretNotAllowed");
+
+        Assert.Equal("False", Objects.Condition(refused, "Ready"));
+        Assert.Equal("True", Objects.Condition(refused, "Degraded"));
+        Assert.Equal("SecretNotAllowed", Objects.ConditionReason(refused, "Progressing"));
+        var message = Objects.ConditionMessage(refused, "Degraded")!;
+        Assert.Contains("\"postgres-credentials\"", message, StringComparison.Ordinal);
+        Assert.Contains("\"keyset\", \"green-keyset\"", message, StringComparison.Ordinal);
+        Assert.Contains("keysetSecrets", message, StringComparison.Ordinal);
+        Assert.Null(Objects.Status(refused, "activeKid"));
+        var warning = await Poll.UntilAsync(() => Task.FromResult(emulator.List(Events).SingleOrDefault(e => e["reason"]!.GetValue<string>() == "SecretNotAllowed")),
+            e => e is not null, Deadline, "a SecretNotAllowed event");
+        Assert.Equal("Warning", warning!["type"]!.GetValue<string>());
+        Assert.DoesNotContain(emulator.Requests, r => r.Collection == Secrets && r.Name == "postgres-credentials");
+        Assert.Equal(before.ToJsonString(), emulator.Find(Secrets, "postgres-credentials")!.ToJsonString());
+
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+
+        await KeysetAsync(k => k is not null, "the keyset in the allowed Secret once the spec names it");
+        await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys")), r => Objects.Condition(r, "Ready") == "True", Deadline, "Ready");
+        Assert.Single(emulator.List(Events), e => e["reason"]!.GetValue<string>() == "SecretNotAllowed");
+        Assert.DoesNotContain(emulator.Requests, r => r.Collection == Secrets && r.Name == "postgres-credentials");
+        Assert.DoesNotContain(emulator.Requests, r => r.Collection == Secrets && r.Verb is "list" or "watch" && r.Name is null);
+    }
+
     [Fact]
     public async Task RotateNow_publishes_a_next_key_and_activation_waits_while_an_auth_pod_lags()
     {

@@ -17,10 +17,19 @@ namespace Platform.Operator.Controllers;
 /// writes the Secret (conditional on its resourceVersion, so two writers can never both add a key), records
 /// Events and updates the status. The rotateNow value it has acted on travels in the Secret with the keyset,
 /// so a retry after a failed status write cannot rotate twice.
+/// It touches only the Secrets named in Operator:KeysetSecrets, which its Role grants by name: one informer per
+/// name (a metadata.name field selector, so even its list and watch name the Secret), and a rotation whose
+/// secretName is not among them is refused, never attempted.
 /// </summary>
 public sealed class SigningKeyRotationController : Controller
 {
     public const string HandledRotateNowAnnotation = "platform.dev/handled-rotate-now";
+
+    /// <summary>The reason (conditions and Event) of a refused spec: durations that do not parse or break the timing bounds.</summary>
+    public const string InvalidSpec = "InvalidSpec";
+
+    /// <summary>The reason (conditions and Event) of a rotation whose secretName is not in Operator:KeysetSecrets.</summary>
+    public const string SecretNotAllowed = "SecretNotAllowed";
 
     private readonly IKubernetesApi api;
     private readonly OperatorOptions options;
@@ -29,7 +38,7 @@ public sealed class SigningKeyRotationController : Controller
     private readonly OperatorMetrics metrics;
     private readonly KeyFactory createKey;
     private readonly Informer<SigningKeyRotation> rotations;
-    private readonly Informer<V1Secret> secrets;
+    private readonly IReadOnlyDictionary<string, Informer<V1Secret>> secrets;
 
     public SigningKeyRotationController(IKubernetesApi api, OperatorOptions options, IAuthPodProbe probe, EventRecorder events, KeyFactory createKey,
         TimeProvider clock, OperatorMetrics metrics, ILogger<SigningKeyRotationController> logger)
@@ -43,15 +52,17 @@ public sealed class SigningKeyRotationController : Controller
         this.createKey = createKey;
         var resync = TimeSpan.FromSeconds(options.ResyncSeconds);
         rotations = new Informer<SigningKeyRotation>(api, null, resync, OnRotation, clock, logger);
-        secrets = new Informer<V1Secret>(api, $"{PlatformGroup.ManagedByLabel}={PlatformGroup.FieldManager}", resync, OnSecret, clock, logger);
+        secrets = options.KeysetSecretNames.ToDictionary(name => name,
+            name => new Informer<V1Secret>(api, null, resync, OnSecret, clock, logger, fieldSelector: $"metadata.name={name}"), StringComparer.Ordinal);
     }
 
     public override IReadOnlyList<Func<(string Name, DateTimeOffset LastContact, bool Synced)>> Watches =>
-        [() => (rotations.Name, rotations.LastContact, rotations.HasSynced), () => (secrets.Name, secrets.LastContact, secrets.HasSynced)];
+        [() => (rotations.Name, rotations.LastContact, rotations.HasSynced), .. secrets.Values.Select(s => (Func<(string, DateTimeOffset, bool)>)(() => (s.Name, s.LastContact, s.HasSynced)))];
 
-    protected override bool InformersSynced => rotations.HasSynced && secrets.HasSynced;
+    protected override bool InformersSynced => rotations.HasSynced && secrets.Values.All(s => s.HasSynced);
 
-    protected override IEnumerable<Task> RunInformers(CancellationToken cancellationToken) => [rotations.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken)];
+    protected override IEnumerable<Task> RunInformers(CancellationToken cancellationToken) =>
+        [rotations.RunAsync(cancellationToken), .. secrets.Values.Select(s => s.RunAsync(cancellationToken))];
 
     /// <summary>Spec changes (a new generation) and list/resync deliveries reconcile; the operator's own status writes do not.</summary>
     private void OnRotation(WatchEventType type, SigningKeyRotation rotation)
@@ -81,11 +92,17 @@ public sealed class SigningKeyRotationController : Controller
         }
         var now = Clock.GetUtcNow();
         var status = rotation.Status ?? new SigningKeyRotationStatus();
+        if (!secrets.TryGetValue(rotation.Spec.SecretName, out var secretInformer))
+        {
+            return await RefuseAsync(rotation, status, SecretNotAllowed,
+                $"spec.secretName \"{rotation.Spec.SecretName}\" is not a Secret this operator may manage: it may read and write only {string.Join(", ", secrets.Keys.Select(n => $"\"{n}\""))} (Operator:KeysetSecrets, the operator chart's keysetSecrets, which its Role grants by name). Name one of those, or add this one to keysetSecrets and upgrade the operator.",
+                now, cancellationToken);
+        }
         if (SpecOf(rotation.Spec) is not { } spec)
         {
-            return await RefuseAsync(rotation, status, "durations must look like 90s, 10m or 720h", now, cancellationToken);
+            return await RefuseAsync(rotation, status, InvalidSpec, "durations must look like 90s, 10m or 720h", now, cancellationToken);
         }
-        var secret = await SecretAsync(rotation.Spec.SecretName, cancellationToken);
+        var secret = await SecretAsync(secretInformer, rotation.Spec.SecretName, cancellationToken);
         var keyset = KeysetOf(secret);
         string? handledInSecret = null;
         secret?.Metadata.Annotations?.TryGetValue(HandledRotateNowAnnotation, out handledInSecret);
@@ -96,11 +113,11 @@ public sealed class SigningKeyRotationController : Controller
         var outcome = KeyRotation.Decide(new RotationInput(spec, bounds, keyset, memory, pods, now), createKey);
         if (outcome.InvalidSpec is { } invalid)
         {
-            return await RefuseAsync(rotation, status, invalid, now, cancellationToken);
+            return await RefuseAsync(rotation, status, InvalidSpec, invalid, now, cancellationToken);
         }
         if (outcome.KeysetChanged || handledRotateNow != outcome.Status.HandledRotateNow)
         {
-            await WriteSecretAsync(rotation, secret, outcome.Keyset!, outcome.Status.HandledRotateNow, cancellationToken);
+            await WriteSecretAsync(secretInformer, rotation, secret, outcome.Keyset!, outcome.Status.HandledRotateNow, cancellationToken);
         }
         foreach (var keyEvent in outcome.Events)
         {
@@ -121,13 +138,14 @@ public sealed class SigningKeyRotationController : Controller
             : null;
 
     /// <summary>
-    /// The Secret from the cache. A stale copy costs no harm: the write is conditional on its resourceVersion,
-    /// so it fails with a conflict and the reconcile is retried. The informer holds only Secrets with the
-    /// operator's label, so one it lacks is asked for: a Secret made by hand (or before the operator) would
-    /// otherwise be created over and fail with AlreadyExists forever, instead of being adopted.
+    /// The Secret from the cache of its informer, which watches that one name, labelled or not: a Secret made by hand
+    /// (or before the operator) is adopted. A stale copy costs no harm: the write is conditional on its
+    /// resourceVersion, so it fails with a conflict and the reconcile is retried. One the cache lacks is asked for
+    /// (a GET of that name): the watch may not have delivered a Secret just made by someone else, and creating over
+    /// it would fail with AlreadyExists.
     /// </summary>
-    private async Task<V1Secret?> SecretAsync(string name, CancellationToken cancellationToken) =>
-        await secrets.GetAsync(name, cancellationToken) ?? await api.FindAsync<V1Secret>(name, cancellationToken);
+    private async Task<V1Secret?> SecretAsync(Informer<V1Secret> informer, string name, CancellationToken cancellationToken) =>
+        await informer.GetAsync(name, cancellationToken) ?? await api.FindAsync<V1Secret>(name, cancellationToken);
 
     /// <summary>A keyset that does not parse counts as missing: the rotation recreates it and its Event names the keys that were lost.</summary>
     private static Keyset? KeysetOf(V1Secret? secret)
@@ -160,7 +178,7 @@ public sealed class SigningKeyRotationController : Controller
     private static bool IsReady(V1Pod pod) =>
         pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
-    private async Task WriteSecretAsync(SigningKeyRotation rotation, V1Secret? existing, Keyset keyset, string? handledRotateNow, CancellationToken cancellationToken)
+    private async Task WriteSecretAsync(Informer<V1Secret> informer, SigningKeyRotation rotation, V1Secret? existing, Keyset keyset, string? handledRotateNow, CancellationToken cancellationToken)
     {
         var data = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(keyset, Keyset.JsonOptions));
         var secret = existing ?? new V1Secret { Metadata = new V1ObjectMeta { Name = rotation.Spec.SecretName }, Type = "Opaque" };
@@ -176,7 +194,7 @@ public sealed class SigningKeyRotationController : Controller
         {
             secret.Metadata.OwnerReferences = [.. secret.Metadata.OwnerReferences ?? [], Owner.Of(rotation)];
         }
-        secrets.Wrote(existing is null ? await api.CreateAsync(secret, cancellationToken) : await api.ReplaceAsync(secret, cancellationToken));
+        informer.Wrote(existing is null ? await api.CreateAsync(secret, cancellationToken) : await api.ReplaceAsync(secret, cancellationToken));
     }
 
     private static SigningKeyRotationStatus StatusFrom(SigningKeyRotation rotation, SigningKeyRotationStatus previous, RotationOutcome outcome, DateTimeOffset now)
@@ -203,12 +221,17 @@ public sealed class SigningKeyRotationController : Controller
         };
     }
 
-    private async Task<DateTimeOffset?> RefuseAsync(SigningKeyRotation rotation, SigningKeyRotationStatus previous, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes nothing but the status: Ready false, Degraded true, with <paramref name="reason"/> and why; and, when
+    /// that is news (the status changed), a Warning Event, so a resync does not repeat it. No requeue: a spec change
+    /// brings the rotation back.
+    /// </summary>
+    private async Task<DateTimeOffset?> RefuseAsync(SigningKeyRotation rotation, SigningKeyRotationStatus previous, string reason, string why, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var generation = rotation.Metadata.Generation;
-        var conditions = Conditions.Set(previous.Conditions, "Ready", false, "InvalidSpec", "The spec is refused: " + reason, generation, now);
-        conditions = Conditions.Set(conditions, "Progressing", false, "InvalidSpec", "Nothing changes until the spec is fixed.", generation, now);
-        conditions = Conditions.Set(conditions, "Degraded", true, "InvalidSpec", reason, generation, now);
+        var conditions = Conditions.Set(previous.Conditions, "Ready", false, reason, "The spec is refused: " + why, generation, now);
+        conditions = Conditions.Set(conditions, "Progressing", false, reason, "Nothing changes until the spec is fixed.", generation, now);
+        conditions = Conditions.Set(conditions, "Degraded", true, reason, why, generation, now);
         var status = new SigningKeyRotationStatus
         {
             ObservedGeneration = generation,
@@ -221,17 +244,22 @@ public sealed class SigningKeyRotationController : Controller
             LaggingPods = previous.LaggingPods,
             Conditions = conditions,
         };
-        await UpdateStatusAsync(rotation, status, cancellationToken);
+        if (await UpdateStatusAsync(rotation, status, cancellationToken))
+        {
+            await events.RecordAsync(rotation, reason, why, warning: true, cancellationToken);
+        }
         return null;
     }
 
-    private async Task UpdateStatusAsync(SigningKeyRotation rotation, SigningKeyRotationStatus status, CancellationToken cancellationToken)
+    /// <returns>Whether it wrote: false when the status was already this one.</returns>
+    private async Task<bool> UpdateStatusAsync(SigningKeyRotation rotation, SigningKeyRotationStatus status, CancellationToken cancellationToken)
     {
         if (KubernetesJson.Serialize(status) == KubernetesJson.Serialize(rotation.Status ?? new SigningKeyRotationStatus()))
         {
-            return;
+            return false;
         }
         rotation.Status = status;
         rotations.Wrote(await api.ReplaceStatusAsync(rotation, cancellationToken));
+        return true;
     }
 }

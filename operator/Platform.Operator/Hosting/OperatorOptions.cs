@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
 
 namespace Platform.Operator.Hosting;
 
 /// <summary>Section "Operator".</summary>
-public sealed class OperatorOptions
+public sealed partial class OperatorOptions : IValidatableObject
 {
     /// <summary>The namespace to work in; empty: the pod's (POD_NAMESPACE), else the kubeconfig's.</summary>
     public string Namespace { get; set; } = "";
@@ -50,9 +51,38 @@ public sealed class OperatorOptions
     [Range(1, 86_400)]
     public int TokenLifetimePlusSkewSeconds { get; set; } = 630;
 
+    /// <summary>
+    /// The keyset Secrets the operator may read and write, comma-separated; default: what the platform chart names its
+    /// keyset for a release called platform. The operator chart sets it and grants get, list, watch and update on these
+    /// names only (resourceNames), so the other Secrets of the namespace — the data tier's passwords — stay out of its
+    /// reach; a SigningKeyRotation whose spec.secretName is not listed is refused.
+    /// </summary>
+    [Required]
+    public string KeysetSecrets { get; set; } = "platform-signing-keys";
+
+    /// <summary><see cref="KeysetSecrets"/> as a list, in order, without blanks or repeats.</summary>
+    public IReadOnlyList<string> KeysetSecretNames =>
+        KeysetSecrets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
+
     public TimeSpan LeaseDuration => TimeSpan.FromSeconds(LeaseDurationSeconds);
 
     public TimeSpan RenewDeadline => TimeSpan.FromSeconds(RenewDeadlineSeconds);
 
     public TimeSpan RetryPeriod => TimeSpan.FromSeconds(RetryPeriodSeconds);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (KeysetSecretNames.Count == 0)
+        {
+            yield return new ValidationResult("Operator:KeysetSecrets must name at least one Secret.", [nameof(KeysetSecrets)]);
+        }
+        foreach (var name in KeysetSecretNames.Where(n => n.Length > 253 || !SecretName().IsMatch(n)))
+        {
+            yield return new ValidationResult($"Operator:KeysetSecrets: \"{name}\" is not a Secret name (a DNS subdomain: lower-case letters, digits, '-' and '.').", [nameof(KeysetSecrets)]);
+        }
+    }
+
+    /// <summary>A DNS-1123 subdomain, as Kubernetes names a Secret.</summary>
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex SecretName();
 }

@@ -14,7 +14,14 @@ public interface IKubernetesApi
     /// <summary>Null instead of <see cref="NotFoundException"/>.</summary>
     Task<T?> FindAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 
-    Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
+    Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        ListAsync<T>(labelSelector, null, cancellationToken);
+
+    /// <summary>
+    /// The objects matching both selectors (either may be null). A field selector <c>metadata.name=NAME</c> names the
+    /// object to the authorizer, so a Role may grant list on it by resourceNames, which a label selector cannot.
+    /// </summary>
+    Task<ResourceList<T>> ListAsync<T>(string? labelSelector, string? fieldSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 
     Task<T> CreateAsync<T>(T resource, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 
@@ -36,7 +43,11 @@ public interface IKubernetesApi
     /// Changes after <paramref name="resourceVersion"/>, with bookmarks, until the server ends the stream.
     /// Throws <see cref="GoneException"/> when that version is too old: the caller must list again.
     /// </summary>
-    IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
+    IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        WatchAsync<T>(labelSelector, null, resourceVersion, cancellationToken);
+
+    /// <summary>As <see cref="WatchAsync{T}(string?, string, CancellationToken)"/>, of the objects matching both selectors (see <see cref="ListAsync{T}(string?, string?, CancellationToken)"/>).</summary>
+    IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string? fieldSelector, string resourceVersion, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 }
 
 public sealed record ResourceList<T>(IReadOnlyList<T> Items, string ResourceVersion);

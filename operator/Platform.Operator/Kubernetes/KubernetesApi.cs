@@ -67,10 +67,13 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
         }
     }
 
-    public Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    public Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        ListAsync<T>(labelSelector, null, cancellationToken);
+
+    public Task<ResourceList<T>> ListAsync<T>(string? labelSelector, string? fieldSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
     {
-        var query = labelSelector is null ? "" : "?labelSelector=" + Uri.EscapeDataString(labelSelector);
-        return WithinRequestTimeoutAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + query, null, async (response, token) =>
+        var query = Selectors(labelSelector, fieldSelector);
+        return WithinRequestTimeoutAsync(HttpMethod.Get, ResourcePath.Collection<T>(@namespace) + (query.Length == 0 ? "" : "?" + query), null, async (response, token) =>
         {
             using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(token), cancellationToken: token);
             var items = document.RootElement.TryGetProperty("items", out var array) && array.ValueKind == JsonValueKind.Array
@@ -133,13 +136,32 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
     private UnavailableException Unanswered(HttpMethod method, string path, Exception exception) =>
         new(null, null, $"{method} {path}: no answer within {requestTimeout.TotalSeconds:0.#} s.", exception);
 
-    public async IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>"labelSelector=…&amp;fieldSelector=…", each only when given, escaped; empty with neither.</summary>
+    private static string Selectors(string? labelSelector, string? fieldSelector)
+    {
+        var query = new List<string>(2);
+        if (labelSelector is not null)
+        {
+            query.Add("labelSelector=" + Uri.EscapeDataString(labelSelector));
+        }
+        if (fieldSelector is not null)
+        {
+            query.Add("fieldSelector=" + Uri.EscapeDataString(fieldSelector));
+        }
+        return string.Join('&', query);
+    }
+
+    public IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
+        WatchAsync<T>(labelSelector, null, resourceVersion, cancellationToken);
+
+    public async IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string? fieldSelector, string resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var query = $"?watch=true&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={(int)watchTimeout.TotalSeconds}";
-        if (labelSelector is not null)
+        if (Selectors(labelSelector, fieldSelector) is { Length: > 0 } selectors)
         {
-            query += "&labelSelector=" + Uri.EscapeDataString(labelSelector);
+            query += "&" + selectors;
         }
         var path = ResourcePath.Collection<T>(@namespace) + query;
         // The answer's headers within the request timeout, then each line within the idle timeout.

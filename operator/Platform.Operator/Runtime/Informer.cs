@@ -12,6 +12,8 @@ namespace Platform.Operator.Runtime;
 /// periodic resync lists anyway and hands every object to the handler — so a watch cannot die silently.
 /// <see cref="LastContact"/> (the last list, event or bookmark) is what readiness checks.
 /// Controllers read through <see cref="GetAsync"/> rather than asking the API server again.
+/// A <paramref name="fieldSelector"/> <c>metadata.name=NAME</c> makes it an informer of that one object, which a Role
+/// can grant by resourceNames (list and watch are authorised against the name in that selector).
 /// </summary>
 public sealed class Informer<T>(
     IKubernetesApi api,
@@ -19,14 +21,15 @@ public sealed class Informer<T>(
     TimeSpan resyncPeriod,
     Action<WatchEventType, T> handler,
     TimeProvider clock,
-    ILogger logger) where T : class, IKubernetesObject<V1ObjectMeta>
+    ILogger logger,
+    string? fieldSelector = null) where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<string, T> cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, OwnWrite> ownWrites = new(StringComparer.Ordinal);
     private long writeSequence;
     private long lastContactTicks = clock.GetUtcNow().UtcTicks;
 
-    public string Name { get; } = typeof(T).Name + (labelSelector is null ? "" : $"[{labelSelector}]");
+    public string Name { get; } = typeof(T).Name + (labelSelector is null && fieldSelector is null ? "" : $"[{string.Join(',', new[] { labelSelector, fieldSelector }.OfType<string>())}]");
 
     public bool HasSynced { get; private set; }
 
@@ -105,7 +108,7 @@ public sealed class Informer<T>(
     private async Task<string> ListAsync(CancellationToken cancellationToken)
     {
         var writtenBefore = Interlocked.Read(ref writeSequence);
-        var list = await api.ListAsync<T>(labelSelector, cancellationToken);
+        var list = await api.ListAsync<T>(labelSelector, fieldSelector, cancellationToken);
         var names = list.Items.Select(i => i.Metadata.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in cache.Keys.Where(name => !names.Contains(name)).ToList())
         {
@@ -135,7 +138,7 @@ public sealed class Informer<T>(
         window.CancelAfter(Positive(until - clock.GetUtcNow()));
         try
         {
-            await foreach (var change in api.WatchAsync<T>(labelSelector, resourceVersion, window.Token))
+            await foreach (var change in api.WatchAsync<T>(labelSelector, fieldSelector, resourceVersion, window.Token))
             {
                 resourceVersion = change.ResourceVersion;
                 Touch();

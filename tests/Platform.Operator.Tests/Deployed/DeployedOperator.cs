@@ -8,7 +8,8 @@ namespace Platform.Operator.Tests.Deployed;
 /// <summary>
 /// The real operator binary as charts/platform-operator deploys it, against an API-server emulator that holds
 /// what a cluster would: the chart's CRDs, its Role and RoleBinding (enforced, for the bearer token of its
-/// ServiceAccount), and the platform chart's SigningKeyRotation, ScalingPolicy and Deployments. Only what a
+/// ServiceAccount), and the platform chart's SigningKeyRotation, ScalingPolicy, Deployments and Secrets (the data
+/// tier's passwords, which the operator must not be able to read). Only what a
 /// pod gets from the kubelet is supplied here: the downward-API values, a kubeconfig (with a bearer token, as
 /// the mounted service-account token would be) and its own port on this machine.
 /// </summary>
@@ -36,13 +37,17 @@ public sealed class DeployedOperator : IAsyncDisposable
 
     private readonly string directory;
 
-    private DeployedOperator(ApiServerEmulator emulator, IReadOnlyList<JsonObject> platform, JsonObject role, string directory)
+    private DeployedOperator(ApiServerEmulator emulator, IReadOnlyList<JsonObject> platform, JsonObject role, string directory, string token)
     {
         Emulator = emulator;
         Platform = platform;
         Role = role;
         this.directory = directory;
+        Token = token;
     }
+
+    /// <summary>The bearer token of the operator's ServiceAccount: what a compromised operator pod would hold.</summary>
+    public string Token { get; }
 
     public ApiServerEmulator Emulator { get; }
 
@@ -69,7 +74,8 @@ public sealed class DeployedOperator : IAsyncDisposable
         var platform = await Charts.TemplateAsync(Charts.Platform, PlatformValues);
         var emulator = await ApiServerEmulator.StartAsync();
         var directory = System.IO.Directory.CreateTempSubdirectory("deployed-operator-").FullName;
-        var deployed = new DeployedOperator(emulator, platform, operatorChart.OfKind("Role").Single(), directory);
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var deployed = new DeployedOperator(emulator, platform, operatorChart.OfKind("Role").Single(), directory, token);
         try
         {
             foreach (var crd in operatorChart.OfKind("CustomResourceDefinition"))
@@ -80,12 +86,15 @@ public sealed class DeployedOperator : IAsyncDisposable
             emulator.Authorizer = Rbac.From([deployed.Role, .. operatorChart.OfKind("RoleBinding")], Charts.Namespace);
             var deployment = operatorChart.OfKind("Deployment").Single();
             var pod = deployment["spec"]!["template"]!["spec"]!;
-            var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             emulator.Users = new Dictionary<string, string> { [token] = Rbac.ServiceAccountUser(Charts.Namespace, pod["serviceAccountName"]!.GetValue<string>()) };
 
             foreach (var workload in platform.OfKind("Deployment"))
             {
                 emulator.Put(EmulatorClient.Deployments, workload);
+            }
+            foreach (var secret in platform.OfKind("Secret"))
+            {
+                emulator.Put(EmulatorClient.Secrets, secret);
             }
             emulator.Put(EmulatorClient.Rotations, deployed.Rotation);
             emulator.Put(EmulatorClient.Policies, deployed.Policy);

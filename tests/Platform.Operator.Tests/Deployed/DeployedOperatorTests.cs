@@ -1,5 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Platform.Operator.Kubernetes;
 using Platform.Operator.Tests.Emulator;
 using Platform.Testing;
 
@@ -9,7 +12,7 @@ namespace Platform.Operator.Tests.Deployed;
 /// Issue 14 §3: the operator as shipped — its built binary, its chart's args, env, CRDs and Role — does its job
 /// against the platform chart's resources and real auth processes, and its Role is exactly what it needs: every
 /// granted verb is used (the reads a lagging watch calls for, when the run needs them), and without any one of the
-/// others it is refused and the resource never appears.
+/// others it is refused and the resource never appears. Of the namespace's Secrets it can reach only its keyset.
 /// </summary>
 public sealed class DeployedOperatorTests
 {
@@ -60,19 +63,78 @@ public sealed class DeployedOperatorTests
         var granted = Granted(deployed.Role).ToHashSet();
         Assert.Subset(granted, emulator.UsedPermissions.ToHashSet());
         Assert.Empty(granted.Except(emulator.UsedPermissions).Except(ReadsWhileTheWatchLags).Order());
+        // Every Secret request but the create named the keyset Secret: get and update by path, list and watch by field selector.
+        Assert.All(emulator.Requests.Where(r => r.Collection == EmulatorClient.Secrets && r.Verb != "create"), r => Assert.Equal(deployed.SecretName, r.Name));
+    }
+
+    /// <summary>
+    /// The namespace holds the data tier's passwords. Under the rendered Role the operator's token reads and changes
+    /// its keyset Secret and no other: a GET, an update or a list of another Secret is a 403, and so is any list or
+    /// watch that does not name its Secret by field selector. The operator never asks: a SigningKeyRotation naming the
+    /// database's Secret is refused with a condition, without a single 403.
+    /// </summary>
+    [Fact]
+    public async Task Under_its_role_the_operator_reaches_no_secret_but_its_keyset_and_refuses_a_rotation_naming_another()
+    {
+        await using var deployed = await DeployedOperator.StartAsync();
+        var emulator = deployed.Emulator;
+        var others = deployed.Platform.OfKind("Secret").Select(s => s.Name()).ToList();
+        Assert.Contains(others, name => name.Contains("postgresql", StringComparison.Ordinal));
+        Assert.DoesNotContain(deployed.SecretName, others);
+        await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Secrets, deployed.SecretName)), s => s is not null, "the keyset Secret", deployed.Diagnostics);
+
+        var rogue = deployed.Rotation.DeepClone().AsObject();
+        rogue["metadata"] = new JsonObject { ["name"] = "rogue" };
+        rogue["spec"]!["secretName"] = others[0];
+        emulator.Put(EmulatorClient.Rotations, rogue);
+
+        var refused = await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Rotations, "rogue")),
+            r => Objects.ConditionReason(r, "Ready") == "SecretNotAllowed", "the rotation naming another Secret refused", deployed.Diagnostics);
+        Assert.Contains(deployed.SecretName, Objects.ConditionMessage(refused, "Degraded"), StringComparison.Ordinal);
+        Assert.Empty(emulator.Denials.Select(d => d.Message));
+        Assert.DoesNotContain(emulator.Requests, r => r.Collection == EmulatorClient.Secrets && r.Verb != "create" && r.Name != deployed.SecretName);
+
+        // What a compromised operator pod could do with its token.
+        using var asOperator = new KubernetesApi(new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), AccessToken = deployed.Token },
+            Charts.Namespace, TimeSpan.FromSeconds(5));
+        var none = CancellationToken.None;
+        var own = await asOperator.GetAsync<V1Secret>(deployed.SecretName, none);
+        Assert.Equal([deployed.SecretName], (await asOperator.ListAsync<V1Secret>(null, $"metadata.name={deployed.SecretName}", none)).Items.Select(s => s.Metadata.Name));
+        foreach (var other in others)
+        {
+            await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.GetAsync<V1Secret>(other, none));
+            await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.ListAsync<V1Secret>(null, $"metadata.name={other}", none));
+            await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.ReplaceAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = other }, StringData = new Dictionary<string, string> { ["password"] = "mine" } }, none));
+        }
+        await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.ListAsync<V1Secret>(null, none));
+        await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.ListAsync<V1Secret>($"app.kubernetes.io/instance={Charts.Release}", none));
+        await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.ListAsync<V1Secret>(null, $"metadata.name!={deployed.SecretName}", none));
+        await Assert.ThrowsAsync<ForbiddenException>(async () =>
+        {
+            await foreach (var unused in asOperator.WatchAsync<V1Secret>(null, own.Metadata.ResourceVersion, none))
+            {
+                Assert.Fail("a watch of every Secret must be refused");
+            }
+        });
+        Assert.Contains(emulator.Denials, d => d.Request is { Verb: "get", Resource: "secrets" } && d.Request.Name == others[0]);
+        Assert.Contains(emulator.Denials, d => d.Request is { Verb: "list", Resource: "secrets", Name: null });
     }
 
     /// <summary>
     /// Granted, but called only when a reconcile runs before the informer has seen the operator's own last write of
-    /// that object (the controllers read their caches otherwise; docs/architecture.md §5.1), or, for Secrets, when the
-    /// Secret lacks the label the informer selects by: a run may or may not need them.
+    /// that object (the controllers read their caches otherwise; docs/architecture.md §5.1), or, for the keyset
+    /// Secret, while its informer does not hold it (before the first write): a run may or may not need them.
     /// </summary>
     private static readonly string[] ReadsWhileTheWatchLags =
         ["platform.dev/signingkeyrotations:get", "platform.dev/scalingpolicies:get", "/secrets:get"];
 
-    /// <summary>A Role without one of these verbs must fail the deployment: the emulator answers 403 and the resource never appears.</summary>
+    /// <summary>
+    /// A Role without one of these verbs must fail the deployment: the emulator answers 403 and the resource never
+    /// appears. On Secrets, list is granted by name (resourceNames) and create by a rule of its own.
+    /// </summary>
     [Theory]
     [InlineData("", "secrets", "create", "secret")]
+    [InlineData("", "secrets", "list", "secret")]
     [InlineData("", "pods", "list", "secret")]
     [InlineData("platform.dev", "signingkeyrotations/finalizers", "update", "secret")]
     [InlineData("platform.dev", "scalingpolicies/finalizers", "update", "autoscalers")]
@@ -135,12 +197,12 @@ public sealed class DeployedOperatorTests
             from verb in rule["verbs"]!.AsArray()
             select $"{apiGroup}/{resource}:{verb}");
 
-    /// <summary>Takes one verb on one resource out of the Role, leaving the rest of its rule as it was.</summary>
+    /// <summary>Takes one verb on one resource out of the Role, leaving the rest of the rule that granted it as it was (resourceNames included).</summary>
     private static void Revoke(JsonObject role, string group, string resource, string verb)
     {
         var rules = role["rules"]!.AsArray();
-        var rule = rules.Single(r => r!["apiGroups"]!.AsArray().Any(g => g!.GetValue<string>() == group) && r["resources"]!.AsArray().Any(x => x!.GetValue<string>() == resource))!;
-        Assert.Contains(verb, rule["verbs"]!.AsArray().Select(v => v!.GetValue<string>()));
+        var rule = rules.Single(r => r!["apiGroups"]!.AsArray().Any(g => g!.GetValue<string>() == group) && r["resources"]!.AsArray().Any(x => x!.GetValue<string>() == resource)
+            && r["verbs"]!.AsArray().Any(v => v!.GetValue<string>() == verb))!;
         var resources = rule["resources"]!.AsArray();
         resources.Remove(resources.First(x => x!.GetValue<string>() == resource));
         if (resources.Count == 0)
@@ -150,12 +212,17 @@ public sealed class DeployedOperatorTests
         var rest = rule["verbs"]!.AsArray().Select(v => v!.GetValue<string>()).Where(v => v != verb).ToArray();
         if (rest.Length > 0)
         {
-            rules.Add(new JsonObject
+            var remaining = new JsonObject
             {
                 ["apiGroups"] = new JsonArray(group),
                 ["resources"] = new JsonArray(resource),
                 ["verbs"] = new JsonArray(rest.Select(v => (JsonNode)v).ToArray()),
-            });
+            };
+            if (rule["resourceNames"] is { } names)
+            {
+                remaining["resourceNames"] = names.DeepClone();
+            }
+            rules.Add(remaining);
         }
     }
 }

@@ -18,6 +18,7 @@ namespace Platform.Operator.Tests.Emulator;
 /// the operator relies on: resourceVersion (one global counter) and metadata.generation (bumped when anything
 /// but metadata and status changes; absent on HorizontalPodAutoscalers, whose generation a real API server tracks
 /// only behind the HPAGeneration feature gate, alpha in Kubernetes 1.37), 409 on a stale resourceVersion or an existing name, 404, label selectors,
+/// field selectors on metadata.name and metadata.namespace (<see cref="FieldSelector"/>; others answer 400),
 /// status subresources (every collection but secrets, leases and events), owner references with cascading
 /// delete, JSON merge patch, and watches with bookmarks, resume and 410 for a compacted version.
 /// Server-side apply is simplified: the body must be JSON (which is YAML); the applied configuration is
@@ -28,7 +29,8 @@ namespace Platform.Operator.Tests.Emulator;
 /// Optionally, like a real cluster: custom resources served only once their CRD is installed
 /// (<see cref="InstallCustomResourceDefinition"/>), and RBAC enforced (<see cref="Authorizer"/>) with 403 on
 /// any verb a Role does not grant, including the create check of an apply that creates and the
-/// OwnerReferencesPermissionEnforcement check of blockOwnerDeletion.
+/// OwnerReferencesPermissionEnforcement check of blockOwnerDeletion; a list or watch is named, for a rule's
+/// resourceNames, by its field selector's metadata.name only (<see cref="ResourceRequest.Collection"/>).
 /// </summary>
 public sealed class ApiServerEmulator : IAsyncDisposable
 {
@@ -97,7 +99,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
 
     public int RequestCount => Volatile.Read(ref requestCount);
 
-    /// <summary>Requests routed to a collection, in order, with their Kubernetes verb (get, list, watch, create, update, patch, delete).</summary>
+    /// <summary>
+    /// Requests routed to a collection, in order, with their Kubernetes verb (get, list, watch, create, update, patch,
+    /// delete) and their name as the authorizer sees it: for a list or watch, the one its field selector requires.
+    /// </summary>
     public IReadOnlyList<ServedRequest> Requests
     {
         get
@@ -109,14 +114,14 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
     }
 
-    /// <summary>The watch streams open now, as "collection?selector (events queued)".</summary>
+    /// <summary>The watch streams open now, as "collection?labelSelector&amp;fieldSelector (events queued)".</summary>
     public IReadOnlyList<string> OpenWatches
     {
         get
         {
             lock (gate)
             {
-                return watchers.Select(w => $"{w.Collection}?{w.Selector} ({w.Lines.Reader.Count} queued)").ToList();
+                return watchers.Select(w => $"{w.Collection}?{w.Selector}&{w.FieldSelector} ({w.Lines.Reader.Count} queued)").ToList();
             }
         }
     }
@@ -281,9 +286,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             return;
         }
         var isWatch = name is null && HttpMethods.IsGet(request.Method) && request.Query["watch"] is var watch && (watch == "true" || watch == "1");
+        var fieldSelector = name is null && HttpMethods.IsGet(request.Method) ? request.Query["fieldSelector"].ToString() : "";
         lock (gate)
         {
-            requests.Add(new ServedRequest(VerbOf(request, name, isWatch), collection, name, subresource));
+            requests.Add(new ServedRequest(VerbOf(request, name, isWatch), collection, name ?? FieldSelector.RequiredName(fieldSelector), subresource));
         }
         var body = isWrite && !HttpMethods.IsDelete(request.Method) ? await ReadBodyAsync(request) : null;
         if (isWrite && !HttpMethods.IsDelete(request.Method) && body is null)
@@ -291,13 +297,18 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             await StatusAsync(http, 400, "BadRequest", "the body must be a JSON object");
             return;
         }
-        if (user is not null && Deny(user, request, collection, name, subresource, isWatch, body) is { } denial)
+        if (user is not null && Deny(user, request, collection, name, subresource, isWatch, fieldSelector, body) is { } denial)
         {
             lock (gate)
             {
                 denials.Add(denial);
             }
             await StatusAsync(http, 403, "Forbidden", denial.Message);
+            return;
+        }
+        if (FieldSelector.Problem(fieldSelector) is { } badSelector)
+        {
+            await StatusAsync(http, 400, "BadRequest", badSelector);
             return;
         }
         if (isWatch)
@@ -315,13 +326,15 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     /// The verb on the resource; for an apply that creates, also create; for an owner reference that newly sets
     /// blockOwnerDeletion, update on the owner's finalizers (OwnerReferencesPermissionEnforcement).
     /// </summary>
-    private Denial? Deny(string user, HttpRequest request, string collection, string? name, string? subresource, bool isWatch, JsonObject? body)
+    private Denial? Deny(string user, HttpRequest request, string collection, string? name, string? subresource, bool isWatch, string fieldSelector, JsonObject? body)
     {
         var verb = VerbOf(request, name, isWatch);
         var group = GroupOf(collection);
         var plural = Plural(collection);
         var @namespace = NamespaceOf(collection);
-        var resourceRequest = new ResourceRequest(verb, group, plural, subresource, name, @namespace);
+        var resourceRequest = verb is "list" or "watch"
+            ? ResourceRequest.Collection(verb, group, plural, fieldSelector, @namespace)
+            : new ResourceRequest(verb, group, plural, subresource, name, @namespace);
         if (!Allows(user, resourceRequest))
         {
             return new Denial(user, resourceRequest, Rbac.Forbidden(user, resourceRequest));
@@ -408,7 +421,9 @@ public sealed class ApiServerEmulator : IAsyncDisposable
                 if (HttpMethods.IsGet(request.Method))
                 {
                     var selector = request.Query["labelSelector"].ToString();
-                    var list = new JsonArray(items?.Values.Where(o => LabelSelector.Matches(selector, o)).Select(o => (JsonNode)o.DeepClone()).ToArray() ?? []);
+                    var fieldSelector = request.Query["fieldSelector"].ToString();
+                    var list = new JsonArray(items?.Values.Where(o => LabelSelector.Matches(selector, o) && FieldSelector.Matches(fieldSelector, o))
+                        .Select(o => (JsonNode)o.DeepClone()).ToArray() ?? []);
                     return (200, new JsonObject { ["kind"] = "List", ["apiVersion"] = "v1", ["metadata"] = new JsonObject { ["resourceVersion"] = Rv(revision) }, ["items"] = list });
                 }
                 if (HttpMethods.IsPost(request.Method))
@@ -583,7 +598,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             history.RemoveAt(0);
         }
         writes.Add(new Write(type, collection, snapshot["metadata"]!["name"]!.GetValue<string>(), snapshot));
-        foreach (var watcher in watchers.Where(w => w.Collection == collection && LabelSelector.Matches(w.Selector, snapshot)))
+        foreach (var watcher in watchers.Where(w => w.Collection == collection && w.Matches(snapshot)))
         {
             watcher.Lines.Writer.TryWrite(Event(type, snapshot));
         }
@@ -593,6 +608,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     {
         var query = http.Request.Query;
         var selector = query["labelSelector"].ToString();
+        var fieldSelector = query["fieldSelector"].ToString();
         var from = query["resourceVersion"].ToString();
         var bookmarks = query["allowWatchBookmarks"] == "true";
         var timeout = int.TryParse(query["timeoutSeconds"], out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
@@ -603,7 +619,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
         http.Response.StatusCode = 200;
         http.Response.ContentType = "application/json";
-        var watcher = new Watcher(collection, selector, Channel.CreateUnbounded<string>());
+        var watcher = new Watcher(collection, selector, fieldSelector, Channel.CreateUnbounded<string>());
         lock (gate)
         {
             if (from.Length > 0 && from != "0" && long.Parse(from, CultureInfo.InvariantCulture) < compactedThrough)
@@ -619,7 +635,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             {
                 if (from.Length == 0 || from == "0")
                 {
-                    foreach (var resource in collections.GetValueOrDefault(collection)?.Values.Where(o => LabelSelector.Matches(selector, o)) ?? [])
+                    foreach (var resource in collections.GetValueOrDefault(collection)?.Values.Where(watcher.Matches) ?? [])
                     {
                         watcher.Lines.Writer.TryWrite(Event("ADDED", resource));
                     }
@@ -627,7 +643,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
                 else
                 {
                     var since = long.Parse(from, CultureInfo.InvariantCulture);
-                    foreach (var change in history.Where(c => c.Revision > since && c.Collection == collection && LabelSelector.Matches(selector, c.Snapshot)))
+                    foreach (var change in history.Where(c => c.Revision > since && c.Collection == collection && watcher.Matches(c.Snapshot)))
                     {
                         watcher.Lines.Writer.TryWrite(Event(change.Type, change.Snapshot));
                     }
@@ -691,7 +707,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
     }
 
-    private sealed record Watcher(string Collection, string Selector, Channel<string> Lines);
+    private sealed record Watcher(string Collection, string Selector, string FieldSelector, Channel<string> Lines)
+    {
+        public bool Matches(JsonObject resource) => LabelSelector.Matches(Selector, resource) && Emulator.FieldSelector.Matches(FieldSelector, resource);
+    }
 
     private static string Event(string type, JsonObject resource) => new JsonObject { ["type"] = type, ["object"] = resource.DeepClone() }.ToJsonString();
 

@@ -16,10 +16,13 @@ namespace Platform.Operator.Tests.Emulator;
 
 /// <summary>
 /// The real operator host (<c>Platform.Operator run</c>) against an emulator, with second-scale timings:
-/// lease 3 s, renew deadline 2 s, retry 1 s, keyset propagation 1 s, token lifetime plus skew 2 s.
+/// lease 3 s, renew deadline 2 s, retry 1 s, keyset propagation 1 s, token lifetime plus skew 2 s; it may manage the
+/// keyset Secrets <see cref="KeysetSecrets"/> (Operator:KeysetSecrets), the names the tests' rotations use.
 /// </summary>
 public sealed class OperatorUnderTest : IAsyncDisposable
 {
+    public const string KeysetSecrets = "keyset,green-keyset";
+
     private readonly WebApplication app;
     private readonly string directory;
     private readonly FakeLogCollector logs;
@@ -87,6 +90,7 @@ public sealed class OperatorUnderTest : IAsyncDisposable
             "--Operator:TokenLifetimePlusSkewSeconds=2",
             $"--Operator:ResyncSeconds={resyncSeconds.ToString(CultureInfo.InvariantCulture)}",
             "--Operator:WatchTimeoutSeconds=20",
+            $"--Operator:KeysetSecrets={KeysetSecrets}",
             "--Logging:LogLevel:Default=Warning",
         ];
         var logs = new FakeLogCollector();

@@ -2,11 +2,24 @@ using System.Text.Json.Nodes;
 
 namespace Platform.Operator.Tests.Emulator;
 
-/// <summary>One API request as the authorizer sees it; <paramref name="Name"/> is null for create, list and watch.</summary>
+/// <summary>
+/// One API request as the authorizer sees it. <paramref name="Name"/> is the object's for get, update, patch and
+/// delete; null for create (the name is in the body); for list and watch, the name their field selector requires
+/// (<see cref="Collection"/>), else null.
+/// </summary>
 public sealed record ResourceRequest(string Verb, string ApiGroup, string Resource, string? Subresource, string? Name, string Namespace)
 {
     /// <summary>"secrets", or "scalingpolicies/status" for a subresource: how a rule names it.</summary>
     public string QualifiedResource => Subresource is null ? Resource : $"{Resource}/{Subresource}";
+
+    /// <summary>
+    /// A list or watch, named as the API server's RequestInfo names it: by a <c>metadata.name=NAME</c> term of its
+    /// field selector, if it has one. That is what lets a rule with resourceNames allow a list or watch — of that one
+    /// object — and why one without that selector is denied under such a rule (k8s.io/apiserver,
+    /// pkg/endpoints/request/requestinfo.go).
+    /// </summary>
+    public static ResourceRequest Collection(string verb, string apiGroup, string resource, string? fieldSelector, string @namespace) =>
+        new(verb, apiGroup, resource, null, FieldSelector.RequiredName(fieldSelector), @namespace);
 }
 
 /// <summary>A rule of a Role, as rbac.authorization.k8s.io/v1 writes it.</summary>
@@ -15,7 +28,8 @@ public sealed record PolicyRule(IReadOnlyList<string> ApiGroups, IReadOnlyList<s
     /// <summary>
     /// As Kubernetes' RBAC authorizer decides: "*" matches any group, verb or resource (subresources included);
     /// "*/status" any resource's status; a subresource is its own resource ("x" does not grant "x/status"); list
-    /// and watch are distinct verbs; resourceNames, when given, admit only requests that carry one of those names.
+    /// and watch are distinct verbs; resourceNames, when given, admit only requests that carry one of those names —
+    /// a create never does, a list or watch only through its field selector (<see cref="ResourceRequest.Collection"/>).
     /// </summary>
     public bool Allows(ResourceRequest request) =>
         (ApiGroups.Contains("*") || ApiGroups.Contains(request.ApiGroup))
