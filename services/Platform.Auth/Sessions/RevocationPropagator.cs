@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Platform.Auth.Data;
 using Platform.Authentication;
+using Platform.Data;
 using Platform.Hosting.Hosting;
 using Platform.Redis;
 using StackExchange.Redis;
@@ -22,6 +23,7 @@ namespace Platform.Auth.Sessions;
 public sealed partial class RevocationPropagator(
     SessionRevocations revocations,
     IRedisConnection redis,
+    PrimaryDatabase database,
     IServiceScopeFactory scopes,
     IOptions<TokenOptions> tokens,
     TimeProvider clock,
@@ -30,6 +32,7 @@ public sealed partial class RevocationPropagator(
     /// <summary>Covers any validator's clock skew on top of the access-token lifetime.</summary>
     private static readonly TimeSpan Margin = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
+    private const int ReassertBatch = 1_000;
 
     private volatile bool behind = true;
 
@@ -69,7 +72,7 @@ public sealed partial class RevocationPropagator(
                 }
                 else if (clock.GetUtcNow() >= reassertAt)
                 {
-                    await ReassertAsync(stoppingToken);
+                    await ReassertAsync(reassertEvery, stoppingToken);
                     reassertAt = clock.GetUtcNow() + reassertEvery;
                 }
             }
@@ -104,20 +107,29 @@ public sealed partial class RevocationPropagator(
         }
     }
 
-    /// <summary>Every auth replica does this; a key another one wrote first is simply not written twice.</summary>
-    private async Task ReassertAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One pass a period for the whole platform, not one per auth replica: the replica that takes the turn (a Redis key
+    /// per auth database that lasts a little less than the period; a Redis that lost its data lost the turn too) reads
+    /// the recent revocations and writes the missing ones, pipelined a batch at a time.
+    /// </summary>
+    private async Task ReassertAsync(TimeSpan period, CancellationToken cancellationToken)
     {
         try
         {
+            var turn = period > TimeSpan.FromSeconds(2) ? period - TimeSpan.FromSeconds(1) : period;
+            if (!await redis.Database.StringSetAsync($"auth:revocations:reassert-turn:{database.Name}", Environment.MachineName, turn, When.NotExists))
+            {
+                return;
+            }
             var now = clock.GetUtcNow();
             var missing = 0;
-            foreach (var session in await RecentAsync(now, cancellationToken))
+            foreach (var batch in (await RecentAsync(now, cancellationToken)).Chunk(ReassertBatch))
             {
-                var ttl = session.RevokedAt + Relevance - now;
-                if (ttl > TimeSpan.Zero && await revocations.ReassertAsync(session.Id, ttl))
-                {
-                    missing++;
-                }
+                var written = await Task.WhenAll(batch
+                    .Select(session => (session.Id, Ttl: session.RevokedAt + Relevance - now))
+                    .Where(session => session.Ttl > TimeSpan.Zero)
+                    .Select(session => revocations.ReassertAsync(session.Id, session.Ttl)));
+                missing += written.Count(wasMissing => wasMissing);
             }
             if (missing > 0)
             {
