@@ -29,7 +29,7 @@ public sealed partial class ReplicaLagMonitor(
     private readonly TimeSpan maxLag = TimeSpan.FromSeconds(options.Value.MaxReplicaLagSeconds);
     private readonly TimeSpan interval = TimeSpan.FromSeconds(options.Value.LagSampleSeconds);
     private readonly TimeSpan sampleDeadline = Max(TimeSpan.FromSeconds(options.Value.LagSampleSeconds * 2), TimeSpan.FromSeconds(1));
-    private readonly long staleAfterTicks = (long)(Max(TimeSpan.FromSeconds(options.Value.LagSampleSeconds * 3), TimeSpan.FromSeconds(2)).TotalSeconds * Stopwatch.Frequency);
+    private readonly TimeSpan staleAfter = Max(TimeSpan.FromSeconds(options.Value.LagSampleSeconds * 3), TimeSpan.FromSeconds(2));
     private long lagTicks = -1; // -1: unknown
     private long lastGoodSample;
     private bool usable;
@@ -40,7 +40,7 @@ public sealed partial class ReplicaLagMonitor(
 
     /// <summary>True when reads may go to the replica: it answered the last sample within the lag bound, recently.</summary>
     public bool Usable => Volatile.Read(ref usable) && replica.DataSource is not null
-        && Stopwatch.GetTimestamp() - Interlocked.Read(ref lastGoodSample) < staleAfterTicks;
+        && Stopwatch.GetElapsedTime(Interlocked.Read(ref lastGoodSample)) < staleAfter;
 
     /// <summary>A read on the replica failed to connect: stop using it until the next good sample.</summary>
     public void ReportFailure() => Volatile.Write(ref usable, false);

@@ -14,8 +14,7 @@ public interface IKubernetesApi
     /// <summary>Null instead of <see cref="NotFoundException"/>.</summary>
     Task<T?> FindAsync<T>(string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 
-    Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
-        ListAsync<T>(labelSelector, null, cancellationToken);
+    Task<ResourceList<T>> ListAsync<T>(string? labelSelector, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 
     /// <summary>
     /// The objects matching both selectors (either may be null). A field selector <c>metadata.name=NAME</c> names the
@@ -43,8 +42,7 @@ public interface IKubernetesApi
     /// Changes after <paramref name="resourceVersion"/>, with bookmarks, until the server ends the stream.
     /// Throws <see cref="GoneException"/> when that version is too old: the caller must list again.
     /// </summary>
-    IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta> =>
-        WatchAsync<T>(labelSelector, null, resourceVersion, cancellationToken);
+    IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string resourceVersion, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;
 
     /// <summary>As <see cref="WatchAsync{T}(string?, string, CancellationToken)"/>, of the objects matching both selectors (see <see cref="ListAsync{T}(string?, string?, CancellationToken)"/>).</summary>
     IAsyncEnumerable<WatchEvent<T>> WatchAsync<T>(string? labelSelector, string? fieldSelector, string resourceVersion, CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>;

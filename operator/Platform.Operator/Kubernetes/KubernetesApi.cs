@@ -168,18 +168,17 @@ public sealed class KubernetesApi : IKubernetesApi, IDisposable
         using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         silence.CancelAfter(requestTimeout);
         HttpResponseMessage response;
-        Stream stream;
         try
         {
             response = await SendAsync(HttpMethod.Get, path, null, null, silence.Token);
-            stream = await response.Content.ReadAsStreamAsync(silence.Token);
         }
         catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
             throw Unanswered(HttpMethod.Get, path, exception);
         }
         using var _ = response;
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        // With ResponseHeadersRead the stream is at hand once the headers are: this does not wait on the server.
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
         while (true)
         {
             string? line;

@@ -27,7 +27,6 @@ public static class TaskStore
         return await command.ExecuteScalarAsync(cancellationToken) is long found ? found : 0;
     }
 
-    /// <summary>Moves the user's cache generation on, in the write's transaction; returns the new one.</summary>
     /// <summary>
     /// Moves the user's cache generation on and holds the row's lock until the transaction ends, so every write of the
     /// user's tasks and the purge of a deleted user take turns here; says whether the user was deleted.
