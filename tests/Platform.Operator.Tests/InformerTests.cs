@@ -35,6 +35,9 @@ public sealed class InformerTests : IAsyncLifetime
         }
         emulator.Put(Secrets, new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "while-away" } });
 
+        // The list answers only after a delay: with an instant answer the list could complete on another thread before
+        // the assertion below runs (it did, once, on a loaded CI machine).
+        emulator.Faults = new EmulatorFaults(Latency: TimeSpan.FromSeconds(3));
         using var secondTerm = new CancellationTokenSource();
         var again = informer.RunAsync(secondTerm.Token);
         Assert.False(informer.HasSynced, "synced on the previous term's cache");
