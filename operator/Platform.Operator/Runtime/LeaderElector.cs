@@ -16,6 +16,8 @@ public sealed record LeaderElectionTimings(TimeSpan LeaseDuration, TimeSpan Rene
 /// Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews every retry
 /// period; anyone may take a lease not renewed for its duration (optimistic concurrency decides who);
 /// a leader that cannot renew within the renew deadline, or finds another holder, cancels its work at once.
+/// A standby judges expiry on its own clock, by how long ago it saw the lease record change, never by the renew
+/// time the holder wrote from the holder's clock: a standby whose clock runs ahead must not take a lease still renewed.
 /// Every attempt to acquire or renew is abandoned at the renew deadline: a request that hangs must not keep a
 /// leader working after a standby may take over. On shutdown the leader releases the lease so a standby need
 /// not wait it out.
@@ -25,6 +27,16 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
     public string Identity { get; } = identity;
 
     public bool IsLeader { get; private set; }
+
+    /// <summary>
+    /// The lease record as last read, and when (a monotonic timestamp of this instance's clock) it was first read so.
+    /// The fields a holder writes to renew or take the lease, not the resourceVersion: every renewal changes the renew
+    /// time, whereas any other write to the Lease (a label, an annotation) would change the resourceVersion and keep a
+    /// dead holder's lease alive. Monotonic, so a wall-clock step (NTP) cannot end a lease early either.
+    /// </summary>
+    private (string? Holder, DateTime? RenewTime, int? Transitions) observedRecord;
+
+    private long observedAt;
 
     /// <summary>Runs <paramref name="lead"/> whenever this instance leads, until <paramref name="cancellationToken"/> ends.</summary>
     public async Task RunAsync(Func<CancellationToken, Task> lead, Action<bool> leadershipChanged, CancellationToken cancellationToken)
@@ -148,8 +160,15 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
                 return true;
             }
             var spec = lease.Spec ??= new V1LeaseSpec();
+            var record = (spec.HolderIdentity, spec.RenewTime, spec.LeaseTransitions);
+            if (record != observedRecord)
+            {
+                // First sight counts as a change too: a standby just started waits a whole lease duration.
+                observedRecord = record;
+                observedAt = clock.GetTimestamp();
+            }
             var heldByOther = spec.HolderIdentity is { Length: > 0 } holder && holder != Identity;
-            var expired = spec.RenewTime is not { } renewed || renewed + TimeSpan.FromSeconds(spec.LeaseDurationSeconds ?? (int)timings.LeaseDuration.TotalSeconds) < now;
+            var expired = spec.RenewTime is null || clock.GetElapsedTime(observedAt) > TimeSpan.FromSeconds(spec.LeaseDurationSeconds ?? (int)timings.LeaseDuration.TotalSeconds);
             if (heldByOther && !expired)
             {
                 return false;
@@ -168,6 +187,13 @@ public sealed class LeaderElector(IKubernetesApi api, string leaseName, string i
         catch (KubernetesApiException exception) when (exception is ConflictException or UnavailableException or NotFoundException)
         {
             logger.LogDebug("{Identity} did not get lease {Lease}: {Message}", Identity, leaseName, exception.Message);
+            return false;
+        }
+        catch (KubernetesApiException exception)
+        {
+            // Refused (a Role being replaced by an upgrade, a token not yet valid): keep trying, as a standby. Thrown
+            // on, it ended the elector and with it the host, and the pod restarted into the same refusal.
+            logger.LogWarning("{Identity} may not take lease {Lease}: {Message}", Identity, leaseName, exception.Message);
             return false;
         }
     }

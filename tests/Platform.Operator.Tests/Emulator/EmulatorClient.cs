@@ -18,8 +18,8 @@ public static class EmulatorClient
     public const string Rotations = "apis/platform.dev/v1alpha1/namespaces/platform/signingkeyrotations";
     public const string Policies = "apis/platform.dev/v1alpha1/namespaces/platform/scalingpolicies";
 
-    public static KubernetesApi Connect(ApiServerEmulator emulator, TimeSpan? watchTimeout = null) =>
-        new(new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), AccessToken = Token }, Namespace, watchTimeout ?? TimeSpan.FromSeconds(30));
+    public static KubernetesApi Connect(ApiServerEmulator emulator, TimeSpan? watchTimeout = null, string token = Token) =>
+        new(new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), AccessToken = token }, Namespace, watchTimeout ?? TimeSpan.FromSeconds(30));
 
     /// <summary>A kubeconfig file whose current context points at the emulator.</summary>
     public static string WriteKubeconfig(ApiServerEmulator emulator, string directory, string token = Token)
