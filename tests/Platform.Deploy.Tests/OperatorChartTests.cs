@@ -30,7 +30,6 @@ public sealed class OperatorChartTests
             ["platform.dev/scalingpolicies"] = "get,list,watch",
             ["platform.dev/signingkeyrotations/status"] = "update",
             ["platform.dev/scalingpolicies/status"] = "update",
-            ["platform.dev/signingkeyrotations/finalizers"] = "update",
             ["platform.dev/scalingpolicies/finalizers"] = "update",
         }, RulesOf(Assert.Single(manifests.OfKind("Role"))));
         Assert.Equal(2L, (long)Assert.Single(manifests.OfKind("Deployment"))["spec"]!["replicas"]!);
@@ -51,17 +50,20 @@ public sealed class OperatorChartTests
     }
 
     /// <summary>
-    /// The operator's owner references set blockOwnerDeletion (the keyset Secret on its SigningKeyRotation, each HPA
-    /// on its ScalingPolicy); the OwnerReferencesPermissionEnforcement admission plugin refuses that without update
-    /// on the owner's finalizers subresource.
+    /// The HPAs' owner references set blockOwnerDeletion on their ScalingPolicy; the OwnerReferencesPermissionEnforcement
+    /// admission plugin refuses that without update on the owner's finalizers subresource (and any owner reference
+    /// without delete on the object: the HPA rule has it). The keyset Secret has no owner — the keys outlive their
+    /// SigningKeyRotation — so neither the rotations' finalizers nor delete on Secrets is granted.
     /// </summary>
     [Fact]
-    public async Task The_operator_may_block_the_deletion_of_the_owners_of_what_it_creates()
+    public async Task The_operator_may_block_the_deletion_of_the_policies_that_own_its_autoscalers_and_nothing_more()
     {
         var rules = RulesOf(Assert.Single((await TemplateAsync()).OfKind("Role")));
 
-        Assert.Equal("update", rules.GetValueOrDefault("platform.dev/signingkeyrotations/finalizers"));
         Assert.Equal("update", rules.GetValueOrDefault("platform.dev/scalingpolicies/finalizers"));
+        Assert.Contains("delete", rules["autoscaling/horizontalpodautoscalers"].Split(','));
+        Assert.Null(rules.GetValueOrDefault("platform.dev/signingkeyrotations/finalizers"));
+        Assert.All(rules.Where(r => r.Key.StartsWith("/secrets", StringComparison.Ordinal)), r => Assert.DoesNotContain("delete", r.Value.Split(',')));
     }
 
     [Fact]

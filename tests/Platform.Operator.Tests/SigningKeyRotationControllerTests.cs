@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Platform.Operator.Tests.Emulator;
 using Platform.Testing;
 using static Platform.Operator.Tests.Emulator.EmulatorClient;
@@ -31,9 +32,9 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
     private IEnumerable<string> EventReasons() => emulator.List(Events).Select(e => e["reason"]!.GetValue<string>());
 
     [Fact]
-    public async Task A_new_rotation_gets_an_owned_secret_with_one_active_key_and_a_ready_status()
+    public async Task A_new_rotation_gets_a_secret_with_one_active_key_and_a_ready_status()
     {
-        var rotation = emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
 
         var keyset = await KeysetAsync(k => k is not null, "the keyset Secret");
         var key = Assert.Single(keyset!.Keys);
@@ -41,7 +42,7 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         Assert.Equal(key.Kid, Objects.Status(status, "activeKid"));
         Assert.Equal("1", Objects.Status(status, "observedGeneration"));
         var secret = emulator.Find(Secrets, "keyset")!;
-        Assert.Equal(rotation["metadata"]!["uid"]!.GetValue<string>(), secret["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>());
+        Assert.Null(secret["metadata"]!["ownerReferences"]);
         Assert.Equal("platform-operator", secret["metadata"]!["labels"]!["app.kubernetes.io/managed-by"]!.GetValue<string>());
         Assert.Contains("KeyActivated", EventReasons());
     }
@@ -111,6 +112,49 @@ public sealed class SigningKeyRotationControllerTests : IAsyncLifetime
         // Events are recorded after the Secret is written: under load the test can see the Secret first.
         await Poll.UntilAsync(() => Task.FromResult(EventReasons().Contains("KeyPublished") && EventReasons().Contains("KeyRetired")), Deadline, "the publish and retire events");
         await Poll.UntilAsync(() => Task.FromResult(EventReasons().Count(r => r == "KeyActivated") >= 2), Deadline, "an activation event");
+    }
+
+    /// <summary>
+    /// Deleting the rotation (an uninstall and reinstall, the chart's rotation turned off and on) leaves the keys: the
+    /// emulator garbage-collects owned objects as Kubernetes does, and an owned keyset went with its rotation, taking
+    /// every signed token's key. A new rotation adopts the Secret and signs on with the same key.
+    /// </summary>
+    [Fact]
+    public async Task The_keyset_outlives_its_rotation_and_a_new_rotation_adopts_its_keys()
+    {
+        emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        var kid = (await KeysetAsync(k => k is not null, "the keyset"))!.Keys[0].Kid;
+        await Poll.UntilAsync(() => Task.FromResult(Objects.Condition(emulator.Find(Rotations, "keys"), "Ready") == "True"), Deadline, "Ready");
+
+        Assert.True(emulator.Remove(Rotations, "keys"));
+        Assert.Equal([kid], Objects.KeysetIn(emulator.Find(Secrets, "keyset"))!.Keys.Select(k => k.Kid));
+
+        emulator.Put(Rotations, Objects.Rotation("keys-again", "keyset"));
+        var adopted = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Rotations, "keys-again")), r => Objects.Condition(r, "Ready") == "True", Deadline, "the new rotation Ready");
+        Assert.Equal(kid, Objects.Status(adopted, "activeKid"));
+        Assert.Equal([kid], Objects.KeysetIn(emulator.Find(Secrets, "keyset"))!.Keys.Select(k => k.Kid));
+        Assert.DoesNotContain("KeyKeysetRecreated", EventReasons());
+    }
+
+    /// <summary>An operator before this one made its rotation the keyset's owner: the next reconcile removes that reference, and only it.</summary>
+    [Fact]
+    public async Task A_keyset_owned_by_its_rotation_is_set_free_and_survives_the_rotations_deletion()
+    {
+        var rotation = emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
+        var kid = (await KeysetAsync(k => k is not null, "the keyset"))!.Keys[0].Kid;
+        await Poll.UntilAsync(() => Task.FromResult(Objects.Condition(emulator.Find(Rotations, "keys"), "Ready") == "True"), Deadline, "Ready");
+        var owned = emulator.Find(Secrets, "keyset")!;
+        owned["metadata"]!["ownerReferences"] = new JsonArray(
+            new JsonObject { ["apiVersion"] = "platform.dev/v1alpha1", ["kind"] = "SigningKeyRotation", ["name"] = "keys", ["uid"] = rotation["metadata"]!["uid"]!.GetValue<string>(), ["controller"] = true, ["blockOwnerDeletion"] = true },
+            new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["name"] = "someone-elses", ["uid"] = "other-uid" });
+        emulator.Put(Secrets, owned);
+
+        var freed = await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Secrets, "keyset")),
+            s => s?["metadata"]?["ownerReferences"] is JsonArray owners && owners.All(o => o!["kind"]!.GetValue<string>() != "SigningKeyRotation"), Deadline, "the rotation's owner reference removed");
+        Assert.Equal("someone-elses", Assert.Single(freed!["metadata"]!["ownerReferences"]!.AsArray())!["name"]!.GetValue<string>());
+
+        emulator.Remove(Rotations, "keys");
+        Assert.Equal([kid], Objects.KeysetIn(emulator.Find(Secrets, "keyset"))!.Keys.Select(k => k.Kid));
     }
 
     [Fact]

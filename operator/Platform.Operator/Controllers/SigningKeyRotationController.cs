@@ -73,12 +73,12 @@ public sealed class SigningKeyRotationController : Controller
         }
     }
 
-    /// <summary>A Secret changed or deleted by anyone else brings its owner back to check it.</summary>
+    /// <summary>A Secret changed or deleted by anyone else brings back the rotations that name it, to check it.</summary>
     private void OnSecret(WatchEventType type, V1Secret secret)
     {
-        if (Owner.ControllerName(secret.Metadata, "SigningKeyRotation") is { } owner)
+        foreach (var rotation in rotations.Items.Where(r => r.Spec?.SecretName == secret.Metadata.Name))
         {
-            Schedule.Add(owner);
+            Schedule.Add(rotation.Metadata.Name);
         }
     }
 
@@ -115,7 +115,7 @@ public sealed class SigningKeyRotationController : Controller
         {
             return await RefuseAsync(rotation, status, InvalidSpec, invalid, now, cancellationToken);
         }
-        if (outcome.KeysetChanged || handledRotateNow != outcome.Status.HandledRotateNow)
+        if (outcome.KeysetChanged || handledRotateNow != outcome.Status.HandledRotateNow || OwnedByARotation(secret))
         {
             await WriteSecretAsync(secretInformer, rotation, secret, outcome.Keyset!, outcome.Status.HandledRotateNow, cancellationToken);
         }
@@ -190,12 +190,21 @@ public sealed class SigningKeyRotationController : Controller
         {
             secret.Metadata.Annotations[HandledRotateNowAnnotation] = handledRotateNow;
         }
-        if (Owner.ControllerName(secret.Metadata, rotation.Kind) is null)
+        if (OwnedByARotation(secret))
         {
-            secret.Metadata.OwnerReferences = [.. secret.Metadata.OwnerReferences ?? [], Owner.Of(rotation)];
+            secret.Metadata.OwnerReferences = [.. secret.Metadata.OwnerReferences!.Where(o => o.Kind != SigningKeyRotation.KindName)];
         }
         informer.Wrote(existing is null ? await api.CreateAsync(secret, cancellationToken) : await api.ReplaceAsync(secret, cancellationToken));
     }
+
+    /// <summary>
+    /// Whether the Secret names a SigningKeyRotation as owner, as operators before this one wrote it. The keyset
+    /// outlives its rotation: with an owner reference, deleting the rotation (an uninstall and reinstall, a chart
+    /// value turned off and on) garbage-collected every key, and every token signed with them failed at once. A
+    /// rotation made again adopts the Secret and its keys. Removing the reference is one write, when it is found.
+    /// </summary>
+    private static bool OwnedByARotation(V1Secret? secret) =>
+        secret?.Metadata.OwnerReferences?.Any(o => o.Kind == SigningKeyRotation.KindName) == true;
 
     private static SigningKeyRotationStatus StatusFrom(SigningKeyRotation rotation, SigningKeyRotationStatus previous, RotationOutcome outcome, DateTimeOffset now)
     {

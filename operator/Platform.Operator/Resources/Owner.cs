@@ -3,7 +3,10 @@ using k8s.Models;
 
 namespace Platform.Operator.Resources;
 
-/// <summary>Owner references: what the operator creates is deleted with the resource that asked for it.</summary>
+/// <summary>
+/// Owner references: what the operator creates is deleted with the resource that asked for it — the HPAs with their
+/// ScalingPolicy. Not the keyset Secret: the signing keys outlive their SigningKeyRotation (see SigningKeyRotationController).
+/// </summary>
 public static class Owner
 {
     public static V1OwnerReference Of(IKubernetesObject<V1ObjectMeta> owner) => new()

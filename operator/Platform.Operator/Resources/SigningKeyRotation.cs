@@ -5,12 +5,14 @@ using k8s.Models;
 namespace Platform.Operator.Resources;
 
 /// <summary>The platform.dev/v1alpha1 SigningKeyRotation custom resource (docs/architecture.md §5.2); its CRD is charts/platform-operator/crds/signingkeyrotations.platform.dev.yaml.</summary>
-[KubernetesEntity(Group = PlatformGroup.Name, ApiVersion = PlatformGroup.Version, Kind = "SigningKeyRotation", PluralName = "signingkeyrotations")]
+[KubernetesEntity(Group = PlatformGroup.Name, ApiVersion = PlatformGroup.Version, Kind = KindName, PluralName = "signingkeyrotations")]
 public sealed class SigningKeyRotation : IKubernetesObject<V1ObjectMeta>
 {
+    public const string KindName = "SigningKeyRotation";
+
     public string ApiVersion { get; set; } = PlatformGroup.ApiVersion;
 
-    public string Kind { get; set; } = "SigningKeyRotation";
+    public string Kind { get; set; } = KindName;
 
     public V1ObjectMeta Metadata { get; set; } = new();
 
