@@ -28,6 +28,14 @@ public static class ConfigurationKeys
     /// <summary>Overrides the database a service names for itself (tests: one database per test class).</summary>
     public const string PostgresDatabase = "Postgres:Database";
 
+    /// <summary>
+    /// For <c>migrate</c> only: the login role the service runs as and its password. Migrating as the administrator of
+    /// ConnectionStrings:Postgres, the command makes that role (or sets its password), gives it the service's database
+    /// and every object in it, and lets no other role connect; the service itself then connects as the role.
+    /// </summary>
+    public const string PostgresServiceRole = "Postgres:ServiceRole";
+    public const string PostgresServiceRolePassword = "Postgres:ServiceRolePassword";
+
     /// <summary>Auth's trusted proxies for X-Forwarded-For (the gateway's are <c>Edge:TrustedProxies</c>).</summary>
     public const string ForwardedHeadersTrustedNetworks = "ForwardedHeaders:TrustedNetworks";
 
@@ -46,7 +54,7 @@ public static class ConfigurationKeys
     [
         PostgresConnection, PostgresReplicaConnection, RedisConnection, RabbitMqConnection,
         PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RedisSocketManager, RabbitMqPassword, RabbitMqCaCertificate,
-        PostgresDatabase, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
+        PostgresDatabase, PostgresServiceRole, PostgresServiceRolePassword, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
         ReverseProxyHttpVersion, ReverseProxyHttpVersionPolicy, KestrelEndpointUrl, KestrelEndpointProtocols,
     ];
 }
