@@ -1,14 +1,17 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Platform.Hosting;
 
 namespace Platform.Data;
 
 /// <summary>
 /// The <c>migrate</c> command: creates the service's database when it is missing and brings each registered
 /// <see cref="SchemaComponent"/> up to date (<see cref="SchemaMigrator"/>), under an advisory lock so two migrators
-/// (a Helm hook retried, a developer's terminal) never race.
+/// (a Helm hook retried, a developer's terminal) never race. With Postgres:ServiceRole it also makes the service's own
+/// login role the owner of its database and of everything in it, and migrates as that role (<see cref="ServiceRole"/>).
 /// </summary>
 public static partial class MigrateCommand
 {
@@ -25,12 +28,18 @@ public static partial class MigrateCommand
         var database = services.GetRequiredService<PrimaryDatabase>();
         try
         {
-            await EnsureDatabaseExistsAsync(database, logger, cancellationToken);
+            var configuration = services.GetRequiredService<IConfiguration>();
+            var role = configuration[ConfigurationKeys.PostgresServiceRole] is { Length: > 0 } name
+                ? ServiceRole.Of(name, configuration[ConfigurationKeys.PostgresServiceRolePassword])
+                : null;
+            await EnsureDatabaseExistsAsync(database, role, logger, cancellationToken);
             var dataSource = services.GetRequiredService<NpgsqlDataSource>();
             await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLockKey})", lockConnection))
+            await TakeLockAsync(lockConnection, cancellationToken);
+            if (role is not null)
             {
-                await take.ExecuteNonQueryAsync(cancellationToken);
+                await role.AdoptObjectsAndBecomeAsync(lockConnection, cancellationToken);
+                LogRole(logger, database.Name, role.Name);
             }
             var applied = await SchemaMigrator.ApplyAsync(lockConnection, services.GetServices<SchemaComponent>(), logger, cancellationToken);
             LogDone(logger, database.Name, applied);
@@ -43,7 +52,17 @@ public static partial class MigrateCommand
         }
     }
 
-    private static async Task EnsureDatabaseExistsAsync(PrimaryDatabase database, ILogger logger, CancellationToken cancellationToken)
+    private static async Task TakeLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLockKey})", connection);
+        await take.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// With a service role, the role is made and given the database under the lock in <c>postgres</c> (held until this
+    /// connection closes): two migrators must not both try to create the same role.
+    /// </summary>
+    private static async Task EnsureDatabaseExistsAsync(PrimaryDatabase database, ServiceRole? role, ILogger logger, CancellationToken cancellationToken)
     {
         if (!IsPlainIdentifier(database.Name))
         {
@@ -52,6 +71,16 @@ public static partial class MigrateCommand
         var maintenance = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = "postgres", Pooling = false };
         await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
         await connection.OpenAsync(cancellationToken);
+        if (role is not null)
+        {
+            if (string.Equals(role.Name, maintenance.Username, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"Postgres:ServiceRole '{role.Name}' is the administrator migrations connect as: the service needs a role of its own.");
+            }
+            await TakeLockAsync(connection, cancellationToken);
+            await role.PrepareServerAsync(connection, database.Name, cancellationToken);
+            return;
+        }
         await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection) { Parameters = { new() { Value = database.Name } } };
         if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
         {
@@ -71,6 +100,9 @@ public static partial class MigrateCommand
 
     private static bool IsPlainIdentifier(string name) =>
         name.Length is > 0 and <= 63 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && !char.IsAsciiDigit(name[0]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} and everything in it belong to role {Role}, which alone may connect; migrating as it")]
+    private static partial void LogRole(ILogger logger, string database, string role);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created database {Database}")]
     private static partial void LogCreated(ILogger logger, string database);

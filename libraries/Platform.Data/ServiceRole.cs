@@ -1,0 +1,158 @@
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace Platform.Data;
+
+/// <summary>
+/// The login role a service runs as (Postgres:ServiceRole), set up by its <c>migrate</c> command, which connects as an
+/// administrator: a superuser, or a role with CREATEROLE and CREATEDB (a managed server's admin). The role owns the
+/// service's database and everything in it, and no other role may connect to that database: a service that is
+/// broken into reaches its own data only. Every step is idempotent, so each migration run re-asserts it, and the
+/// password always follows the Secret's.
+/// </summary>
+public sealed record ServiceRole(string Name, string Password)
+{
+    /// <summary>Makes or updates the role, and gives it the database (created when missing), on the administrator's connection to <c>postgres</c>.</summary>
+    public async Task PrepareServerAsync(NpgsqlConnection maintenance, string database, CancellationToken cancellationToken)
+    {
+        var role = Quoted(Name);
+        var exists = await ScalarAsync(maintenance, "SELECT 1 FROM pg_roles WHERE rolname = $1", cancellationToken, Name) is not null;
+        // A SCRAM verifier, not the password: a server that logs DDL (log_statement = ddl) must not log the secret.
+        await ExecuteAsync(maintenance, $"{(exists ? "ALTER" : "CREATE")} ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {Literal(ScramVerifier(Password))}", cancellationToken);
+        if (await ScalarAsync(maintenance, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", cancellationToken) is not true)
+        {
+            // Giving a database or an object to a role, or SET ROLE to it, needs membership in it when not a superuser.
+            await ExecuteAsync(maintenance, $"GRANT {role} TO CURRENT_USER", cancellationToken);
+        }
+        var db = Quoted(database);
+        if (await ScalarAsync(maintenance, "SELECT 1 FROM pg_database WHERE datname = $1", cancellationToken, database) is null)
+        {
+            try
+            {
+                await ExecuteAsync(maintenance, $"CREATE DATABASE {db} OWNER {role}", cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
+            {
+                // Another migrator created it between our check and our CREATE: it is given to the role below.
+            }
+        }
+        await ExecuteAsync(maintenance, $"ALTER DATABASE {db} OWNER TO {role}", cancellationToken);
+        // PUBLIC may connect to a new database by default: every other service's role could have read this one's tables
+        // wherever they were granted to PUBLIC, and could open connections against its limit.
+        await ExecuteAsync(maintenance, $"REVOKE ALL ON DATABASE {db} FROM PUBLIC", cancellationToken);
+    }
+
+    /// <summary>
+    /// On the administrator's connection to the service's database: gives the role every schema, table, sequence,
+    /// view, routine and type that another role owns (a database migrated before roles existed, as the administrator),
+    /// then switches the session to the role, so what the migrations create is the role's.
+    /// </summary>
+    public async Task AdoptObjectsAndBecomeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var role = Quoted(Name);
+        List<string> statements = [];
+        await using (var command = new NpgsqlCommand(AdoptionQuery, connection) { Parameters = { new() { Value = Name } } })
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                statements.Add($"ALTER {reader.GetString(0)} {reader.GetString(1)} OWNER TO {role}");
+            }
+        }
+        foreach (var statement in statements)
+        {
+            await ExecuteAsync(connection, statement, cancellationToken);
+        }
+        await ExecuteAsync(connection, $"SET ROLE {role}", cancellationToken);
+    }
+
+    /// <summary>
+    /// Each object outside the system schemas not owned by the role: its kind for ALTER and its quoted name. A
+    /// sequence that belongs to a column (serial, identity) follows its table; a schema owned by pg_database_owner
+    /// (public, from PostgreSQL 15) is the database owner's already; what an extension installed stays the extension's.
+    /// </summary>
+    private const string AdoptionQuery = """
+        WITH target AS (SELECT oid FROM pg_roles WHERE rolname = $1),
+        keep AS (SELECT oid FROM pg_roles WHERE rolname = 'pg_database_owner'),
+        schemas AS (
+            SELECT oid, nspname, nspowner FROM pg_namespace
+            WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp%'
+        ),
+        extension_members AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e')
+        SELECT 'SCHEMA', quote_ident(s.nspname) FROM schemas s
+        WHERE s.nspowner NOT IN (SELECT oid FROM target UNION ALL SELECT oid FROM keep)
+        UNION ALL
+        SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+               quote_ident(s.nspname) || '.' || quote_ident(c.relname)
+        FROM pg_class c JOIN schemas s ON s.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner NOT IN (SELECT oid FROM target)
+          AND (c.oid) NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_class'::regclass)
+          AND NOT (c.relkind = 'S' AND EXISTS (
+              SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+        UNION ALL
+        SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END, p.oid::regprocedure::text
+        FROM pg_proc p JOIN schemas s ON s.oid = p.pronamespace
+        WHERE p.proowner NOT IN (SELECT oid FROM target)
+          AND p.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_proc'::regclass)
+        UNION ALL
+        SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype::text
+        FROM pg_type t JOIN schemas s ON s.oid = t.typnamespace
+        WHERE t.typtype IN ('e', 'd') AND t.typowner NOT IN (SELECT oid FROM target)
+          AND t.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_type'::regclass)
+        """;
+
+    /// <summary>
+    /// PostgreSQL's SCRAM-SHA-256 verifier of <paramref name="password"/> (RFC 5803), as <c>psql</c>'s \password sends
+    /// it. The server applies SASLprep to a password before hashing; for printable ASCII that changes nothing. Any other
+    /// password is sent as it is, and the server computes the verifier.
+    /// </summary>
+    internal static string ScramVerifier(string password, byte[]? salt = null)
+    {
+        if (!password.All(c => c is >= ' ' and <= '~'))
+        {
+            return password;
+        }
+        const int Iterations = 4096;
+        salt ??= RandomNumberGenerator.GetBytes(16);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, Iterations, HashAlgorithmName.SHA256, 32);
+        var storedKey = SHA256.HashData(HMACSHA256.HashData(salted, "Client Key"u8));
+        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
+        return $"SCRAM-SHA-256${Iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
+    }
+
+    /// <summary>Fails on a name that is not a plain lower-case identifier, and on an empty password: both come from deployment values.</summary>
+    public static ServiceRole Of(string name, string? password)
+    {
+        if (name.Length is 0 or > 63 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || char.IsAsciiDigit(name[0]) || name.StartsWith("pg_", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"Postgres:ServiceRole '{name}' must be lower-case letters, digits and underscores, and not begin with a digit or pg_.");
+        }
+        if (string.IsNullOrEmpty(password) || password.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"Postgres:ServiceRolePassword must be set (without NUL characters) for the role '{name}'.");
+        }
+        return new ServiceRole(name, password);
+    }
+
+    private static string Quoted(string identifier) => "\"" + identifier + "\"";
+
+    /// <summary>A string literal (standard_conforming_strings, on since PostgreSQL 9.1: only the quote is special).</summary>
+    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+}
