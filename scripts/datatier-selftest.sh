@@ -244,7 +244,7 @@ s_status() {
 s_env() {
   "$DT" env >"$TMP/env.out"
   sed -E 's/[0-9a-f]{16,}/<hex>/g' "$TMP/env.out"
-  expect "exactly 4 lines" test "$(wc -l <"$TMP/env.out")" = 4
+  expect "exactly 7 lines" test "$(wc -l <"$TMP/env.out")" = 7
   expect "NAME='value' lines only" test -z "$(grep -vE "^PLATFORM_[A-Z_]+='[^']*'$" "$TMP/env.out")"
   load_env
   [[ $PLATFORM_PG_PRIMARY =~ ^Host=127\.0\.0\.1\;Port=25432\;Username=platform\;Password=[0-9a-f]{16,}$ ]] || {
@@ -263,6 +263,14 @@ s_env() {
     echo "bad PLATFORM_RABBITMQ"
     return 1
   }
+  local service password
+  for service in AUTH TASKS FILES; do
+    password="PLATFORM_PG_PASSWORD_$service"
+    [[ ${!password:-} =~ ^[0-9a-f]{16,}$ ]] || {
+      echo "bad $password"
+      return 1
+    }
+  done
   local again
   again=$("$DT" env)
   expect "env is stable" test "$again" = "$(cat "$TMP/env.out")"

@@ -12,7 +12,7 @@
 #   up [c...]         start what is not running yet and wait until it answers
 #   down [c...]       stop what this script started for this run dir
 #   status            table: component, port, state, pid, data dir
-#   env               NAME='value' lines with connection strings
+#   env               NAME='value' lines: connection strings, and each service's database role password
 #   destroy [c...]    down, then delete the data (all: the whole run dir content,
 #                     secrets included; 'primary' implies 'replica')
 # Helpers (for people, not for the fixtures):

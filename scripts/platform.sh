@@ -151,10 +151,28 @@ build() {
     || { cat "$RUN/logs/build.log" >&2; die "build failed (log: $RUN/logs/build.log)"; }
 }
 
+# Each service runs as a PostgreSQL login role of its own, which owns its database and alone may connect to it, as in
+# the chart (postgresql.serviceRoles): its migrate command, connecting as the administrator, makes the role (or sets its
+# password) and gives it the database; the service then connects as the role and never sees the administrator's password.
+role_password_of() {
+  local variable="PLATFORM_PG_PASSWORD_${1^^}"
+  printf '%s' "${!variable}"
+}
+
+# A connection string of the data tier's with another user and password.
+as_role() {
+  local connection="$1" service="$2"
+  [[ -n $connection ]] || return 0
+  connection="$(sed -E "s/(^|;)Username=[^;]*/\1Username=$service/; s/(^|;)Password=[^;]*/\1Password=$(role_password_of "$service")/" <<<"$connection")"
+  printf '%s' "$connection"
+}
+
 migrate() {
   local service
   for service in auth tasks files; do
-    (cd "$(dirname "$(dll_of "$service")")" && dotnet "$(dll_of "$service")" migrate) >>"$RUN/logs/migrate.log" 2>&1 \
+    (cd "$(dirname "$(dll_of "$service")")" \
+      && Postgres__ServiceRole="$service" Postgres__ServiceRolePassword="$(role_password_of "$service")" dotnet "$(dll_of "$service")" migrate) \
+      >>"$RUN/logs/migrate.log" 2>&1 \
       || { tail -n 20 "$RUN/logs/migrate.log" >&2; die "migrating $service failed (log: $RUN/logs/migrate.log)"; }
   done
   say "migrations applied"
@@ -175,12 +193,14 @@ start_service() {
   if (( ${PLATFORM_SERVICE_HEAP_LIMIT_MIB:-0} > 0 )); then
     heap_limit=("DOTNET_GCHeapHardLimit=$(printf '0x%x' $(( PLATFORM_SERVICE_HEAP_LIMIT_MIB * 1024 * 1024 )))")
   fi
-  local database=() pool
-  pool="$(pool_size_of "$service")"
-  if [[ -n $pool && $pool != none ]]; then
-    local sizes=";Minimum Pool Size=$pool;Maximum Pool Size=$pool"
-    database=(ConnectionStrings__Postgres="$ConnectionStrings__Postgres$sizes")
-    [[ -z $ConnectionStrings__PostgresReplica ]] || database+=(ConnectionStrings__PostgresReplica="$ConnectionStrings__PostgresReplica$sizes")
+  # The gateway has no database: it gets no connection string, least of all the administrator's.
+  local database=(-u ConnectionStrings__Postgres -u ConnectionStrings__PostgresReplica) pool sizes=""
+  if [[ $service != gateway ]]; then
+    pool="$(pool_size_of "$service")"
+    [[ -z $pool || $pool == none ]] || sizes=";Minimum Pool Size=$pool;Maximum Pool Size=$pool"
+    database=(ConnectionStrings__Postgres="$(as_role "$ConnectionStrings__Postgres" "$service")$sizes")
+    [[ -z $ConnectionStrings__PostgresReplica ]] \
+      || database+=(ConnectionStrings__PostgresReplica="$(as_role "$ConnectionStrings__PostgresReplica" "$service")$sizes")
   fi
   local listen=(ASPNETCORE_URLS="http://127.0.0.1:$port") h2c_port
   h2c_port="$(h2c_port_of "$service")"
@@ -195,7 +215,7 @@ start_service() {
   if [[ -n ${!cpus_setting:-} ]]; then
     pin=(taskset -c "${!cpus_setting}")
   fi
-  env "${heap_limit[@]}" "${database[@]}" "${listen[@]}" setsid nohup "${pin[@]}" dotnet "$(dll_of "$service")" \
+  env "${database[@]}" "${heap_limit[@]}" "${listen[@]}" setsid nohup "${pin[@]}" dotnet "$(dll_of "$service")" \
     >>"$RUN/logs/$service.log" 2>&1 < /dev/null &
   echo $! > "$(pid_file "$service")"
   cd "$ROOT"

@@ -158,6 +158,10 @@ cmd_env() {
   printf "PLATFORM_PG_REPLICA='Host=127.0.0.1;Port=%s;Username=platform;Password=%s'\n" "$PG_REPLICA_PORT" "$pgpw"
   printf "PLATFORM_REDIS='127.0.0.1:%s,password=%s'\n" "$REDIS_PORT" "$redispw"
   printf "PLATFORM_RABBITMQ='amqp://platform:%s@127.0.0.1:%s/'\n" "$rmqpw" "$RABBITMQ_PORT"
+  local service
+  for service in auth tasks files; do
+    printf "PLATFORM_PG_PASSWORD_%s='%s'\n" "${service^^}" "$(secret "postgres-$service")"
+  done
 }
 
 cmd_destroy() {

@@ -215,7 +215,8 @@ lock_run_dir() {
 
 ensure_secrets() {
   local n f
-  for n in postgres replication redis rabbitmq; do
+  # postgres-<service>: the password of the login role each service runs as (scripts/platform.sh, ServiceRole.cs).
+  for n in postgres replication redis rabbitmq postgres-auth postgres-tasks postgres-files; do
     f=$SECRETS/$n
     if ! [[ -s $f ]] || ! grep -qxE '[0-9a-f]{16,}' "$f"; then
       (

@@ -77,7 +77,15 @@ public sealed class DataTier
         PostgresReplica = variables["PLATFORM_PG_REPLICA"];
         RedisConnectionString = variables["PLATFORM_REDIS"];
         RabbitMqUri = variables["PLATFORM_RABBITMQ"];
+        postgresRolePasswords = variables.Where(v => v.Key.StartsWith(RolePasswordPrefix, StringComparison.Ordinal))
+            .ToDictionary(v => v.Key[RolePasswordPrefix.Length..].ToLowerInvariant(), v => v.Value);
     }
+
+    private const string RolePasswordPrefix = "PLATFORM_PG_PASSWORD_";
+    private Dictionary<string, string> postgresRolePasswords = [];
+
+    /// <summary>The password of the PostgreSQL role a service runs as under scripts/platform.sh.</summary>
+    public string PostgresRolePassword(string service) => postgresRolePasswords[service];
 
     /// <summary>What a service needs to reach this tier, with its own database.</summary>
     public Dictionary<string, string?> ServiceSettings(string database) => new()
