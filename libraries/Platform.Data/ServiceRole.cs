@@ -60,9 +60,18 @@ public sealed record ServiceRole(string Name, string Password)
                 statements.Add($"ALTER {reader.GetString(0)} {reader.GetString(1)} OWNER TO {role}");
             }
         }
-        foreach (var statement in statements)
+        if (statements.Count > 0)
         {
-            await ExecuteAsync(connection, statement, cancellationToken);
+            // Each ALTER locks its table exclusively while the previous release still serves from it: one transaction,
+            // and a lock that does not come within the migrations' timeout fails the run (its Job retries) rather than
+            // queue every query on the table behind a long transaction.
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, $"SET LOCAL lock_timeout = '{SchemaMigrator.LockTimeout}'", cancellationToken);
+            foreach (var statement in statements)
+            {
+                await ExecuteAsync(connection, statement, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
         }
         await ExecuteAsync(connection, $"SET ROLE {role}", cancellationToken);
     }

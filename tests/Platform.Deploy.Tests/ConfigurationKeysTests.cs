@@ -42,6 +42,7 @@ public sealed class ConfigurationKeysTests
         Assert.Contains(variables, v => v.Key == "Mail:Password");
         Assert.Contains(variables, v => v.Key == "EventStream:Enabled");
         Assert.Contains(variables, v => v.Key == "Postgres:CaCertificate");
+        Assert.Contains(variables, v => v.Key == "Postgres:ServiceRolePassword");
         Assert.Contains(variables, v => v.Key == "Files:ContentDirectory");
     }
 

@@ -71,6 +71,8 @@ public sealed class DashboardMetricsExistTests(ScrapedPlatform platform)
         {
             ["ConnectionStrings__Postgres"] = platform.Tier.PostgresPrimary,
             ["ConnectionStrings__PostgresReplica"] = platform.Tier.PostgresReplica,
+            ["Postgres__ServiceRole"] = service,
+            ["Postgres__ServiceRolePassword"] = platform.Tier.PostgresRolePassword(service),
             ["ConnectionStrings__Redis"] = "127.0.0.1:" + DataTier.WithOffset(26199).ToString(CultureInfo.InvariantCulture),
             ["ConnectionStrings__RabbitMq"] = $"amqp://127.0.0.1:{DataTier.WithOffset(26198).ToString(CultureInfo.InvariantCulture)}/",
             ["DOTNET_NOLOGO"] = "1",

@@ -431,7 +431,7 @@ public sealed partial class DataTierChartTests
         var redis = RedisConnection.Options(configuration["ConnectionStrings:Redis"]!, configuration);
         var rabbit = RabbitMqConnection.Factory(configuration["ConnectionStrings:RabbitMq"]!, configuration);
 
-        Assert.Equal(("platform-postgresql", "platform", NastyPassword), (postgres.Host, postgres.Username, postgres.Password));
+        Assert.Equal(("platform-postgresql", "auth", NastyPassword), (postgres.Host, postgres.Username, postgres.Password));
         Assert.Equal(("platform-redis:6379", NastyPassword), (redis.EndPoints.Single().ToString()!.Replace("Unspecified/", "", StringComparison.Ordinal), redis.Password));
         Assert.Equal(("platform-rabbitmq", "platform", NastyPassword), (rabbit.HostName, rabbit.UserName, rabbit.Password));
     }
@@ -441,7 +441,7 @@ public sealed partial class DataTierChartTests
     {
         var environment = ServiceEnvironment(Deployment(await RenderAsync(), "platform-auth"));
         await using var postgres = await LocalPostgres.StartPrimaryAsync(DataTier.WithOffset(26702));
-        await postgres.RequirePasswordAsync("platform", NastyPassword);
+        await postgres.RequirePasswordAsync("auth", NastyPassword);
         environment["ConnectionStrings__Postgres"] = new NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Postgres"]) { Host = "127.0.0.1", Port = postgres.Port }.ConnectionString;
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddConfiguration(Configuration(environment));
@@ -450,7 +450,7 @@ public sealed partial class DataTierChartTests
         await using (var connection = await app.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync())
         {
             await using var query = new NpgsqlCommand("SELECT current_user", connection);
-            Assert.Equal("platform", await query.ExecuteScalarAsync());
+            Assert.Equal("auth", await query.ExecuteScalarAsync());
         }
 
         var redisPort = DataTier.WithOffset(26704);

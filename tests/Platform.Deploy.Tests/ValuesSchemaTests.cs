@@ -84,6 +84,8 @@ public sealed class ValuesSchemaTests
         { "platform", "postgresql: {enabled: false}", "an external PostgreSQL without host and Secret" },
         { "platform", "redis: {enabled: false, persistence: {size: 2Gi}}\nexternalRedis: {host: redis.example.com}", "an external Redis without its Secret" },
         { "platform", "postgresql: {readReplicas: {replicaCount: -1}}", "a negative number of read replicas" },
+        { "platform", "postgresql: {serviceRoles: {enabled: \"no\"}}", "a string for the service-roles switch" },
+        { "platform", "postgresql: {serviceRole: {enabled: false}}", "an unknown key of PostgreSQL (the service-roles switch misspelt)" },
         { "platform", "redis: {persistence: {size: lots}}", "a volume size that is not a quantity" },
         { "platform", "metrics: {serviceMonitor: {interval: often}}", "a scrape interval that is not a duration" },
         { "platform", "files: {contentVolume: {enable: true}}", "an unknown key of the files content volume (misspelt)" },
@@ -119,6 +121,7 @@ public sealed class ValuesSchemaTests
         { "platform", "scalingPolicy: {services: {tasks: {share: 0.5, rpsPerPod: 1200.5, rpsMetric: http_requests_per_second, scaleUp: {stabilizationWindowSeconds: 0}}}}" },
         { "platform", "gateway: {image: {digest: \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}, pdb: {maxUnavailable: \"50%\"}}" },
         { "platform", "files: {contentVolume: {enabled: true, storageClassName: efs-sc, accessModes: [ReadWriteMany], size: 1Ti}}" },
+        { "platform", "postgresql: {serviceRoles: {enabled: false}}" },
         { "platform-operator", "replicaCount: 3\nextraEnv: [{name: Operator__ResyncSeconds, value: \"300\"}]" },
     };
 

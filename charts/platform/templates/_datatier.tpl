@@ -40,6 +40,58 @@ reference them with Kubernetes' $(VAR) expansion, so no password is ever rendere
 {{- ternary "password" .Values.externalPostgresql.passwordKey .Values.postgresql.enabled -}}
 {{- end -}}
 
+{{/*
+Non-empty when each data service connects as a login role of its own, named after its database (postgresql.serviceRoles):
+a breach of one service then reaches only that service's data. The administrator is left to the migration Jobs,
+which create the roles; a role of the same name as the administrator would have them rewrite its own password.
+*/}}
+{{- define "platform.postgresql.serviceRoles" -}}
+{{- if .Values.postgresql.serviceRoles.enabled -}}
+{{- $services := splitList " " (include "platform.dataServices" .) -}}
+{{- $admin := include "platform.postgresql.username" . -}}
+{{- if has $admin $services -}}
+{{- fail (printf "the PostgreSQL administrator %q is also the name of a service's role (%s): give the administrator another name, or set postgresql.serviceRoles.enabled=false" $admin (join ", " $services)) -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled (has .Values.postgresql.auth.replicationUsername $services) -}}
+{{- fail (printf "postgresql.auth.replicationUsername %q is also the name of a service's role (%s): give the replication user another name" .Values.postgresql.auth.replicationUsername (join ", " $services)) -}}
+{{- end -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret holding the services' role passwords under <service>-password: the administrator's own existingSecret when
+one is given, else the one the chart generates (datatier/secrets.yaml).
+*/}}
+{{- define "platform.postgresql.roleSecretName" -}}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.auth.existingSecret) -}}
+{{- include "platform.componentName" (dict "root" . "component" "postgresql-roles") -}}
+{{- else -}}
+{{- include "platform.postgresql.secretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails the install or upgrade when the user's Secret exists without a role password the services are about to need:
+the migration Jobs would otherwise wait on the missing key until Helm's timeout. Only a release against a cluster can
+look; `helm template` renders without the check.
+*/}}
+{{- define "platform.postgresql.checkRoleSecret" -}}
+{{- if and (include "platform.postgresql.serviceRoles" .) (or (not .Values.postgresql.enabled) .Values.postgresql.auth.existingSecret) -}}
+{{- $name := include "platform.postgresql.roleSecretName" . -}}
+{{- with lookup "v1" "Secret" .Release.Namespace $name -}}
+{{- $data := .data | default dict -}}
+{{- $missing := list -}}
+{{- range $component := splitList " " (include "platform.dataServices" $) -}}
+{{- if not (hasKey $data (printf "%s-password" $component)) }}{{ $missing = append $missing (printf "%s-password" $component) }}{{ end -}}
+{{- end -}}
+{{- with $missing -}}
+{{- fail (printf "Secret %s has no %s: with postgresql.serviceRoles.enabled each of auth, tasks and files connects to PostgreSQL as its own role, whose password is that key (any value: the migration sets it); add the keys, or set postgresql.serviceRoles.enabled=false" $name (join ", " .)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "platform.redis.host" -}}
 {{- if .Values.redis.enabled -}}
 {{- include "platform.componentName" (dict "root" . "component" "redis") -}}
@@ -103,22 +155,45 @@ The servers' connection settings as the services read them (libraries/Platform.D
 string names server, user and options; the password arrives alone in <Store>__Password straight from its Secret and
 is set on the client's builder, so no character of it (';', ',', '@', '%', '=', quotes) can break a connection
 string. An external store's CA arrives as PEM in <Store>__CaCertificate from a Secret or ConfigMap key.
-Call the PostgreSQL one with the root context (migration Jobs: default pool) or (dict "root" $ "component" name).
+Call the PostgreSQL one with (dict "root" $ "component" name) for a service: its pool, and its own role with
+serviceRoles; or (dict "root" $ "migrates" name) for a migration Job: the default pool, the administrator, and the
+role it is to create with the password to give it.
 */}}
 {{- define "platform.env.postgresql" -}}
-{{- $root := .root | default . -}}
+{{- $root := .root -}}
+{{- $roles := include "platform.postgresql.serviceRoles" $root -}}
+{{- $user := include "platform.postgresql.username" $root -}}
+{{- $secret := include "platform.postgresql.secretName" $root -}}
+{{- $key := include "platform.postgresql.passwordKey" $root -}}
 {{- $pool := "" -}}
-{{- with .component }}{{ $size := index $root.Values.postgresql.maxPoolSize . }}{{ $pool = printf ";Minimum Pool Size=%v;Maximum Pool Size=%v" $size $size }}{{ end -}}
+{{- with .component }}
+{{- $size := index $root.Values.postgresql.maxPoolSize . }}
+{{- $pool = printf ";Minimum Pool Size=%v;Maximum Pool Size=%v" $size $size }}
+{{- if $roles }}
+{{- $user = . }}
+{{- $secret = include "platform.postgresql.roleSecretName" $root }}
+{{- $key = printf "%s-password" . }}
+{{- end }}
+{{- end -}}
 {{- $tls := "" -}}
 {{- if and (not $root.Values.postgresql.enabled) $root.Values.externalPostgresql.tls.enabled -}}
 {{- $tls = printf ";SSL Mode=%s" $root.Values.externalPostgresql.tls.sslMode -}}
 {{- end -}}
-{{- $server := printf "Port=%s;Username=%s%s%s" (include "platform.postgresql.port" $root) (include "platform.postgresql.username" $root) $pool $tls -}}
+{{- $server := printf "Port=%s;Username=%s%s%s" (include "platform.postgresql.port" $root) $user $pool $tls -}}
 - name: Postgres__Password
   valueFrom:
     secretKeyRef:
-      name: {{ include "platform.postgresql.secretName" $root }}
-      key: {{ include "platform.postgresql.passwordKey" $root }}
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- if and .migrates $roles }}
+- name: Postgres__ServiceRole
+  value: {{ .migrates | quote }}
+- name: Postgres__ServiceRolePassword
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "platform.postgresql.roleSecretName" $root }}
+      key: {{ printf "%s-password" .migrates }}
+{{- end }}
 {{- if not $root.Values.postgresql.enabled }}
 {{- include "platform.env.tlsCa" (dict "store" "Postgres" "tls" $root.Values.externalPostgresql.tls) }}
 {{- end }}

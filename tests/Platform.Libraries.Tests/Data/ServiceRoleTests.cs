@@ -98,6 +98,33 @@ public sealed class ServiceRoleTests(DataTierFixture fixture) : IAsyncLifetime
         Assert.StartsWith("SCRAM-SHA-256$4096:", ServiceRole.ScramVerifier("printable-ASCII"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The previous release still serves while the upgrade's migration gives its tables away: an ALTER that waits on a
+    /// long transaction must give up (the Job retries), not hold every query on the table queued behind it.
+    /// </summary>
+    [Fact]
+    public async Task Giving_away_a_table_a_long_transaction_holds_fails_at_the_lock_timeout_and_a_retry_succeeds()
+    {
+        var database = Name("busy");
+        Assert.Equal(0, await MigrateAsync(database, Before, role: null, password: null));
+        var reader = new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Database = database, Pooling = false }.ConnectionString;
+        await using (var longRead = new NpgsqlConnection(reader))
+        {
+            await longRead.OpenAsync();
+            await using var transaction = await longRead.BeginTransactionAsync();
+            await ExecuteAsync(longRead, "SELECT count(*) FROM notes");
+
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(1, await MigrateAsync(database, After, role: database, password: "busy-Secret-5"));
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"the migration waited {started.Elapsed.TotalSeconds:F0} s for the lock");
+            // Nothing was given away: the ALTERs are one transaction.
+            Assert.NotEmpty(await NotOwnedByAsync(database, database));
+        }
+
+        Assert.Equal(0, await MigrateAsync(database, After, role: database, password: "busy-Secret-5"));
+        Assert.Empty(await NotOwnedByAsync(database, database));
+    }
+
     /// <summary>A managed server's administrator is no superuser: CREATEROLE and CREATEDB must be enough.</summary>
     [Fact]
     public async Task An_administrator_with_createrole_and_createdb_but_no_superuser_can_set_it_up()
@@ -112,6 +139,9 @@ public sealed class ServiceRoleTests(DataTierFixture fixture) : IAsyncLifetime
         Assert.Empty(await NotOwnedByAsync(database, database));
         await using var asRole = await OpenAsync(database, database, "svc-Secret-4");
         Assert.Equal(0L, await ScalarAsync(asRole, "SELECT note_count()"));
+        // The previous release's pods connect as the administrator until they are replaced: it is a member of the role.
+        await using var asAdminStill = await OpenAsync(admin, database, "admin-Secret-3");
+        Assert.Equal(0L, await ScalarAsync(asAdminStill, "SELECT count(*) FROM notes"));
     }
 
     [Theory]
