@@ -192,7 +192,8 @@ public sealed class SigningKeyRotationController : Controller
         }
         if (OwnedByARotation(secret))
         {
-            secret.Metadata.OwnerReferences = [.. secret.Metadata.OwnerReferences!.Where(o => o.Kind != SigningKeyRotation.KindName)];
+            List<V1OwnerReference> others = [.. secret.Metadata.OwnerReferences!.Where(o => !IsRotation(o))];
+            secret.Metadata.OwnerReferences = others.Count > 0 ? others : null;
         }
         informer.Wrote(existing is null ? await api.CreateAsync(secret, cancellationToken) : await api.ReplaceAsync(secret, cancellationToken));
     }
@@ -201,10 +202,13 @@ public sealed class SigningKeyRotationController : Controller
     /// Whether the Secret names a SigningKeyRotation as owner, as operators before this one wrote it. The keyset
     /// outlives its rotation: with an owner reference, deleting the rotation (an uninstall and reinstall, a chart
     /// value turned off and on) garbage-collected every key, and every token signed with them failed at once. A
-    /// rotation made again adopts the Secret and its keys. Removing the reference is one write, when it is found.
+    /// rotation made again adopts the Secret and its keys. Removing the reference is one write, when it is found
+    /// (where OwnerReferencesPermissionEnforcement is on, that update needs delete on the Secret: the Role grants it).
     /// </summary>
-    private static bool OwnedByARotation(V1Secret? secret) =>
-        secret?.Metadata.OwnerReferences?.Any(o => o.Kind == SigningKeyRotation.KindName) == true;
+    private static bool OwnedByARotation(V1Secret? secret) => secret?.Metadata.OwnerReferences?.Any(IsRotation) == true;
+
+    private static bool IsRotation(V1OwnerReference owner) =>
+        owner.Kind == SigningKeyRotation.KindName && owner.ApiVersion.StartsWith(PlatformGroup.Name + "/", StringComparison.Ordinal);
 
     private static SigningKeyRotationStatus StatusFrom(SigningKeyRotation rotation, SigningKeyRotationStatus previous, RotationOutcome outcome, DateTimeOffset now)
     {

@@ -29,8 +29,8 @@ namespace Platform.Operator.Tests.Emulator;
 /// Optionally, like a real cluster: custom resources served only once their CRD is installed
 /// (<see cref="InstallCustomResourceDefinition"/>), and RBAC enforced (<see cref="Authorizer"/>) with 403 on
 /// any verb a Role does not grant, including the create check of an apply that creates and the
-/// OwnerReferencesPermissionEnforcement checks (delete on an object whose owner references change, update on the
-/// owner's finalizers for blockOwnerDeletion); a list or watch is named, for a rule's
+/// OwnerReferencesPermissionEnforcement checks (delete on an existing object whose owner references change, update on
+/// the owner's finalizers for blockOwnerDeletion); a list or watch is named, for a rule's
 /// resourceNames, by its field selector's metadata.name only (<see cref="ResourceRequest.Collection"/>).
 /// </summary>
 public sealed class ApiServerEmulator : IAsyncDisposable
@@ -324,8 +324,8 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     }
 
     /// <summary>
-    /// The verb on the resource; for an apply that creates, also create; for a change of owner references, delete on
-    /// the object, and for one that newly sets blockOwnerDeletion, update on the owner's finalizers
+    /// The verb on the resource; for an apply that creates, also create; for a change of an existing object's owner
+    /// references, delete on the object, and for one that newly sets blockOwnerDeletion, update on the owner's finalizers
     /// (OwnerReferencesPermissionEnforcement, as OpenShift and many clusters enable it).
     /// </summary>
     private Denial? Deny(string user, HttpRequest request, string collection, string? name, string? subresource, bool isWatch, string fieldSelector, JsonObject? body)
@@ -352,14 +352,14 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         {
             return new Denial(user, create, Rbac.Forbidden(user, create));
         }
-        // Owner references change (any on a create, a different list on an update, a patch that names them and
-        // differs): Kubernetes asks for delete on the object itself, since an owner's deletion would delete it.
+        // Owner references changed on an existing object (a different list on an update, a patch that names them and
+        // differs): Kubernetes asks for delete on the object itself, since an owner's deletion would delete it. Not on
+        // a create: whoever creates an object could as well never have created it.
         var ownersNow = existing?["metadata"]?["ownerReferences"] as JsonArray ?? [];
         var ownersAsked = body?["metadata"]?["ownerReferences"] as JsonArray;
-        var changesOwners = creating ? ownersAsked is { Count: > 0 }
-            : verb == "update" ? !JsonNode.DeepEquals(ownersAsked ?? [], ownersNow)
-            : verb == "patch" && ownersAsked is not null && !JsonNode.DeepEquals(ownersAsked, ownersNow);
-        var delete = new ResourceRequest("delete", group, plural, null, name ?? body?["metadata"]?["name"]?.GetValue<string>(), @namespace);
+        var changesOwners = !creating && (verb == "update" ? !JsonNode.DeepEquals(ownersAsked ?? [], ownersNow)
+            : verb == "patch" && ownersAsked is not null && !JsonNode.DeepEquals(ownersAsked, ownersNow));
+        var delete = new ResourceRequest("delete", group, plural, null, name, @namespace);
         if (changesOwners && !Allows(user, delete))
         {
             return new Denial(user, delete, "cannot set an ownerRef on a resource you can't delete: " + Rbac.Forbidden(user, delete));
