@@ -73,10 +73,6 @@ public static partial class MigrateCommand
         await connection.OpenAsync(cancellationToken);
         if (role is not null)
         {
-            if (string.Equals(role.Name, maintenance.Username, StringComparison.Ordinal))
-            {
-                throw new InvalidOperationException($"Postgres:ServiceRole '{role.Name}' is the administrator migrations connect as: the service needs a role of its own.");
-            }
             await TakeLockAsync(connection, cancellationToken);
             await role.PrepareServerAsync(connection, database.Name, cancellationToken);
             return;
@@ -101,7 +97,7 @@ public static partial class MigrateCommand
     private static bool IsPlainIdentifier(string name) =>
         name.Length is > 0 and <= 63 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && !char.IsAsciiDigit(name[0]);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} and everything in it belong to role {Role}, which alone may connect; migrating as it")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} and everything in it belong to role {Role}, and no other service's role may connect; migrating as it")]
     private static partial void LogRole(ILogger logger, string database, string role);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created database {Database}")]

@@ -17,10 +17,17 @@ public sealed record ServiceRole(string Name, string Password)
     public async Task PrepareServerAsync(NpgsqlConnection maintenance, string database, CancellationToken cancellationToken)
     {
         var role = Quoted(Name);
+        if (await ScalarAsync(maintenance, "SELECT current_user = $1", cancellationToken, Name) is true)
+        {
+            throw new InvalidOperationException($"Postgres:ServiceRole '{Name}' is the administrator migrations connect as: the service needs a role of its own.");
+        }
         var exists = await ScalarAsync(maintenance, "SELECT 1 FROM pg_roles WHERE rolname = $1", cancellationToken, Name) is not null;
+        var superuser = await ScalarAsync(maintenance, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", cancellationToken) is true;
+        // Only a superuser may name the SUPERUSER attribute, even to deny it; a new role has none of these anyway.
+        var attributes = superuser ? "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" : "LOGIN NOCREATEDB NOCREATEROLE";
         // A SCRAM verifier, not the password: a server that logs DDL (log_statement = ddl) must not log the secret.
-        await ExecuteAsync(maintenance, $"{(exists ? "ALTER" : "CREATE")} ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {Literal(ScramVerifier(Password))}", cancellationToken);
-        if (await ScalarAsync(maintenance, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", cancellationToken) is not true)
+        await ExecuteAsync(maintenance, $"{(exists ? "ALTER" : "CREATE")} ROLE {role} WITH {attributes} PASSWORD {Literal(ScramVerifier(Password))}", cancellationToken);
+        if (!superuser)
         {
             // Giving a database or an object to a role, or SET ROLE to it, needs membership in it when not a superuser.
             await ExecuteAsync(maintenance, $"GRANT {role} TO CURRENT_USER", cancellationToken);
@@ -79,7 +86,10 @@ public sealed record ServiceRole(string Name, string Password)
     /// <summary>
     /// Each object outside the system schemas not owned by the role: its kind for ALTER and its quoted name. A
     /// sequence that belongs to a column (serial, identity) follows its table; a schema owned by pg_database_owner
-    /// (public, from PostgreSQL 15) is the database owner's already; what an extension installed stays the extension's.
+    /// (public, from PostgreSQL 15) is the database owner's already; what an extension installed stays the extension's;
+    /// and only what the administrator may give: a managed server's administrator does not own its bootstrap
+    /// superuser's objects (public, before PostgreSQL 15, where PUBLIC may create in it). Schemas first: a table's new
+    /// owner needs CREATE on its schema.
     /// </summary>
     private const string AdoptionQuery = """
         WITH target AS (SELECT oid FROM pg_roles WHERE rolname = $1),
@@ -88,33 +98,38 @@ public sealed record ServiceRole(string Name, string Password)
             SELECT oid, nspname, nspowner FROM pg_namespace
             WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp%'
         ),
-        extension_members AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e')
-        SELECT 'SCHEMA', quote_ident(s.nspname) FROM schemas s
-        WHERE s.nspowner NOT IN (SELECT oid FROM target UNION ALL SELECT oid FROM keep)
-        UNION ALL
-        SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
-               quote_ident(s.nspname) || '.' || quote_ident(c.relname)
-        FROM pg_class c JOIN schemas s ON s.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner NOT IN (SELECT oid FROM target)
-          AND (c.oid) NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_class'::regclass)
-          AND NOT (c.relkind = 'S' AND EXISTS (
-              SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
-        UNION ALL
-        SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END, p.oid::regprocedure::text
-        FROM pg_proc p JOIN schemas s ON s.oid = p.pronamespace
-        WHERE p.proowner NOT IN (SELECT oid FROM target)
-          AND p.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_proc'::regclass)
-        UNION ALL
-        SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype::text
-        FROM pg_type t JOIN schemas s ON s.oid = t.typnamespace
-        WHERE t.typtype IN ('e', 'd') AND t.typowner NOT IN (SELECT oid FROM target)
-          AND t.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_type'::regclass)
+        extension_members AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
+        adoptable AS (
+            SELECT 0 AS step, 'SCHEMA' AS kind, quote_ident(s.nspname) AS name, s.nspowner AS owner FROM schemas s
+            WHERE s.nspowner NOT IN (SELECT oid FROM target UNION ALL SELECT oid FROM keep)
+              AND s.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_namespace'::regclass)
+            UNION ALL
+            SELECT 1, CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                   quote_ident(s.nspname) || '.' || quote_ident(c.relname), c.relowner
+            FROM pg_class c JOIN schemas s ON s.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner NOT IN (SELECT oid FROM target)
+              AND c.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_class'::regclass)
+              AND NOT (c.relkind = 'S' AND EXISTS (
+                  SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+            UNION ALL
+            SELECT 2, CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END, p.oid::regprocedure::text, p.proowner
+            FROM pg_proc p JOIN schemas s ON s.oid = p.pronamespace
+            WHERE p.proowner NOT IN (SELECT oid FROM target)
+              AND p.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_proc'::regclass)
+            UNION ALL
+            SELECT 2, CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype::text, t.typowner
+            FROM pg_type t JOIN schemas s ON s.oid = t.typnamespace
+            WHERE t.typtype IN ('e', 'd') AND t.typowner NOT IN (SELECT oid FROM target)
+              AND t.oid NOT IN (SELECT objid FROM extension_members WHERE classid = 'pg_type'::regclass)
+        )
+        SELECT kind, name FROM adoptable WHERE pg_has_role(current_user, owner, 'USAGE') ORDER BY step, name
         """;
 
     /// <summary>
     /// PostgreSQL's SCRAM-SHA-256 verifier of <paramref name="password"/> (RFC 5803), as <c>psql</c>'s \password sends
-    /// it. The server applies SASLprep to a password before hashing; for printable ASCII that changes nothing. Any other
-    /// password is sent as it is, and the server computes the verifier.
+    /// it. The server applies SASLprep to a password before hashing; for printable ASCII (every generated password)
+    /// that changes nothing. Any other password is sent as it is, and the server computes the verifier: this code
+    /// does not implement SASLprep.
     /// </summary>
     internal static string ScramVerifier(string password, byte[]? salt = null)
     {
@@ -146,8 +161,9 @@ public sealed record ServiceRole(string Name, string Password)
 
     private static string Quoted(string identifier) => "\"" + identifier + "\"";
 
-    /// <summary>A string literal (standard_conforming_strings, on since PostgreSQL 9.1: only the quote is special).</summary>
-    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    /// <summary>An escape string literal: the same text whatever the server's standard_conforming_strings.</summary>
+    private static string Literal(string value) =>
+        "E'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'";
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {

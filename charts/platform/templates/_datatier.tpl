@@ -46,7 +46,8 @@ a breach of one service then reaches only that service's data. The administrator
 which create the roles; a role of the same name as the administrator would have them rewrite its own password.
 */}}
 {{- define "platform.postgresql.serviceRoles" -}}
-{{- if .Values.postgresql.serviceRoles.enabled -}}
+{{- /* dig: a `helm upgrade --reuse-values` from a release before this value carries no postgresql.serviceRoles. */ -}}
+{{- if dig "serviceRoles" "enabled" false .Values.postgresql -}}
 {{- $services := splitList " " (include "platform.dataServices" .) -}}
 {{- $admin := include "platform.postgresql.username" . -}}
 {{- if has $admin $services -}}

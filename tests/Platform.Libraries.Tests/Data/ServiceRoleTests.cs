@@ -88,7 +88,7 @@ public sealed class ServiceRoleTests(DataTierFixture fixture) : IAsyncLifetime
         Assert.Equal(0, await MigrateAsync(database, Before, role: database, password: "old-Secret-1"));
         await (await OpenAsync(database, database, "old-Secret-1")).DisposeAsync();
 
-        const string NonAscii = "nöuveau-Sécret-2'\"; DROP ROLE x";
+        const string NonAscii = "nöuveau-Sécret-2'\\'\"; DROP ROLE x";
         Assert.Equal(0, await MigrateAsync(database, Before, role: database, password: NonAscii));
 
         var stale = await Assert.ThrowsAsync<PostgresException>(() => OpenAsync(database, database, "old-Secret-1"));
@@ -134,6 +134,8 @@ public sealed class ServiceRoleTests(DataTierFixture fixture) : IAsyncLifetime
         var database = Name("managed");
         var asAdmin = new NpgsqlConnectionStringBuilder(fixture.Tier.PostgresPrimary) { Username = admin, Password = "admin-Secret-3" }.ConnectionString;
 
+        Assert.Equal(0, await MigrateAsync(database, Before, role: database, password: "svc-Secret-4", server: asAdmin));
+        // Every upgrade migrates again: the role exists by then, and only its password and attributes are set.
         Assert.Equal(0, await MigrateAsync(database, After, role: database, password: "svc-Secret-4", server: asAdmin));
 
         Assert.Empty(await NotOwnedByAsync(database, database));
