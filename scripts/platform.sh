@@ -193,12 +193,14 @@ start_service() {
   if (( ${PLATFORM_SERVICE_HEAP_LIMIT_MIB:-0} > 0 )); then
     heap_limit=("DOTNET_GCHeapHardLimit=$(printf '0x%x' $(( PLATFORM_SERVICE_HEAP_LIMIT_MIB * 1024 * 1024 )))")
   fi
-  # The gateway has no database: it gets no connection string, least of all the administrator's.
-  local database=(-u ConnectionStrings__Postgres -u ConnectionStrings__PostgresReplica) pool sizes=""
+  # No service gets the data tier's administrator connection strings or another service's role password (all exported
+  # for this script), and the gateway, which has no database, no connection string at all.
+  local database=(-u PLATFORM_PG_PRIMARY -u PLATFORM_PG_REPLICA -u PLATFORM_PG_PASSWORD_AUTH -u PLATFORM_PG_PASSWORD_TASKS
+    -u PLATFORM_PG_PASSWORD_FILES -u ConnectionStrings__Postgres -u ConnectionStrings__PostgresReplica) pool sizes=""
   if [[ $service != gateway ]]; then
     pool="$(pool_size_of "$service")"
     [[ -z $pool || $pool == none ]] || sizes=";Minimum Pool Size=$pool;Maximum Pool Size=$pool"
-    database=(ConnectionStrings__Postgres="$(as_role "$ConnectionStrings__Postgres" "$service")$sizes")
+    database+=(ConnectionStrings__Postgres="$(as_role "$ConnectionStrings__Postgres" "$service")$sizes")
     [[ -z $ConnectionStrings__PostgresReplica ]] \
       || database+=(ConnectionStrings__PostgresReplica="$(as_role "$ConnectionStrings__PostgresReplica" "$service")$sizes")
   fi

@@ -29,6 +29,32 @@ public sealed class DatabaseRoleTests(EndToEndPlatform platform)
         Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
     }
 
+    /// <summary>The administrator's password is in no service's environment, nor another service's role password.</summary>
+    [Theory]
+    [InlineData("gateway")]
+    [InlineData("auth")]
+    [InlineData("tasks")]
+    [InlineData("files")]
+    public async Task A_service_process_holds_no_password_of_the_administrator_or_of_another_services_role(string service)
+    {
+        var pid = int.Parse(await File.ReadAllTextAsync(Path.Combine(platform.Tier.RunDirectory, "pids", service + ".pid")), System.Globalization.CultureInfo.InvariantCulture);
+        var environment = (await File.ReadAllTextAsync($"/proc/{pid}/environ")).Split('\0');
+
+        var administrator = new NpgsqlConnectionStringBuilder(platform.Tier.PostgresPrimary).Password!;
+        Assert.DoesNotContain(environment, variable => variable.Contains(administrator, StringComparison.Ordinal));
+        foreach (var other in Databases.Where(d => d != service))
+        {
+            var password = platform.Tier.PostgresRolePassword(other);
+            Assert.DoesNotContain(environment, variable => variable.Contains(password, StringComparison.Ordinal));
+        }
+        if (service != "gateway")
+        {
+            Assert.Contains(environment, variable => variable.StartsWith("ConnectionStrings__Postgres=", StringComparison.Ordinal)
+                && variable.Contains($"Username={service};", StringComparison.Ordinal)
+                && variable.Contains(platform.Tier.PostgresRolePassword(service), StringComparison.Ordinal));
+        }
+    }
+
     private sealed record Backend(string Database, string User);
 
     private async Task<List<Backend>> BackendsAsync()
