@@ -151,7 +151,7 @@ build() {
     || { cat "$RUN/logs/build.log" >&2; die "build failed (log: $RUN/logs/build.log)"; }
 }
 
-# Each service runs as a PostgreSQL login role of its own, which owns its database and alone may connect to it, as in
+# Each service runs as a PostgreSQL login role of its own, which owns its database, which no other service's role may open, as in
 # the chart (postgresql.serviceRoles): its migrate command, connecting as the administrator, makes the role (or sets its
 # password) and gives it the database; the service then connects as the role and never sees the administrator's password.
 role_password_of() {

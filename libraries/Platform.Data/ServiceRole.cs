@@ -7,8 +7,8 @@ namespace Platform.Data;
 /// <summary>
 /// The login role a service runs as (Postgres:ServiceRole), set up by its <c>migrate</c> command, which connects as an
 /// administrator: a superuser, or a role with CREATEROLE and CREATEDB (a managed server's admin). The role owns the
-/// service's database and everything in it, and no other role may connect to that database: a service that is
-/// broken into reaches its own data only. Every step is idempotent, so each migration run re-asserts it, and the
+/// service's database and everything in it, and no other service's role may connect to that database (superusers and
+/// the administrator, a member of the role, still may): a service that is broken into reaches its own data only. Every step is idempotent, so each migration run re-asserts it, and the
 /// password always follows the Secret's.
 /// </summary>
 public sealed record ServiceRole(string Name, string Password)
