@@ -59,8 +59,9 @@ public static partial class MigrateCommand
     }
 
     /// <summary>
-    /// With a service role, the role is made and given the database under the lock in <c>postgres</c> (held until this
-    /// connection closes): two migrators must not both try to create the same role.
+    /// Creates the database when it is missing; with a service role, then makes the role and gives it the database,
+    /// under the lock in <c>postgres</c> (held until this connection closes): two migrators must not both try to create
+    /// the same role.
     /// </summary>
     private static async Task EnsureDatabaseExistsAsync(PrimaryDatabase database, ServiceRole? role, ILogger logger, CancellationToken cancellationToken)
     {
@@ -74,19 +75,27 @@ public static partial class MigrateCommand
         if (role is not null)
         {
             await TakeLockAsync(connection, cancellationToken);
-            await role.PrepareServerAsync(connection, database.Name, cancellationToken);
-            return;
+            await role.PrepareAsync(connection, cancellationToken);
         }
-        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection) { Parameters = { new() { Value = database.Name } } };
+        await CreateDatabaseAsync(connection, database.Name, logger, cancellationToken);
+        if (role is not null)
+        {
+            await role.TakeDatabaseAsync(connection, database.Name, cancellationToken);
+        }
+    }
+
+    private static async Task CreateDatabaseAsync(NpgsqlConnection connection, string name, ILogger logger, CancellationToken cancellationToken)
+    {
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection) { Parameters = { new() { Value = name } } };
         if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
         {
             return;
         }
         try
         {
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.Name}\"", connection);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
             await create.ExecuteNonQueryAsync(cancellationToken);
-            LogCreated(logger, database.Name);
+            LogCreated(logger, name);
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
         {
@@ -94,7 +103,7 @@ public static partial class MigrateCommand
         }
     }
 
-    private static bool IsPlainIdentifier(string name) =>
+    internal static bool IsPlainIdentifier(string name) =>
         name.Length is > 0 and <= 63 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && !char.IsAsciiDigit(name[0]);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} and everything in it belong to role {Role}, and no other service's role may connect; migrating as it")]

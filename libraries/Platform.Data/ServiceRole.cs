@@ -13,8 +13,8 @@ namespace Platform.Data;
 /// </summary>
 public sealed record ServiceRole(string Name, string Password)
 {
-    /// <summary>Makes or updates the role, and gives it the database (created when missing), on the administrator's connection to <c>postgres</c>.</summary>
-    public async Task PrepareServerAsync(NpgsqlConnection maintenance, string database, CancellationToken cancellationToken)
+    /// <summary>Makes or updates the role, on the administrator's connection to <c>postgres</c>, before anything else is made.</summary>
+    public async Task PrepareAsync(NpgsqlConnection maintenance, CancellationToken cancellationToken)
     {
         var role = Quoted(Name);
         if (await ScalarAsync(maintenance, "SELECT current_user = $1", cancellationToken, Name) is true)
@@ -32,18 +32,12 @@ public sealed record ServiceRole(string Name, string Password)
             // Giving a database or an object to a role, or SET ROLE to it, needs membership in it when not a superuser.
             await ExecuteAsync(maintenance, $"GRANT {role} TO CURRENT_USER", cancellationToken);
         }
-        var db = Quoted(database);
-        if (await ScalarAsync(maintenance, "SELECT 1 FROM pg_database WHERE datname = $1", cancellationToken, database) is null)
-        {
-            try
-            {
-                await ExecuteAsync(maintenance, $"CREATE DATABASE {db} OWNER {role}", cancellationToken);
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
-            {
-                // Another migrator created it between our check and our CREATE: it is given to the role below.
-            }
-        }
+    }
+
+    /// <summary>Gives the role the service's database, which no other role's login may then open unless it inherits the role's rights.</summary>
+    public async Task TakeDatabaseAsync(NpgsqlConnection maintenance, string database, CancellationToken cancellationToken)
+    {
+        var (role, db) = (Quoted(Name), Quoted(database));
         await ExecuteAsync(maintenance, $"ALTER DATABASE {db} OWNER TO {role}", cancellationToken);
         // PUBLIC may connect to a new database by default: every other service's role could have read this one's tables
         // wherever they were granted to PUBLIC, and could open connections against its limit.
@@ -148,7 +142,7 @@ public sealed record ServiceRole(string Name, string Password)
     /// <summary>Fails on a name that is not a plain lower-case identifier, and on an empty password: both come from deployment values.</summary>
     public static ServiceRole Of(string name, string? password)
     {
-        if (name.Length is 0 or > 63 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || char.IsAsciiDigit(name[0]) || name.StartsWith("pg_", StringComparison.Ordinal))
+        if (!MigrateCommand.IsPlainIdentifier(name) || name.StartsWith("pg_", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"Postgres:ServiceRole '{name}' must be lower-case letters, digits and underscores, and not begin with a digit or pg_.");
         }
