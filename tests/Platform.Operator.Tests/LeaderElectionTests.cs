@@ -120,9 +120,11 @@ public sealed class LeaderElectionTests : IAsyncLifetime
 
         await Task.Delay(3 * Timings.LeaseDuration);
 
+        // Trusting the holder's renew time, the standby would find the lease expired at every try (18 of them) and take it.
+        // The holder itself may miss its renew deadline on a loaded machine and lead again: that is no transition.
         Assert.False(standby.EverLed, "the standby, its clock an hour ahead, took the lease the holder kept renewing");
-        Assert.True(holder.Elector.IsLeader, "the holder stopped leading");
-        Assert.Equal(1, holder.Terms);
+        Assert.Equal(0, emulator.Find(Leases, "platform-operator")!["spec"]!["leaseTransitions"]!.GetValue<int>());
+        await Poll.UntilAsync(() => Task.FromResult(holder.Elector.IsLeader), TimeSpan.FromSeconds(10), "the holder leading");
         Assert.Equal("holder", Holder());
     }
 
