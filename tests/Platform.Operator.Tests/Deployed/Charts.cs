@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Platform.Operator.Tests.Emulator;
 using Platform.Testing;
 
 namespace Platform.Operator.Tests.Deployed;
@@ -21,8 +22,35 @@ public static class Charts
     /// </summary>
     public static async Task<IReadOnlyList<JsonObject>> TemplateAsync(string chart, params string[] arguments)
     {
+        var (exitCode, output, errors) = await HelmAsync(["template", Release, chart, "--namespace", Namespace, .. arguments]);
+        return exitCode == 0
+            ? YamlJson.Documents(output)
+            : throw new InvalidOperationException($"helm template {chart} {string.Join(' ', arguments)} failed ({exitCode}):\n{errors}");
+    }
+
+    /// <summary>
+    /// `helm template --dry-run=server` against <paramref name="emulator"/>: the chart's <c>lookup</c> calls read what
+    /// the emulator holds, as an install or upgrade would read the cluster. The exit code, the manifests, and stderr.
+    /// </summary>
+    public static async Task<(int ExitCode, IReadOnlyList<JsonObject> Manifests, string Errors)> TemplateAgainstAsync(ApiServerEmulator emulator, string chart, params string[] arguments)
+    {
+        var directory = Directory.CreateTempSubdirectory("helm-lookup-");
+        try
+        {
+            var kubeconfig = EmulatorClient.WriteKubeconfig(emulator, directory.FullName);
+            var (exitCode, output, errors) = await HelmAsync(["template", Release, chart, "--namespace", Namespace, "--dry-run=server", "--disable-openapi-validation", "--kubeconfig", kubeconfig, .. arguments]);
+            return (exitCode, exitCode == 0 ? YamlJson.Documents(output) : [], errors);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Errors)> HelmAsync(string[] arguments)
+    {
         var start = new ProcessStartInfo("helm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["template", Release, chart, "--namespace", Namespace, .. arguments])
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
@@ -40,9 +68,7 @@ public static class Charts
             var output = process.StandardOutput.ReadToEndAsync();
             var errors = process.StandardError.ReadToEndAsync();
             await process.WaitForExitAsync();
-            return process.ExitCode == 0
-                ? YamlJson.Documents(await output)
-                : throw new InvalidOperationException($"helm template {chart} {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{await errors}");
+            return (process.ExitCode, await output, await errors);
         }
     }
 

@@ -27,7 +27,7 @@ namespace Platform.Operator.Tests.Emulator;
 /// An update that changes nothing keeps the resourceVersion and emits no event, as Kubernetes does.
 /// Fault injection (<see cref="Faults"/>): errors before any effect, latency, and watch streams cut short.
 /// Optionally, like a real cluster: custom resources served only once their CRD is installed
-/// (<see cref="InstallCustomResourceDefinition"/>), and RBAC enforced (<see cref="Authorizer"/>) with 403 on
+/// (<see cref="InstallCustomResourceDefinition"/>), discovery for clients that map kinds to resources (<see cref="Discovery"/>), and RBAC enforced (<see cref="Authorizer"/>) with 403 on
 /// any verb a Role does not grant, including the create check of an apply that creates and the
 /// OwnerReferencesPermissionEnforcement checks (delete on an existing object whose owner references change, update on
 /// the owner's finalizers for blockOwnerDeletion); a list or watch is named, for a rule's
@@ -36,7 +36,6 @@ namespace Platform.Operator.Tests.Emulator;
 public sealed class ApiServerEmulator : IAsyncDisposable
 {
     private static readonly HashSet<string> WithoutStatusSubresource = ["secrets", "leases", "events"];
-    private static readonly HashSet<string> BuiltInGroups = ["", "apps", "autoscaling", "coordination.k8s.io", "events.k8s.io"];
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, SortedDictionary<string, JsonObject>> collections = new(StringComparer.Ordinal);
@@ -263,6 +262,13 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             await StatusAsync(http, 401, "Unauthorized", "Unauthorized");
             return;
         }
+        if (HttpMethods.IsGet(request.Method) && DiscoveryDocument(request.Path.Value ?? "") is { } document)
+        {
+            // Every authenticated user may read discovery (system:discovery).
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(document.ToJsonString(), http.RequestAborted);
+            return;
+        }
         var faults = Faults;
         if (faults.Latency > TimeSpan.Zero)
         {
@@ -417,8 +423,16 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         var group = GroupOf(collection);
         lock (gate)
         {
-            return customResourceKinds.Count == 0 || BuiltInGroups.Contains(group)
+            return customResourceKinds.Count == 0 || Discovery.BuiltInGroups.Contains(group)
                 || customResourceKinds.ContainsKey($"{group}/{collection.Split('/')[2]}/{Plural(collection)}");
+        }
+    }
+
+    private JsonObject? DiscoveryDocument(string path)
+    {
+        lock (gate)
+        {
+            return Discovery.Document(path, customResourceKinds.Select(c => c.Key.Split('/') is [var group, var version, var plural] ? (group, version, plural, c.Value) : default).ToList());
         }
     }
 

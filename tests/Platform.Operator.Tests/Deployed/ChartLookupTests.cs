@@ -1,0 +1,125 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Platform.Operator.Tests.Emulator;
+
+namespace Platform.Operator.Tests.Deployed;
+
+/// <summary>
+/// What the platform chart decides from the cluster it is installed into (its <c>lookup</c> calls), rendered with
+/// `helm template --dry-run=server` against the emulator holding what an earlier release left: `helm template` alone
+/// cannot look, so these paths are otherwise only ever run by a real install or upgrade.
+/// </summary>
+public sealed class ChartLookupTests : IAsyncLifetime
+{
+    private static readonly string[] Registry = ["--set", "global.imageRegistry=registry.example"];
+
+    private ApiServerEmulator emulator = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await ApiServerEmulator.StartAsync();
+        // The platform's custom resources are served, as in a cluster the operator's chart was installed into first.
+        foreach (var crd in (await Charts.TemplateAsync(Charts.Operator, ["--include-crds", .. Registry])).OfKind("CustomResourceDefinition"))
+        {
+            emulator.InstallCustomResourceDefinition(crd);
+        }
+    }
+
+    public async Task DisposeAsync() => await emulator.DisposeAsync();
+
+    [Fact]
+    public async Task An_upgrade_keeps_every_generated_password_the_release_stored_and_an_install_makes_new_ones()
+    {
+        var installed = await RenderAsync();
+        var again = await RenderAsync();
+        var names = new[] { "platform-postgresql", "platform-postgresql-roles", "platform-redis", "platform-rabbitmq" };
+        foreach (var name in names)
+        {
+            // Nothing to look up: each render generates its own.
+            Assert.NotEqual(SecretData(installed, name).ToJsonString(), SecretData(again, name).ToJsonString());
+            emulator.Put(EmulatorClient.Secrets, Released(installed.OfKind("Secret").Single(s => s.Name() == name)));
+        }
+
+        var upgraded = await RenderAsync();
+
+        foreach (var name in names)
+        {
+            var stored = SecretData(installed, name);
+            Assert.NotEmpty(stored);
+            Assert.Equal(stored.ToJsonString(), SecretData(upgraded, name).ToJsonString());
+        }
+    }
+
+    [Fact]
+    public async Task A_stored_secret_missing_one_key_keeps_the_others_and_generates_that_one()
+    {
+        emulator.Put(EmulatorClient.Secrets, Secret("platform-postgresql-roles", new JsonObject { ["auth-password"] = Base64("kept"), ["tasks-password"] = Base64("kept too") }));
+
+        var data = SecretData(await RenderAsync(), "platform-postgresql-roles");
+
+        Assert.Equal(Base64("kept"), data["auth-password"]!.GetValue<string>());
+        Assert.Equal(Base64("kept too"), data["tasks-password"]!.GetValue<string>());
+        Assert.Equal(32, Encoding.UTF8.GetString(Convert.FromBase64String(data["files-password"]!.GetValue<string>())).Length);
+    }
+
+    [Fact]
+    public async Task A_users_postgresql_secret_without_the_role_passwords_fails_the_release_naming_the_missing_keys()
+    {
+        string[] values = ["--set", "postgresql.auth.existingSecret=pg-credentials"];
+        emulator.Put(EmulatorClient.Secrets, Secret("pg-credentials", new JsonObject
+        {
+            ["password"] = Base64("admin"), ["replication-password"] = Base64("replication"), ["tasks-password"] = Base64("tasks"),
+        }));
+
+        var (exitCode, _, errors) = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. values]);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Secret pg-credentials has no auth-password, files-password", errors);
+
+        emulator.Put(EmulatorClient.Secrets, Secret("pg-credentials", new JsonObject
+        {
+            ["password"] = Base64("admin"), ["replication-password"] = Base64("replication"),
+            ["auth-password"] = Base64("auth"), ["tasks-password"] = Base64("tasks"), ["files-password"] = Base64("files"),
+        }));
+        var complete = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. values]);
+        Assert.True(complete.ExitCode == 0, complete.Errors);
+        // Without the roles, the administrator's keys are all the release needs.
+        emulator.Remove(EmulatorClient.Secrets, "pg-credentials");
+        emulator.Put(EmulatorClient.Secrets, Secret("pg-credentials", new JsonObject { ["password"] = Base64("admin"), ["replication-password"] = Base64("replication") }));
+        var withoutRoles = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. values, "--set", "postgresql.serviceRoles.enabled=false"]);
+        Assert.True(withoutRoles.ExitCode == 0, withoutRoles.Errors);
+    }
+
+    private async Task<IReadOnlyList<JsonObject>> RenderAsync(params string[] values)
+    {
+        var (exitCode, manifests, errors) = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. values]);
+        Assert.True(exitCode == 0, errors);
+        return manifests;
+    }
+
+    private static JsonObject SecretData(IEnumerable<JsonObject> manifests, string name) =>
+        manifests.OfKind("Secret").Single(s => s.Name() == name)["data"]!.AsObject();
+
+    private static JsonObject Secret(string name, JsonObject data) => Released(new JsonObject
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Secret",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = EmulatorClient.Namespace },
+        ["type"] = "Opaque",
+        ["data"] = data.DeepClone(),
+    });
+
+    /// <summary>The object as an earlier release of this chart left it in the cluster: Helm's ownership marks on it.</summary>
+    private static JsonObject Released(JsonObject manifest)
+    {
+        var copy = manifest.DeepClone().AsObject();
+        var metadata = copy["metadata"]!.AsObject();
+        (metadata["labels"] ??= new JsonObject())["app.kubernetes.io/managed-by"] = "Helm";
+        var annotations = (metadata["annotations"] ??= new JsonObject()).AsObject();
+        annotations["meta.helm.sh/release-name"] = Charts.Release;
+        annotations["meta.helm.sh/release-namespace"] = Charts.Namespace;
+        return copy;
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+}
