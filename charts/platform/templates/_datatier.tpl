@@ -463,3 +463,29 @@ podAntiAffinity:
             app.kubernetes.io/component: {{ $component }}
     {{- end }}
 {{- end -}}
+
+{{/*
+A data-tier StatefulSet's volumes cannot change size or storage class in place: Kubernetes refuses any change to a
+StatefulSet's volumeClaimTemplates, and an upgrade would fail only after its migration Jobs had run, half applied.
+Against a cluster that already has the StatefulSet, the release fails before anything runs and says what to do
+instead. `helm template` cannot look, and renders as before.
+Call with (dict "root" $ "name" statefulSetName "persistence" values "path" "postgresql.primary.persistence").
+*/}}
+{{- define "platform.checkVolumeClaims" -}}
+{{- $live := lookup "apps/v1" "StatefulSet" .root.Release.Namespace .name -}}
+{{- range (($live | default dict).spec | default dict).volumeClaimTemplates -}}
+{{- if eq .metadata.name "data" -}}
+{{- $liveSize := toString (((.spec.resources | default dict).requests | default dict).storage | default "") -}}
+{{- $size := toString $.persistence.size -}}
+{{- $liveBytes := include "platform.quantityBytes" (dict "value" $liveSize "name" (printf "the size of StatefulSet %s's volumes" $.name)) -}}
+{{- if ne $liveBytes (include "platform.quantityBytes" (dict "value" $size "name" (printf "%s.size" $.path))) -}}
+{{- fail (printf "%s.size is %s, but the volumes of StatefulSet %s were made with %s, and a StatefulSet's volumes cannot change size: the upgrade would fail after its migrations ran. To grow them (where the storage class allows expansion), resize each claim data-%s-<ordinal> with kubectl patch pvc, then `kubectl delete statefulset %s --cascade=orphan` (the pods keep running) and upgrade again; or keep %s" $.path $size $.name $liveSize $.name $.name $liveSize) -}}
+{{- end -}}
+{{- $liveClass := toString (.spec.storageClassName | default "") -}}
+{{- if ne $liveClass (toString ($.persistence.storageClass | default "")) -}}
+{{- fail (printf "%s.storageClass is %q, but the volumes of StatefulSet %s were made with %q, and a StatefulSet's volumes cannot move to another storage class: the upgrade would fail after its migrations ran. Keep %q, or migrate the data to a new release" $.path (toString ($.persistence.storageClass | default "")) $.name $liveClass $liveClass) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+

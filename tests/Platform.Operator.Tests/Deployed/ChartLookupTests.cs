@@ -12,6 +12,8 @@ namespace Platform.Operator.Tests.Deployed;
 public sealed class ChartLookupTests : IAsyncLifetime
 {
     private static readonly string[] Registry = ["--set", "global.imageRegistry=registry.example"];
+    private const string StatefulSets = "apis/apps/v1/namespaces/platform/statefulsets";
+    private const string Deployments = EmulatorClient.Deployments;
 
     private ApiServerEmulator emulator = null!;
 
@@ -88,6 +90,52 @@ public sealed class ChartLookupTests : IAsyncLifetime
         emulator.Put(EmulatorClient.Secrets, Secret("pg-credentials", new JsonObject { ["password"] = Base64("admin"), ["replication-password"] = Base64("replication") }));
         var withoutRoles = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. values, "--set", "postgresql.serviceRoles.enabled=false"]);
         Assert.True(withoutRoles.ExitCode == 0, withoutRoles.Errors);
+    }
+
+    [Theory]
+    [InlineData("platform-postgresql", "postgresql.primary.persistence")]
+    [InlineData("platform-postgresql-read", "postgresql.readReplicas.persistence")]
+    [InlineData("platform-redis", "redis.persistence")]
+    [InlineData("platform-rabbitmq", "rabbitmq.persistence")]
+    public async Task A_data_tier_volume_whose_size_or_class_would_change_fails_the_release_before_anything_runs(string statefulSet, string path)
+    {
+        var installed = await RenderAsync("--set", $"{path}.size=8Gi");
+        emulator.Put(StatefulSets, Released(installed.OfKind("StatefulSet").Single(s => s.Name() == statefulSet)));
+
+        // The same size however it is written, and any other store's size, change nothing of this one.
+        Assert.NotEmpty(await RenderAsync("--set", $"{path}.size=8192Mi"));
+        Assert.NotEmpty(await RenderAsync("--set", $"{path}.size=8Gi", "--set", "redis.persistence.size=3Gi", "--set", "rabbitmq.persistence.size=3Gi",
+            "--set", "postgresql.readReplicas.persistence.size=3Gi", "--set", "postgresql.primary.persistence.size=3Gi", "--set", $"{path}.size=8Gi"));
+
+        var grown = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, "--set", $"{path}.size=16Gi"]);
+        Assert.NotEqual(0, grown.ExitCode);
+        Assert.Contains($"{path}.size is 16Gi, but the volumes of StatefulSet {statefulSet} were made with 8Gi", grown.Errors);
+        Assert.Contains($"kubectl delete statefulset {statefulSet} --cascade=orphan", grown.Errors);
+
+        var moved = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, "--set", $"{path}.size=8Gi", "--set", $"{path}.storageClass=fast"]);
+        Assert.NotEqual(0, moved.ExitCode);
+        Assert.Contains($"{path}.storageClass is \"fast\", but the volumes of StatefulSet {statefulSet} were made with \"\"", moved.Errors);
+    }
+
+    [Fact]
+    public async Task Turning_the_scaling_policy_on_carries_over_each_services_replica_count_and_a_first_install_leaves_it_to_the_hpa()
+    {
+        var fresh = await RenderAsync("--set", "scalingPolicy.create=true");
+        Assert.All(fresh.OfKind("Deployment"), d => Assert.Null(d["spec"]!["replicas"]));
+
+        var before = await RenderAsync("--set", "scalingPolicy.create=false", "--set", "gateway.replicaCount=3", "--set", "tasks.replicaCount=3");
+        var counts = new Dictionary<string, int> { ["platform-gateway"] = 5, ["platform-auth"] = 0, ["platform-tasks"] = 3, ["platform-files"] = 2 };
+        foreach (var deployment in before.OfKind("Deployment"))
+        {
+            var live = Released(deployment);
+            live["spec"]!["replicas"] = counts[deployment.Name()]; // as kubectl scale or an HPA left them
+            emulator.Put(Deployments, live);
+        }
+
+        var after = await RenderAsync("--set", "scalingPolicy.create=true");
+
+        Assert.Equal(counts.OrderBy(c => c.Key), after.OfKind("Deployment").Select(d => KeyValuePair.Create(d.Name(), (int)d["spec"]!["replicas"]!.GetValue<long>())).OrderBy(c => c.Key));
+        Assert.Single(after.OfKind("ScalingPolicy"));
     }
 
     private async Task<IReadOnlyList<JsonObject>> RenderAsync(params string[] values)
