@@ -30,7 +30,7 @@ public static partial class MigrateCommand
         {
             var configuration = services.GetRequiredService<IConfiguration>();
             var role = configuration[ConfigurationKeys.PostgresServiceRole] is { Length: > 0 } name
-                ? ServiceRole.Of(name, configuration[ConfigurationKeys.PostgresServiceRolePassword])
+                ? ServiceRole.Of(name, configuration[ConfigurationKeys.PostgresServiceRolePassword], configuration[ConfigurationKeys.PostgresServiceRoleConnectionLimit])
                 : null;
             await EnsureDatabaseExistsAsync(database, role, logger, cancellationToken);
             var dataSource = services.GetRequiredService<NpgsqlDataSource>();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
@@ -11,7 +12,11 @@ namespace Platform.Data;
 /// the administrator, a member of the role, still may): a service that is broken into reaches its own data only. Every step is idempotent, so each migration run re-asserts it, and the
 /// password always follows the Secret's.
 /// </summary>
-public sealed record ServiceRole(string Name, string Password)
+/// <param name="ConnectionLimit">
+/// Connections the role may hold on one server at once (its CONNECTION LIMIT; -1: no limit): a service scaled past its
+/// plan, or leaking connections, is refused new ones instead of taking the other services' share of max_connections.
+/// </param>
+public sealed record ServiceRole(string Name, string Password, int ConnectionLimit = -1)
 {
     /// <summary>Makes or updates the role, on the administrator's connection to <c>postgres</c>, before anything else is made.</summary>
     public async Task PrepareAsync(NpgsqlConnection maintenance, CancellationToken cancellationToken)
@@ -24,7 +29,8 @@ public sealed record ServiceRole(string Name, string Password)
         var exists = await ScalarAsync(maintenance, "SELECT 1 FROM pg_roles WHERE rolname = $1", cancellationToken, Name) is not null;
         var superuser = await ScalarAsync(maintenance, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", cancellationToken) is true;
         // Only a superuser may name the SUPERUSER attribute, even to deny it; a new role has none of these anyway.
-        var attributes = superuser ? "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" : "LOGIN NOCREATEDB NOCREATEROLE";
+        var attributes = (superuser ? "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" : "LOGIN NOCREATEDB NOCREATEROLE")
+            + $" CONNECTION LIMIT {ConnectionLimit.ToString(CultureInfo.InvariantCulture)}";
         // A SCRAM verifier, not the password: a server that logs DDL (log_statement = ddl) must not log the secret.
         await ExecuteAsync(maintenance, $"{(exists ? "ALTER" : "CREATE")} ROLE {role} WITH {attributes} PASSWORD {Literal(ScramVerifier(Password))}", cancellationToken);
         if (!superuser)
@@ -139,8 +145,11 @@ public sealed record ServiceRole(string Name, string Password)
         return $"SCRAM-SHA-256${Iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
     }
 
-    /// <summary>Fails on a name that is not a plain lower-case identifier, and on an empty password: both come from deployment values.</summary>
-    public static ServiceRole Of(string name, string? password)
+    /// <summary>
+    /// Fails on a name that is not a plain lower-case identifier, on an empty password, and on a connection limit that
+    /// is not -1 (none) or a positive number: all come from deployment values.
+    /// </summary>
+    public static ServiceRole Of(string name, string? password, string? connectionLimit = null)
     {
         if (!MigrateCommand.IsPlainIdentifier(name) || name.StartsWith("pg_", StringComparison.Ordinal))
         {
@@ -150,7 +159,13 @@ public sealed record ServiceRole(string Name, string Password)
         {
             throw new InvalidOperationException($"Postgres:ServiceRolePassword must be set (without NUL characters) for the role '{name}'.");
         }
-        return new ServiceRole(name, password);
+        var limit = -1;
+        if (!string.IsNullOrEmpty(connectionLimit)
+            && !(int.TryParse(connectionLimit, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out limit) && (limit == -1 || limit > 0)))
+        {
+            throw new InvalidOperationException($"Postgres:ServiceRoleConnectionLimit '{connectionLimit}' must be -1 (no limit) or a positive number of connections for the role '{name}'.");
+        }
+        return new ServiceRole(name, password, limit);
     }
 
     private static string Quoted(string identifier) => "\"" + identifier + "\"";

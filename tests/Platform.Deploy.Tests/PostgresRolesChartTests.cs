@@ -52,6 +52,34 @@ public sealed class PostgresRolesChartTests
     }
 
     /// <summary>
+    /// Each role may hold what its service's pods can open at most — its pods at the plan's most plus a rollout's 25 %
+    /// surge, each with its pool and the outbox listener — and no more: a service scaled by hand past its plan is
+    /// refused connections instead of taking the others' share of max_connections.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "110")]     // the policy's 8 pods + 2 surging, × (10 + 1)
+    [InlineData(false, "44")]     // 3 pods + 1 surging, × (10 + 1)
+    public async Task Each_migration_job_sets_its_roles_connection_limit_from_the_plan_and_none_when_asked(bool scalingPolicy, string tasksLimit)
+    {
+        string[] plan = ["--set", $"scalingPolicy.create={scalingPolicy}", "--set", "scalingPolicy.services.tasks.maxReplicas=8",
+            "--set", "tasks.replicaCount=3", "--set", "postgresql.maxPoolSize.tasks=10"];
+
+        var manifests = await RenderAsync([.. plan, "--is-upgrade"]);
+
+        var migrate = manifests.OfKind("Job").Single(j => j.Name() == "platform-tasks-migrate");
+        Assert.Equal(tasksLimit, (string?)Variable(migrate, "Postgres__ServiceRoleConnectionLimit")?["value"]);
+        foreach (var service in DataServices)
+        {
+            var limit = int.Parse((string)Variable(manifests.OfKind("Job").Single(j => j.Name() == $"platform-{service}-migrate"), "Postgres__ServiceRoleConnectionLimit")!["value"]!, CultureInfo.InvariantCulture);
+            Assert.InRange(limit, 1, MaxConnections(manifests));
+        }
+
+        var unlimited = await RenderAsync([.. plan, "--is-upgrade", "--set", "postgresql.serviceRoles.limitConnections=false"]);
+        Assert.All(unlimited.OfKind("Job").Where(j => j.Name().EndsWith("-migrate", StringComparison.Ordinal)), job =>
+            Assert.Equal("-1", (string?)Variable(job, "Postgres__ServiceRoleConnectionLimit")?["value"]));
+    }
+
+    /// <summary>
     /// The role passwords are generated into a Secret of their own, made as a hook before the migration Jobs: an upgrade
     /// runs its pre-upgrade Jobs before it applies any other object, so keys added to the administrator's ordinary
     /// Secret would not exist yet when the Jobs need them.
@@ -137,6 +165,12 @@ public sealed class PostgresRolesChartTests
 
     private static Task<IReadOnlyList<JsonNode>> RenderAsync(params string[] arguments) =>
         Helm.TemplateAsync(Repo.PlatformChart, [.. Pushed, .. arguments]);
+
+    /// <summary>The primary's max_connections, from its server arguments.</summary>
+    private static int MaxConnections(IReadOnlyList<JsonNode> manifests) =>
+        manifests.OfKind("StatefulSet").Single(s => s.Name() == "platform-postgresql")["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray()
+            .Select(a => (string)a!).Where(a => a.StartsWith("max_connections=", StringComparison.Ordinal))
+            .Select(a => int.Parse(a["max_connections=".Length..], CultureInfo.InvariantCulture)).Single();
 
     private static JsonNode Deployment(IReadOnlyList<JsonNode> manifests, string service) =>
         manifests.OfKind("Deployment").Single(d => d.Name() == $"platform-{service}");

@@ -194,6 +194,9 @@ role it is to create with the password to give it.
     secretKeyRef:
       name: {{ include "platform.postgresql.roleSecretName" $root }}
       key: {{ printf "%s-password" .migrates }}
+- name: Postgres__ServiceRoleConnectionLimit
+  {{- /* dig: --reuse-values from a release before this key leaves it out, and with it the limit. */}}
+  value: {{ (dig "serviceRoles" "limitConnections" false $root.Values.postgresql) | ternary (include "platform.postgresql.roleConnectionLimit" (dict "root" $root "component" .migrates)) "-1" | quote }}
 {{- end }}
 {{- if not $root.Values.postgresql.enabled }}
 {{- include "platform.env.tlsCa" (dict "store" "Postgres" "tls" $root.Values.externalPostgresql.tls) }}
@@ -276,6 +279,21 @@ checks and replica-lag samples borrow from the pool. The replicas see the same s
 {{- $total = add $total (mul $pods (add1 (int (index $.Values.postgresql.maxPoolSize $component)))) -}}
 {{- end -}}
 {{- $total -}}
+{{- end -}}
+
+{{/*
+The CONNECTION LIMIT of a data service's role, on each server: its pods at the most the plan allows (as in
+maxConnections above) and a rollout's surge on top (maxSurge 25 %, rounded up), each holding its pool and the
+outbox listener. Call with (dict "root" $ "component" "tasks").
+*/}}
+{{- define "platform.postgresql.roleConnectionLimit" -}}
+{{- $values := .root.Values -}}
+{{- $pods := int (index $values .component).replicaCount -}}
+{{- if $values.scalingPolicy.create -}}
+{{- $pods = int (index $values.scalingPolicy.services .component).maxReplicas -}}
+{{- end -}}
+{{- $surge := div (add $pods 3) 4 -}}
+{{- mul (add $pods $surge) (add1 (int (index $values.postgresql.maxPoolSize .component))) -}}
 {{- end -}}
 
 {{/*

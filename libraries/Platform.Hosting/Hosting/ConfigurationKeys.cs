@@ -35,6 +35,7 @@ public static class ConfigurationKeys
     /// </summary>
     public const string PostgresServiceRole = "Postgres:ServiceRole";
     public const string PostgresServiceRolePassword = "Postgres:ServiceRolePassword";
+    public const string PostgresServiceRoleConnectionLimit = "Postgres:ServiceRoleConnectionLimit";
 
     /// <summary>Auth's trusted proxies for X-Forwarded-For (the gateway's are <c>Edge:TrustedProxies</c>).</summary>
     public const string ForwardedHeadersTrustedNetworks = "ForwardedHeaders:TrustedNetworks";
@@ -54,7 +55,7 @@ public static class ConfigurationKeys
     [
         PostgresConnection, PostgresReplicaConnection, RedisConnection, RabbitMqConnection,
         PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RedisSocketManager, RabbitMqPassword, RabbitMqCaCertificate,
-        PostgresDatabase, PostgresServiceRole, PostgresServiceRolePassword, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
+        PostgresDatabase, PostgresServiceRole, PostgresServiceRolePassword, PostgresServiceRoleConnectionLimit, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
         ReverseProxyHttpVersion, ReverseProxyHttpVersionPolicy, KestrelEndpointUrl, KestrelEndpointProtocols,
     ];
 }

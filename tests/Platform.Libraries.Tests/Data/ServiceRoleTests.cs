@@ -165,6 +165,45 @@ public sealed class ServiceRoleTests(DataTierFixture fixture) : IAsyncLifetime
         Assert.Equal(true, await ScalarAsync(fixture.Tier.PostgresPrimary, "postgres", "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"));
     }
 
+    /// <summary>
+    /// A service scaled past its plan, or leaking connections, must not take the other services' share of the server:
+    /// its role is refused the connection past its limit, while the administrator and other roles still connect.
+    /// </summary>
+    [Fact]
+    public async Task The_role_holds_at_most_its_connection_limit_which_follows_the_configuration_at_each_migration()
+    {
+        var database = Name("limit");
+        Assert.Equal(0, await MigrateAsync(database, Before, role: database, password: "limit-Secret-6", connectionLimit: "2"));
+
+        await using (var first = await OpenAsync(database, database, "limit-Secret-6"))
+        await using (var second = await OpenAsync(database, database, "limit-Secret-6"))
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => OpenAsync(database, database, "limit-Secret-6"));
+            Assert.Equal(PostgresErrorCodes.TooManyConnections, refused.SqlState);
+            Assert.Equal(1, await ScalarAsync(fixture.Tier.PostgresPrimary, database, "SELECT 1"));
+        }
+
+        Assert.Equal(0, await MigrateAsync(database, Before, role: database, password: "limit-Secret-6", connectionLimit: "3"));
+        Assert.Equal(3, await ScalarAsync(fixture.Tier.PostgresPrimary, "postgres", $"SELECT rolconnlimit FROM pg_roles WHERE rolname = '{database}'"));
+        Assert.Equal(0, await MigrateAsync(database, Before, role: database, password: "limit-Secret-6"));
+        Assert.Equal(-1, await ScalarAsync(fixture.Tier.PostgresPrimary, "postgres", $"SELECT rolconnlimit FROM pg_roles WHERE rolname = '{database}'"));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-2")]
+    [InlineData("ten")]
+    [InlineData("99999999999")]
+    public async Task A_connection_limit_that_is_not_a_positive_number_or_minus_one_fails_the_migration_and_creates_nothing(string limit)
+    {
+        var database = Name("badlimit");
+
+        Assert.Equal(1, await MigrateAsync(database, Before, role: database, password: "a-Secret", connectionLimit: limit));
+
+        Assert.Null(await ScalarAsync(fixture.Tier.PostgresPrimary, "postgres", $"SELECT 1 FROM pg_database WHERE datname = '{database}'"));
+        Assert.Null(await ScalarAsync(fixture.Tier.PostgresPrimary, "postgres", $"SELECT 1 FROM pg_roles WHERE rolname = '{database}'"));
+    }
+
     private string Name(string what)
     {
         var name = $"{what}_{suffix}";
@@ -173,13 +212,14 @@ public sealed class ServiceRoleTests(DataTierFixture fixture) : IAsyncLifetime
         return name;
     }
 
-    private async Task<int> MigrateAsync(string database, SchemaComponent component, string? role, string? password, string? server = null)
+    private async Task<int> MigrateAsync(string database, SchemaComponent component, string? role, string? password, string? server = null, string? connectionLimit = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Logging.ClearProviders();
         builder.Configuration["ConnectionStrings:Postgres"] = server ?? fixture.Tier.PostgresPrimary;
         builder.Configuration["Postgres:ServiceRole"] = role;
         builder.Configuration["Postgres:ServiceRolePassword"] = password;
+        builder.Configuration["Postgres:ServiceRoleConnectionLimit"] = connectionLimit;
         builder.AddPlatformPostgres(database);
         builder.Services.AddSchema(component);
         await using var app = builder.Build();
