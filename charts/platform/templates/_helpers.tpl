@@ -218,3 +218,30 @@ in-flight requests. (dict "values" the service's values "name" "gateway")
 {{- fail (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d): the grace period counts from the start of the preStop sleep, so the kubelet would kill the pod before SIGTERM lets it drain its in-flight requests. Give a grace period of at least the sleep plus the service's drain time (Shutdown__TimeoutSeconds, 25 s by default)" .name $sleep .name $grace) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The replica count an upgrade with scalingPolicy.create carries over from the live Deployment, or nothing (the field
+left to the operator's HPA). A count an earlier release set (scalingPolicy.create was false) must not simply vanish from
+the manifest: Helm would remove it and the Deployment fall to 1 pod until its HPA caught up. So the count is carried
+over, except once the release applies server-side and the field no longer belongs to it (the HPA has changed the count
+since, and owns it): leaving it out then removes nothing, while carrying it over could conflict with an HPA scaling
+during the upgrade. A release applied client-side (from Helm 3) compares with its previous manifest, not with owners,
+so it keeps carrying the count. A first install leaves it to the HPA. `helm template` cannot look, and leaves it out.
+Call with (dict "root" $ "name" deploymentName).
+*/}}
+{{- define "platform.carryOverReplicas" -}}
+{{- $live := lookup "apps/v1" "Deployment" .root.Release.Namespace .name -}}
+{{- if and $live (hasKey ($live.spec | default dict) "replicas") -}}
+{{- $serverSide := false -}}
+{{- $appliedReplicas := false -}}
+{{- range ($live.metadata.managedFields | default list) -}}
+{{- if eq .operation "Apply" -}}
+{{- $serverSide = true -}}
+{{- if hasKey (index (.fieldsV1 | default dict) "f:spec" | default dict) "f:replicas" }}{{ $appliedReplicas = true }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- if or (not $serverSide) $appliedReplicas -}}
+{{- int64 $live.spec.replicas -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -138,6 +138,48 @@ public sealed class ChartLookupTests : IAsyncLifetime
         Assert.Single(after.OfKind("ScalingPolicy"));
     }
 
+    /// <summary>
+    /// A release applied server-side carries the count over only while the count is still its own: once the HPA has
+    /// changed it (and so owns it), leaving it out removes nothing, and carrying it over could conflict with an HPA
+    /// that scales while the upgrade runs its migrations.
+    /// </summary>
+    [Theory]
+    [InlineData("client-side, the HPA took the count", false, false, true)]
+    [InlineData("server-side, the count still the release's", true, true, true)]
+    [InlineData("server-side, the HPA took the count", true, false, false)]
+    public async Task A_release_applied_server_side_leaves_out_a_count_the_hpa_owns_and_carries_over_one_it_still_owns(string _, bool serverSide, bool releaseOwnsCount, bool carried)
+    {
+        var before = await RenderAsync("--set", "scalingPolicy.create=false");
+        foreach (var deployment in before.OfKind("Deployment"))
+        {
+            var live = Released(deployment);
+            live["spec"]!["replicas"] = 6;
+            var releaseFields = new JsonObject { ["f:spec"] = new JsonObject { ["f:revisionHistoryLimit"] = new JsonObject() } };
+            if (releaseOwnsCount)
+            {
+                releaseFields["f:spec"]!["f:replicas"] = new JsonObject();
+            }
+            var managedFields = new JsonArray(new JsonObject
+            {
+                ["manager"] = "helm", ["operation"] = serverSide ? "Apply" : "Update", ["apiVersion"] = "apps/v1", ["fieldsType"] = "FieldsV1", ["fieldsV1"] = releaseFields,
+            });
+            if (!releaseOwnsCount)
+            {
+                managedFields.Add(new JsonObject
+                {
+                    ["manager"] = "kube-controller-manager", ["operation"] = "Update", ["subresource"] = "scale", ["apiVersion"] = "apps/v1",
+                    ["fieldsType"] = "FieldsV1", ["fieldsV1"] = new JsonObject { ["f:spec"] = new JsonObject { ["f:replicas"] = new JsonObject() } },
+                });
+            }
+            live["metadata"]!["managedFields"] = managedFields;
+            emulator.Put(Deployments, live);
+        }
+
+        var after = await RenderAsync("--set", "scalingPolicy.create=true");
+
+        Assert.All(after.OfKind("Deployment"), d => Assert.Equal(carried ? 6 : null, (int?)d["spec"]!["replicas"]?.GetValue<long>()));
+    }
+
     private async Task<IReadOnlyList<JsonObject>> RenderAsync(params string[] values)
     {
         var (exitCode, manifests, errors) = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. values]);
