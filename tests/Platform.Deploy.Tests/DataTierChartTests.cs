@@ -35,12 +35,14 @@ public sealed partial class DataTierChartTests
         {
             var environment = ServiceEnvironment(Deployment(manifests, (string)service!["deployment"]!), password: "plain");
             var pool = new NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Postgres"]).MaxPoolSize;
-            // Each pod: its pool, and the outbox listener's own unpooled connection.
-            needed += (int)(long)service["maxReplicas"]! * (pool + 1);
+            // Each pod: its pool, and the outbox listener's own unpooled connection; a rollout at maxReplicas adds its
+            // surge (25 %, rounded up) of starting pods and as many old ones still draining.
+            var pods = (int)(long)service["maxReplicas"]!;
+            needed += (pods + 2 * ((pods + 3) / 4)) * (pool + 1);
         }
 
         var maxConnections = Setting(ServerArgs(manifests, "platform-postgresql"), "max_connections", 100);
-        Assert.True(maxConnections >= needed + 10, $"max_connections {maxConnections} < {needed} pooled connections at maxReplicas + 10 for migrations and superusers");
+        Assert.True(maxConnections >= needed + 10, $"max_connections {maxConnections} < {needed} pooled connections of a rollout at maxReplicas + 10 for migrations and superusers");
     }
 
     [Fact]

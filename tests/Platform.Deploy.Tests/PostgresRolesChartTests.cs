@@ -52,13 +52,14 @@ public sealed class PostgresRolesChartTests
     }
 
     /// <summary>
-    /// Each role may hold what its service's pods can open at most — its pods at the plan's most plus a rollout's 25 %
-    /// surge, each with its pool and the outbox listener — and no more: a service scaled by hand past its plan is
-    /// refused connections instead of taking the others' share of max_connections.
+    /// Each role may hold what its service's pods can open at most — its pods at the plan's most, and in a rollout at
+    /// that count its 25 % surge starting and as many old pods draining, each with its pool and the outbox listener —
+    /// and no more: a service scaled by hand past its plan is refused connections instead of taking the others' share,
+    /// which max_connections holds for each beside the reserved connections.
     /// </summary>
     [Theory]
-    [InlineData(true, "110")]     // the policy's 8 pods + 2 surging, × (10 + 1)
-    [InlineData(false, "44")]     // 3 pods + 1 surging, × (10 + 1)
+    [InlineData(true, "132")]     // the policy's 8 pods + 2 starting + 2 draining, × (10 + 1)
+    [InlineData(false, "55")]     // 3 pods + 1 starting + 1 draining, × (10 + 1)
     public async Task Each_migration_job_sets_its_roles_connection_limit_from_the_plan_and_none_when_asked(bool scalingPolicy, string tasksLimit)
     {
         string[] plan = ["--set", $"scalingPolicy.create={scalingPolicy}", "--set", "scalingPolicy.services.tasks.maxReplicas=8",
@@ -68,11 +69,10 @@ public sealed class PostgresRolesChartTests
 
         var migrate = manifests.OfKind("Job").Single(j => j.Name() == "platform-tasks-migrate");
         Assert.Equal(tasksLimit, (string?)Variable(migrate, "Postgres__ServiceRoleConnectionLimit")?["value"]);
-        foreach (var service in DataServices)
-        {
-            var limit = int.Parse((string)Variable(manifests.OfKind("Job").Single(j => j.Name() == $"platform-{service}-migrate"), "Postgres__ServiceRoleConnectionLimit")!["value"]!, CultureInfo.InvariantCulture);
-            Assert.InRange(limit, 1, MaxConnections(manifests));
-        }
+        var limits = DataServices.Select(service => int.Parse((string)Variable(manifests.OfKind("Job").Single(j => j.Name() == $"platform-{service}-migrate"),
+            "Postgres__ServiceRoleConnectionLimit")!["value"]!, CultureInfo.InvariantCulture)).ToList();
+        Assert.All(limits, limit => Assert.True(limit > 0));
+        Assert.Equal(MaxConnections(manifests) - 60, limits.Sum()); // the reserved connections (postgresql.reservedConnections) on top
 
         var unlimited = await RenderAsync([.. plan, "--is-upgrade", "--set", "postgresql.serviceRoles.limitConnections=false"]);
         Assert.All(unlimited.OfKind("Job").Where(j => j.Name().EndsWith("-migrate", StringComparison.Ordinal)), job =>

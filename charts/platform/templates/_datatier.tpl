@@ -196,7 +196,7 @@ role it is to create with the password to give it.
       key: {{ printf "%s-password" .migrates }}
 - name: Postgres__ServiceRoleConnectionLimit
   {{- /* dig: --reuse-values from a release before this key leaves it out, and with it the limit. */}}
-  value: {{ (dig "serviceRoles" "limitConnections" false $root.Values.postgresql) | ternary (include "platform.postgresql.roleConnectionLimit" (dict "root" $root "component" .migrates)) "-1" | quote }}
+  value: {{ (dig "serviceRoles" "limitConnections" false $root.Values.postgresql) | ternary (include "platform.postgresql.connectionsAtMost" (dict "root" $root "component" .migrates)) "-1" | quote }}
 {{- end }}
 {{- if not $root.Values.postgresql.enabled }}
 {{- include "platform.env.tlsCa" (dict "store" "Postgres" "tls" $root.Values.externalPostgresql.tls) }}
@@ -265,35 +265,33 @@ and read from the primary (a read Service without endpoints would fail every rea
 
 {{/*
 max_connections of the primary and, equal, of every replica (a hot standby refuses to start with fewer than its
-primary): each data service's pods at the most the plan allows (the ScalingPolicy's maxReplicas, else replicaCount),
-each holding its pool and one unpooled LISTEN connection (the outbox listener), plus the reserved ones. Readiness
-checks and replica-lag samples borrow from the pool. The replicas see the same services' replica pools.
+primary): what each data service can hold at most (connectionsAtMost below), plus the reserved ones for the migration
+Jobs and superuser sessions. Readiness checks and replica-lag samples borrow from the pool. The replicas see the same
+services' replica pools.
 */}}
 {{- define "platform.postgresql.maxConnections" -}}
 {{- $total := int .Values.postgresql.reservedConnections -}}
 {{- range $component := splitList " " (include "platform.dataServices" .) -}}
-{{- $pods := int (index $.Values $component).replicaCount -}}
-{{- if $.Values.scalingPolicy.create -}}
-{{- $pods = int (index $.Values.scalingPolicy.services $component).maxReplicas -}}
-{{- end -}}
-{{- $total = add $total (mul $pods (add1 (int (index $.Values.postgresql.maxPoolSize $component)))) -}}
+{{- $total = add $total (include "platform.postgresql.connectionsAtMost" (dict "root" $ "component" $component)) -}}
 {{- end -}}
 {{- $total -}}
 {{- end -}}
 
 {{/*
-The CONNECTION LIMIT of a data service's role, on each server: its pods at the most the plan allows (as in
-maxConnections above) and a rollout's surge on top (maxSurge 25 %, rounded up), each holding its pool and the
-outbox listener. Call with (dict "root" $ "component" "tasks").
+The connections a data service's pods can hold on one server at most: its pods at the most the plan allows (the
+ScalingPolicy's maxReplicas, else replicaCount), and during a rollout at that count the surge pods starting (maxSurge
+25 %, rounded up) and as many old ones still draining (they keep their pools until they exit); each pod its pool and
+the outbox listener's unpooled connection. It is also the CONNECTION LIMIT of the service's role, so one service past
+its plan is refused connections while the others keep theirs. Call with (dict "root" $ "component" "tasks").
 */}}
-{{- define "platform.postgresql.roleConnectionLimit" -}}
+{{- define "platform.postgresql.connectionsAtMost" -}}
 {{- $values := .root.Values -}}
 {{- $pods := int (index $values .component).replicaCount -}}
 {{- if $values.scalingPolicy.create -}}
 {{- $pods = int (index $values.scalingPolicy.services .component).maxReplicas -}}
 {{- end -}}
 {{- $surge := div (add $pods 3) 4 -}}
-{{- mul (add $pods $surge) (add1 (int (index $values.postgresql.maxPoolSize .component))) -}}
+{{- mul (add $pods (mul 2 $surge)) (add1 (int (index $values.postgresql.maxPoolSize .component))) -}}
 {{- end -}}
 
 {{/*
@@ -495,8 +493,16 @@ Call with (dict "root" $ "name" statefulSetName "persistence" values "path" "pos
 {{- if eq .metadata.name "data" -}}
 {{- $liveSize := toString (((.spec.resources | default dict).requests | default dict).storage | default "") -}}
 {{- $size := toString $.persistence.size -}}
-{{- $liveBytes := include "platform.quantityBytes" (dict "value" $liveSize "name" (printf "the size of StatefulSet %s's volumes" $.name)) -}}
-{{- if ne $liveBytes (include "platform.quantityBytes" (dict "value" $size "name" (printf "%s.size" $.path))) -}}
+{{- /* The API server returns a quantity in its canonical form: a size that is no whole number of bytes (0.1Gi) comes
+back in milli-bytes (107374182400m), which is compared rounded up, as quantityBytes rounds the value. A form neither
+reads is left for the API server to judge. */ -}}
+{{- $liveBytes := "" -}}
+{{- if regexMatch "^[0-9]+m$" $liveSize -}}
+{{- $liveBytes = toString (div (add (int64 (trimSuffix "m" $liveSize)) 999) 1000) -}}
+{{- else if regexMatch `^\+?([0-9]+\.?[0-9]*|\.[0-9]+)([KMGTPE]i|[kMGTPE]|[eE]\+?[0-9]{1,2})?$` $liveSize -}}
+{{- $liveBytes = include "platform.quantityBytes" (dict "value" $liveSize "name" (printf "the size of StatefulSet %s's volumes" $.name)) -}}
+{{- end -}}
+{{- if and $liveBytes (ne $size $liveSize) (ne $liveBytes (include "platform.quantityBytes" (dict "value" $size "name" (printf "%s.size" $.path)))) -}}
 {{- fail (printf "%s.size is %s, but the volumes of StatefulSet %s were made with %s, and a StatefulSet's volumes cannot change size: the upgrade would fail after its migrations ran. To grow them (where the storage class allows expansion), resize each claim data-%s-<ordinal> with kubectl patch pvc, then `kubectl delete statefulset %s --cascade=orphan` (the pods keep running) and upgrade again; or keep %s" $.path $size $.name $liveSize $.name $.name $liveSize) -}}
 {{- end -}}
 {{- $liveClass := toString (.spec.storageClassName | default "") -}}

@@ -223,24 +223,25 @@ in-flight requests. (dict "values" the service's values "name" "gateway")
 The replica count an upgrade with scalingPolicy.create carries over from the live Deployment, or nothing (the field
 left to the operator's HPA). A count an earlier release set (scalingPolicy.create was false) must not simply vanish from
 the manifest: Helm would remove it and the Deployment fall to 1 pod until its HPA caught up. So the count is carried
-over, except once the release applies server-side and the field no longer belongs to it (the HPA has changed the count
-since, and owns it): leaving it out then removes nothing, while carrying it over could conflict with an HPA scaling
-during the upgrade. A release applied client-side (from Helm 3) compares with its previous manifest, not with owners,
-so it keeps carrying the count. A first install leaves it to the HPA. `helm template` cannot look, and leaves it out.
-Call with (dict "root" $ "name" deploymentName).
+over, except when Helm last wrote the Deployment server-side (its newest managedFields entry, manager "helm", is an
+Apply) and no Apply of Helm's owns the count any more (the HPA has changed it since, and owns it): leaving it out then
+removes nothing, while carrying it over could conflict with an HPA scaling during the upgrade's migrations. A release
+Helm writes client-side compares with its previous manifest, not with owners, so it keeps carrying the count; other
+managers' entries say nothing of how Helm writes. A first install leaves the count to the HPA. `helm template` (and a
+GitOps tool rendering with it) cannot look, and leaves it out. Call with (dict "root" $ "name" deploymentName).
 */}}
 {{- define "platform.carryOverReplicas" -}}
 {{- $live := lookup "apps/v1" "Deployment" .root.Release.Namespace .name -}}
 {{- if and $live (hasKey ($live.spec | default dict) "replicas") -}}
-{{- $serverSide := false -}}
+{{- $newest := dict -}}
 {{- $appliedReplicas := false -}}
 {{- range ($live.metadata.managedFields | default list) -}}
-{{- if eq .operation "Apply" -}}
-{{- $serverSide = true -}}
-{{- if hasKey (index (.fieldsV1 | default dict) "f:spec" | default dict) "f:replicas" }}{{ $appliedReplicas = true }}{{ end -}}
+{{- if eq (toString .manager) "helm" -}}
+{{- if or (not $newest) (ge (toString .time) (toString $newest.time)) }}{{ $newest = . }}{{ end -}}
+{{- if and (eq .operation "Apply") (hasKey (index (.fieldsV1 | default dict) "f:spec" | default dict) "f:replicas") }}{{ $appliedReplicas = true }}{{ end -}}
 {{- end -}}
 {{- end -}}
-{{- if or (not $serverSide) $appliedReplicas -}}
+{{- if or (ne (toString $newest.operation) "Apply") $appliedReplicas -}}
 {{- int64 $live.spec.replicas -}}
 {{- end -}}
 {{- end -}}

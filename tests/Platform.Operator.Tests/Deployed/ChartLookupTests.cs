@@ -104,6 +104,7 @@ public sealed class ChartLookupTests : IAsyncLifetime
 
         // The same size however it is written, and any other store's size, change nothing of this one.
         Assert.NotEmpty(await RenderAsync("--set", $"{path}.size=8192Mi"));
+        Assert.NotEmpty(await RenderAsync("--set-string", $"{path}.size=8589934592"));
         Assert.NotEmpty(await RenderAsync("--set", $"{path}.size=8Gi", "--set", "redis.persistence.size=3Gi", "--set", "rabbitmq.persistence.size=3Gi",
             "--set", "postgresql.readReplicas.persistence.size=3Gi", "--set", "postgresql.primary.persistence.size=3Gi", "--set", $"{path}.size=8Gi"));
 
@@ -115,6 +116,31 @@ public sealed class ChartLookupTests : IAsyncLifetime
         var moved = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, "--set", $"{path}.size=8Gi", "--set", $"{path}.storageClass=fast"]);
         Assert.NotEqual(0, moved.ExitCode);
         Assert.Contains($"{path}.storageClass is \"fast\", but the volumes of StatefulSet {statefulSet} were made with \"\"", moved.Errors);
+    }
+
+    /// <summary>
+    /// A size that is no whole number of bytes comes back from the API server in milli-bytes (its canonical form):
+    /// the same size must not fail the upgrade, and a form the chart does not read is left to the API server.
+    /// </summary>
+    [Theory]
+    [InlineData("107374182400m", "0.1Gi", true)]
+    [InlineData("107374182400m", "1Gi", false)]
+    [InlineData("1181116006400m", "1.1Gi", true)]
+    [InlineData("8Gi", "8Gi", true)]
+    public async Task A_live_volume_size_in_the_api_servers_canonical_form_compares_by_its_bytes(string live, string size, bool same)
+    {
+        var installed = await RenderAsync();
+        var statefulSet = Released(installed.OfKind("StatefulSet").Single(s => s.Name() == "platform-redis"));
+        statefulSet["spec"]!["volumeClaimTemplates"]![0]!["spec"]!["resources"]!["requests"]!["storage"] = live;
+        emulator.Put(StatefulSets, statefulSet);
+
+        var (exitCode, _, errors) = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, "--set", $"redis.persistence.size={size}"]);
+
+        Assert.True(same == (exitCode == 0), errors);
+        if (!same)
+        {
+            Assert.Contains($"redis.persistence.size is {size}, but the volumes of StatefulSet platform-redis were made with {live}", errors);
+        }
     }
 
     [Fact]
@@ -139,37 +165,45 @@ public sealed class ChartLookupTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// A release applied server-side carries the count over only while the count is still its own: once the HPA has
+    /// A release Helm writes server-side carries the count over only while the count is still its own: once the HPA has
     /// changed it (and so owns it), leaving it out removes nothing, and carrying it over could conflict with an HPA
-    /// that scales while the upgrade runs its migrations.
+    /// that scales while the upgrade runs its migrations. How Helm writes is read from Helm's own newest entry.
     /// </summary>
     [Theory]
-    [InlineData("client-side, the HPA took the count", false, false, true)]
-    [InlineData("server-side, the count still the release's", true, true, true)]
-    [InlineData("server-side, the HPA took the count", true, false, false)]
-    public async Task A_release_applied_server_side_leaves_out_a_count_the_hpa_owns_and_carries_over_one_it_still_owns(string _, bool serverSide, bool releaseOwnsCount, bool carried)
+    [InlineData("client-side, the HPA took the count", "Update", false, false, true)]
+    [InlineData("client-side, another tool applied server-side", "Update", false, true, true)]
+    [InlineData("server-side, the count still the release's", "Apply", true, false, true)]
+    [InlineData("server-side, the HPA took the count", "Apply", false, false, false)]
+    [InlineData("client-side before, server-side since, the HPA took the count", "Update,Apply", false, false, false)]
+    [InlineData("server-side before, client-side since, the HPA took the count", "Apply,Update", false, false, true)]
+    public async Task A_release_helm_writes_server_side_leaves_out_a_count_the_hpa_owns_and_carries_over_one_it_still_owns(
+        string _, string helmOperations, bool releaseOwnsCount, bool foreignApply, bool carried)
     {
         var before = await RenderAsync("--set", "scalingPolicy.create=false");
         foreach (var deployment in before.OfKind("Deployment"))
         {
             var live = Released(deployment);
             live["spec"]!["replicas"] = 6;
-            var releaseFields = new JsonObject { ["f:spec"] = new JsonObject { ["f:revisionHistoryLimit"] = new JsonObject() } };
-            if (releaseOwnsCount)
+            var managedFields = new JsonArray();
+            var minute = 0;
+            foreach (var operation in helmOperations.Split(','))
             {
-                releaseFields["f:spec"]!["f:replicas"] = new JsonObject();
+                var fields = new JsonObject { ["f:spec"] = new JsonObject { ["f:revisionHistoryLimit"] = new JsonObject() } };
+                if (releaseOwnsCount)
+                {
+                    fields["f:spec"]!["f:replicas"] = new JsonObject();
+                }
+                managedFields.Add(Entry("helm", operation, $"2026-12-01T10:{minute++:D2}:00Z", fields));
             }
-            var managedFields = new JsonArray(new JsonObject
+            if (foreignApply)
             {
-                ["manager"] = "helm", ["operation"] = serverSide ? "Apply" : "Update", ["apiVersion"] = "apps/v1", ["fieldsType"] = "FieldsV1", ["fieldsV1"] = releaseFields,
-            });
+                managedFields.Add(Entry("kubectl", "Apply", "2026-12-01T11:00:00Z", new JsonObject { ["f:metadata"] = new JsonObject { ["f:labels"] = new JsonObject() } }));
+            }
             if (!releaseOwnsCount)
             {
-                managedFields.Add(new JsonObject
-                {
-                    ["manager"] = "kube-controller-manager", ["operation"] = "Update", ["subresource"] = "scale", ["apiVersion"] = "apps/v1",
-                    ["fieldsType"] = "FieldsV1", ["fieldsV1"] = new JsonObject { ["f:spec"] = new JsonObject { ["f:replicas"] = new JsonObject() } },
-                });
+                var scale = Entry("kube-controller-manager", "Update", "2026-12-01T12:00:00Z", new JsonObject { ["f:spec"] = new JsonObject { ["f:replicas"] = new JsonObject() } });
+                scale["subresource"] = "scale";
+                managedFields.Add(scale);
             }
             live["metadata"]!["managedFields"] = managedFields;
             emulator.Put(Deployments, live);
@@ -179,6 +213,11 @@ public sealed class ChartLookupTests : IAsyncLifetime
 
         Assert.All(after.OfKind("Deployment"), d => Assert.Equal(carried ? 6 : null, (int?)d["spec"]!["replicas"]?.GetValue<long>()));
     }
+
+    private static JsonObject Entry(string manager, string operation, string time, JsonObject fields) => new()
+    {
+        ["manager"] = manager, ["operation"] = operation, ["apiVersion"] = "apps/v1", ["time"] = time, ["fieldsType"] = "FieldsV1", ["fieldsV1"] = fields,
+    };
 
     private async Task<IReadOnlyList<JsonObject>> RenderAsync(params string[] values)
     {
