@@ -245,6 +245,91 @@ public sealed class EventStreamTests(GatewayPlatform platform)
         }, Wait, "a closed stream to free its place");
     }
 
+    /// <summary>Behind a load balancer a user's streams spread over the instances: the limit is the fleet's, not each one's.</summary>
+    [Fact]
+    public async Task A_users_streams_are_limited_across_the_gateway_instances_and_a_closed_one_frees_its_place_on_any()
+    {
+        Dictionary<string, string?> limit = new() { ["EventStream:MaxStreamsPerUser"] = "2" };
+        await using var first = await StartGatewayAsync(limit);
+        await using var second = await StartGatewayAsync(limit);
+        var user = await platform.SignUpAsync();
+        var onFirst = await OpenAsync(first.Address, user);
+        await using var onSecond = await OpenAsync(second.Address, await platform.SignInAgainAsync(user));
+
+        foreach (var gateway in new[] { first, second })
+        {
+            await using var third = await EventStreamClient.OpenAsync(gateway.Address, user.AccessToken, user.ClientAddress);
+            Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        }
+        await using (var anothers = await OpenAsync(first.Address, await platform.SignUpAsync()))
+        {
+            // Another user's place is their own.
+        }
+
+        await onFirst.DisposeAsync();
+        await Poll.UntilAsync(async () =>
+        {
+            await using var again = await EventStreamClient.OpenAsync(second.Address, user.AccessToken, user.ClientAddress);
+            return again.StatusCode == HttpStatusCode.OK;
+        }, Wait, "the stream closed on the first instance to free a place on the second");
+    }
+
+    /// <summary>A crashed instance cannot give its places back: they stop counting when its lease runs out.</summary>
+    [Fact]
+    public async Task Streams_held_by_an_instance_whose_lease_ran_out_stop_counting_and_those_of_a_live_one_count()
+    {
+        await using var gateway = await StartGatewayAsync(new() { ["EventStream:MaxStreamsPerUser"] = "2" });
+        var crashed = await platform.SignUpAsync();
+        var elsewhere = await platform.SignUpAsync();
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(platform.Tier.RedisConnectionString);
+        var db = redis.GetDatabase();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await db.HashSetAsync("{eventstreams}:gateways", [new("crashed-pod", now - 1_000), new("live-pod", now + 60_000)]);
+        await db.HashSetAsync($"{{eventstreams}}:user:{crashed.UserId}", "crashed-pod", 2);
+        await db.HashSetAsync($"{{eventstreams}}:user:{elsewhere.UserId}", "live-pod", 2);
+
+        await using var one = await OpenAsync(gateway.Address, crashed);
+        await using var two = await OpenAsync(gateway.Address, await platform.SignInAgainAsync(crashed));
+        await using var refused = await EventStreamClient.OpenAsync(gateway.Address, elsewhere.AccessToken, elsewhere.ClientAddress);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.False(await db.HashExistsAsync($"{{eventstreams}}:user:{crashed.UserId}", "crashed-pod"));
+        Assert.Equal(2, (int)await db.HashGetAsync($"{{eventstreams}}:user:{crashed.UserId}", gateway.Services.GetRequiredService<StreamLeases>().Instance));
+    }
+
+    /// <summary>
+    /// Without Redis each instance still bounds a user's streams by itself; when Redis returns, what it held meanwhile
+    /// is written back, so the fleet's count is right again.
+    /// </summary>
+    [Fact]
+    public async Task With_redis_down_a_users_streams_are_limited_per_instance_and_counted_again_when_it_returns()
+    {
+        Dictionary<string, string?> limit = new() { ["EventStream:MaxStreamsPerUser"] = "1" };
+        await using var first = await StartGatewayAsync(limit);
+        await using var second = await StartGatewayAsync(limit);
+        var user = await platform.SignUpAsync();
+        var instance = first.Services.GetRequiredService<StreamLeases>().Instance;
+        EventStreamClient? held = null;
+        await platform.Tier.DownAsync(DataTier.Redis);
+        try
+        {
+            held = await OpenAsync(first.Address, user);
+            await using var local = await EventStreamClient.OpenAsync(first.Address, user.AccessToken, user.ClientAddress);
+            Assert.Equal(HttpStatusCode.TooManyRequests, local.StatusCode);
+        }
+        finally
+        {
+            await platform.Tier.UpAsync(DataTier.Redis);
+        }
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(platform.Tier.RedisConnectionString);
+        await Poll.UntilAsync(async () => await redis.GetDatabase().HashGetAsync($"{{eventstreams}}:user:{user.UserId}", instance) == 1,
+            StreamLeases.HeartbeatInterval * 3, "the first instance to write back the stream it opened while Redis was down");
+
+        await using var onSecond = await EventStreamClient.OpenAsync(second.Address, user.AccessToken, user.ClientAddress);
+        Assert.Equal(HttpStatusCode.TooManyRequests, onSecond.StatusCode);
+        await held.DisposeAsync();
+    }
+
     [Fact]
     public async Task Without_a_token_the_stream_is_a_401_problem()
     {

@@ -25,7 +25,7 @@ public static partial class EventStreamApi
         var user = context.User;
         var userId = user.UserId();
         var sessionId = user.SessionId();
-        var (subscriber, refusal) = hub.TryOpen(userId, sessionId, ExpiresAt(user, time));
+        var (subscriber, refusal) = await hub.TryOpenAsync(userId, sessionId, ExpiresAt(user, time), context.RequestAborted);
         if (subscriber is null)
         {
             context.Response.Headers.RetryAfter = "5";
@@ -73,7 +73,7 @@ public static partial class EventStreamApi
         }
         finally
         {
-            hub.Close(subscriber);
+            await hub.CloseAsync(subscriber);
         }
     }
 

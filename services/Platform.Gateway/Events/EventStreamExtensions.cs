@@ -21,6 +21,8 @@ public static class EventStreamExtensions
         services.AddSingleton<IProblemDetailsWriter, EventStreamProblemWriter>();
         services.AddSingleton<EventStreamMetrics>();
         services.AddSingleton<EventLog>();
+        services.AddSingleton<StreamLeases>();
+        services.AddHostedService(provider => provider.GetRequiredService<StreamLeases>());
         services.AddSingleton<EventStreamHub>();
         services.AddHostedService(provider => provider.GetRequiredService<EventStreamHub>());
         services.AddSingleton<EventStreamConsumer>();

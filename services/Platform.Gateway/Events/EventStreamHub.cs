@@ -22,12 +22,14 @@ public sealed class EventStreamHub : IHostedService, IDisposable
     private readonly EventStreamMetrics metrics;
     private readonly TimeProvider time;
     private readonly IHostApplicationLifetime lifetime;
+    private readonly StreamLeases leases;
     private readonly Lock admission = new();
     private ITimer? sweeper;
     private int open;
 
-    public EventStreamHub(IOptions<EventStreamOptions> options, SessionRevocations revocations, EventStreamMetrics metrics, TimeProvider time, IHostApplicationLifetime lifetime)
+    public EventStreamHub(IOptions<EventStreamOptions> options, SessionRevocations revocations, EventStreamMetrics metrics, TimeProvider time, IHostApplicationLifetime lifetime, StreamLeases leases)
     {
+        this.leases = leases;
         this.options = options;
         this.revocations = revocations;
         this.metrics = metrics;
@@ -56,8 +58,11 @@ public sealed class EventStreamHub : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>A new stream for a caller, or why not: too many streams of that user or on this instance.</summary>
-    public (EventSubscriber? Subscriber, string? Refusal) TryOpen(Guid userId, Guid sessionId, DateTimeOffset expiresAt)
+    /// <summary>
+    /// A new stream for a caller, or why not: too many streams on this instance, or of that user — across the gateway
+    /// instances (<see cref="StreamLeases"/>), or on this one while Redis cannot count them.
+    /// </summary>
+    public async Task<(EventSubscriber? Subscriber, string? Refusal)> TryOpenAsync(Guid userId, Guid sessionId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var subscriber = new EventSubscriber(userId, sessionId, expiresAt, settings.BufferPerStream, time.GetUtcNow());
@@ -72,11 +77,30 @@ public sealed class EventStreamHub : IHostedService, IDisposable
             if (streams.Count >= settings.MaxStreamsPerUser)
             {
                 metrics.Rejected("user");
-                return (null, $"At most {settings.MaxStreamsPerUser} event streams per user may be open at once; close one first.");
+                return (null, PerUserRefusal(settings));
             }
+            // Registered before the fleet's count is asked, so this instance's own limit holds for concurrent opens.
             streams[subscriber] = 0;
             bySession.GetOrAdd(sessionId, _ => new())[subscriber] = 0;
             open++;
+        }
+        bool? taken;
+        try
+        {
+            taken = await leases.TryTakeAsync(userId, cancellationToken);
+        }
+        catch
+        {
+            Unregister(subscriber);
+            subscriber.End(StreamEnd.Closed);
+            throw;
+        }
+        if (taken == false)
+        {
+            Unregister(subscriber);
+            subscriber.End(StreamEnd.Closed);
+            metrics.Rejected("user");
+            return (null, PerUserRefusal(settings));
         }
         // A revocation that arrived between authentication and registration would otherwise be missed.
         if (revocations.IsRevoked(sessionId))
@@ -86,13 +110,27 @@ public sealed class EventStreamHub : IHostedService, IDisposable
         return (subscriber, null);
     }
 
-    public void Close(EventSubscriber subscriber)
+    public async Task CloseAsync(EventSubscriber subscriber)
     {
         ArgumentNullException.ThrowIfNull(subscriber);
+        if (Unregister(subscriber))
+        {
+            await leases.ReleaseAsync(subscriber.UserId);
+        }
+        subscriber.End(StreamEnd.Closed);
+    }
+
+    private static string PerUserRefusal(EventStreamOptions settings) =>
+        $"At most {settings.MaxStreamsPerUser} event streams per user may be open at once; close one first.";
+
+    private bool Unregister(EventSubscriber subscriber)
+    {
+        var removed = false;
         lock (admission)
         {
             if (byUser.TryGetValue(subscriber.UserId, out var streams) && streams.TryRemove(subscriber, out _))
             {
+                removed = true;
                 open--;
                 if (streams.IsEmpty)
                 {
@@ -104,7 +142,7 @@ public sealed class EventStreamHub : IHostedService, IDisposable
                 bySession.TryRemove(new KeyValuePair<Guid, ConcurrentDictionary<EventSubscriber, byte>>(subscriber.SessionId, sessions));
             }
         }
-        subscriber.End(StreamEnd.Closed);
+        return removed;
     }
 
     /// <summary>Hands an event to every local stream of its user; a <c>session.terminated</c> for a stream's own session ends it after the event.</summary>

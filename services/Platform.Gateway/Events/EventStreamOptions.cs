@@ -14,7 +14,10 @@ public sealed class EventStreamOptions
     [Range(1, 300)]
     public int KeepAliveSeconds { get; set; } = 15;
 
-    /// <summary>Open streams one user may hold on one gateway instance; one more is a 429.</summary>
+    /// <summary>
+    /// Open streams one user may hold across all gateway instances (<see cref="StreamLeases"/>); one more is a 429. While
+    /// Redis cannot count them, each instance holds a user to this many of its own.
+    /// </summary>
     [Range(1, 1_000)]
     public int MaxStreamsPerUser { get; set; } = 8;
 

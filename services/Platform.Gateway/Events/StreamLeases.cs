@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Platform.Redis;
+using StackExchange.Redis;
+
+namespace Platform.Gateway.Events;
+
+/// <summary>
+/// How many event streams each user holds across every gateway instance, so <see cref="EventStreamOptions.MaxStreamsPerUser"/>
+/// bounds a user's streams in the whole fleet rather than on each instance (behind a load balancer, N instances would
+/// otherwise let one user hold N times the limit).
+/// <para>
+/// In Redis, per user a hash <c>{eventstreams}:user:{id}</c> of instance → streams that instance holds for the user, and
+/// one hash <c>{eventstreams}:gateways</c> of instance → lease expiry (Redis' clock), which each instance renews every
+/// <see cref="HeartbeatInterval"/>. Taking a place is one script: it counts the user's streams on instances whose lease
+/// holds, drops the entries of instances whose lease ran out (a crashed pod's streams stop counting within
+/// <see cref="LeaseDuration"/>), and takes the place if the count is under the limit. All keys share the
+/// <c>{eventstreams}</c> hash tag: one slot of a Redis Cluster, so one script may read them together.
+/// </para>
+/// <para>
+/// Redis is a degraded dependency: when it cannot answer, a stream is admitted on this instance's own per-user limit,
+/// and the users whose count here Redis may have missed (an unanswered take or release, a lease that lapsed during the
+/// outage) have their count rewritten from this instance's own at the next heartbeat that reaches Redis.
+/// </para>
+/// </summary>
+public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventStreamOptions> options, TimeProvider time, ILogger<StreamLeases> logger)
+    : BackgroundService
+{
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
+
+    private const string GatewaysKey = "{eventstreams}:gateways";
+
+    // KEYS: user hash, gateways. ARGV: instance, limit, user hash TTL (s). Returns the user's streams after the take,
+    // or minus the count when the limit is reached.
+    private const string TakeScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local held = redis.call('HGETALL', KEYS[1])
+        local total = 0
+        for i = 1, #held, 2 do
+          local instance, count = held[i], tonumber(held[i + 1])
+          local lease = tonumber(redis.call('HGET', KEYS[2], instance) or '0')
+          if instance == ARGV[1] or lease > now then
+            total = total + count
+          else
+            redis.call('HDEL', KEYS[1], instance)
+          end
+        end
+        if total >= tonumber(ARGV[2]) then return -total end
+        redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+        redis.call('EXPIRE', KEYS[1], ARGV[3])
+        return total + 1
+        """;
+
+    // KEYS: user hash. ARGV: instance.
+    private const string ReleaseScript = """
+        local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+        if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+        return left
+        """;
+
+    // KEYS: gateways. ARGV: instance, lease (ms). Renews the lease; returns whether it had lapsed (or never existed),
+    // and forgets instances whose lease ran out long ago.
+    private const string HeartbeatScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local lease = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+        redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + tonumber(ARGV[2])))
+        local all = redis.call('HGETALL', KEYS[1])
+        for i = 1, #all, 2 do
+          if tonumber(all[i + 1]) < now - 10 * tonumber(ARGV[2]) then redis.call('HDEL', KEYS[1], all[i]) end
+        end
+        if lease > now then return 0 end
+        return 1
+        """;
+
+    // KEYS: user hash. ARGV: instance, count, TTL (s).
+    private const string RewriteScript = """
+        if tonumber(ARGV[2]) > 0 then
+          redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+          redis.call('EXPIRE', KEYS[1], ARGV[3])
+        else
+          redis.call('HDEL', KEYS[1], ARGV[1])
+        end
+        return 1
+        """;
+
+    /// <summary>Longest a stream lives is its token's lifetime; a day covers any, and each take renews it.</summary>
+    private const int UserKeySeconds = 86_400;
+
+    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<Guid, int> held = new();
+    private readonly ConcurrentDictionary<Guid, byte> unsynced = new();
+    private int degraded;
+
+    /// <summary>This process's name in the hashes: a new one per start, so a restarted pod never inherits a count.</summary>
+    public string Instance { get; } = $"{Environment.MachineName}:{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// Takes a place for one more stream of the user: true when the fleet holds fewer than the limit for them (now
+    /// counted), false when it holds the limit, null when Redis cannot answer (counted here only, to be written later).
+    /// </summary>
+    public async Task<bool?> TryTakeAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxStreamsPerUser;
+        if (redis.IsConnected)
+        {
+            try
+            {
+                var result = (long)await redis.Database.ScriptEvaluateAsync(TakeScript, [UserKey(userId), GatewaysKey], [Instance, limit, UserKeySeconds])
+                    .WaitAsync(Budget, cancellationToken);
+                if (result < 0)
+                {
+                    return false;
+                }
+                held.AddOrUpdate(userId, 1, (_, count) => count + 1);
+                return true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The caller went away: the script may have counted the stream that will not open.
+                unsynced[userId] = 0;
+                throw;
+            }
+            catch (Exception e) when (RedisConnection.IsOutage(e))
+            {
+                Degrade(e.Message);
+            }
+        }
+        held.AddOrUpdate(userId, 1, (_, count) => count + 1);
+        unsynced[userId] = 0;
+        return null;
+    }
+
+    /// <summary>Gives back a place <see cref="TryTakeAsync"/> took (also one taken while Redis was unavailable).</summary>
+    public async Task ReleaseAsync(Guid userId)
+    {
+        var left = held.AddOrUpdate(userId, 0, (_, count) => Math.Max(0, count - 1));
+        if (left == 0)
+        {
+            held.TryRemove(new KeyValuePair<Guid, int>(userId, 0));
+        }
+        if (unsynced.ContainsKey(userId) || !redis.IsConnected)
+        {
+            unsynced[userId] = 0;
+            return;
+        }
+        try
+        {
+            await redis.Database.ScriptEvaluateAsync(ReleaseScript, [UserKey(userId)], [Instance]).WaitAsync(Budget);
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e))
+        {
+            Degrade(e.Message);
+            unsynced[userId] = 0;
+        }
+    }
+
+    /// <summary>Streams of the user this instance holds, as counted here.</summary>
+    public int HeldHere(Guid userId) => held.GetValueOrDefault(userId);
+
+    /// <summary>Renews this instance's lease, and rewrites the counts Redis may have wrong. False when Redis did not answer.</summary>
+    public async Task<bool> HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var lapsed = (long)await redis.Database.ScriptEvaluateAsync(HeartbeatScript, [GatewaysKey], [Instance, (long)LeaseDuration.TotalMilliseconds])
+                .WaitAsync(Budget, cancellationToken) == 1;
+            if (lapsed)
+            {
+                // Other instances may have dropped this one's counts while its lease was out: write them all again.
+                foreach (var userId in held.Keys)
+                {
+                    unsynced[userId] = 0;
+                }
+            }
+            foreach (var userId in unsynced.Keys)
+            {
+                unsynced.TryRemove(userId, out _);
+                try
+                {
+                    await redis.Database.ScriptEvaluateAsync(RewriteScript, [UserKey(userId)], [Instance, HeldHere(userId), UserKeySeconds])
+                        .WaitAsync(Budget, cancellationToken);
+                }
+                catch
+                {
+                    unsynced[userId] = 0;
+                    throw;
+                }
+            }
+            if (Interlocked.Exchange(ref degraded, 0) == 1)
+            {
+                LogRestored(logger);
+            }
+            return true;
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e) && !cancellationToken.IsCancellationRequested)
+        {
+            Degrade(e.Message);
+            return false;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(HeartbeatInterval, time);
+        do
+        {
+            await HeartbeatAsync(stoppingToken);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // A clean stop ends the lease at once: what this instance held stops counting for everyone.
+        try
+        {
+            await redis.Database.HashDeleteAsync(GatewaysKey, Instance).WaitAsync(Budget, cancellationToken);
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e))
+        {
+            Degrade(e.Message);
+        }
+    }
+
+    /// <summary>One line when counting falls back to this instance, not one per stream while it does.</summary>
+    private void Degrade(string error)
+    {
+        if (Interlocked.Exchange(ref degraded, 1) == 0)
+        {
+            LogUnavailable(logger, error);
+        }
+    }
+
+    private static RedisKey UserKey(Guid userId) => $"{{eventstreams}}:user:{userId:D}";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event streams per user are counted on this instance only until Redis answers again: {Error}")]
+    private static partial void LogUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event streams per user are counted across the gateway instances again")]
+    private static partial void LogRestored(ILogger logger);
+}
