@@ -38,12 +38,15 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         emulator.Put(Rotations, Objects.Rotation("keys", "keyset"));
         await Poll.UntilAsync(() => Task.FromResult(emulator.Find(Secrets, "keyset") is not null), TimeSpan.FromSeconds(30), "the keyset");
 
+        // Never two leaders. (On a loaded machine a leader may miss its renew deadline and step down before it or the
+        // other leads again: a moment without one is allowed, two at once never.)
         for (var sample = 0; sample < 20; sample++)
         {
-            Assert.True(a.Runtime.IsLeader ^ b.Runtime.IsLeader,
-                $"sample {sample}: a leads {a.Runtime.IsLeader}, b leads {b.Runtime.IsLeader}\n{string.Join('\n', a.Warnings.Concat(b.Warnings))}");
+            Assert.False(a.Runtime.IsLeader && b.Runtime.IsLeader,
+                $"sample {sample}: both lead\n{string.Join('\n', a.Warnings.Concat(b.Warnings))}");
             await Task.Delay(TimeSpan.FromMilliseconds(100));
         }
+        await Poll.UntilAsync(() => Task.FromResult(a.Runtime.IsLeader ^ b.Runtime.IsLeader), TimeSpan.FromSeconds(10), "exactly one leading");
         var (leader, standby) = a.Runtime.IsLeader ? (a, b) : (b, a);
         Assert.Equal(leader.Identity, Holder());
         Assert.All(ReportingInstances(), instance => Assert.Equal(leader.Identity, instance));

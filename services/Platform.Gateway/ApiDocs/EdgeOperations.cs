@@ -50,7 +50,7 @@ public static class EdgeOperations
                         },
                     },
                     ["401"] = Problem("No valid access token.", ProblemTypes.Unauthorized, 401),
-                    ["429"] = Problem("Too many event streams for this user or on this gateway instance.", ProblemTypes.TooManyRequests, 429),
+                    ["429"] = Problem("Too many event streams of this user across the gateway instances, or on this instance.", ProblemTypes.TooManyRequests, 429),
                 },
             },
         };
