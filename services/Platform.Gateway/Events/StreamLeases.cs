@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Platform.Hosting.Hosting;
 using Platform.Redis;
 using StackExchange.Redis;
 
@@ -18,16 +19,21 @@ namespace Platform.Gateway.Events;
 /// <c>{eventstreams}</c> hash tag: one slot of a Redis Cluster, so one script may read them together.
 /// </para>
 /// <para>
-/// Redis is a degraded dependency: when it cannot answer, a stream is admitted on this instance's own per-user limit,
-/// and the users whose count here Redis may have missed (an unanswered take or release, a lease that lapsed during the
-/// outage) have their count rewritten from this instance's own at the next heartbeat that reaches Redis.
+/// Redis is a degraded dependency: when it cannot answer, a stream is admitted on this instance's own per-user limit
+/// (and, until a heartbeat reaches Redis again, without asking it: a hung server costs one timeout, not one per stream),
+/// and the users whose count here Redis may have missed (an unanswered take or release, a lease that lapsed, a restart
+/// that lost writes, a key evicted) have their count rewritten from this instance's own: those marked at the next
+/// heartbeat, every user this instance holds streams of every <see cref="FullRewriteEvery"/> heartbeats and whenever
+/// the connection is restored. Meanwhile the fleet's count is approximate.
 /// </para>
 /// </summary>
-public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventStreamOptions> options, TimeProvider time, ILogger<StreamLeases> logger)
-    : BackgroundService
+public sealed partial class StreamLeases : BackgroundLoop
 {
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>Every this many heartbeats each user's count is rewritten, whatever Redis did with it.</summary>
+    public const int FullRewriteEvery = 6;
 
     private const string GatewaysKey = "{eventstreams}:gateways";
 
@@ -71,6 +77,7 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
         for i = 1, #all, 2 do
           if tonumber(all[i + 1]) < now - 10 * tonumber(ARGV[2]) then redis.call('HDEL', KEYS[1], all[i]) end
         end
+        redis.call('PEXPIRE', KEYS[1], 10 * tonumber(ARGV[2]))
         if lease > now then return 0 end
         return 1
         """;
@@ -91,9 +98,26 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
 
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
 
+    private readonly IRedisConnection redis;
+    private readonly IOptions<EventStreamOptions> options;
+    private readonly TimeProvider time;
+    private readonly ILogger<StreamLeases> logger;
     private readonly ConcurrentDictionary<Guid, int> held = new();
+    /// <summary>Bumped by every take and release, so a rewrite that raced one is done again.</summary>
+    private readonly ConcurrentDictionary<Guid, long> changes = new();
     private readonly ConcurrentDictionary<Guid, byte> unsynced = new();
     private int degraded;
+    private int heartbeats;
+
+    public StreamLeases(IRedisConnection redis, IOptions<EventStreamOptions> options, TimeProvider time, ILogger<StreamLeases> logger)
+    {
+        this.redis = redis;
+        this.options = options;
+        this.time = time;
+        this.logger = logger;
+        // A server restarted from its append-only file, or a failover, may have lost recent takes and releases.
+        redis.Restored += (_, _) => MarkAllUnsynced();
+    }
 
     /// <summary>This process's name in the hashes: a new one per start, so a restarted pod never inherits a count.</summary>
     public string Instance { get; } = $"{Environment.MachineName}:{Guid.NewGuid():N}";
@@ -105,7 +129,7 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
     public async Task<bool?> TryTakeAsync(Guid userId, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxStreamsPerUser;
-        if (redis.IsConnected)
+        if (redis.IsConnected && Volatile.Read(ref degraded) == 0)
         {
             try
             {
@@ -115,7 +139,7 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
                 {
                     return false;
                 }
-                held.AddOrUpdate(userId, 1, (_, count) => count + 1);
+                Count(userId, +1);
                 return true;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -129,7 +153,7 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
                 Degrade(e.Message);
             }
         }
-        held.AddOrUpdate(userId, 1, (_, count) => count + 1);
+        Count(userId, +1);
         unsynced[userId] = 0;
         return null;
     }
@@ -137,12 +161,8 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
     /// <summary>Gives back a place <see cref="TryTakeAsync"/> took (also one taken while Redis was unavailable).</summary>
     public async Task ReleaseAsync(Guid userId)
     {
-        var left = held.AddOrUpdate(userId, 0, (_, count) => Math.Max(0, count - 1));
-        if (left == 0)
-        {
-            held.TryRemove(new KeyValuePair<Guid, int>(userId, 0));
-        }
-        if (unsynced.ContainsKey(userId) || !redis.IsConnected)
+        Count(userId, -1);
+        if (unsynced.ContainsKey(userId) || !redis.IsConnected || Volatile.Read(ref degraded) == 1)
         {
             unsynced[userId] = 0;
             return;
@@ -156,6 +176,10 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
             Degrade(e.Message);
             unsynced[userId] = 0;
         }
+        finally
+        {
+            Bump(userId);
+        }
     }
 
     /// <summary>Streams of the user this instance holds, as counted here.</summary>
@@ -168,17 +192,15 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
         {
             var lapsed = (long)await redis.Database.ScriptEvaluateAsync(HeartbeatScript, [GatewaysKey], [Instance, (long)LeaseDuration.TotalMilliseconds])
                 .WaitAsync(Budget, cancellationToken) == 1;
-            if (lapsed)
+            // A lapsed lease: other instances may have dropped this one's counts meanwhile. And now and then in any case.
+            if (lapsed || Interlocked.Increment(ref heartbeats) % FullRewriteEvery == 0)
             {
-                // Other instances may have dropped this one's counts while its lease was out: write them all again.
-                foreach (var userId in held.Keys)
-                {
-                    unsynced[userId] = 0;
-                }
+                MarkAllUnsynced();
             }
             foreach (var userId in unsynced.Keys)
             {
                 unsynced.TryRemove(userId, out _);
+                var before = changes.GetValueOrDefault(userId);
                 try
                 {
                     await redis.Database.ScriptEvaluateAsync(RewriteScript, [UserKey(userId)], [Instance, HeldHere(userId), UserKeySeconds])
@@ -188,6 +210,11 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
                 {
                     unsynced[userId] = 0;
                     throw;
+                }
+                if (changes.GetValueOrDefault(userId) != before)
+                {
+                    // A take or release ran alongside: the count written may be off by it.
+                    unsynced[userId] = 0;
                 }
             }
             if (Interlocked.Exchange(ref degraded, 0) == 1)
@@ -203,14 +230,20 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>The first heartbeat before the gateway takes streams: other instances then count this one's from the start.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await HeartbeatAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(HeartbeatInterval, time);
-        do
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             await HeartbeatAsync(stoppingToken);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -221,9 +254,44 @@ public sealed partial class StreamLeases(IRedisConnection redis, IOptions<EventS
         {
             await redis.Database.HashDeleteAsync(GatewaysKey, Instance).WaitAsync(Budget, cancellationToken);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of shutdown time: the lease runs out by itself.
+        }
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             Degrade(e.Message);
+        }
+    }
+
+    private void Count(Guid userId, int delta)
+    {
+        var count = held.AddOrUpdate(userId, Math.Max(0, delta), (_, current) => Math.Max(0, current + delta));
+        if (count == 0)
+        {
+            held.TryRemove(new KeyValuePair<Guid, int>(userId, 0));
+        }
+        Bump(userId);
+    }
+
+    /// <summary>A user this instance no longer holds streams of loses the entry: its removal is a change too.</summary>
+    private void Bump(Guid userId)
+    {
+        if (held.ContainsKey(userId))
+        {
+            changes.AddOrUpdate(userId, 1, (_, version) => version + 1);
+        }
+        else
+        {
+            changes.TryRemove(userId, out _);
+        }
+    }
+
+    private void MarkAllUnsynced()
+    {
+        foreach (var userId in held.Keys)
+        {
+            unsynced[userId] = 0;
         }
     }
 
