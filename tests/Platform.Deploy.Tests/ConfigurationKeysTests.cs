@@ -61,6 +61,16 @@ public sealed class ConfigurationKeysTests
         Assert.True(code.Reads("tasks", "ReadRouting:ReadYourWritesSeconds")); // the libraries' options count for everyone
         Assert.True(code.Reads("files", "ConnectionStrings:PostgresReplica"));
         Assert.False(code.Reads("files", "ConnectionStrings:Postgress"));
+        // Direct keys count only for the services whose code reads them: no credential to a store a service never uses.
+        Assert.False(code.Reads("gateway", "ConnectionStrings:Postgres"));
+        Assert.False(code.Reads("gateway", "Postgres:Password"));
+        Assert.False(code.Reads("tasks", "ForwardedHeaders:TrustedNetworks:0"));
+        Assert.True(code.Reads("auth", "ForwardedHeaders:TrustedNetworks:0"));
+        Assert.True(code.Reads("gateway", "ReverseProxy:Clusters:tasks:Destinations:d1:Address"));
+        Assert.False(code.Reads("tasks", "ReverseProxy:Clusters:tasks:Destinations:d1:Address"));
+        Assert.True(code.Reads("tasks", "Kestrel:Endpoints:h2c:Url"));
+        Assert.True(code.Reads("gateway", "ConnectionStrings:Redis"));
+        Assert.True(code.Reads("auth", "Postgres:ServiceRoleConnectionLimit"));
     }
 
     /// <summary>(service, key) of each <c>A__B</c> variable of the services' containers and migration Jobs.</summary>
@@ -74,11 +84,20 @@ public sealed class ConfigurationKeysTests
         where name.Contains("__", StringComparison.Ordinal)
         select (service, name.Replace("__", ":", StringComparison.Ordinal));
 
-    /// <summary>What each service's code binds: its own assembly's options classes, the platform libraries', and the direct keys.</summary>
+    /// <summary>
+    /// What each service's code binds: its own assembly's options classes, the platform libraries', and the direct keys
+    /// its assemblies name. A direct key is read where code names it, and a constant's text is compiled into the code
+    /// that uses it (the string heap of that assembly), so a service reads the direct keys whose text is in one of its
+    /// assemblies — not in Platform.Hosting, whose list of them names every one. YARP's keys are read under the
+    /// section the gateway hands YARP ("ReverseProxy"), Kestrel's by ASP.NET Core in every service.
+    /// </summary>
     private sealed class ServiceCode : IDisposable
     {
+        private const string DefiningAssembly = "Platform.Hosting";
+
         private readonly List<MetadataLoadContext> contexts = [];
         private readonly Dictionary<string, List<(string Section, Type Options)>> sections = [];
+        private readonly Dictionary<string, HashSet<string>> strings = [];
 
         public ServiceCode()
         {
@@ -94,16 +113,41 @@ public sealed class ConfigurationKeysTests
                 contexts.Add(context);
                 // The service's own assembly and the libraries of ours its deps.json names (Platform.Data, Platform.Broker, ...),
                 // not whatever Platform.*.dll an older build left in the folder.
-                sections[service] = [.. DepsJson.Libraries("services", project, projectsOnly: true)
+                var libraries = DepsJson.Libraries("services", project, projectsOnly: true).ToList();
+                sections[service] = [.. libraries
                     .Select(name => context.LoadFromAssemblyPath(Path.Combine(Path.GetDirectoryName(path)!, name + ".dll"))).SelectMany(OptionsOf)];
+                strings[service] = [.. libraries.Where(name => name != DefiningAssembly)
+                    .SelectMany(name => StringsOf(Path.Combine(Path.GetDirectoryName(path)!, name + ".dll")))];
             }
         }
 
         public bool Reads(string service, string key)
         {
             var segments = key.Split(':');
-            return ConfigurationKeys.Direct.Any(pattern => Matches(pattern.Split(':'), segments))
+            return ConfigurationKeys.Direct.Any(pattern => Matches(pattern.Split(':'), segments) && Names(service, pattern))
                 || sections[service].Any(s => Same(s.Section, segments[0]) && Binds(s.Options, segments.AsSpan(1)));
+        }
+
+        /// <summary>Whether the service's code reads the direct key <paramref name="pattern"/>.</summary>
+        private bool Names(string service, string pattern) => pattern.Split(':')[0] switch
+        {
+            "Kestrel" => true,
+            "ReverseProxy" => strings[service].Contains("ReverseProxy"),
+            _ => strings[service].Contains(pattern.EndsWith(":*", StringComparison.Ordinal) ? pattern[..^2] : pattern),
+        };
+
+        /// <summary>The string literals of an assembly's code (its #US heap).</summary>
+        private static List<string> StringsOf(string path)
+        {
+            using var file = File.OpenRead(path);
+            using var pe = new System.Reflection.PortableExecutable.PEReader(file);
+            var reader = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+            var found = new List<string>();
+            for (var handle = System.Reflection.Metadata.Ecma335.MetadataTokens.UserStringHandle(1); !handle.IsNil; handle = System.Reflection.Metadata.Ecma335.MetadataReaderExtensions.GetNextHandle(reader, handle))
+            {
+                found.Add(reader.GetUserString(handle));
+            }
+            return found;
         }
 
         public void Dispose()
