@@ -493,15 +493,7 @@ Call with (dict "root" $ "name" statefulSetName "persistence" values "path" "pos
 {{- if eq .metadata.name "data" -}}
 {{- $liveSize := toString (((.spec.resources | default dict).requests | default dict).storage | default "") -}}
 {{- $size := toString $.persistence.size -}}
-{{- /* The API server returns a quantity in its canonical form: a size that is no whole number of bytes (0.1Gi) comes
-back in milli-bytes (107374182400m), which is compared rounded up, as quantityBytes rounds the value. A form neither
-reads is left for the API server to judge. */ -}}
-{{- $liveBytes := "" -}}
-{{- if regexMatch "^[0-9]+m$" $liveSize -}}
-{{- $liveBytes = toString (div (add (int64 (trimSuffix "m" $liveSize)) 999) 1000) -}}
-{{- else if regexMatch `^\+?([0-9]+\.?[0-9]*|\.[0-9]+)([KMGTPE]i|[kMGTPE]|[eE]\+?[0-9]{1,2})?$` $liveSize -}}
-{{- $liveBytes = include "platform.quantityBytes" (dict "value" $liveSize "name" (printf "the size of StatefulSet %s's volumes" $.name)) -}}
-{{- end -}}
+{{- $liveBytes := include "platform.liveQuantityBytes" $liveSize -}}
 {{- if and $liveBytes (ne $size $liveSize) (ne $liveBytes (include "platform.quantityBytes" (dict "value" $size "name" (printf "%s.size" $.path)))) -}}
 {{- fail (printf "%s.size is %s, but the volumes of StatefulSet %s were made with %s, and a StatefulSet's volumes cannot change size: the upgrade would fail after its migrations ran. To grow them (where the storage class allows expansion), resize each claim data-%s-<ordinal> with kubectl patch pvc, then `kubectl delete statefulset %s --cascade=orphan` (the pods keep running) and upgrade again; or keep %s" $.path $size $.name $liveSize $.name $.name $liveSize) -}}
 {{- end -}}
@@ -513,3 +505,16 @@ reads is left for the API server to judge. */ -}}
 {{- end -}}
 {{- end -}}
 
+
+{{/*
+A size the API server returned, in bytes, or nothing for a form the chart does not read (then nothing is compared and
+the API server judges). The API server gives a quantity in its canonical form: a size that is no whole number of
+bytes (0.1Gi) comes back in milli-bytes (107374182400m), read here rounded up, as quantityBytes rounds a value.
+*/}}
+{{- define "platform.liveQuantityBytes" -}}
+{{- if regexMatch "^[0-9]+m$" . -}}
+{{- div (add (int64 (trimSuffix "m" .)) 999) 1000 -}}
+{{- else if regexMatch `^\+?([0-9]+\.?[0-9]*|\.[0-9]+)([KMGTPE]i|[kMGTPE]|[eE]\+?[0-9]{1,2})?$` . -}}
+{{- include "platform.quantityBytes" (dict "value" . "name" "a size the API server returned") -}}
+{{- end -}}
+{{- end -}}

@@ -43,3 +43,29 @@ is not walked file by file at every start, which on a large volume would hold th
 {{- $group := default 1654 .Values.podSecurityContext.runAsGroup -}}
 {{- toYaml (merge (deepCopy .Values.podSecurityContext) (dict "fsGroup" $group "fsGroupChangePolicy" "OnRootMismatch")) -}}
 {{- end -}}
+
+{{/*
+The created claim as the cluster has it may grow (where its storage class allows expansion) but not shrink, and its
+access modes and storage class cannot change: Kubernetes refuses such an update, and the upgrade would fail after its
+migration Jobs had run. Against a cluster that already has the claim, the release fails first and says what to keep.
+A claim made with the cluster's default class has that class filled in; only a class the values name is compared.
+*/}}
+{{- define "platform.files.checkContentClaim" -}}
+{{- $volume := .Values.files.contentVolume -}}
+{{- $name := include "platform.files.contentClaimName" . -}}
+{{- with lookup "v1" "PersistentVolumeClaim" .Release.Namespace $name -}}
+{{- $spec := .spec | default dict -}}
+{{- $liveSize := toString ((($spec.resources | default dict).requests | default dict).storage | default "") -}}
+{{- $liveBytes := include "platform.liveQuantityBytes" $liveSize -}}
+{{- if and $liveBytes (lt (int64 (include "platform.quantityBytes" (dict "value" (toString $volume.size) "name" "files.contentVolume.size"))) (int64 $liveBytes)) -}}
+{{- fail (printf "files.contentVolume.size is %s, but claim %s already has %s, and a claim cannot shrink: the upgrade would fail after its migrations ran. Keep %s or more" (toString $volume.size) $name $liveSize $liveSize) -}}
+{{- end -}}
+{{- $liveModes := $spec.accessModes | default list -}}
+{{- if ne (sortAlpha $liveModes | join ",") (sortAlpha $volume.accessModes | join ",") -}}
+{{- fail (printf "files.contentVolume.accessModes is [%s], but claim %s was made with [%s], and a claim's access modes cannot change: the upgrade would fail after its migrations ran. Keep [%s], or move the files to a new claim (files.contentVolume.existingClaim)" (join ", " $volume.accessModes) $name (join ", " $liveModes) (join ", " $liveModes)) -}}
+{{- end -}}
+{{- if and $volume.storageClassName (ne (toString $volume.storageClassName) (toString ($spec.storageClassName | default ""))) -}}
+{{- fail (printf "files.contentVolume.storageClassName is %q, but claim %s was made with %q, and a claim cannot move to another storage class: the upgrade would fail after its migrations ran. Keep %q, or move the files to a new claim (files.contentVolume.existingClaim)" (toString $volume.storageClassName) $name (toString ($spec.storageClassName | default "")) (toString ($spec.storageClassName | default ""))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -14,6 +14,7 @@ public sealed class ChartLookupTests : IAsyncLifetime
     private static readonly string[] Registry = ["--set", "global.imageRegistry=registry.example"];
     private const string StatefulSets = "apis/apps/v1/namespaces/platform/statefulsets";
     private const string Deployments = EmulatorClient.Deployments;
+    private const string Claims = "api/v1/namespaces/platform/persistentvolumeclaims";
 
     private ApiServerEmulator emulator = null!;
 
@@ -141,6 +142,33 @@ public sealed class ChartLookupTests : IAsyncLifetime
         {
             Assert.Contains($"redis.persistence.size is {size}, but the volumes of StatefulSet platform-redis were made with {live}", errors);
         }
+    }
+
+    /// <summary>
+    /// files' content claim may grow but not shrink, and keeps its access modes and class: an upgrade that would change
+    /// them fails before anything runs. A class the cluster's default filled in is not a change when the values name none.
+    /// </summary>
+    [Fact]
+    public async Task The_files_content_claim_may_grow_but_not_shrink_or_change_its_modes_or_class()
+    {
+        string[] content = ["--set", "files.contentVolume.enabled=true", "--set", "files.contentVolume.size=100Gi",
+            "--set", "scalingPolicy.create=false", "--set", "files.replicaCount=1", "--set", "files.contentVolume.accessModes={ReadWriteOnce}"];
+        var installed = await RenderAsync(content);
+        var claim = Released(installed.OfKind("PersistentVolumeClaim").Single(c => c.Name() == "platform-files-content"));
+        claim["spec"]!["storageClassName"] = "standard"; // the default class, as the admission plugin sets it
+        emulator.Put(Claims, claim);
+
+        Assert.NotEmpty(await RenderAsync([.. content]));
+        Assert.NotEmpty(await RenderAsync([.. content, "--set", "files.contentVolume.size=200Gi"]));
+        Assert.NotEmpty(await RenderAsync([.. content, "--set", "files.contentVolume.storageClassName=standard"]));
+
+        var shrunk = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. content, "--set", "files.contentVolume.size=50Gi"]);
+        Assert.Contains("files.contentVolume.size is 50Gi, but claim platform-files-content already has 100Gi, and a claim cannot shrink", shrunk.Errors);
+        var modes = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. content, "--set", "files.contentVolume.accessModes={ReadWriteMany}"]);
+        Assert.Contains("files.contentVolume.accessModes is [ReadWriteMany], but claim platform-files-content was made with [ReadWriteOnce]", modes.Errors);
+        var moved = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. content, "--set", "files.contentVolume.storageClassName=fast"]);
+        Assert.Contains("files.contentVolume.storageClassName is \"fast\", but claim platform-files-content was made with \"standard\"", moved.Errors);
+        Assert.All(new[] { shrunk, modes, moved }, r => Assert.NotEqual(0, r.ExitCode));
     }
 
     [Fact]
