@@ -329,7 +329,7 @@ public sealed class EventStreamTests(GatewayPlatform platform)
         await using var first = await StartGatewayAsync(limit);
         await using var second = await StartGatewayAsync(limit);
         var user = await platform.SignUpAsync();
-        var instance = first.Services.GetRequiredService<StreamLeases>().Instance;
+        var firstsLeases = first.Services.GetRequiredService<StreamLeases>();
         EventStreamClient? held = null;
         try
         {
@@ -345,7 +345,8 @@ public sealed class EventStreamTests(GatewayPlatform platform)
                 await platform.Tier.UpAsync(DataTier.Redis);
             }
             await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(platform.Tier.RedisConnectionString);
-            await Poll.UntilAsync(async () => await redis.GetDatabase().HashGetAsync($"{{eventstreams}}:user:{user.UserId}", instance) == 1,
+            // Under a new name: what Redis held under the old one may be wrong after an outage.
+            await Poll.UntilAsync(async () => await redis.GetDatabase().HashGetAsync($"{{eventstreams}}:user:{user.UserId}", firstsLeases.Instance) == 1,
                 StreamLeases.HeartbeatInterval * 3, "the first instance to write back the stream it opened while Redis was down");
             // The second instance asks Redis again once a heartbeat of its own has reached it.
             var secondsLeases = second.Services.GetRequiredService<StreamLeases>();

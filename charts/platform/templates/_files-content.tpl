@@ -45,10 +45,10 @@ is not walked file by file at every start, which on a large volume would hold th
 {{- end -}}
 
 {{/*
-The created claim as the cluster has it may grow (where its storage class allows expansion) but not shrink, and its
-access modes and storage class cannot change: Kubernetes refuses such an update, and the upgrade would fail after its
-migration Jobs had run. Against a cluster that already has the claim, the release fails first and says what to keep.
-A claim made with the cluster's default class has that class filled in; only a class the values name is compared.
+The created claim as the cluster has it may grow (once bound, where its storage class allows expansion) but not shrink,
+and its access modes and storage class cannot change, their order included: Kubernetes refuses such an update, and the
+upgrade would fail after its migration Jobs had run. Against a cluster that already has the claim, the release fails
+first and says what to keep. Whether the class allows expansion is the API server's to say.
 */}}
 {{- define "platform.files.checkContentClaim" -}}
 {{- $volume := .Values.files.contentVolume -}}
@@ -57,15 +57,34 @@ A claim made with the cluster's default class has that class filled in; only a c
 {{- $spec := .spec | default dict -}}
 {{- $liveSize := toString ((($spec.resources | default dict).requests | default dict).storage | default "") -}}
 {{- $liveBytes := include "platform.liveQuantityBytes" $liveSize -}}
-{{- if and $liveBytes (lt (int64 (include "platform.quantityBytes" (dict "value" (toString $volume.size) "name" "files.contentVolume.size"))) (int64 $liveBytes)) -}}
+{{- $bytes := include "platform.quantityBytes" (dict "value" (toString $volume.size) "name" "files.contentVolume.size") -}}
+{{- if and $liveBytes (lt (int64 $bytes) (int64 $liveBytes)) -}}
 {{- fail (printf "files.contentVolume.size is %s, but claim %s already has %s, and a claim cannot shrink: the upgrade would fail after its migrations ran. Keep %s or more" (toString $volume.size) $name $liveSize $liveSize) -}}
 {{- end -}}
+{{- if and $liveBytes (gt (int64 $bytes) (int64 $liveBytes)) (ne (toString ((.status | default dict).phase)) "Bound") -}}
+{{- fail (printf "files.contentVolume.size is %s, but claim %s (%s) is not bound yet, and only a bound claim can grow: the upgrade would fail after its migrations ran. Keep %s until it is bound" (toString $volume.size) $name $liveSize $liveSize) -}}
+{{- end -}}
 {{- $liveModes := $spec.accessModes | default list -}}
-{{- if ne (sortAlpha $liveModes | join ",") (sortAlpha $volume.accessModes | join ",") -}}
-{{- fail (printf "files.contentVolume.accessModes is [%s], but claim %s was made with [%s], and a claim's access modes cannot change: the upgrade would fail after its migrations ran. Keep [%s], or move the files to a new claim (files.contentVolume.existingClaim)" (join ", " $volume.accessModes) $name (join ", " $liveModes) (join ", " $liveModes)) -}}
+{{- if ne (join "," $liveModes) (join "," $volume.accessModes) -}}
+{{- fail (printf "files.contentVolume.accessModes is [%s], but claim %s was made with [%s], and a claim's access modes cannot change (nor their order): the upgrade would fail after its migrations ran. Keep [%s], or move the files to a new claim (files.contentVolume.existingClaim)" (join ", " $volume.accessModes) $name (join ", " $liveModes) (join ", " $liveModes)) -}}
 {{- end -}}
 {{- if and $volume.storageClassName (ne (toString $volume.storageClassName) (toString ($spec.storageClassName | default ""))) -}}
 {{- fail (printf "files.contentVolume.storageClassName is %q, but claim %s was made with %q, and a claim cannot move to another storage class: the upgrade would fail after its migrations ran. Keep %q, or move the files to a new claim (files.contentVolume.existingClaim)" (toString $volume.storageClassName) $name (toString ($spec.storageClassName | default "")) (toString ($spec.storageClassName | default ""))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The storage class the created claim is rendered with: the values', else the one the claim already has (the cluster's
+default, filled in when it was made, or one an earlier release named): leaving the field out would remove it, which
+Kubernetes refuses. Empty for a new claim without one (the cluster's default applies).
+*/}}
+{{- define "platform.files.contentClass" -}}
+{{- if .Values.files.contentVolume.storageClassName -}}
+{{- .Values.files.contentVolume.storageClassName -}}
+{{- else -}}
+{{- with lookup "v1" "PersistentVolumeClaim" .Release.Namespace (include "platform.files.contentClaimName" .) -}}
+{{- (.spec | default dict).storageClassName | default "" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

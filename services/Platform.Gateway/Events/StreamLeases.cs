@@ -103,11 +103,15 @@ public sealed partial class StreamLeases : BackgroundLoop
     private readonly TimeProvider time;
     private readonly ILogger<StreamLeases> logger;
     private readonly ConcurrentDictionary<Guid, int> held = new();
-    /// <summary>Bumped by every take and release, so a rewrite that raced one is done again.</summary>
+    /// <summary>Stamped (from one counter) by every take and release, so a rewrite that raced one is done again.</summary>
     private readonly ConcurrentDictionary<Guid, long> changes = new();
     private readonly ConcurrentDictionary<Guid, byte> unsynced = new();
     private int degraded;
     private int heartbeats;
+    private int restored;
+    private long stamps;
+    private bool leased;
+    private string instance = NewName();
 
     public StreamLeases(IRedisConnection redis, IOptions<EventStreamOptions> options, TimeProvider time, ILogger<StreamLeases> logger)
     {
@@ -116,11 +120,16 @@ public sealed partial class StreamLeases : BackgroundLoop
         this.time = time;
         this.logger = logger;
         // A server restarted from its append-only file, or a failover, may have lost recent takes and releases.
-        redis.Restored += (_, _) => MarkAllUnsynced();
+        redis.Restored += (_, _) => Interlocked.Exchange(ref restored, 1);
     }
 
-    /// <summary>This process's name in the hashes: a new one per start, so a restarted pod never inherits a count.</summary>
-    public string Instance { get; } = $"{Environment.MachineName}:{Guid.NewGuid():N}";
+    /// <summary>
+    /// This instance's name in the hashes: a new one per start, so a restarted pod never inherits a count, and a new one
+    /// whenever what Redis holds under the old one may be wrong (a lapsed lease, a restored connection): the counts under
+    /// the old name stop counting with its lease, and this instance's are written afresh under the new one — so a count
+    /// for a user it no longer holds cannot outlive the error.
+    /// </summary>
+    public string Instance => Volatile.Read(ref instance);
 
     /// <summary>
     /// Takes a place for one more stream of the user: true when the fleet holds fewer than the limit for them (now
@@ -190,32 +199,31 @@ public sealed partial class StreamLeases : BackgroundLoop
     {
         try
         {
-            var lapsed = (long)await redis.Database.ScriptEvaluateAsync(HeartbeatScript, [GatewaysKey], [Instance, (long)LeaseDuration.TotalMilliseconds])
-                .WaitAsync(Budget, cancellationToken) == 1;
-            // A lapsed lease: other instances may have dropped this one's counts meanwhile. And now and then in any case.
-            if (lapsed || Interlocked.Increment(ref heartbeats) % FullRewriteEvery == 0)
+            var lapsed = await RenewAsync(Instance, cancellationToken);
+            if (Interlocked.Exchange(ref restored, 0) == 1 || (lapsed && leased))
+            {
+                // What Redis holds under this name may be wrong, also for users this instance no longer holds: take a
+                // new name, end the old one's lease, and write every count afresh.
+                var old = Instance;
+                Volatile.Write(ref instance, NewName());
+                await RenewAsync(Instance, cancellationToken);
+                await redis.Database.HashDeleteAsync(GatewaysKey, old).WaitAsync(Budget, cancellationToken);
+                MarkAllUnsynced();
+            }
+            else if (lapsed || Interlocked.Increment(ref heartbeats) % FullRewriteEvery == 0)
             {
                 MarkAllUnsynced();
             }
-            foreach (var userId in unsynced.Keys)
+            leased = true;
+            var users = unsynced.Keys.ToArray();
+            foreach (var userId in users)
             {
                 unsynced.TryRemove(userId, out _);
-                var before = changes.GetValueOrDefault(userId);
-                try
-                {
-                    await redis.Database.ScriptEvaluateAsync(RewriteScript, [UserKey(userId)], [Instance, HeldHere(userId), UserKeySeconds])
-                        .WaitAsync(Budget, cancellationToken);
-                }
-                catch
-                {
-                    unsynced[userId] = 0;
-                    throw;
-                }
-                if (changes.GetValueOrDefault(userId) != before)
-                {
-                    // A take or release ran alongside: the count written may be off by it.
-                    unsynced[userId] = 0;
-                }
+            }
+            var written = await Task.WhenAll(users.Select(userId => RewriteAsync(userId, cancellationToken)));
+            if (written.Contains(false))
+            {
+                return false;
             }
             if (Interlocked.Exchange(ref degraded, 0) == 1)
             {
@@ -230,10 +238,45 @@ public sealed partial class StreamLeases : BackgroundLoop
         }
     }
 
+    /// <summary>Renews the lease of <paramref name="name"/>: whether it had lapsed (or never existed).</summary>
+    private async Task<bool> RenewAsync(string name, CancellationToken cancellationToken) =>
+        (long)await redis.Database.ScriptEvaluateAsync(HeartbeatScript, [GatewaysKey], [name, (long)LeaseDuration.TotalMilliseconds])
+            .WaitAsync(Budget, cancellationToken) == 1;
+
+    /// <summary>Writes this instance's count of the user; false (and marked again) when Redis did not take it.</summary>
+    private async Task<bool> RewriteAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        var before = changes.GetValueOrDefault(userId);
+        try
+        {
+            await redis.Database.ScriptEvaluateAsync(RewriteScript, [UserKey(userId)], [Instance, HeldHere(userId), UserKeySeconds])
+                .WaitAsync(Budget, cancellationToken);
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e))
+        {
+            unsynced[userId] = 0;
+            Degrade(e.Message);
+            return false;
+        }
+        if (changes.GetValueOrDefault(userId) != before)
+        {
+            // A take or release ran alongside: the count written may be off by it.
+            unsynced[userId] = 0;
+        }
+        return true;
+    }
+
     /// <summary>The first heartbeat before the gateway takes streams: other instances then count this one's from the start.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await HeartbeatAsync(cancellationToken);
+        try
+        {
+            await HeartbeatAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogHeartbeatFailed(logger, e);
+        }
         await base.StartAsync(cancellationToken);
     }
 
@@ -242,7 +285,15 @@ public sealed partial class StreamLeases : BackgroundLoop
         using var timer = new PeriodicTimer(HeartbeatInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await HeartbeatAsync(stoppingToken);
+            try
+            {
+                await HeartbeatAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever else went wrong, the lease must go on being renewed: a stopped loop would let it lapse.
+                LogHeartbeatFailed(logger, e);
+            }
         }
     }
 
@@ -274,18 +325,23 @@ public sealed partial class StreamLeases : BackgroundLoop
         Bump(userId);
     }
 
-    /// <summary>A user this instance no longer holds streams of loses the entry: its removal is a change too.</summary>
+    /// <summary>
+    /// A user this instance no longer holds streams of loses the entry (its removal is a change too); stamps come from
+    /// one counter, so an entry made again never repeats the stamp a rewrite read before.
+    /// </summary>
     private void Bump(Guid userId)
     {
         if (held.ContainsKey(userId))
         {
-            changes.AddOrUpdate(userId, 1, (_, version) => version + 1);
+            changes[userId] = Interlocked.Increment(ref stamps);
         }
         else
         {
             changes.TryRemove(userId, out _);
         }
     }
+
+    private static string NewName() => $"{Environment.MachineName}:{Guid.NewGuid():N}";
 
     private void MarkAllUnsynced()
     {
@@ -308,6 +364,9 @@ public sealed partial class StreamLeases : BackgroundLoop
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Event streams per user are counted on this instance only until Redis answers again: {Error}")]
     private static partial void LogUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The event streams' lease heartbeat failed; it runs again at the next interval")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event streams per user are counted across the gateway instances again")]
     private static partial void LogRestored(ILogger logger);
