@@ -505,7 +505,6 @@ Call with (dict "root" $ "name" statefulSetName "persistence" values "path" "pos
 {{- end -}}
 {{- end -}}
 
-
 {{/*
 A size the API server returned, in bytes, or nothing for a form the chart does not read (then nothing is compared and
 the API server judges). The API server gives a quantity in its canonical form: a size that is no whole number of
