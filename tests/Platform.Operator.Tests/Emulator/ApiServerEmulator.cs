@@ -262,7 +262,9 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             await StatusAsync(http, 401, "Unauthorized", "Unauthorized");
             return;
         }
-        if (HttpMethods.IsGet(request.Method) && DiscoveryDocument(request.Path.Value ?? "") is { } document)
+        // Discovery lives outside any namespace; every served resource path is under one.
+        if (HttpMethods.IsGet(request.Method) && request.Path.Value is { } path && !path.Contains("/namespaces/", StringComparison.Ordinal)
+            && DiscoveryDocument(path) is { } document)
         {
             // Every authenticated user may read discovery (system:discovery).
             http.Response.ContentType = "application/json";
