@@ -48,7 +48,7 @@ is not walked file by file at every start, which on a large volume would hold th
 The created claim as the cluster has it may grow (once bound, where its storage class allows expansion) but not shrink,
 and its access modes and storage class cannot change, their order included: Kubernetes refuses such an update, and the
 upgrade would fail after its migration Jobs had run. Against a cluster that already has the claim, the release fails
-first and says what to keep. Whether the class allows expansion is the API server's to say.
+first and says what to keep.
 */}}
 {{- define "platform.files.checkContentClaim" -}}
 {{- $volume := .Values.files.contentVolume -}}
@@ -64,6 +64,9 @@ first and says what to keep. Whether the class allows expansion is the API serve
 {{- if and $liveBytes (gt (int64 $bytes) (int64 $liveBytes)) (ne (toString ((.status | default dict).phase)) "Bound") -}}
 {{- fail (printf "files.contentVolume.size is %s, but claim %s (%s) is not bound yet, and only a bound claim can grow: the upgrade would fail after its migrations ran. Keep %s until it is bound" (toString $volume.size) $name $liveSize $liveSize) -}}
 {{- end -}}
+{{- if and $liveBytes (gt (int64 $bytes) (int64 $liveBytes)) -}}
+{{- include "platform.files.checkClaimExpansion" (dict "claim" . "name" $name "size" (toString $volume.size) "liveSize" $liveSize) -}}
+{{- end -}}
 {{- $liveModes := $spec.accessModes | default list -}}
 {{- if ne (join "," $liveModes) (join "," $volume.accessModes) -}}
 {{- fail (printf "files.contentVolume.accessModes is [%s], but claim %s was made with [%s], and a claim's access modes cannot change (nor their order): the upgrade would fail after its migrations ran. Keep [%s], or move the files to a new claim (files.contentVolume.existingClaim)" (join ", " $volume.accessModes) $name (join ", " $liveModes) (join ", " $liveModes)) -}}
@@ -71,6 +74,31 @@ first and says what to keep. Whether the class allows expansion is the API serve
 {{- if and $volume.storageClassName (ne (toString $volume.storageClassName) (toString ($spec.storageClassName | default ""))) -}}
 {{- fail (printf "files.contentVolume.storageClassName is %q, but claim %s was made with %q, and a claim cannot move to another storage class: the upgrade would fail after its migrations ran. Keep %q, or move the files to a new claim (files.contentVolume.existingClaim)" (toString $volume.storageClassName) $name (toString ($spec.storageClassName | default "")) (toString ($spec.storageClassName | default ""))) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A claim grows only where its storage class allows volume expansion: the API server's PersistentVolumeClaimResize
+admission refuses it when the claim names no class (statically provisioned), when the class is gone, or when the class
+does not set allowVolumeExpansion: true. Looked up only when the size grows, so only a resize needs the right to get
+StorageClasses (cluster-scoped).
+*/}}
+{{- define "platform.files.checkClaimExpansion" -}}
+{{- $claim := .claim -}}
+{{- $class := (($claim.spec | default dict).storageClassName | default "") | toString -}}
+{{- if not $class -}}
+{{- $class = index (($claim.metadata | default dict).annotations | default dict) "volume.beta.kubernetes.io/storage-class" | default "" | toString -}}
+{{- end -}}
+{{- $keep := printf "Keep %s, or move the files to a new, larger claim (files.contentVolume.existingClaim)" .liveSize -}}
+{{- if not $class -}}
+{{- fail (printf "files.contentVolume.size is %s, but claim %s (%s) has no storage class, and only a dynamically provisioned claim can grow: the upgrade would fail after its migrations ran. %s" .size .name .liveSize $keep) -}}
+{{- end -}}
+{{- $storageClass := lookup "storage.k8s.io/v1" "StorageClass" "" $class -}}
+{{- if not $storageClass -}}
+{{- fail (printf "files.contentVolume.size is %s, but the storage class %q of claim %s (%s) does not exist, and a claim grows only where its class allows it: the upgrade would fail after its migrations ran. %s" .size $class .name .liveSize $keep) -}}
+{{- end -}}
+{{- if not (eq (toString $storageClass.allowVolumeExpansion) "true") -}}
+{{- fail (printf "files.contentVolume.size is %s, but the storage class %q of claim %s (%s) does not allow volume expansion (allowVolumeExpansion), so the claim cannot grow: the upgrade would fail after its migrations ran. %s, or have the cluster's administrator allow expansion on that class if its provisioner supports it" .size $class .name .liveSize $keep) -}}
 {{- end -}}
 {{- end -}}
 

@@ -15,6 +15,7 @@ public sealed class ChartLookupTests : IAsyncLifetime
     private const string StatefulSets = "apis/apps/v1/namespaces/platform/statefulsets";
     private const string Deployments = EmulatorClient.Deployments;
     private const string Claims = "api/v1/namespaces/platform/persistentvolumeclaims";
+    private const string StorageClasses = "apis/storage.k8s.io/v1/storageclasses";
 
     private ApiServerEmulator emulator = null!;
 
@@ -163,6 +164,7 @@ public sealed class ChartLookupTests : IAsyncLifetime
         Assert.Contains("claim platform-files-content (100Gi) is not bound yet, and only a bound claim can grow", pending.Errors);
         claim["status"] = new JsonObject { ["phase"] = "Bound" };
         emulator.Put(Claims, claim);
+        emulator.Put(StorageClasses, StorageClass("standard", allowVolumeExpansion: true));
 
         // The class the claim has is kept when the values name none: leaving the field out would remove it.
         var same = await RenderAsync([.. content]);
@@ -177,6 +179,54 @@ public sealed class ChartLookupTests : IAsyncLifetime
         var moved = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, [.. Registry, .. content, "--set", "files.contentVolume.storageClassName=fast"]);
         Assert.Contains("files.contentVolume.storageClassName is \"fast\", but claim platform-files-content was made with \"standard\"", moved.Errors);
         Assert.All(new[] { pending, shrunk, modes, moved }, r => Assert.NotEqual(0, r.ExitCode));
+    }
+
+    /// <summary>
+    /// Growing the content claim needs a storage class that allows expansion, as the API server's
+    /// PersistentVolumeClaimResize admission does: without one the release fails before its migrations, naming the class.
+    /// </summary>
+    [Fact]
+    public async Task The_files_content_claim_grows_only_where_its_storage_class_allows_volume_expansion()
+    {
+        string[] content = ["--set", "files.contentVolume.enabled=true", "--set", "files.contentVolume.size=100Gi",
+            "--set", "scalingPolicy.create=false", "--set", "files.replicaCount=1", "--set", "files.contentVolume.accessModes={ReadWriteOnce}"];
+        string[] grown = [.. Registry, .. content, "--set", "files.contentVolume.size=200Gi"];
+        var claim = Released((await RenderAsync(content)).OfKind("PersistentVolumeClaim").Single(c => c.Name() == "platform-files-content"));
+        claim["spec"]!["storageClassName"] = "standard";
+        claim["status"] = new JsonObject { ["phase"] = "Bound" };
+        emulator.Put(Claims, claim);
+
+        var missing = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, grown);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("the storage class \"standard\" of claim platform-files-content (100Gi) does not exist", missing.Errors);
+
+        foreach (var allow in new bool?[] { null, false })
+        {
+            emulator.Put(StorageClasses, StorageClass("standard", allow));
+            var refused = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, grown);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("the storage class \"standard\" of claim platform-files-content (100Gi) does not allow volume expansion", refused.Errors);
+        }
+
+        emulator.Put(StorageClasses, StorageClass("standard", allowVolumeExpansion: true));
+        Assert.Equal("200Gi", (await RenderAsync(grown[Registry.Length..])).OfKind("PersistentVolumeClaim").Single()["spec"]!["resources"]!["requests"]!["storage"]!.GetValue<string>());
+        // Not growing: no class is looked at.
+        emulator.Remove(StorageClasses, "standard");
+        Assert.NotEmpty(await RenderAsync(content));
+
+        // A class named only by the beta annotation of claims made before storageClassName existed counts as its class.
+        emulator.Put(StorageClasses, StorageClass("legacy", allowVolumeExpansion: true));
+        claim["spec"]!.AsObject().Remove("storageClassName");
+        claim["metadata"]!["annotations"]!["volume.beta.kubernetes.io/storage-class"] = "legacy";
+        emulator.Put(Claims, claim);
+        Assert.NotEmpty(await RenderAsync(grown[Registry.Length..]));
+
+        // Without any class the claim was bound to a volume made by hand, and cannot grow.
+        claim["metadata"]!["annotations"]!.AsObject().Remove("volume.beta.kubernetes.io/storage-class");
+        emulator.Put(Claims, claim);
+        var unclassed = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, grown);
+        Assert.NotEqual(0, unclassed.ExitCode);
+        Assert.Contains("claim platform-files-content (100Gi) has no storage class, and only a dynamically provisioned claim can grow", unclassed.Errors);
     }
 
     [Fact]
@@ -273,6 +323,22 @@ public sealed class ChartLookupTests : IAsyncLifetime
         ["type"] = "Opaque",
         ["data"] = data.DeepClone(),
     });
+
+    private static JsonObject StorageClass(string name, bool? allowVolumeExpansion)
+    {
+        var storageClass = new JsonObject
+        {
+            ["apiVersion"] = "storage.k8s.io/v1",
+            ["kind"] = "StorageClass",
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["provisioner"] = "ebs.csi.aws.com",
+        };
+        if (allowVolumeExpansion is { } allow)
+        {
+            storageClass["allowVolumeExpansion"] = allow;
+        }
+        return storageClass;
+    }
 
     /// <summary>The object as an earlier release of this chart left it in the cluster: Helm's ownership marks on it.</summary>
     private static JsonObject Released(JsonObject manifest)

@@ -14,7 +14,8 @@ using Microsoft.Extensions.Logging;
 namespace Platform.Operator.Tests.Emulator;
 
 /// <summary>
-/// An in-process Kubernetes API server for the REST paths the operator uses, on Kestrel, with the semantics
+/// An in-process Kubernetes API server for the REST paths the operator and the charts' lookups use (namespaced
+/// collections, and StorageClasses outside any namespace), on Kestrel, with the semantics
 /// the operator relies on: resourceVersion (one global counter) and metadata.generation (bumped when anything
 /// but metadata and status changes; absent on HorizontalPodAutoscalers, whose generation a real API server tracks
 /// only behind the HPAGeneration feature gate, alpha in Kubernetes 1.37), 409 on a stale resourceVersion or an existing name, 404, label selectors,
@@ -173,7 +174,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         }
     }
 
-    /// <summary>Collection keys look like "api/v1/namespaces/ns/secrets" or "apis/autoscaling/v2/namespaces/ns/horizontalpodautoscalers".</summary>
+    /// <summary>Collection keys look like "api/v1/namespaces/ns/secrets" or "apis/autoscaling/v2/namespaces/ns/horizontalpodautoscalers"; a cluster-scoped one's like "apis/storage.k8s.io/v1/storageclasses".</summary>
     public JsonObject? Find(string collection, string name)
     {
         lock (gate)
@@ -545,7 +546,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         var resource = body.DeepClone().AsObject();
         var metadata = (resource["metadata"] ??= new JsonObject()).AsObject();
         metadata["uid"] = Guid.NewGuid().ToString();
-        metadata["namespace"] = NamespaceOf(collection);
+        if (NamespaceOf(collection) is { Length: > 0 } @namespace)
+        {
+            metadata["namespace"] = @namespace;
+        }
         metadata["creationTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         if (TracksGeneration(collection))
         {
@@ -744,7 +748,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
 
     private static string Event(string type, JsonObject resource) => new JsonObject { ["type"] = type, ["object"] = resource.DeepClone() }.ToJsonString();
 
-    /// <summary>(api/v1 | apis/G/V)/namespaces/NS/PLURAL[/NAME[/status]].</summary>
+    /// <summary>
+    /// (api/v1 | apis/G/V)/namespaces/NS/PLURAL[/NAME[/status]], or (api/v1 | apis/G/V)/PLURAL[/NAME[/status]] for the
+    /// cluster-scoped built-in kinds (<see cref="Discovery.ClusterScoped"/>).
+    /// </summary>
     private static bool TryRoute(string path, out string collection, out string? name, out string? subresource)
     {
         var parts = path.Trim('/').Split('/');
@@ -752,13 +759,20 @@ public sealed class ApiServerEmulator : IAsyncDisposable
         collection = "";
         name = null;
         subresource = null;
-        if (prefixLength < 0 || parts.Length < prefixLength + 3 || parts[prefixLength] != "namespaces" || parts.Length > prefixLength + 5)
+        if (prefixLength < 0 || parts.Length <= prefixLength)
         {
             return false;
         }
-        collection = string.Join('/', parts[..(prefixLength + 3)]);
-        name = parts.Length > prefixLength + 3 ? Uri.UnescapeDataString(parts[prefixLength + 3]) : null;
-        subresource = parts.Length > prefixLength + 4 ? parts[prefixLength + 4] : null;
+        var group = prefixLength == 3 ? parts[1] : "";
+        var scopeLength = Discovery.ClusterScoped(group, parts[prefixLength - 1], parts[prefixLength]) ? 0 : 2;
+        if ((scopeLength == 2 && parts[prefixLength] != "namespaces") || parts.Length < prefixLength + scopeLength + 1 || parts.Length > prefixLength + scopeLength + 3)
+        {
+            return false;
+        }
+        var collectionLength = prefixLength + scopeLength + 1;
+        collection = string.Join('/', parts[..collectionLength]);
+        name = parts.Length > collectionLength ? Uri.UnescapeDataString(parts[collectionLength]) : null;
+        subresource = parts.Length > collectionLength + 1 ? parts[collectionLength + 1] : null;
         return subresource is null or "status";
     }
 
@@ -776,10 +790,12 @@ public sealed class ApiServerEmulator : IAsyncDisposable
 
     private static string Plural(string collection) => collection[(collection.LastIndexOf('/') + 1)..];
 
+    /// <summary>"" for a cluster-scoped collection.</summary>
     private static string NamespaceOf(string collection)
     {
         var parts = collection.Split('/');
-        return parts[Array.IndexOf(parts, "namespaces") + 1];
+        var at = Array.IndexOf(parts, "namespaces");
+        return at >= 0 && at + 1 < parts.Length ? parts[at + 1] : "";
     }
 
     private static string Rv(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -34,9 +34,18 @@ public static class Discovery
         ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
         ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
         ("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+        ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
     ];
 
     public static readonly IReadOnlySet<string> BuiltInGroups = BuiltIn.Select(r => r.Group).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether the emulator serves PLURAL of GROUP/VERSION outside any namespace: the cluster-scoped built-in kinds but
+    /// namespaces (a path under api/v1/namespaces/ is a namespaced one) and CRDs (<see cref="ApiServerEmulator.InstallCustomResourceDefinition"/>).
+    /// </summary>
+    public static bool ClusterScoped(string group, string version, string plural) =>
+        plural is not ("namespaces" or "customresourcedefinitions")
+        && BuiltIn.Any(r => !r.Namespaced && r.Group == group && r.Version == version && r.Plural == plural);
 
     private static readonly string[] Verbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
 
