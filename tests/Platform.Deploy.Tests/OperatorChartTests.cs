@@ -50,6 +50,34 @@ public sealed class OperatorChartTests
     }
 
     /// <summary>
+    /// RBAC grants create on Secrets without names; the chart's ValidatingAdmissionPolicy narrows it, for the operator's
+    /// own ServiceAccount only and in its release's namespace only, to the keysetSecrets as type Opaque (the operator
+    /// under it: Platform.Operator.Tests' DeployedOperatorTests, whose emulator evaluates its CEL). Left out on request,
+    /// and on Kubernetes before 1.30, which does not serve the kind.
+    /// </summary>
+    [Fact]
+    public async Task The_admission_policy_lets_the_operators_service_account_create_only_the_keyset_secrets()
+    {
+        var manifests = await TemplateAsync("--set", "keysetSecrets={blue-signing-keys,green-signing-keys}");
+
+        var policy = Assert.Single(manifests.OfKind("ValidatingAdmissionPolicy"));
+        var binding = Assert.Single(manifests.OfKind("ValidatingAdmissionPolicyBinding"));
+        var account = (string)manifests.OfKind("Deployment").Single()["spec"]!["template"]!["spec"]!["serviceAccountName"]!;
+        Assert.Null(policy["metadata"]!["namespace"]);
+        Assert.Equal((string)policy["metadata"]!["name"]!, (string)binding["spec"]!["policyName"]!);
+        Assert.Equal("Fail", (string)policy["spec"]!["failurePolicy"]!);
+        Assert.Equal($"request.userInfo.username == \"system:serviceaccount:platform:{account}\"", (string)policy["spec"]!["matchConditions"]![0]!["expression"]!);
+        Assert.Equal(["object.metadata.name in [\"blue-signing-keys\",\"green-signing-keys\"]", "object.type == 'Opaque'"],
+            policy["spec"]!["validations"]!.AsArray().Select(v => (string)v!["expression"]!));
+        Assert.Equal("[\"Deny\"]", binding["spec"]!["validationActions"]!.ToJsonString());
+        Assert.Equal("platform", (string)binding["spec"]!["matchResources"]!["namespaceSelector"]!["matchLabels"]!["kubernetes.io/metadata.name"]!);
+
+        Assert.DoesNotContain(await TemplateAsync("--set", "admissionPolicy.create=false"), m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal));
+        Assert.DoesNotContain(await TemplateAsync("--kube-version", "1.29.9"), m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal));
+        Assert.Equal(2, (await TemplateAsync("--kube-version", "1.30.0")).Count(m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
     /// The HPAs' owner references set blockOwnerDeletion on their ScalingPolicy; the OwnerReferencesPermissionEnforcement
     /// admission plugin refuses that without update on the owner's finalizers subresource. The keyset Secret has no
     /// owner (the keys outlive their SigningKeyRotation): the rotations' finalizers are not granted, and delete on

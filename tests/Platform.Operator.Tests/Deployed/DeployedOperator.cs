@@ -84,6 +84,7 @@ public sealed class DeployedOperator : IAsyncDisposable
             }
             editRole?.Invoke(deployed.Role);
             emulator.Authorizer = Rbac.From([deployed.Role, .. operatorChart.OfKind("RoleBinding")], Charts.Namespace);
+            emulator.Admission = AdmissionPolicies.From(operatorChart);
             var deployment = operatorChart.OfKind("Deployment").Single();
             var pod = deployment["spec"]!["template"]!["spec"]!;
             emulator.Users = new Dictionary<string, string> { [token] = Rbac.ServiceAccountUser(Charts.Namespace, pod["serviceAccountName"]!.GetValue<string>()) };

@@ -131,6 +131,48 @@ public sealed class DeployedOperatorTests
     }
 
     /// <summary>
+    /// RBAC cannot name what a create makes, so the operator's Role grants create on every Secret, and delete on its
+    /// keyset: with that, its token could re-create the keyset as a ServiceAccount token Secret, which the token
+    /// controller fills with a token the operator may then read. The chart's ValidatingAdmissionPolicy refuses any
+    /// Secret the operator creates but its keyset as type Opaque, and the operator under it still writes its keyset.
+    /// </summary>
+    [Fact]
+    public async Task The_chart_s_admission_policy_lets_the_operator_create_only_its_keyset_secret_as_opaque()
+    {
+        await using var deployed = await DeployedOperator.StartAsync();
+        var emulator = deployed.Emulator;
+        Assert.Equal(1, emulator.Admission!.Count);
+        await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Secrets, deployed.SecretName)), s => s is not null, "the keyset Secret", deployed.Diagnostics);
+        Assert.Empty(emulator.Refusals);
+
+        using var asOperator = new KubernetesApi(new KubernetesClientConfiguration { Host = emulator.BaseAddress.ToString(), AccessToken = deployed.Token },
+            Charts.Namespace, TimeSpan.FromSeconds(5));
+        var none = CancellationToken.None;
+        var elsewhere = await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.CreateAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "planted" } }, none));
+        Assert.Contains("may create only its keyset Secrets (keysetSecrets: platform-signing-keys), not planted", elsewhere.Message, StringComparison.Ordinal);
+        await asOperator.DeleteAsync<V1Secret>(deployed.SecretName, none);
+        var tokenSecret = new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = deployed.SecretName, Annotations = new Dictionary<string, string> { ["kubernetes.io/service-account.name"] = "default" } },
+            Type = "kubernetes.io/service-account-token",
+        };
+        var token = await Assert.ThrowsAsync<ForbiddenException>(() => asOperator.CreateAsync(tokenSecret, none));
+        Assert.Contains("creates its keyset Secrets as type Opaque only, not kubernetes.io/service-account-token", token.Message, StringComparison.Ordinal);
+        Assert.Null(emulator.Find(EmulatorClient.Secrets, "planted"));
+        Assert.Empty(emulator.Denials);
+
+        // The operator writes its keyset again, and the policy lets it.
+        var rewritten = await WaitAsync(() => Task.FromResult(emulator.Find(EmulatorClient.Secrets, deployed.SecretName)), s => s is not null, "the keyset Secret written again", deployed.Diagnostics);
+        Assert.Equal(2, emulator.Refusals.Count);
+        Assert.Equal("Opaque", rewritten!["type"]!.GetValue<string>());
+
+        // RBAC alone would have allowed it: the policy is what refuses.
+        emulator.Admission = null;
+        await asOperator.CreateAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "planted" } }, none);
+        Assert.NotNull(emulator.Find(EmulatorClient.Secrets, "planted"));
+    }
+
+    /// <summary>
     /// Granted, but called only when a reconcile runs before the informer has seen the operator's own last write of
     /// that object (the controllers read their caches otherwise; docs/architecture.md §5.1), or, for the keyset
     /// Secret, while its informer does not hold it (before the first write): a run may or may not need them.

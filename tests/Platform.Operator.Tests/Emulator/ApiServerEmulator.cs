@@ -45,6 +45,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     private readonly List<Watcher> watchers = [];
     private readonly List<Write> writes = [];
     private readonly List<Denial> denials = [];
+    private readonly List<AdmissionPolicies.Refusal> refusals = [];
     private readonly List<ServedRequest> requests = [];
     private readonly HashSet<string> usedPermissions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> customResourceKinds = new(StringComparer.Ordinal);
@@ -63,6 +64,21 @@ public sealed class ApiServerEmulator : IAsyncDisposable
 
     /// <summary>When set, every request needs a bearer token of <see cref="Users"/> (else 401) and its verb granted by these Roles (else 403).</summary>
     public Rbac? Authorizer { get; set; }
+
+    /// <summary>When set, writes that RBAC allowed pass these ValidatingAdmissionPolicies (the user: the bearer token's in <see cref="Users"/>).</summary>
+    public AdmissionPolicies? Admission { get; set; }
+
+    /// <summary>Writes the <see cref="Admission"/> policies refused, in order.</summary>
+    public IReadOnlyList<AdmissionPolicies.Refusal> Refusals
+    {
+        get
+        {
+            lock (gate)
+            {
+                return refusals.ToList();
+            }
+        }
+    }
 
     /// <summary>Bearer token → user name, for <see cref="Authorizer"/>.</summary>
     public IReadOnlyDictionary<string, string> Users { get; set; } = new Dictionary<string, string>();
@@ -316,6 +332,15 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             await StatusAsync(http, 403, "Forbidden", denial.Message);
             return;
         }
+        if (isWrite && Admission is { } admission && Admit(admission, request, collection, name, user, body) is { } refusal)
+        {
+            lock (gate)
+            {
+                refusals.Add(refusal);
+            }
+            await StatusAsync(http, refusal.Code, refusal.Reason, refusal.Message);
+            return;
+        }
         if (FieldSelector.Problem(fieldSelector) is { } badSelector)
         {
             await StatusAsync(http, 400, "BadRequest", badSelector);
@@ -396,6 +421,32 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             }
         }
         return null;
+    }
+
+    /// <summary>The validating admission of a write that RBAC allowed: its operation and the object it would store.</summary>
+    private AdmissionPolicies.Refusal? Admit(AdmissionPolicies admission, HttpRequest request, string collection, string? name, string? user, JsonObject? body)
+    {
+        JsonObject? existing;
+        lock (gate)
+        {
+            existing = name is null ? null : collections.GetValueOrDefault(collection)?.GetValueOrDefault(name)?.DeepClone().AsObject();
+        }
+        var applyCreates = HttpMethods.IsPatch(request.Method) && existing is null
+            && (request.ContentType ?? "").StartsWith("application/apply-patch+yaml", StringComparison.Ordinal);
+        var (operation, subject) = request.Method switch
+        {
+            _ when HttpMethods.IsPost(request.Method) || applyCreates => ("CREATE", body),
+            _ when HttpMethods.IsDelete(request.Method) => ("DELETE", null),
+            _ when HttpMethods.IsPut(request.Method) => ("UPDATE", body),
+            _ => ("UPDATE", (JsonObject?)null),
+        };
+        if (user is null && request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            Users.TryGetValue(header[7..], out user);
+        }
+        var version = collection.Split('/')[GroupOf(collection) == "" ? 1 : 2];
+        return admission.Check(operation, GroupOf(collection), version, Plural(collection), NamespaceOf(collection),
+            name ?? body?["metadata"]?["name"]?.GetValue<string>(), user ?? "", subject, existing);
     }
 
     private static string VerbOf(HttpRequest request, string? name, bool isWatch) => request.Method switch
