@@ -34,6 +34,28 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         Data = new Dictionary<string, byte[]> { ["value"] = Encoding.UTF8.GetBytes(value) },
     };
 
+    /// <summary>The emulator serves StorageClasses as the API server does: outside any namespace, and only there.</summary>
+    [Fact]
+    public async Task The_emulator_serves_a_cluster_scoped_kind_outside_any_namespace_only()
+    {
+        using var http = new HttpClient { BaseAddress = emulator.BaseAddress };
+        var body = new JsonObject { ["apiVersion"] = "storage.k8s.io/v1", ["kind"] = "StorageClass", ["metadata"] = new JsonObject { ["name"] = "fast" }, ["provisioner"] = "example.com/disk" };
+
+        using var created = await http.PostAsync("/apis/storage.k8s.io/v1/storageclasses", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var read = JsonNode.Parse(await http.GetStringAsync("/apis/storage.k8s.io/v1/storageclasses/fast"))!;
+        Assert.Equal("example.com/disk", read["provisioner"]!.GetValue<string>());
+        Assert.Null(read["metadata"]!["namespace"]);
+        Assert.Single(JsonNode.Parse(await http.GetStringAsync("/apis/storage.k8s.io/v1/storageclasses"))!["items"]!.AsArray());
+        using var namespaced = await http.GetAsync("/apis/storage.k8s.io/v1/namespaces/platform/storageclasses/fast");
+        Assert.Equal(HttpStatusCode.NotFound, namespaced.StatusCode);
+        var discovery = JsonNode.Parse(await http.GetStringAsync("/apis/storage.k8s.io/v1"))!["resources"]!.AsArray();
+        Assert.False(discovery.Single(r => r!["name"]!.GetValue<string>() == "storageclasses")!["namespaced"]!.GetValue<bool>());
+        // Namespaced paths route as before.
+        await api.CreateAsync(Secret("a", "one"), CancellationToken.None);
+        Assert.NotNull(emulator.Find(EmulatorClient.Secrets, "a"));
+    }
+
     [Fact]
     public async Task Create_get_replace_and_delete_round_trip_with_resource_versions()
     {

@@ -821,6 +821,10 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             return false;
         }
         var collectionLength = prefixLength + scopeLength + 1;
+        if (scopeLength == 2 && Discovery.ClusterScoped(group, parts[prefixLength - 1], parts[collectionLength - 1]))
+        {
+            return false; // a cluster-scoped kind has no namespaced path
+        }
         collection = string.Join('/', parts[..collectionLength]);
         name = parts.Length > collectionLength ? Uri.UnescapeDataString(parts[collectionLength]) : null;
         subresource = parts.Length > collectionLength + 1 ? parts[collectionLength + 1] : null;
