@@ -53,7 +53,7 @@ public sealed class OperatorChartTests
     /// RBAC grants create on Secrets without names; the chart's ValidatingAdmissionPolicy narrows it, for the operator's
     /// own ServiceAccount only and in its release's namespace only, to the keysetSecrets as type Opaque (the operator
     /// under it: Platform.Operator.Tests' DeployedOperatorTests, whose emulator evaluates its CEL). Left out on request,
-    /// and on Kubernetes before 1.30, which does not serve the kind.
+    /// and on Kubernetes before 1.30, which does not serve the kind; kept on by values of a release before the setting.
     /// </summary>
     [Fact]
     public async Task The_admission_policy_lets_the_operators_service_account_create_only_the_keyset_secrets()
@@ -75,6 +75,8 @@ public sealed class OperatorChartTests
         Assert.DoesNotContain(await TemplateAsync("--set", "admissionPolicy.create=false"), m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal));
         Assert.DoesNotContain(await TemplateAsync("--kube-version", "1.29.9"), m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal));
         Assert.Equal(2, (await TemplateAsync("--kube-version", "1.30.0")).Count(m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal)));
+        // `helm upgrade --reuse-values` from a release before the value: the old values, without admissionPolicy.
+        Assert.Equal(2, (await TemplateAsync("--set", "admissionPolicy=null")).Count(m => ((string)m["kind"]!).StartsWith("ValidatingAdmissionPolicy", StringComparison.Ordinal)));
     }
 
     /// <summary>

@@ -64,9 +64,6 @@ first and says what to keep.
 {{- if and $liveBytes (gt (int64 $bytes) (int64 $liveBytes)) (ne (toString ((.status | default dict).phase)) "Bound") -}}
 {{- fail (printf "files.contentVolume.size is %s, but claim %s (%s) is not bound yet, and only a bound claim can grow: the upgrade would fail after its migrations ran. Keep %s until it is bound" (toString $volume.size) $name $liveSize $liveSize) -}}
 {{- end -}}
-{{- if and $liveBytes (gt (int64 $bytes) (int64 $liveBytes)) -}}
-{{- include "platform.files.checkClaimExpansion" (dict "claim" . "name" $name "size" (toString $volume.size) "liveSize" $liveSize) -}}
-{{- end -}}
 {{- $liveModes := $spec.accessModes | default list -}}
 {{- if ne (join "," $liveModes) (join "," $volume.accessModes) -}}
 {{- fail (printf "files.contentVolume.accessModes is [%s], but claim %s was made with [%s], and a claim's access modes cannot change (nor their order): the upgrade would fail after its migrations ran. Keep [%s], or move the files to a new claim (files.contentVolume.existingClaim)" (join ", " $volume.accessModes) $name (join ", " $liveModes) (join ", " $liveModes)) -}}
@@ -74,20 +71,28 @@ first and says what to keep.
 {{- if and $volume.storageClassName (ne (toString $volume.storageClassName) (toString ($spec.storageClassName | default ""))) -}}
 {{- fail (printf "files.contentVolume.storageClassName is %q, but claim %s was made with %q, and a claim cannot move to another storage class: the upgrade would fail after its migrations ran. Keep %q, or move the files to a new claim (files.contentVolume.existingClaim)" (toString $volume.storageClassName) $name (toString ($spec.storageClassName | default "")) (toString ($spec.storageClassName | default ""))) -}}
 {{- end -}}
+{{- if and $liveBytes (gt (int64 $bytes) (int64 $liveBytes)) (dig "checkExpansion" true $volume) -}}
+{{- include "platform.files.checkClaimExpansion" (dict "claim" . "name" $name "size" (toString $volume.size) "liveSize" $liveSize) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
 A claim grows only where its storage class allows volume expansion: the API server's PersistentVolumeClaimResize
 admission refuses it when the claim names no class (statically provisioned), when the class is gone, or when the class
-does not set allowVolumeExpansion: true. Looked up only when the size grows, so only a resize needs the right to get
-StorageClasses (cluster-scoped).
+does not set allowVolumeExpansion: true. The claim's class as Kubernetes reads it: the beta annotation when the claim
+has it (even empty), else spec.storageClassName. Looked up only when the size grows, and a lookup cannot be caught when
+it is refused, so a resize needs the right to get StorageClasses (cluster-scoped), which the API server's own check
+does not: files.contentVolume.checkExpansion=false skips this one.
 */}}
 {{- define "platform.files.checkClaimExpansion" -}}
 {{- $claim := .claim -}}
-{{- $class := (($claim.spec | default dict).storageClassName | default "") | toString -}}
-{{- if not $class -}}
-{{- $class = index (($claim.metadata | default dict).annotations | default dict) "volume.beta.kubernetes.io/storage-class" | default "" | toString -}}
+{{- $annotations := ($claim.metadata | default dict).annotations | default dict -}}
+{{- $class := "" -}}
+{{- if hasKey $annotations "volume.beta.kubernetes.io/storage-class" -}}
+{{- $class = index $annotations "volume.beta.kubernetes.io/storage-class" | toString -}}
+{{- else -}}
+{{- $class = (($claim.spec | default dict).storageClassName | default "") | toString -}}
 {{- end -}}
 {{- $keep := printf "Keep %s, or move the files to a new, larger claim (files.contentVolume.existingClaim)" .liveSize -}}
 {{- if not $class -}}

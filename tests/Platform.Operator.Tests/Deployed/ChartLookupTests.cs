@@ -210,19 +210,29 @@ public sealed class ChartLookupTests : IAsyncLifetime
 
         emulator.Put(StorageClasses, StorageClass("standard", allowVolumeExpansion: true));
         Assert.Equal("200Gi", (await RenderAsync(grown[Registry.Length..])).OfKind("PersistentVolumeClaim").Single()["spec"]!["resources"]!["requests"]!["storage"]!.GetValue<string>());
-        // Not growing: no class is looked at.
+        // Not growing, or told not to check: no class is looked at.
         emulator.Remove(StorageClasses, "standard");
+        var asked = emulator.Requests.Count(r => r.Collection == StorageClasses);
         Assert.NotEmpty(await RenderAsync(content));
+        Assert.NotEmpty(await RenderAsync([.. grown[Registry.Length..], "--set", "files.contentVolume.checkExpansion=false"]));
+        Assert.Equal(asked, emulator.Requests.Count(r => r.Collection == StorageClasses));
 
-        // A class named only by the beta annotation of claims made before storageClassName existed counts as its class.
+        // The beta annotation of claims made before storageClassName existed names the class, and wins over the field,
+        // as in the API server's check.
         emulator.Put(StorageClasses, StorageClass("legacy", allowVolumeExpansion: true));
-        claim["spec"]!.AsObject().Remove("storageClassName");
+        emulator.Put(StorageClasses, StorageClass("standard", allowVolumeExpansion: false));
         claim["metadata"]!["annotations"]!["volume.beta.kubernetes.io/storage-class"] = "legacy";
         emulator.Put(Claims, claim);
         Assert.NotEmpty(await RenderAsync(grown[Registry.Length..]));
+        claim["spec"]!.AsObject().Remove("storageClassName");
+        emulator.Put(Claims, claim);
+        Assert.NotEmpty(await RenderAsync(grown[Registry.Length..]));
 
-        // Without any class the claim was bound to a volume made by hand, and cannot grow.
-        claim["metadata"]!["annotations"]!.AsObject().Remove("volume.beta.kubernetes.io/storage-class");
+        // Without any class (an empty annotation counts as one that says none) the claim was bound to a volume made by
+        // hand, and cannot grow.
+        claim["spec"]!["storageClassName"] = "standard";
+        claim["metadata"]!["annotations"]!["volume.beta.kubernetes.io/storage-class"] = "";
+        emulator.Put(StorageClasses, StorageClass("standard", allowVolumeExpansion: true));
         emulator.Put(Claims, claim);
         var unclassed = await Charts.TemplateAgainstAsync(emulator, Charts.Platform, grown);
         Assert.NotEqual(0, unclassed.ExitCode);

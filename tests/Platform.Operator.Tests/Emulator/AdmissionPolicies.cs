@@ -10,8 +10,10 @@ namespace Platform.Operator.Tests.Emulator;
 /// rules match, in a namespace its binding's namespaceSelector selects, when every matchCondition holds; with the
 /// binding's Deny action, the first validation that is false refuses the request with its reason's status (Invalid
 /// 422 by default, Forbidden 403) and its message. An expression that fails to evaluate refuses the request unless the
-/// policy's failurePolicy is Ignore. Variables: object, oldObject and request (operation, userInfo.username, namespace,
-/// name, resource); a Secret's type defaults to Opaque first, as the API server defaults it before admission.
+/// policy's failurePolicy is Ignore. Rules match "resource/subresource" for a subresource's request. Variables: object, oldObject and request (operation, userInfo.username, namespace,
+/// name, resource); a Secret's type (absent or empty) defaults to Opaque first, as the API server defaults it before
+/// admission. A refusal is worded as the API server's ("secrets \"x\" is forbidden: ValidatingAdmissionPolicy …"), and an
+/// expression that cannot be evaluated refuses with reason Invalid (422).
 /// What is not modelled (params, variables, audit annotations, object or label selectors beyond
 /// kubernetes.io/metadata.name, the object of a patch that updates) fails loudly rather than passing.
 /// </summary>
@@ -56,17 +58,18 @@ public sealed class AdmissionPolicies
     /// The first policy that refuses the request, or null. <paramref name="operation"/> is CREATE, UPDATE or DELETE;
     /// <paramref name="subject"/> is null for a DELETE, and for an UPDATE whose result is not known here (a patch).
     /// </summary>
-    public Refusal? Check(string operation, string group, string version, string resource, string @namespace, string? name,
+    public Refusal? Check(string operation, string group, string version, string resource, string? subresource, string @namespace, string? name,
         string user, JsonObject? subject, JsonObject? oldObject)
     {
-        foreach (var policy in policies.Where(p => Applies(p, operation, group, version, resource, @namespace)))
+        var matched = subresource is null ? resource : $"{resource}/{subresource}";
+        foreach (var policy in policies.Where(p => Applies(p, operation, group, version, matched, @namespace)))
         {
             if (subject is null && operation != "DELETE")
             {
                 throw new NotSupportedException($"ValidatingAdmissionPolicy {policy.Name} matches {operation} of {resource}, whose object the emulator does not compute (a patch)");
             }
             var variables = Variables(operation, group, version, resource, @namespace, name, user, subject, oldObject);
-            if (Validate(policy, resource, name, variables) is { } refusal)
+            if (Validate(policy, group.Length == 0 ? resource : $"{resource}.{group}", name, variables) is { } refusal)
             {
                 return refusal;
             }
@@ -86,7 +89,7 @@ public sealed class AdmissionPolicies
             }
             if (matches is not true)
             {
-                return Deny(policy, resource, name, "Forbidden", $"matchCondition {conditionName}: {matches}");
+                return Deny(policy, resource, name, "Invalid", $"failed to evaluate matchCondition {conditionName}: {matches}");
             }
         }
         foreach (var validation in policy.Validations)
@@ -96,20 +99,23 @@ public sealed class AdmissionPolicies
             {
                 continue;
             }
-            var message = outcome is false
-                ? (validation.MessageExpression is { } messageExpression && Evaluate(messageExpression, variables) is string text ? text
-                    : validation.Message ?? $"failed expression: {validation.Expression}")
-                : $"expression '{validation.Expression}' resulted in error: {outcome}";
+            if (outcome is not false)
+            {
+                return Deny(policy, resource, name, "Invalid", $"expression '{validation.Expression}' resulted in error: {outcome}");
+            }
+            var message = validation.MessageExpression is { } messageExpression && Evaluate(messageExpression, variables) is string text ? text
+                : validation.Message ?? $"failed expression: {validation.Expression}";
             return Deny(policy, resource, name, validation.Reason, message);
         }
         return null;
     }
 
-    private static Refusal Deny(Policy policy, string resource, string? name, string reason, string message)
+    /// <summary>The API server's refusal: always worded as Forbidden, with the status of the reason (Invalid: 422).</summary>
+    private static Refusal Deny(Policy policy, string qualifiedResource, string? name, string reason, string message)
     {
         var code = reason switch { "Forbidden" => 403, "Unauthorized" => 401, "RequestEntityTooLarge" => 413, _ => 422 };
-        var text = $"ValidatingAdmissionPolicy '{policy.Name}' with binding '{policy.Binding}' denied request: {message}";
-        return new Refusal(code, reason, code == 403 ? $"{resource} \"{name}\" is forbidden: {text}" : text);
+        return new Refusal(code, reason,
+            $"{qualifiedResource} \"{name}\" is forbidden: ValidatingAdmissionPolicy '{policy.Name}' with binding '{policy.Binding}' denied request: {message}");
     }
 
     private static bool Applies(Policy policy, string operation, string group, string version, string resource, string @namespace) =>
@@ -130,8 +136,9 @@ public sealed class AdmissionPolicies
                 var other => $"expected a bool or a string, got {other?.GetType().Name ?? "null"}",
             };
         }
-        catch (CelException e)
+        catch (Exception e)
         {
+            // Any failure of the evaluator is an evaluation error, as the API server's would be.
             return e.Message;
         }
     }
@@ -139,7 +146,7 @@ public sealed class AdmissionPolicies
     private static Dictionary<string, object?> Variables(string operation, string group, string version, string resource, string @namespace,
         string? name, string user, JsonObject? subject, JsonObject? oldObject)
     {
-        if (resource == "secrets" && subject is not null && subject["type"] is null)
+        if (resource == "secrets" && subject is not null && subject["type"]?.GetValue<string>() is null or "")
         {
             subject = subject.DeepClone().AsObject();
             subject["type"] = "Opaque";

@@ -332,7 +332,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             await StatusAsync(http, 403, "Forbidden", denial.Message);
             return;
         }
-        if (isWrite && Admission is { } admission && Admit(admission, request, collection, name, user, body) is { } refusal)
+        if (isWrite && Admission is { } admission && Admit(admission, request, collection, name, subresource, user, body) is { } refusal)
         {
             lock (gate)
             {
@@ -424,7 +424,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
     }
 
     /// <summary>The validating admission of a write that RBAC allowed: its operation and the object it would store.</summary>
-    private AdmissionPolicies.Refusal? Admit(AdmissionPolicies admission, HttpRequest request, string collection, string? name, string? user, JsonObject? body)
+    private AdmissionPolicies.Refusal? Admit(AdmissionPolicies admission, HttpRequest request, string collection, string? name, string? subresource, string? user, JsonObject? body)
     {
         JsonObject? existing;
         lock (gate)
@@ -445,7 +445,7 @@ public sealed class ApiServerEmulator : IAsyncDisposable
             Users.TryGetValue(header[7..], out user);
         }
         var version = collection.Split('/')[GroupOf(collection) == "" ? 1 : 2];
-        return admission.Check(operation, GroupOf(collection), version, Plural(collection), NamespaceOf(collection),
+        return admission.Check(operation, GroupOf(collection), version, Plural(collection), subresource, NamespaceOf(collection),
             name ?? body?["metadata"]?["name"]?.GetValue<string>(), user ?? "", subject, existing);
     }
 

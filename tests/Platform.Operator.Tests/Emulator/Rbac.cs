@@ -88,5 +88,5 @@ public sealed class Rbac
 
     /// <summary>The message of the API server's 403.</summary>
     public static string Forbidden(string user, ResourceRequest request) =>
-        $"{request.QualifiedResource}{(request.Name is null ? "" : $" \"{request.Name}\"")} is forbidden: User \"{user}\" cannot {request.Verb} resource \"{request.QualifiedResource}\" in API group \"{request.ApiGroup}\" in the namespace \"{request.Namespace}\"";
+        $"{request.QualifiedResource}{(request.Name is null ? "" : $" \"{request.Name}\"")} is forbidden: User \"{user}\" cannot {request.Verb} resource \"{request.QualifiedResource}\" in API group \"{request.ApiGroup}\" {(request.Namespace.Length == 0 ? "at the cluster scope" : $"in the namespace \"{request.Namespace}\"")}";
 }
