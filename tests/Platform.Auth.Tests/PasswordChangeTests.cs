@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Platform.Auth.Data;
+using Platform.Auth.Tokens;
 using Platform.Contracts.Events;
 using Platform.Hosting.Problems;
 
@@ -64,6 +67,48 @@ public sealed class PasswordChangeTests(AuthTierFixture fixture) : IAsyncLifetim
         Assert.Equal(AdminClient.SessionIdOf(user.Tokens), changedEvent.Data.GetProperty("sessionId").GetGuid());
         var ended = Assert.Single(received, e => e.Type == EventTypes.SessionsBulkTerminated && e.Data.GetProperty("reason").GetString() == "password-changed");
         Assert.Equal([AdminClient.SessionIdOf(other)], ended.Data.GetProperty("sessionIds").EnumerateArray().Select(s => s.GetGuid()));
+    }
+
+    /// <summary>
+    /// A change whose current password was checked against a hash that another change or a reset replaced meanwhile
+    /// loses with 409 rather than overwrite the newer password; one that wins spends the reset links mailed before it.
+    /// The test holds the user's row, lets the change check the password and queue behind it, then changes the hash.
+    /// </summary>
+    [Fact]
+    public async Task A_change_that_raced_another_loses_and_a_change_spends_the_reset_links()
+    {
+        var user = await clients.NewUserAsync();
+        Task<HttpResponseMessage> changing;
+        await using (var hold = await UserRowHold.TakeAsync(host, user.Id))
+        {
+            changing = ChangeAsync(user.Tokens, AuthApiClient.GoodPassword, NewPassword);
+            await hold.WaitForWaitersAsync(1, "the change, its current password checked, to wait for the user's row");
+            await hold.ExecuteAsync($"UPDATE users SET password_hash = 'set-by-a-reset' WHERE id = {user.Id}");
+            await hold.CommitAsync();
+        }
+        using (var lost = await changing)
+        {
+            await AuthApiClient.ProblemAsync(lost, HttpStatusCode.Conflict, ProblemTypes.Conflict);
+        }
+        Assert.Equal("set-by-a-reset", await host.QueryAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.PasswordHash).SingleAsync()));
+
+        var other = await clients.NewUserAsync();
+        var link = await host.QueryAsync(async db =>
+        {
+            var (token, hash) = OpaqueTokens.Create();
+            db.AccountTokens.Add(new AccountToken { Hash = hash, UserId = other.Id, Purpose = AccountToken.PasswordReset, CreatedAt = DateTimeOffset.UtcNow, ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(30) });
+            await db.SaveChangesAsync();
+            return token;
+        });
+        using (var changed = await ChangeAsync(other.Tokens, AuthApiClient.GoodPassword, NewPassword))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
+        }
+        using (var reset = await clients.Api.Http.PostAsJsonAsync("/api/auth/password/reset", new { token = link, newPassword = "yet-another-Horse-3" }))
+        {
+            await AuthApiClient.ProblemAsync(reset, HttpStatusCode.BadRequest, AuthProblems.InvalidResetTokenType);
+        }
+        await clients.Api.LoginOkAsync(other.Email, NewPassword);
     }
 
     private async Task<HttpResponseMessage> ChangeAsync(Tokens caller, string currentPassword, string newPassword)

@@ -187,6 +187,51 @@ public sealed class PasswordResetTests(AuthTierFixture fixture) : IAsyncLifetime
         await Poll.UntilAsync(async () => await Scrape.ValueAsync(clients.Api.Http, "auth_mail_pending") == 0, TimeSpan.FromSeconds(10), "auth_mail_pending to be 0");
     }
 
+    /// <summary>
+    /// A login that checked the old password while the reset ran must not leave a session the reset did not end. The
+    /// test holds the user's row so that the login (its password checked) and then the reset queue behind it; whichever
+    /// the row goes to first, no session is live once both are done. Before the fix the login added its session
+    /// without waiting for anything, after the reset had ended every session there was.
+    /// </summary>
+    [Fact]
+    public async Task A_login_that_checked_the_old_password_while_a_reset_ran_leaves_no_live_session()
+    {
+        var user = await clients.NewUserAsync();
+        using (var requested = await RequestResetAsync(user.Email))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, requested.StatusCode);
+        }
+        var token = MailLinks.TokenOf(Assert.Single(await fixture.Mail.Mailbox.WaitForAsync(user.Email, ResetSubject)), "reset-password");
+
+        Task<HttpResponseMessage> login, resetting;
+        await using (var hold = await UserRowHold.TakeAsync(host, user.Id))
+        {
+            login = clients.Api.LoginAsync(user.Email);
+            await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
+            resetting = ResetAsync(token, NewPassword);
+            await hold.WaitForWaitersAsync(2, "the reset to wait for the user's row too");
+        }
+
+        using (var reset = await resetting)
+        using (var loggedIn = await login)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, reset.StatusCode);
+            if (loggedIn.StatusCode == HttpStatusCode.OK)
+            {
+                // The login took the row first: the reset that came after ended its session.
+                var tokens = (await loggedIn.Content.ReadFromJsonAsync<Tokens>())!;
+                using var refreshed = await clients.Api.RefreshAsync(tokens.RefreshToken);
+                Assert.Equal(HttpStatusCode.Unauthorized, refreshed.StatusCode);
+            }
+            else
+            {
+                await AuthApiClient.ProblemAsync(loggedIn, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
+            }
+        }
+        Assert.Equal(0, await host.QueryAsync(db => db.Sessions.CountAsync(s => s.UserId == user.Id && s.RevokedAt == null)));
+        await clients.Api.LoginOkAsync(user.Email, NewPassword);
+    }
+
     private Task<AuthHost> StartHostAsync(string database, Dictionary<string, string?>? more = null)
     {
         var settings = fixture.Mail.AuthSettings();

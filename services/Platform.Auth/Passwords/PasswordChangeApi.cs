@@ -12,7 +12,8 @@ namespace Platform.Auth.Passwords;
 
 /// <summary>
 /// Changing the password knowing the current one. Every other session ends — whoever else holds the old password
-/// is logged out — while the caller's session stays, so the page that changed it keeps working.
+/// is logged out — while the caller's session stays, so the page that changed it keeps working; reset links mailed
+/// before are spent. A change that raced another change or a reset loses (409), rather than overwrite it.
 /// </summary>
 public static class PasswordChangeApi
 {
@@ -27,6 +28,7 @@ public static class PasswordChangeApi
             .ProducesJsonBodyProblems()
             .ProducesProblems(StatusCodes.Status403Forbidden, "The current password is wrong.", AuthProblems.WrongPasswordType)
             .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status409Conflict, "Another request changed or reset the password meanwhile.", ProblemTypes.Conflict)
             .ProducesProblems(StatusCodes.Status429TooManyRequests, "Too many wrong passwords for this account.", AuthProblems.LoginThrottled)
             .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the account may try again.")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "Too many password hashes at once.", AuthProblems.Overloaded);
@@ -34,7 +36,7 @@ public static class PasswordChangeApi
     }
 
     private static async Task<IResult> ChangeAsync(ChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http, AuthDbContext db,
-        PasswordHasher hasher, LoginThrottle throttle, SessionManager sessions, RevocationPropagator revocations, CancellationToken cancellationToken)
+        PasswordHasher hasher, LoginThrottle throttle, SessionManager sessions, RevocationPropagator revocations, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrEmpty(request.CurrentPassword) || request.CurrentPassword.Length > CredentialRules.MaxPasswordLength)
@@ -71,7 +73,22 @@ public static class PasswordChangeApi
         }
         await throttle.ResetAsync(user.EmailNormalized);
         var current = principal.SessionId();
+        var checkedHash = user.PasswordHash;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var locked = await UserRowLock.ForUpdateAsync(db, user.Id, cancellationToken);
+        if (locked is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
+        }
+        if (!string.Equals(locked.PasswordHash, checkedHash, StringComparison.Ordinal))
+        {
+            // Reset or changed by another request since the current password was checked: that one stands.
+            await transaction.RollbackAsync(cancellationToken);
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: ProblemTypes.Conflict,
+                title: "The password was changed meanwhile.", detail: "Another request changed or reset the password while this one checked it; check the current password again.");
+        }
+        // A reset link mailed before the change must not undo it.
+        await AccountTokens.SpendAllAsync(db, user.Id, AccountToken.PasswordReset, clock.GetUtcNow(), cancellationToken);
         user.PasswordHash = hash;
         db.AddEvent(AccountEvents.PasswordChanged(user.Id, current, "change"));
         var ended = await sessions.EndAllInTransactionAsync(user.Id, "password-changed", cancellationToken, keep: current);

@@ -57,8 +57,20 @@ public sealed class SessionManager(
 
     private SessionOptions Lifetimes => sessionOptions.Value;
 
-    public async Task<(Session Session, string RefreshToken)> StartAsync(User user, IPAddress? address, string device, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a session for a login that checked the password against <paramref name="checkedPasswordHash"/>; null when
+    /// the account changed since the login read it — its password reset or changed, the account disabled or deleted —
+    /// so that whatever ended its sessions then cannot be outlived by this one (<see cref="UserRowLock"/>).
+    /// </summary>
+    public async Task<(Session Session, string RefreshToken)?> StartAsync(User user, string checkedPasswordHash, IPAddress? address, string device, CancellationToken cancellationToken)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (await UserRowLock.ForShareAsync(db, user.Id, cancellationToken) is not { DisabledAt: null } current
+            || !string.Equals(current.PasswordHash, checkedPasswordHash, StringComparison.Ordinal))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return null;
+        }
         var now = clock.GetUtcNow();
         var session = new Session
         {
@@ -71,6 +83,7 @@ public sealed class SessionManager(
         db.AddEvent(AccountEvents.SessionCreated(user.Id, session.Id, device));
         db.AddEvent(AccountEvents.Login(user.Id, session.Id));
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         activity.Recorded(session.Id, now);
         await EvictBeyondCapAsync(user.Id, cancellationToken);
         return (session, token);
@@ -197,6 +210,8 @@ public sealed class SessionManager(
     /// </summary>
     public async Task<IReadOnlyList<Guid>> EndAllInTransactionAsync(Guid userId, string reason, CancellationToken cancellationToken, Guid? keep = null)
     {
+        // A login holding the row commits its session first; one that comes later finds the change (UserRowLock).
+        await UserRowLock.ForUpdateAsync(db, userId, cancellationToken);
         var ended = await EndWhereAsync(s => s.UserId == userId && s.Id != keep, reason, bulk: true, cancellationToken);
         return [.. ended.Select(s => s.Id)];
     }

@@ -111,18 +111,27 @@ public static class SessionsApi
             metrics.Login("unverified");
             return AuthProblems.EmailNotVerified();
         }
-        if (check == PasswordCheck.ValidButWeakerThanConfigured && await hasher.HashAsync(request.Password, cancellationToken) is { } stronger)
-        {
-            user.PasswordHash = stronger;
-            await db.SaveChangesAsync(cancellationToken);
-        }
         if (!issuer.CanIssue)
         {
             return AuthProblems.NoSigningKey();
         }
-        var (session, refreshToken) = await sessions.StartAsync(user, ClientAddress(http), DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent), cancellationToken);
+        var checkedHash = user.PasswordHash;
+        if (await sessions.StartAsync(user, checkedHash, ClientAddress(http), DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent), cancellationToken)
+            is not { } started)
+        {
+            // The password was reset or changed, or the account disabled or deleted, while this login checked the old
+            // row: answered as a wrong password; the next attempt sees the account as it is now.
+            metrics.Login("changed");
+            return AuthProblems.InvalidLogin();
+        }
+        if (check == PasswordCheck.ValidButWeakerThanConfigured && await hasher.HashAsync(request.Password, cancellationToken) is { } stronger)
+        {
+            // Only over the hash this login checked: never over a password set meanwhile.
+            await db.Users.Where(u => u.Id == user.Id && u.PasswordHash == checkedHash)
+                .ExecuteUpdateAsync(set => set.SetProperty(u => u.PasswordHash, stronger), cancellationToken);
+        }
         metrics.Login("success");
-        return Tokens(issuer, user, session, refreshToken);
+        return Tokens(issuer, user, started.Session, started.RefreshToken);
     }
 
     private static async Task<IResult> RefreshAsync(RefreshRequest request, SessionManager sessions, AccessTokenIssuer issuer, CancellationToken cancellationToken) =>
