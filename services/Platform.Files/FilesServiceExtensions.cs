@@ -3,6 +3,7 @@ using Platform.Data;
 using Platform.Data.Retention;
 using Platform.Files.Data;
 using Platform.Files.Storage;
+using Platform.Hosting.Problems;
 
 namespace Platform.Files;
 
@@ -28,6 +29,7 @@ public static class FilesServiceExtensions
             // Made when first needed (ContentRemovals starts with the host), so `migrate` never touches the volume.
             builder.Services.AddSingleton(_ => new ContentDirectory(contentDirectory));
             builder.Services.AddSingleton<ContentRemovals>();
+            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IOutageClassifier, ContentStoreOutages>());
             builder.Services.AddHostedService(services => services.GetRequiredService<ContentRemovals>());
         }
         var maxFileBytes = builder.Configuration.GetSection(FilesOptions.Section).GetValue(nameof(FilesOptions.MaxFileBytes), new FilesOptions().MaxFileBytes);

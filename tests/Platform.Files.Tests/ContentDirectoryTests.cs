@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Platform.Files.Storage;
+using Platform.Hosting.Problems;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;
@@ -277,6 +278,70 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
     }
 
     /// <summary>Every queued removal as if it and the delay after it were past.</summary>
+    /// <summary>
+    /// A full volume is the store's outage, not the client's mistake: both upload forms get 503 with Retry-After (a
+    /// multipart body was answered 400 "malformed" before, the store's IOException taken for the reader's), nothing of
+    /// the upload stays, and once there is room again the same upload is stored. The objects directory is a 1 MiB
+    /// tmpfs of its own here (root mounts it), filled to its last block with a ballast file.
+    /// </summary>
+    [Fact]
+    public async Task A_full_content_volume_answers_503_for_either_upload_form_and_keeps_nothing_of_it()
+    {
+        var objects = Path.Combine(root, "objects");
+        System.IO.Directory.CreateDirectory(objects);
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "platform-files-full", objects);
+        try
+        {
+            var ballast = Path.Combine(objects, "ballast");
+            await using (var fill = File.OpenWrite(ballast))
+            {
+                var block = new byte[4096];
+                try
+                {
+                    while (true)
+                    {
+                        fill.Write(block);
+                        fill.Flush();
+                    }
+                }
+                catch (IOException)
+                {
+                    // ENOSPC: full.
+                }
+            }
+            var content = GeneratedContentStream.Bytes(300_000, seed: 11);
+
+            using (var raw = await user.UploadRawAsync(content, "raw.bin"))
+            {
+                await FilesClient.ProblemAsync(raw, HttpStatusCode.ServiceUnavailable, ProblemTypes.ServiceUnavailable);
+                Assert.True(raw.Headers.RetryAfter?.Delta > TimeSpan.Zero, "503 without Retry-After");
+            }
+            using (var form = await user.UploadMultipartAsync(new ByteArrayContent(content), "form.bin"))
+            {
+                await FilesClient.ProblemAsync(form, HttpStatusCode.ServiceUnavailable, ProblemTypes.ServiceUnavailable);
+            }
+            Assert.Empty((await user.ListOkAsync()).Items);
+            Assert.Equal(0L, await QueuedAsync());
+            Assert.Equal([ballast], System.IO.Directory.EnumerateFiles(objects, "*", SearchOption.AllDirectories));
+
+            File.Delete(ballast);
+            var stored = await user.UploadOkAsync(content, "raw.bin", "application/octet-stream");
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), stored.Sha256);
+        }
+        finally
+        {
+            await RunAsync("umount", objects);
+        }
+    }
+
+    private static async Task RunAsync(string program, params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, arguments) { RedirectStandardError = true })!;
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)}: {errors} (needs root, as the tests do)");
+    }
+
     private Task DelayPassedAsync() =>
         ExecuteAsync("UPDATE content_removals SET due_at = due_at - make_interval(secs => $1 + 60)", (double)RemovalDelaySeconds);
 

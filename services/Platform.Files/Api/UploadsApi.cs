@@ -140,9 +140,11 @@ public static class UploadsApi
             }
             return (null, FilesProblems.Validation("file", "The multipart form has no part named 'file'."));
         }
-        catch (Exception e) when (e is InvalidDataException || (e is IOException && e is not BadHttpRequestException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is InvalidDataException
+            || (e is IOException && e is not BadHttpRequestException and not ContentStoreException && !cancellationToken.IsCancellationRequested))
         {
             // The multipart reader's verdict on a malformed body (missing boundary, overlong headers): the client's error.
+            // The content store's own failures are not (ContentStoreException: 503).
             return (null, FilesProblems.Validation("file", "The multipart/form-data body is malformed."));
         }
     }

@@ -126,20 +126,21 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
         try
         {
             Copied copied;
-            await using (var written = store.Create(pending.Id))
+            // The store's I/O failures are wrapped where they happen (ContentStoreException): the request body's are the client's.
+            await using (var written = ContentStoreException.Wrap(() => store.Create(pending.Id)))
             {
                 copied = await CopyAsync(content, Allowed(limits, used), (buffer, filled) =>
                 {
                     // Synchronous: the page cache takes it in microseconds, and an asynchronous file write on Linux
                     // is this same call on another pool thread.
-                    written.Write(buffer, 0, filled);
+                    ContentStoreException.Wrap(() => written.Write(buffer, 0, filled));
                     return Task.CompletedTask;
                 }, cancellationToken);
                 if (copied.Sha256 is null)
                 {
                     return CutOff(limits, copied.Size);
                 }
-                store.Seal(written);
+                ContentStoreException.Wrap(() => store.Seal(written));
             }
 
             var file = pending with { Size = copied.Size, Sha256 = copied.Sha256 };
