@@ -35,6 +35,59 @@ public sealed class UploadSlotsTests(FilesTierFixture fixture) : IAsyncLifetime
         await platform.DisposeAsync();
     }
 
+    /// <summary>
+    /// A download reads a segment at a time and gives the connection back before sending it, so clients that stop
+    /// reading hold none: with three downloads stalled mid-file and a pool of two, another download and a delete are
+    /// served at once. Before, each stalled download held its connection to the end, and the others waited for the
+    /// pool until they failed with 503. Then each stalled download is read to the end, across many segments, intact.
+    /// </summary>
+    [Fact]
+    public async Task Stalled_downloads_hold_no_connection_and_read_back_intact()
+    {
+        var content = GeneratedContentStream.Bytes(24 * 1024 * 1024, seed: 5);
+        var large = await user.UploadOkAsync(content, "large.bin", "application/octet-stream");
+        var small = await user.UploadOkAsync("small"u8.ToArray(), "small.txt");
+        var doomed = await user.UploadOkAsync("doomed"u8.ToArray(), "doomed.txt");
+
+        var stalled = new List<(HttpResponseMessage Response, Stream Body)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await user.SendAsync(HttpMethod.Get, $"/api/files/{large.Id}/content", null, completion: HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadAsStreamAsync();
+            await body.ReadExactlyAsync(new byte[64 * 1024]);
+            stalled.Add((response, body));
+        }
+        try
+        {
+            using (var download = await user.GetAsync($"/api/files/{small.Id}/content").WaitAsync(TimeSpan.FromSeconds(10)))
+            {
+                Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+                Assert.Equal("small", await download.Content.ReadAsStringAsync());
+            }
+            using (var deleted = await user.DeleteAsync($"/api/files/{doomed.Id}").WaitAsync(TimeSpan.FromSeconds(10)))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+            }
+
+            foreach (var (_, body) in stalled)
+            {
+                using var rest = new MemoryStream();
+                await body.CopyToAsync(rest);
+                Assert.Equal(content.Length - 64 * 1024, rest.Length);
+                Assert.True(content.AsSpan(64 * 1024).SequenceEqual(rest.GetBuffer().AsSpan(0, (int)rest.Length)), "the download's bytes differ from the upload's");
+            }
+        }
+        finally
+        {
+            foreach (var (response, body) in stalled)
+            {
+                await body.DisposeAsync();
+                response.Dispose();
+            }
+        }
+    }
+
     [Fact]
     public async Task A_stalled_upload_leaves_downloads_a_connection_and_an_upload_past_the_bound_is_refused_503()
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Data;
 using Npgsql;
 using Platform.Files.Data;
@@ -6,10 +7,13 @@ namespace Platform.Files.Storage;
 
 /// <summary>
 /// A file's content as a seekable, read-only stream over its chunks, so ASP.NET Core's file results can do the
-/// conditional and range handling. Chunks are read a segment at a time (a run of them, from the requested offset),
-/// by a short query streamed off the connection (sequential access): memory stays at a few kilobytes, and no query
-/// or snapshot lives for the whole of a slow download. The first segment after a seek is small, so a short range
-/// reads little more than it asks for; the ones after are larger, so a whole file costs few queries.
+/// conditional and range handling. Chunks are read a segment at a time (a run of them, from the requested offset) by
+/// one short query into a pooled buffer, and the connection goes back to the pool before the client is sent a byte of
+/// it: a download holds a connection for the milliseconds a segment takes to read, never for as long as a slow client
+/// takes to receive it, so slow downloads cannot use up the pool that deletes, uploads and readiness need. No query or
+/// snapshot lives for the whole download either. Memory: one buffer of <see cref="SegmentSize"/> (or one chunk, if
+/// larger) per download in progress. The first segment after a seek is small, so a short range reads little more
+/// than it asks for; the ones after are larger, so a whole file costs few queries.
 /// </summary>
 public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile file, FilesMetrics metrics) : ContentStream
 {
@@ -23,12 +27,9 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
         "SELECT index, substring(data FROM CASE WHEN index = $2 THEN $3 ELSE 1 END) FROM file_chunks WHERE file_id = $1 AND index >= $2 AND index < $4 ORDER BY index";
 
     private long position;
-    private NpgsqlConnection? connection;
-    private NpgsqlCommand? command;
-    private NpgsqlDataReader? reader;
-    private Stream? chunk;
-    private long chunkEnd;
-    private long segmentEnd;
+    private byte[]? segment;
+    private long segmentStart;
+    private int segmentLength;
     private int segmentsSinceSeek;
 
     public override long Length => file.Size;
@@ -51,50 +52,26 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
         ArgumentOutOfRangeException.ThrowIfNegative(target, nameof(offset));
         if (target != position)
         {
-            CloseSegment();
             segmentsSinceSeek = 0;
             position = target;
         }
         return position;
     }
 
-    /// <summary>Fills <paramref name="buffer"/> across chunks (chunks are small; the response is written a buffer at a time).</summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var total = 0;
         while (total < buffer.Length && position < file.Size)
         {
-            if (chunk is null)
+            if (segment is null || position < segmentStart || position >= segmentStart + segmentLength)
             {
-                // The next row of the open segment, or the first of a new one; inline, not a call per chunk (~130,000 per GiB).
-                var index = position / file.ChunkSize;
-                if (reader is null)
-                {
-                    await OpenSegmentAsync(index, cancellationToken);
-                }
-                if (!await reader!.ReadAsync(cancellationToken) || reader.GetInt32(0) != index)
-                {
-                    throw new IOException($"Chunk {index} of file {file.Id} is missing: the file was deleted while being read.");
-                }
-                chunk = reader.GetStream(1);
-                chunkEnd = Math.Min(file.Size, (index + 1) * file.ChunkSize);
+                await ReadSegmentAsync(cancellationToken);
             }
-            var read = await chunk!.ReadAsync(buffer.Slice(total, (int)Math.Min(buffer.Length - total, chunkEnd - position)), cancellationToken);
-            if (read == 0)
-            {
-                throw new IOException($"File {file.Id} ended at byte {position} of {file.Size}: it was deleted while being read.");
-            }
-            position += read;
-            total += read;
-            if (position == chunkEnd)
-            {
-                await chunk.DisposeAsync();
-                chunk = null;
-                if (position == segmentEnd)
-                {
-                    await CloseSegmentAsync();
-                }
-            }
+            var offset = (int)(position - segmentStart);
+            var count = Math.Min(buffer.Length - total, segmentLength - offset);
+            segment!.AsSpan(offset, count).CopyTo(buffer.Span[total..]);
+            position += count;
+            total += count;
         }
         if (total > 0)
         {
@@ -103,35 +80,35 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
         return total;
     }
 
-    public override async ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
-        await CloseSegmentAsync();
-        if (connection is not null)
-        {
-            await connection.DisposeAsync();
-            connection = null;
-        }
-        await base.DisposeAsync();
+        ReturnBuffer();
+        return base.DisposeAsync();
     }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            CloseSegment();
-            connection?.Dispose();
-            connection = null;
+            ReturnBuffer();
         }
         base.Dispose(disposing);
     }
 
-    /// <summary>The query for the segment that starts at chunk <paramref name="index"/>, from <see cref="position"/>.</summary>
-    private async Task OpenSegmentAsync(long index, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the segment that starts at <see cref="position"/> into the buffer, on a connection held only for the query.
+    /// A chunk that is missing or short means the file was deleted while it was read.
+    /// </summary>
+    private async Task ReadSegmentAsync(CancellationToken cancellationToken)
     {
-        var bytes = segmentsSinceSeek++ == 0 ? FirstSegmentSize : SegmentSize;
-        var end = Math.Min(index + Math.Max(1, bytes / file.ChunkSize), (file.Size + file.ChunkSize - 1) / file.ChunkSize);
-        connection ??= await dataSource.OpenConnectionAsync(cancellationToken);
-        command = new NpgsqlCommand(SegmentSql, connection)
+        var index = position / file.ChunkSize;
+        var chunks = Math.Max(1, (segmentsSinceSeek++ == 0 ? FirstSegmentSize : SegmentSize) / file.ChunkSize);
+        var end = Math.Min(index + chunks, (file.Size + file.ChunkSize - 1) / file.ChunkSize);
+        var length = (int)(Math.Min(file.Size, end * file.ChunkSize) - position);
+        segment ??= ArrayPool<byte>.Shared.Rent(Math.Max(SegmentSize, file.ChunkSize));
+        segmentLength = 0;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var command = new NpgsqlCommand(SegmentSql, connection)
         {
             Parameters =
             {
@@ -140,37 +117,43 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
                 new() { Value = (int)(position % file.ChunkSize) + 1 },
                 new() { Value = (int)end },
             },
-        };
-        reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
-        segmentEnd = Math.Min(file.Size, end * file.ChunkSize);
+        })
+        await using (var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken))
+        {
+            var filled = 0;
+            for (var expected = index; expected < end; expected++)
+            {
+                if (!await reader.ReadAsync(cancellationToken) || reader.GetInt32(0) != expected)
+                {
+                    throw new IOException($"Chunk {expected} of file {file.Id} is missing: the file was deleted while being read.");
+                }
+                var chunkEnd = (int)(Math.Min(file.Size, (expected + 1) * file.ChunkSize) - position);
+                await using var chunk = reader.GetStream(1);
+                while (filled < chunkEnd)
+                {
+                    var read = await chunk.ReadAsync(segment.AsMemory(filled, chunkEnd - filled), cancellationToken);
+                    if (read == 0)
+                    {
+                        throw new IOException($"File {file.Id} ended at byte {position + filled} of {file.Size}: it was deleted while being read.");
+                    }
+                    filled += read;
+                }
+            }
+            if (filled != length)
+            {
+                throw new IOException($"File {file.Id} has {filled} bytes where {length} were expected from byte {position}: it changed while being read.");
+            }
+        }
+        segmentStart = position;
+        segmentLength = length;
     }
 
-    private async Task CloseSegmentAsync()
+    private void ReturnBuffer()
     {
-        if (chunk is not null)
+        if (segment is not null)
         {
-            await chunk.DisposeAsync();
-            chunk = null;
+            ArrayPool<byte>.Shared.Return(segment);
+            segment = null;
         }
-        if (reader is not null)
-        {
-            await reader.DisposeAsync();
-            reader = null;
-        }
-        if (command is not null)
-        {
-            await command.DisposeAsync();
-            command = null;
-        }
-    }
-
-    private void CloseSegment()
-    {
-        chunk?.Dispose();
-        chunk = null;
-        reader?.Dispose();
-        reader = null;
-        command?.Dispose();
-        command = null;
     }
 }
