@@ -23,7 +23,7 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddPlatformJsonConsole();
         builder.ConfigurePlatformKestrel();
         builder.Services.Configure<HostOptions>(options =>
-            options.ShutdownTimeout = TimeSpan.FromSeconds(builder.Configuration.GetValue("Shutdown:TimeoutSeconds", 25)));
+            options.ShutdownTimeout = TimeSpan.FromSeconds(builder.Configuration.GetValue(ConfigurationKeys.ShutdownTimeoutSeconds, 25)));
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddPlatformProblemDetails();
         builder.Services.AddPrometheusMetrics();

@@ -132,6 +132,7 @@ public sealed class ConfigurationKeysTests
         private bool Names(string service, string pattern) => pattern.Split(':')[0] switch
         {
             "Kestrel" => true,
+            "Shutdown" => true, // read by ServiceDefaults (Platform.Hosting), which every service runs
             "ReverseProxy" => strings[service].Contains("ReverseProxy"),
             _ => strings[service].Contains(pattern.EndsWith(":*", StringComparison.Ordinal) ? pattern[..^2] : pattern),
         };

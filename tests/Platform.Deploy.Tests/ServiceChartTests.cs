@@ -379,9 +379,16 @@ public sealed partial class ServiceChartTests
                 var pod = PodSpec(deployment)!;
                 var sleep = pod["containers"]![0]!["lifecycle"]!["preStop"]!["exec"]!["command"]!.AsArray().Select(c => (string)c!).ToList();
                 Assert.Equal("sleep", sleep[0]);
-                Assert.True(int.Parse(sleep[1], System.Globalization.CultureInfo.InvariantCulture) < (long)pod["terminationGracePeriodSeconds"]!, deployment.Name());
+                var (sleepSeconds, grace) = (int.Parse(sleep[1], System.Globalization.CultureInfo.InvariantCulture), (long)pod["terminationGracePeriodSeconds"]!);
+                Assert.True(sleepSeconds < grace, deployment.Name());
+                // The drain gets what the grace period leaves after the sleep, less 5 s to exit before SIGKILL.
+                var drain = long.Parse((string)pod["containers"]![0]!["env"]!.AsArray().Single(v => (string)v!["name"]! == "Shutdown__TimeoutSeconds")!["value"]!,
+                    System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal(Math.Max(1, grace - sleepSeconds - 5), drain);
             }
         }
+        var files = ContainerEnv(await TemplateAsync("platform", "--set", "global.imageRegistry=" + PushedTo), "platform-files");
+        Assert.Equal("50", files["Shutdown__TimeoutSeconds"]); // 60 s of grace, 5 s of preStop: uploads in flight get 50 s, not 25
     }
 
     /// <summary>A data store's image tag as values.yaml pins it.</summary>

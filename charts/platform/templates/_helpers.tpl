@@ -207,6 +207,14 @@ so every `kubectl drain` — a node upgrade, the cluster autoscaler removing a n
 {{- end -}}
 
 {{/*
+Seconds a service drains in-flight requests after SIGTERM (its Shutdown__TimeoutSeconds): the grace period less the
+preStop sleep (both count from the start of the hook) less 5 s for the process to exit, at least 1. (the service's values)
+*/}}
+{{- define "platform.drainSeconds" -}}
+{{- max 1 (sub (sub (int64 .terminationGracePeriodSeconds) (int64 .preStopSleepSeconds)) 5) -}}
+{{- end -}}
+
+{{/*
 Refuses a service whose preStop sleep lasts as long as its grace period: the grace period starts with the preStop
 hook, so the kubelet would kill the pod (SIGKILL, 2 s after the grace period ends) before SIGTERM lets it drain its
 in-flight requests. (dict "values" the service's values "name" "gateway")
@@ -215,7 +223,7 @@ in-flight requests. (dict "values" the service's values "name" "gateway")
 {{- $sleep := int64 .values.preStopSleepSeconds -}}
 {{- $grace := int64 .values.terminationGracePeriodSeconds -}}
 {{- if ge $sleep $grace -}}
-{{- fail (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d): the grace period counts from the start of the preStop sleep, so the kubelet would kill the pod before SIGTERM lets it drain its in-flight requests. Give a grace period of at least the sleep plus the service's drain time (Shutdown__TimeoutSeconds, 25 s by default)" .name $sleep .name $grace) -}}
+{{- fail (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d): the grace period counts from the start of the preStop sleep, so the kubelet would kill the pod before SIGTERM lets it drain its in-flight requests. Give a grace period of the sleep plus the drain time you want plus 5 s (the drain, Shutdown__TimeoutSeconds, is set to what is left)" .name $sleep .name $grace) -}}
 {{- end -}}
 {{- end -}}
 

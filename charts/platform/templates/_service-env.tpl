@@ -10,6 +10,10 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 {{ include "platform.env.rabbitmq" $root }}
 {{- end }}
 {{ include "platform.env.redis" $root }}
+# Draining after SIGTERM may take what the grace period leaves after the preStop sleep, less 5 s for the process to
+# exit before the kubelet's SIGKILL (at least 1 s): files' uploads in flight get the grace period they were given.
+- name: Shutdown__TimeoutSeconds
+  value: {{ include "platform.drainSeconds" (index $root.Values $component) | quote }}
 # Every service validates bearer tokens against auth's JWKS, reached inside the cluster.
 - name: Auth__Issuer
   value: {{ include "platform.issuer" $root | quote }}

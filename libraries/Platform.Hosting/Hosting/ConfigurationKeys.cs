@@ -51,11 +51,14 @@ public static class ConfigurationKeys
     public const string KestrelEndpointUrl = "Kestrel:Endpoints:*:Url";
     public const string KestrelEndpointProtocols = "Kestrel:Endpoints:*:Protocols";
 
+    /// <summary>Seconds in-flight requests may drain after SIGTERM (default 25); the chart sets it from each pod's grace period.</summary>
+    public const string ShutdownTimeoutSeconds = "Shutdown:TimeoutSeconds";
+
     public static IReadOnlyList<string> Direct { get; } =
     [
         PostgresConnection, PostgresReplicaConnection, RedisConnection, RabbitMqConnection,
         PostgresPassword, PostgresCaCertificate, RedisPassword, RedisCaCertificate, RedisSocketManager, RabbitMqPassword, RabbitMqCaCertificate,
         PostgresDatabase, PostgresServiceRole, PostgresServiceRolePassword, PostgresServiceRoleConnectionLimit, ForwardedHeadersTrustedNetworks + ":*", ReverseProxyDestinationAddress,
-        ReverseProxyHttpVersion, ReverseProxyHttpVersionPolicy, KestrelEndpointUrl, KestrelEndpointProtocols,
+        ReverseProxyHttpVersion, ReverseProxyHttpVersionPolicy, KestrelEndpointUrl, KestrelEndpointProtocols, ShutdownTimeoutSeconds,
     ];
 }
