@@ -25,6 +25,30 @@ public sealed class AdminTests(AuthTierFixture fixture) : IAsyncLifetime
 
     public async Task DisposeAsync() => await host.DisposeAsync();
 
+    /// <summary>
+    /// A login whose password check ran while an admin took a role away must not issue the role: the demotion ended
+    /// every session it saw, and the login's token is built from the user's row as it is when its session starts.
+    /// The test holds the row so the login (its password checked) waits, takes "admin" away in the holding transaction
+    /// and lets go. Before, the login issued the roles it had read before bcrypt.
+    /// </summary>
+    [Fact]
+    public async Task A_login_racing_a_demotion_issues_the_roles_as_they_are_now()
+    {
+        var demoted = await admin.NewAdminAsync();
+        Assert.Contains("admin", AdminClient.RolesOf(demoted.Tokens));
+        Task<HttpResponseMessage> login;
+        await using (var hold = await UserRowHold.TakeAsync(host, demoted.Id))
+        {
+            login = admin.Api.LoginAsync(demoted.Email);
+            await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
+            await hold.ExecuteAsync($"UPDATE users SET roles = ARRAY['user'] WHERE id = {demoted.Id}");
+            await hold.CommitAsync();
+        }
+        using var response = await login;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(JustUser, AdminClient.RolesOf((await response.Content.ReadFromJsonAsync<Tokens>())!));
+    }
+
     [Fact]
     public async Task Access_tokens_carry_the_users_roles()
     {

@@ -15,9 +15,13 @@ public static class AccountTokens
         return token;
     }
 
-    /// <summary>Whether the token could be redeemed now; a cheap look before expensive work, not a decision.</summary>
-    public static Task<bool> IsRedeemableAsync(AuthDbContext db, byte[] hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken) =>
-        db.AccountTokens.AnyAsync(t => t.Hash == hash && t.Purpose == purpose && t.UsedAt == null && t.ExpiresAt > now, cancellationToken);
+    /// <summary>
+    /// The user whose token could be redeemed now, or null: a cheap look before expensive work, and the user whose row
+    /// to lock first (<see cref="UserRowLock"/>: users row before token rows, as a password change takes them) — not a decision.
+    /// </summary>
+    public static async Task<Guid?> RedeemableByAsync(AuthDbContext db, byte[] hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await db.AccountTokens.Where(t => t.Hash == hash && t.Purpose == purpose && t.UsedAt == null && t.ExpiresAt > now)
+            .Select(t => (Guid?)t.UserId).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>
     /// Spends the token and returns its user, or null when it is unknown, of another purpose, expired or already

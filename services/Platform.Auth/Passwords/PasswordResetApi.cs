@@ -101,7 +101,7 @@ public static class PasswordResetApi
         var now = clock.GetUtcNow();
         // A dead token costs no bcrypt work: the look is cheap, and the redemption below still decides.
         if (OpaqueTokens.HashOf(request.Token) is not { } tokenHash
-            || !await AccountTokens.IsRedeemableAsync(db, tokenHash, AccountToken.PasswordReset, now, cancellationToken))
+            || await AccountTokens.RedeemableByAsync(db, tokenHash, AccountToken.PasswordReset, now, cancellationToken) is not { } tokenUser)
         {
             return AuthProblems.InvalidResetToken();
         }
@@ -110,10 +110,12 @@ public static class PasswordResetApi
             return AuthProblems.Throttled(http, TimeSpan.FromSeconds(1), AuthProblems.Overloaded, "Too many password changes at once; try again in a moment.");
         }
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await AccountTokens.RedeemAsync(db, tokenHash, AccountToken.PasswordReset, now, cancellationToken) is not { } userId
-            || await db.Users.SingleOrDefaultAsync(u => u.Id == userId, cancellationToken) is not { } user)
+        // The user's row before the token rows, in the order a password change takes them: never a deadlock between the two.
+        if (await UserRowLock.ForUpdateAsync(db, tokenUser, cancellationToken) is null
+            || await AccountTokens.RedeemAsync(db, tokenHash, AccountToken.PasswordReset, now, cancellationToken) != tokenUser
+            || await db.Users.SingleOrDefaultAsync(u => u.Id == tokenUser, cancellationToken) is not { } user)
         {
-            return AuthProblems.InvalidResetToken(); // spent by a concurrent request since the look above
+            return AuthProblems.InvalidResetToken(); // spent by a concurrent request since the look above, or the account is gone
         }
         await AccountTokens.SpendAllAsync(db, user.Id, AccountToken.PasswordReset, now, cancellationToken);
         user.PasswordHash = passwordHash;

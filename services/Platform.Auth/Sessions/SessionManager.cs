@@ -60,13 +60,22 @@ public sealed class SessionManager(
     /// <summary>
     /// Starts a session for a login that checked the password against <paramref name="checkedPasswordHash"/>; null when
     /// the account changed since the login read it — its password reset or changed, the account disabled or deleted —
-    /// so that whatever ended its sessions then cannot be outlived by this one (<see cref="UserRowLock"/>).
+    /// so that whatever ended its sessions then cannot be outlived by this one (<see cref="UserRowLock"/>). Reloads
+    /// <paramref name="user"/> under the lock: the caller issues the token from the row as it is now.
     /// </summary>
     public async Task<(Session Session, string RefreshToken)?> StartAsync(User user, string checkedPasswordHash, IPAddress? address, string device, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await UserRowLock.ForShareAsync(db, user.Id, cancellationToken) is not { DisabledAt: null } current
+        if (await UserRowLock.ForShareAsync(db, user.Id, cancellationToken) is not { } current
             || !string.Equals(current.PasswordHash, checkedPasswordHash, StringComparison.Ordinal))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return null;
+        }
+        // The row as it is now, under the lock: the token is built from it, so roles an admin removed meanwhile (ending
+        // the sessions) are not issued, and the caller tells a disable that came first from a changed password.
+        await db.Entry(user).ReloadAsync(cancellationToken);
+        if (user.DisabledAt is not null)
         {
             await transaction.RollbackAsync(cancellationToken);
             return null;
@@ -211,6 +220,10 @@ public sealed class SessionManager(
     public async Task<IReadOnlyList<Guid>> EndAllInTransactionAsync(Guid userId, string reason, CancellationToken cancellationToken, Guid? keep = null)
     {
         // A login holding the row commits its session first; one that comes later finds the change (UserRowLock).
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("Ending a user's sessions needs the caller's transaction: the row lock would end with the statement.");
+        }
         await UserRowLock.ForUpdateAsync(db, userId, cancellationToken);
         var ended = await EndWhereAsync(s => s.UserId == userId && s.Id != keep, reason, bulk: true, cancellationToken);
         return [.. ended.Select(s => s.Id)];

@@ -120,9 +120,10 @@ public static class SessionsApi
             is not { } started)
         {
             // The password was reset or changed, or the account disabled or deleted, while this login checked the old
-            // row: answered as a wrong password; the next attempt sees the account as it is now.
+            // row: a disable is said as such (StartAsync reloaded the row), the rest answered as a wrong password; the
+            // next attempt sees the account as it is now.
             metrics.Login("changed");
-            return AuthProblems.InvalidLogin();
+            return user.DisabledAt is not null ? AuthProblems.AccountDisabled() : AuthProblems.InvalidLogin();
         }
         if (check == PasswordCheck.ValidButWeakerThanConfigured && await hasher.HashAsync(request.Password, cancellationToken) is { } stronger)
         {
