@@ -277,7 +277,6 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         Assert.Equal("older", await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Every queued removal as if it and the delay after it were past.</summary>
     /// <summary>
     /// A full volume is the store's outage, not the client's mistake: both upload forms get 503 with Retry-After (a
     /// multipart body was answered 400 "malformed" before, the store's IOException taken for the reader's), nothing of
@@ -330,7 +329,9 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         }
         finally
         {
-            await RunAsync("umount", objects);
+            // Lazily, and without asserting: a failed unmount must not hide the test's own failure.
+            using var unmount = System.Diagnostics.Process.Start("umount", ["-l", objects]);
+            await unmount.WaitForExitAsync();
         }
     }
 
@@ -342,6 +343,7 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)}: {errors} (needs root, as the tests do)");
     }
 
+    /// <summary>Every queued removal as if it and the delay after it were past.</summary>
     private Task DelayPassedAsync() =>
         ExecuteAsync("UPDATE content_removals SET due_at = due_at - make_interval(secs => $1 + 60)", (double)RemovalDelaySeconds);
 

@@ -3,11 +3,12 @@ using Platform.Hosting.Problems;
 namespace Platform.Files.Storage;
 
 /// <summary>
-/// The content directory refused a write: no space left, a quota, a read-only or failing volume. An
-/// <see cref="IOException"/> like the request body's own failures, so it is wrapped where the write is made, to tell
-/// the store's fault (503, logged) from the client's (a malformed or cut-off body, 400).
+/// The content directory refused a write: no space left, a quota, a read-only or failing volume, or one the pod may not
+/// write to (ownership, NFS root squash). An <see cref="IOException"/> like the request body's own failures, so it is
+/// wrapped where the write is made, to tell the store's fault (503, logged) from the client's (a malformed or cut-off
+/// body, 400).
 /// </summary>
-public sealed class ContentStoreException(IOException inner)
+public sealed class ContentStoreException(Exception inner)
     : IOException($"The content directory refused a write: {inner.Message}", inner)
 {
     /// <summary>Runs a write to the content directory, wrapping its I/O failure.</summary>
@@ -17,7 +18,7 @@ public sealed class ContentStoreException(IOException inner)
         {
             write();
         }
-        catch (IOException e) when (e is not ContentStoreException)
+        catch (Exception e) when (e is (IOException and not ContentStoreException) or UnauthorizedAccessException)
         {
             throw new ContentStoreException(e);
         }
@@ -30,7 +31,7 @@ public sealed class ContentStoreException(IOException inner)
         {
             return write();
         }
-        catch (IOException e) when (e is not ContentStoreException)
+        catch (Exception e) when (e is (IOException and not ContentStoreException) or UnauthorizedAccessException)
         {
             throw new ContentStoreException(e);
         }

@@ -11,8 +11,8 @@ namespace Platform.Files.Storage;
 /// one short query into a pooled buffer, and the connection goes back to the pool before the client is sent a byte of
 /// it: a download holds a connection for the milliseconds a segment takes to read, never for as long as a slow client
 /// takes to receive it, so slow downloads cannot use up the pool that deletes, uploads and readiness need. No query or
-/// snapshot lives for the whole download either. Memory: one buffer of <see cref="SegmentSize"/> (or one chunk, if
-/// larger) per download in progress. The first segment after a seek is small, so a short range reads little more
+/// snapshot lives for the whole download either. Memory: one buffer of the segment's size (at most
+/// <see cref="SegmentSize"/>, or one chunk of a file stored with larger ones) per download while its segment is sent. The first segment after a seek is small, so a short range reads little more
 /// than it asks for; the ones after are larger, so a whole file costs few queries.
 /// </summary>
 public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile file, FilesMetrics metrics) : ContentStream
@@ -72,6 +72,10 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
             segment!.AsSpan(offset, count).CopyTo(buffer.Span[total..]);
             position += count;
             total += count;
+            if (position == segmentStart + segmentLength)
+            {
+                ReturnBuffer(); // sent on: a download between segments holds no buffer
+            }
         }
         if (total > 0)
         {
@@ -105,7 +109,12 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
         var chunks = Math.Max(1, (segmentsSinceSeek++ == 0 ? FirstSegmentSize : SegmentSize) / file.ChunkSize);
         var end = Math.Min(index + chunks, (file.Size + file.ChunkSize - 1) / file.ChunkSize);
         var length = (int)(Math.Min(file.Size, end * file.ChunkSize) - position);
-        segment ??= ArrayPool<byte>.Shared.Rent(Math.Max(SegmentSize, file.ChunkSize));
+        // Sized to this segment: a small file or a short range rents little.
+        if (segment is not null && segment.Length < length)
+        {
+            ReturnBuffer();
+        }
+        segment ??= ArrayPool<byte>.Shared.Rent(length);
         segmentLength = 0;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var command = new NpgsqlCommand(SegmentSql, connection)
