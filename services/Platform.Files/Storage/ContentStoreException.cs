@@ -12,17 +12,11 @@ public sealed class ContentStoreException(Exception inner)
     : IOException($"The content directory refused a write: {inner.Message}", inner)
 {
     /// <summary>Runs a write to the content directory, wrapping its I/O failure.</summary>
-    public static void Wrap(Action write)
+    public static void Wrap(Action write) => Wrap(() =>
     {
-        try
-        {
-            write();
-        }
-        catch (Exception e) when (e is (IOException and not ContentStoreException) or UnauthorizedAccessException)
-        {
-            throw new ContentStoreException(e);
-        }
-    }
+        write();
+        return true;
+    });
 
     /// <inheritdoc cref="Wrap(Action)"/>
     public static T Wrap<T>(Func<T> write)

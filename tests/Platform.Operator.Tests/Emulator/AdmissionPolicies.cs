@@ -25,9 +25,38 @@ public sealed class AdmissionPolicies
 
     private sealed record Rule(string[] Groups, string[] Versions, string[] Operations, string[] Resources);
 
-    private sealed record Validation(string Expression, string? Message, string? MessageExpression, string Reason);
+    /// <summary>A CEL expression, compiled once when the policy is read: one that does not compile is refused then, as the API server refuses the policy.</summary>
+    private sealed record Expression(string Text, CelProgramDelegate Program)
+    {
+        public static Expression Compile(string text)
+        {
+            try
+            {
+                return new Expression(text, new CelEnvironment(null, null).Compile(text));
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException($"the CEL expression '{text}' does not compile: {e.Message}", e);
+            }
+        }
 
-    private sealed record Policy(string Name, string Binding, string? Namespace, bool FailClosed, Rule[] Rules, (string Name, string Expression)[] Conditions, Validation[] Validations);
+        /// <summary>Its value, or the error when it cannot be evaluated: any failure of the evaluator, as the API server's would be.</summary>
+        public (object? Value, string? Error) Evaluate(Dictionary<string, object?> variables)
+        {
+            try
+            {
+                return (Program(variables!), null);
+            }
+            catch (Exception e)
+            {
+                return (null, e.Message);
+            }
+        }
+    }
+
+    private sealed record Validation(Expression Expression, string? Message, Expression? MessageExpression, string Reason);
+
+    private sealed record Policy(string Name, string Binding, string? Namespace, bool FailClosed, Rule[] Rules, (string Name, Expression Expression)[] Conditions, Validation[] Validations);
 
     /// <summary>The request refused: its HTTP status, Kubernetes reason and message.</summary>
     public sealed record Refusal(int Code, string Reason, string Message);
@@ -82,29 +111,30 @@ public sealed class AdmissionPolicies
     {
         foreach (var (conditionName, expression) in policy.Conditions)
         {
-            var matches = Evaluate(expression, variables);
-            if (matches is false || (matches is not true && !policy.FailClosed))
+            var matches = Decide(expression, variables);
+            if (matches is false || (matches is string && !policy.FailClosed))
             {
                 return null;
             }
-            if (matches is not true)
+            if (matches is string error)
             {
-                return Deny(policy, resource, name, "Invalid", $"failed to evaluate matchCondition {conditionName}: {matches}");
+                return Deny(policy, resource, name, "Invalid", $"failed to evaluate matchCondition {conditionName}: {error}");
             }
         }
         foreach (var validation in policy.Validations)
         {
-            var outcome = Evaluate(validation.Expression, variables);
-            if (outcome is true || (outcome is not false && !policy.FailClosed))
+            var outcome = Decide(validation.Expression, variables);
+            if (outcome is true || (outcome is string && !policy.FailClosed))
             {
                 continue;
             }
-            if (outcome is not false)
+            if (outcome is string error)
             {
-                return Deny(policy, resource, name, "Invalid", $"expression '{validation.Expression}' resulted in error: {outcome}");
+                return Deny(policy, resource, name, "Invalid", $"expression '{validation.Expression.Text}' resulted in error: {error}");
             }
-            var message = validation.MessageExpression is { } messageExpression && Evaluate(messageExpression, variables) is string text ? text
-                : validation.Message ?? $"failed expression: {validation.Expression}";
+            // A messageExpression that fails or is not a string falls back to the message, as the API server does.
+            var message = validation.MessageExpression?.Evaluate(variables).Value as string
+                ?? validation.Message ?? $"failed expression: {validation.Expression.Text}";
             return Deny(policy, resource, name, validation.Reason, message);
         }
         return null;
@@ -125,23 +155,12 @@ public sealed class AdmissionPolicies
     private static bool Has(string[] values, string value) => values.Contains("*") || values.Contains(value);
 
     /// <summary>true or false, or the error (a message) when the expression cannot be evaluated to a bool.</summary>
-    private static object Evaluate(string expression, Dictionary<string, object?> variables)
+    private static object Decide(Expression expression, Dictionary<string, object?> variables) => expression.Evaluate(variables) switch
     {
-        try
-        {
-            return new CelEnvironment(null, null).Compile(expression)(variables!) switch
-            {
-                bool value => value,
-                string text => text,
-                var other => $"expected a bool or a string, got {other?.GetType().Name ?? "null"}",
-            };
-        }
-        catch (Exception e)
-        {
-            // Any failure of the evaluator is an evaluation error, as the API server's would be.
-            return e.Message;
-        }
-    }
+        (_, { } error) => error,
+        (bool value, _) => value,
+        (var other, _) => $"expected a bool, got {other?.GetType().Name ?? "null"}",
+    };
 
     private static Dictionary<string, object?> Variables(string operation, string group, string version, string resource, string @namespace,
         string? name, string user, JsonObject? subject, JsonObject? oldObject)
@@ -197,9 +216,10 @@ public sealed class AdmissionPolicies
             return new Rule(Strings(r["apiGroups"]), Strings(r["apiVersions"]), Strings(r["operations"]), Strings(r["resources"]));
         }).ToArray();
         var conditions = (spec["matchConditions"] as JsonArray ?? [])
-            .Select(c => (c!["name"]!.GetValue<string>(), c["expression"]!.GetValue<string>())).ToArray();
-        var validations = spec["validations"]!.AsArray().Select(v => new Validation(v!["expression"]!.GetValue<string>(),
-            v["message"]?.GetValue<string>(), v["messageExpression"]?.GetValue<string>(), v["reason"]?.GetValue<string>() ?? "Invalid")).ToArray();
+            .Select(c => (c!["name"]!.GetValue<string>(), Expression.Compile(c["expression"]!.GetValue<string>()))).ToArray();
+        var validations = spec["validations"]!.AsArray().Select(v => new Validation(Expression.Compile(v!["expression"]!.GetValue<string>()),
+            v["message"]?.GetValue<string>(), v["messageExpression"]?.GetValue<string>() is { } message ? Expression.Compile(message) : null,
+            v["reason"]?.GetValue<string>() ?? "Invalid")).ToArray();
         var failClosed = spec["failurePolicy"]?.GetValue<string>() != "Ignore";
         return new Policy(definition["metadata"]!["name"]!.GetValue<string>(), binding, @namespace, failClosed, rules, conditions, validations);
     }
