@@ -22,6 +22,14 @@ public sealed class AuthApiClient(HttpClient http)
     public Task<HttpResponseMessage> LoginAsync(string email, string password = GoodPassword) =>
         Http.PostAsJsonAsync("/api/auth/login", new { email, password });
 
+    /// <summary>A login as if from <paramref name="address"/>: the test client is on loopback, a proxy auth believes.</summary>
+    public async Task<HttpResponseMessage> LoginFromAsync(string address, string email, string password = GoodPassword)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login") { Content = JsonContent.Create(new { email, password }) };
+        request.Headers.Add("X-Forwarded-For", address);
+        return await Http.SendAsync(request);
+    }
+
     public Task<HttpResponseMessage> RefreshAsync(string refreshToken) =>
         Http.PostAsJsonAsync("/api/auth/refresh", new { refreshToken });
 

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Platform.Auth.Data;
+using Platform.Auth.Passwords;
 
 namespace Platform.Auth.Tests;
 
@@ -84,6 +85,107 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
             using var again = await api.LoginAsync(email);
             return again.StatusCode == HttpStatusCode.OK;
         }, TimeSpan.FromSeconds(10), "the one-second block to expire");
+    }
+
+    [Fact]
+    public async Task A_guesser_at_one_address_blocks_only_that_address_not_the_owner_elsewhere()
+    {
+        var (email, _) = await api.NewUserAsync();
+        for (var i = 0; i < 6; i++)
+        {
+            using var failed = await api.LoginFromAsync("203.0.113.7", email, "Wrong-password-1");
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+        }
+
+        using var guesser = await api.LoginFromAsync("203.0.113.7", email);
+        using var owner = await api.LoginFromAsync("198.51.100.20", email);
+
+        await AuthApiClient.ProblemAsync(guesser, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
+        Assert.Equal(HttpStatusCode.OK, owner.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_ipv6_client_is_throttled_by_its_slash_64()
+    {
+        var (email, _) = await api.NewUserAsync();
+        for (var i = 0; i < 6; i++)
+        {
+            using var failed = await api.LoginFromAsync($"2001:db8:1:2::{i + 1:x}", email, "Wrong-password-1");
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+        }
+
+        using var samePrefix = await api.LoginFromAsync("2001:db8:1:2:ffff::9", email);
+        using var otherPrefix = await api.LoginFromAsync("2001:db8:1:3::1", email);
+
+        await AuthApiClient.ProblemAsync(samePrefix, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
+        Assert.Equal(HttpStatusCode.OK, otherPrefix.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // each replica's memory keeps the same count
+    public async Task Concurrent_guesses_after_the_free_failures_get_one_password_check_not_one_each(bool redisDown)
+    {
+        var (email, _) = await api.NewUserAsync();
+        // At cost 10 every check takes tens of milliseconds, so the burst's requests all arrive while the first is
+        // still hashing (at the suite's cost 4 the first would end, and block the rest, before the others came in).
+        await using var slower = await AuthHost.StartAsync(fixture.Tier, "auth_login", host.KeysDirectory, new Dictionary<string, string?>
+        {
+            ["Passwords:BcryptCost"] = "10",
+            ["Passwords:MaxQueuedHashes"] = "100",
+        });
+        var slowerApi = new AuthApiClient(slower.CreateRealClient());
+        await slowerApi.LoginOkAsync(email); // rehashes the password at cost 10
+        if (redisDown)
+        {
+            await fixture.Tier.DownAsync(Platform.Testing.DataTier.Redis);
+        }
+        HttpResponseMessage[] burst;
+        long before;
+        try
+        {
+            for (var i = 0; i < LoginThrottle.FreeFailures; i++)
+            {
+                using var failed = await slowerApi.LoginFromAsync("203.0.113.30", email, "Wrong-password-1");
+                Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+            }
+            before = await HashCountAsync(slowerApi);
+
+            burst = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => slowerApi.LoginFromAsync("203.0.113.30", email, "Wrong-password-1")));
+        }
+        finally
+        {
+            if (redisDown)
+            {
+                await fixture.Tier.UpAsync(Platform.Testing.DataTier.Redis);
+            }
+        }
+
+        Assert.Equal(1, await HashCountAsync(slowerApi) - before);
+        Assert.Single(burst, r => r.StatusCode == HttpStatusCode.Unauthorized);
+        foreach (var refused in burst.Where(r => r.StatusCode != HttpStatusCode.Unauthorized))
+        {
+            await AuthApiClient.ProblemAsync(refused, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
+            Assert.NotNull(refused.Headers.RetryAfter);
+        }
+    }
+
+    [Fact]
+    public async Task Guesses_spread_over_many_addresses_close_the_account_until_its_window_ends()
+    {
+        var (email, _) = await api.NewUserAsync();
+        for (var i = 0; i < LoginThrottle.AccountFailures; i++)
+        {
+            // Four each: no single address reaches its own block, only the account's count does.
+            using var failed = await api.LoginFromAsync($"198.18.{i / 4}.{i % 4 + 1}", email, "Wrong-password-1");
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+        }
+
+        using var owner = await api.LoginFromAsync("192.0.2.55", email);
+
+        await AuthApiClient.ProblemAsync(owner, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
+        Assert.True(owner.Headers.RetryAfter?.Delta is { } wait && wait > LoginThrottle.Window - TimeSpan.FromMinutes(1) && wait <= LoginThrottle.Window,
+            $"Retry-After {owner.Headers.RetryAfter} should be the rest of the account's window");
     }
 
     [Fact]
@@ -194,9 +296,9 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         }
     }
 
-    private async Task<long> HashCountAsync()
+    private async Task<long> HashCountAsync(AuthApiClient? of = null)
     {
-        var metrics = await api.Http.GetStringAsync("/metrics");
+        var metrics = await (of ?? api).Http.GetStringAsync("/metrics");
         var line = metrics.Split('\n').Single(l => l.StartsWith("auth_password_hash_duration_seconds_count", StringComparison.Ordinal));
         return long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -1,78 +1,115 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Caching.Memory;
 using Platform.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Auth.Passwords;
 
 /// <summary>
-/// Per-account brute-force protection: the first <see cref="FreeFailures"/> failures in a window cost nothing,
-/// each further one blocks the account's logins for twice as long as the last (1 s, 2 s, 4 s … at most 15 min).
-/// Every block expires by itself, so nobody can lock another user out for good. State lives in Redis so all
-/// auth replicas share it; while Redis is down each replica keeps it in memory instead.
+/// Brute-force protection for password checks, in two scopes.
+/// <list type="bullet">
+/// <item>Per account and client address (an IPv6 client by its /64): the first <see cref="FreeFailures"/> failures cost
+/// nothing, each further one blocks that address's attempts on the account for twice as long as the last (1 s, 2 s, 4 s
+/// … at most 15 min), for as long as failures keep coming within <see cref="Window"/> of each other. Someone guessing
+/// from their own address therefore locks out only that address, never the owner elsewhere.</item>
+/// <item>Per account: at most <see cref="AccountFailures"/> failures from all addresses together in a fixed window that
+/// starts at the first, then the account refuses checks until the window ends. This caps a guesser spread over many
+/// addresses; holding an account shut this way takes that many guesses every window, not one.</item>
+/// </list>
+/// An attempt is reserved before its password is checked and counted when the check ends, in one atomic step each, so
+/// a burst of concurrent attempts gets no more checks than one at a time would: once an address has failed, it may have
+/// only as many checks in flight as it has free failures left (at least one). State lives in Redis so all auth replicas
+/// share it; while Redis is down each replica keeps it in memory instead.
 /// </summary>
 public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider clock, ILogger<LoginThrottle> logger) : IDisposable
 {
     public const int FreeFailures = 5;
+    public const int AccountFailures = 100;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan MaxBlock = TimeSpan.FromMinutes(15);
 
-    private const string RecordFailureScript = """
-        local failures = redis.call('INCR', KEYS[1])
-        redis.call('PEXPIRE', KEYS[1], ARGV[1])
-        local free = tonumber(ARGV[2])
-        if failures > free then
-          local block = math.min(1000 * 2 ^ (failures - free - 1), tonumber(ARGV[3]))
-          redis.call('SET', KEYS[2], '1', 'PX', block)
-          return block
+    /// <summary>How long a reservation counts if its replica dies before ending it; far above any check's duration.</summary>
+    public static readonly TimeSpan InFlightLease = TimeSpan.FromSeconds(30);
+
+    /// <summary>What an attempt refused only because another one is in flight is told to wait.</summary>
+    public static readonly TimeSpan InFlightRetry = TimeSpan.FromSeconds(1);
+
+    // KEYS: address failures, address blocked, address in flight, account failures, account in flight.
+    private const string BeginScript = """
+        local blocked = redis.call('PTTL', KEYS[2])
+        if blocked > 0 then return blocked end
+        local free, accountLimit, retry = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+        local accountFailures = tonumber(redis.call('GET', KEYS[4]) or '0')
+        if accountFailures >= accountLimit then
+          local window = redis.call('PTTL', KEYS[4])
+          if window > 0 then return window end
+          return retry
+        end
+        if accountFailures + tonumber(redis.call('GET', KEYS[5]) or '0') >= accountLimit then return retry end
+        local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if failures > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= math.max(1, free - failures) then return retry end
+        redis.call('INCR', KEYS[3])
+        redis.call('PEXPIRE', KEYS[3], ARGV[3])
+        redis.call('INCR', KEYS[5])
+        redis.call('PEXPIRE', KEYS[5], ARGV[3])
+        return 0
+        """;
+
+    // ARGV[1]: 'failed', 'succeeded' or 'unchecked'; ARGV[5]: '1' when Begin reserved in Redis.
+    private const string EndScript = """
+        if ARGV[5] == '1' then
+          for _, key in ipairs({KEYS[3], KEYS[5]}) do
+            if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+          end
+        end
+        if ARGV[1] == 'failed' then
+          local failures = redis.call('INCR', KEYS[1])
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          local free = tonumber(ARGV[3])
+          if failures > free then
+            redis.call('SET', KEYS[2], '1', 'PX', math.min(1000 * 2 ^ (failures - free - 1), tonumber(ARGV[4])))
+          end
+          if redis.call('INCR', KEYS[4]) == 1 or redis.call('PTTL', KEYS[4]) < 0 then
+            redis.call('PEXPIRE', KEYS[4], ARGV[2])
+          end
+        elseif ARGV[1] == 'succeeded' then
+          redis.call('DEL', KEYS[1], KEYS[2])
         end
         return 0
         """;
 
-    private readonly MemoryCache fallback = new(new MemoryCacheOptions { SizeLimit = 100_000 });
-    private readonly Lock fallbackGate = new();
+    private readonly LoginThrottleMemory memory = new(clock);
 
-    /// <summary>How long logins to this account are still blocked; zero when they are not.</summary>
-    public async Task<TimeSpan> BlockedForAsync(string emailNormalized)
+    /// <summary>
+    /// Reserves a password check of <paramref name="emailNormalized"/> from <paramref name="client"/>; the caller
+    /// checks only if the attempt is allowed, and ends it with its outcome (disposing it unended releases it uncounted).
+    /// </summary>
+    public async Task<LoginAttempt> BeginAsync(string emailNormalized, IPAddress? client)
     {
-        var (failures, blocked) = Keys(emailNormalized);
+        var keys = ThrottleKeys.Of(emailNormalized, client);
         try
         {
-            var remaining = await redis.Database.KeyTimeToLiveAsync(blocked);
-            return remaining is { } ttl && ttl > TimeSpan.Zero ? ttl : TimeSpan.Zero;
+            var wait = (long)await redis.Database.ScriptEvaluateAsync(BeginScript, keys.All,
+                [FreeFailures, AccountFailures, (long)InFlightLease.TotalMilliseconds, (long)InFlightRetry.TotalMilliseconds]);
+            return new LoginAttempt(this, keys, TimeSpan.FromMilliseconds(wait), reservedIn: ReservedIn.Redis);
         }
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogRedisDown(logger, e);
-            return fallback.TryGetValue(failures.ToString(), out MemoryState? state) && state!.BlockedUntil > clock.GetUtcNow()
-                ? state.BlockedUntil - clock.GetUtcNow()
-                : TimeSpan.Zero;
+            return new LoginAttempt(this, keys, memory.Begin(keys), reservedIn: ReservedIn.Memory);
         }
     }
 
-    public async Task RecordFailureAsync(string emailNormalized)
+    /// <summary>After a password reset: the account's own count starts again, and so does the resetting address's.</summary>
+    public async Task ClearAsync(string emailNormalized, IPAddress? client)
     {
-        var (failures, blocked) = Keys(emailNormalized);
+        var keys = ThrottleKeys.Of(emailNormalized, client);
+        memory.Clear(keys);
         try
         {
-            await redis.Database.ScriptEvaluateAsync(RecordFailureScript, [failures, blocked],
-                [(long)Window.TotalMilliseconds, FreeFailures, (long)MaxBlock.TotalMilliseconds]);
-        }
-        catch (Exception e) when (RedisConnection.IsOutage(e))
-        {
-            LogRedisDown(logger, e);
-            RecordFailureInMemory(failures.ToString());
-        }
-    }
-
-    public async Task ResetAsync(string emailNormalized)
-    {
-        var (failures, blocked) = Keys(emailNormalized);
-        fallback.Remove(failures.ToString());
-        try
-        {
-            await redis.Database.KeyDeleteAsync([failures, blocked]);
+            await redis.Database.KeyDeleteAsync([keys.AddressFailures, keys.AddressBlocked, keys.AccountFailures]);
         }
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
@@ -80,45 +117,130 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
         }
     }
 
-    public void Dispose() => fallback.Dispose();
+    public void Dispose() => memory.Dispose();
 
-    private void RecordFailureInMemory(string key)
+    internal async Task EndAsync(ThrottleKeys keys, ReservedIn reservedIn, LoginOutcome outcome)
     {
-        lock (fallbackGate)
+        if (reservedIn == ReservedIn.Memory)
         {
-            RecordFailureInMemoryUnderLock(key);
+            memory.End(keys, outcome, reserved: true);
+            return;
+        }
+        try
+        {
+            await redis.Database.ScriptEvaluateAsync(EndScript, keys.All,
+                [Name(outcome), (long)Window.TotalMilliseconds, FreeFailures, (long)MaxBlock.TotalMilliseconds, reservedIn == ReservedIn.Redis ? "1" : "0"]);
+        }
+        catch (Exception e) when (RedisConnection.IsOutage(e))
+        {
+            // Reserved in Redis, which went away meanwhile: the reservation expires there by itself, the failure counts here.
+            LogRedisDown(logger, e);
+            memory.End(keys, outcome, reserved: false);
         }
     }
 
-    private void RecordFailureInMemoryUnderLock(string key)
+    private static string Name(LoginOutcome outcome) => outcome switch
     {
-        var now = clock.GetUtcNow();
-        var state = fallback.TryGetValue(key, out MemoryState? existing) && existing!.WindowEnds > now ? existing : new MemoryState { WindowEnds = now + Window };
-        state.Failures++;
-        if (state.Failures > FreeFailures)
-        {
-            var block = TimeSpan.FromMilliseconds(Math.Min(1000 * Math.Pow(2, state.Failures - FreeFailures - 1), MaxBlock.TotalMilliseconds));
-            state.BlockedUntil = now + block;
-        }
-        fallback.Set(key, state, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = state.WindowEnds > state.BlockedUntil ? state.WindowEnds : state.BlockedUntil });
-    }
-
-    /// <summary>Keys carry a hash of the address, not the address: no personal data in Redis key names.</summary>
-    private static (RedisKey Failures, RedisKey Blocked) Keys(string emailNormalized)
-    {
-        var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(emailNormalized)), 0, 16);
-        return ("login:failures:" + id, "login:blocked:" + id);
-    }
-
-    private sealed class MemoryState
-    {
-        public int Failures { get; set; }
-
-        public DateTimeOffset WindowEnds { get; set; }
-
-        public DateTimeOffset BlockedUntil { get; set; }
-    }
+        LoginOutcome.Failed => "failed",
+        LoginOutcome.Succeeded => "succeeded",
+        _ => "unchecked",
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable for login throttling; using this replica's memory")]
     private static partial void LogRedisDown(ILogger logger, Exception exception);
+}
+
+public enum LoginOutcome
+{
+    /// <summary>The password was wrong, or the account unknown.</summary>
+    Failed,
+
+    /// <summary>The password was right: the address's failures are forgiven.</summary>
+    Succeeded,
+
+    /// <summary>No answer about the password was given (overloaded, cancelled, failed): nothing counts.</summary>
+    Unchecked,
+}
+
+internal enum ReservedIn
+{
+    Redis,
+    Memory,
+}
+
+/// <summary>One reserved password check. Disposing it without an outcome releases it as unchecked.</summary>
+public sealed class LoginAttempt : IAsyncDisposable
+{
+    private readonly LoginThrottle throttle;
+    private readonly ThrottleKeys keys;
+    private readonly ReservedIn reservedIn;
+    private bool ended;
+
+    internal LoginAttempt(LoginThrottle throttle, ThrottleKeys keys, TimeSpan retryAfter, ReservedIn reservedIn)
+    {
+        this.throttle = throttle;
+        this.keys = keys;
+        this.reservedIn = reservedIn;
+        RetryAfter = retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.Zero;
+        ended = !Allowed; // a refused attempt reserved nothing
+    }
+
+    /// <summary>How long until this client may try this account again; zero when this attempt may check.</summary>
+    public TimeSpan RetryAfter { get; }
+
+    public bool Allowed => RetryAfter == TimeSpan.Zero;
+
+    public Task FailedAsync() => EndAsync(LoginOutcome.Failed);
+
+    public Task SucceededAsync() => EndAsync(LoginOutcome.Succeeded);
+
+    public async ValueTask DisposeAsync() => await EndAsync(LoginOutcome.Unchecked);
+
+    private Task EndAsync(LoginOutcome outcome)
+    {
+        if (ended)
+        {
+            return Task.CompletedTask;
+        }
+        ended = true;
+        return throttle.EndAsync(keys, reservedIn, outcome);
+    }
+}
+
+/// <summary>
+/// Redis keys of one account and client address. Names carry hashes, not the address or the e-mail (no personal data
+/// in key names), and one hash tag, so a script's keys share a slot on a Redis Cluster too.
+/// </summary>
+internal sealed record ThrottleKeys(RedisKey AddressFailures, RedisKey AddressBlocked, RedisKey AddressInFlight, RedisKey AccountFailures, RedisKey AccountInFlight)
+{
+    public RedisKey[] All => [AddressFailures, AddressBlocked, AddressInFlight, AccountFailures, AccountInFlight];
+
+    public static ThrottleKeys Of(string emailNormalized, IPAddress? client)
+    {
+        var account = Hash(emailNormalized);
+        var address = Hash(emailNormalized + "\n" + AddressScope(client));
+        var prefix = "login:{" + account + "}:";
+        return new ThrottleKeys(prefix + "failures:" + address, prefix + "blocked:" + address, prefix + "inflight:" + address,
+            prefix + "failures", prefix + "inflight");
+    }
+
+    /// <summary>An IPv4 client by its address; an IPv6 client by its /64, which one subscriber usually holds whole.</summary>
+    public static string AddressScope(IPAddress? client)
+    {
+        if (client is null)
+        {
+            return "unknown";
+        }
+        if (client.IsIPv4MappedToIPv6)
+        {
+            client = client.MapToIPv4();
+        }
+        if (client.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return client.ToString();
+        }
+        return Convert.ToHexStringLower(client.GetAddressBytes(), 0, 8) + "/64";
+    }
+
+    private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)), 0, 16);
 }

@@ -56,22 +56,22 @@ public static class PasswordChangeApi
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
         }
-        var blocked = await throttle.BlockedForAsync(user.EmailNormalized);
-        if (blocked > TimeSpan.Zero)
+        await using var attempt = await throttle.BeginAsync(user.EmailNormalized, SessionsApi.ClientAddress(http));
+        if (!attempt.Allowed)
         {
-            return AuthProblems.Throttled(http, blocked, AuthProblems.LoginThrottled, "Too many wrong passwords for this account; try again later.");
+            return AuthProblems.Throttled(http, attempt.RetryAfter, AuthProblems.LoginThrottled, "Too many wrong passwords for this account; try again later.");
         }
         var check = await hasher.VerifyAsync(request.CurrentPassword!, user.PasswordHash, cancellationToken);
         if (check == PasswordCheck.Invalid)
         {
-            await throttle.RecordFailureAsync(user.EmailNormalized);
+            await attempt.FailedAsync();
             return AuthProblems.WrongPassword();
         }
         if (check is null || await hasher.HashAsync(request.NewPassword!, cancellationToken) is not { } hash)
         {
             return AuthProblems.Throttled(http, TimeSpan.FromSeconds(1), AuthProblems.Overloaded, "Too many password changes at once; try again in a moment.");
         }
-        await throttle.ResetAsync(user.EmailNormalized);
+        await attempt.SucceededAsync();
         var current = principal.SessionId();
         var checkedHash = user.PasswordHash;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);

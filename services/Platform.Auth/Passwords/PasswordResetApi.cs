@@ -129,7 +129,7 @@ public static class PasswordResetApi
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await revocations.PublishAsync(ended, cancellationToken);
-        await throttle.ResetAsync(user.EmailNormalized);
+        await throttle.ClearAsync(user.EmailNormalized, SessionsApi.ClientAddress(http));
         return TypedResults.NoContent();
     }
 }

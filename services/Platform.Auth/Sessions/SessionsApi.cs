@@ -79,11 +79,12 @@ public static class SessionsApi
             return AuthProblems.Validation(new Dictionary<string, string[]> { ["credentials"] = ["An e-mail address and a password (at most 128 characters) are required."] });
         }
         var email = CredentialRules.Normalize(request.Email);
-        var blocked = await throttle.BlockedForAsync(email);
-        if (blocked > TimeSpan.Zero)
+        var client = ClientAddress(http);
+        await using var attempt = await throttle.BeginAsync(email, client);
+        if (!attempt.Allowed)
         {
             metrics.Login("throttled");
-            return AuthProblems.Throttled(http, blocked, AuthProblems.LoginThrottled, "Too many failed logins for this account; try again later.");
+            return AuthProblems.Throttled(http, attempt.RetryAfter, AuthProblems.LoginThrottled, "Too many failed logins for this account; try again later.");
         }
         // No account's address has a control character (registration refuses them), and PostgreSQL's text cannot
         // even be compared with U+0000: such an address is unknown without asking, and still costs the hash below.
@@ -96,11 +97,11 @@ public static class SessionsApi
         }
         if (check == PasswordCheck.Invalid || user is null)
         {
-            await throttle.RecordFailureAsync(email);
+            await attempt.FailedAsync();
             metrics.Login("failure");
             return AuthProblems.InvalidLogin();
         }
-        await throttle.ResetAsync(email);
+        await attempt.SucceededAsync();
         if (user.DisabledAt is not null)
         {
             metrics.Login("disabled");
@@ -116,7 +117,7 @@ public static class SessionsApi
             return AuthProblems.NoSigningKey();
         }
         var checkedHash = user.PasswordHash;
-        if (await sessions.StartAsync(user, checkedHash, ClientAddress(http), DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent), cancellationToken)
+        if (await sessions.StartAsync(user, checkedHash, client, DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent), cancellationToken)
             is not { } started)
         {
             // The password was reset or changed, or the account disabled or deleted, while this login checked the old
