@@ -82,7 +82,7 @@ public static class AuthServiceExtensions
     /// <summary>
     /// Sessions record the client's address, which behind the gateway and the ingress is in <c>X-Forwarded-For</c>.
     /// Only proxies in <c>ForwardedHeaders:TrustedNetworks</c> (CIDR, e.g. the pod network) and loopback are believed;
-    /// the address is the nearest one in the chain that no trusted proxy vouches for.
+    /// the gateway sets the header to the one address it resolved, so only that one entry is read.
     /// </summary>
     private static void AddClientAddresses(this WebApplicationBuilder builder)
     {
@@ -90,7 +90,7 @@ public static class AuthServiceExtensions
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
             options.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
-            options.ForwardLimit = null;
+            options.ForwardLimit = 1;
             foreach (var network in trusted)
             {
                 options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));

@@ -73,6 +73,21 @@ public sealed class EdgeTests(GatewayPlatform platform) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_the_entries_the_proxies_in_front_added_are_believed_even_from_trusted_networks()
+    {
+        // A NAT-ing load balancer's address is private, so the private ranges trusted for the ingress cover it too.
+        var trustingPrivate = new Dictionary<string, string?> { ["Edge:TrustedProxies:0"] = "127.0.0.1/32", ["Edge:TrustedProxies:1"] = "10.0.0.0/8" };
+        await using var oneHop = EchoGateway(trustingPrivate);
+        await using var twoHops = EchoGateway(new(trustingPrivate) { ["Edge:ProxyHops"] = "2" });
+
+        var behindOne = await EchoThroughAsync(oneHop, "198.51.100.7, 10.1.2.3");
+        var behindTwo = await EchoThroughAsync(twoHops, "198.51.100.7, 10.1.2.3");
+
+        Assert.Equal("10.1.2.3", behindOne["X-Forwarded-For"]); // what the ingress saw, not what the client claimed
+        Assert.Equal("198.51.100.7", behindTwo["X-Forwarded-For"]);
+    }
+
+    [Fact]
     public async Task An_exempt_peer_passes_unlimited_only_on_routes_that_allow_exemption()
     {
         await using var gateway = EchoGateway(new()

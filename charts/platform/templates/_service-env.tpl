@@ -108,6 +108,8 @@ variables for `make run`). Call with (dict "root" $ "component" "auth").
 - name: Edge__TrustedProxies__{{ $i }}
   value: {{ $network | quote }}
 {{- end }}
+- name: Edge__ProxyHops
+  value: {{ $root.Values.edge.proxyHops | default 1 | quote }}
 {{- range $i, $origin := $root.Values.edge.corsOrigins }}
 - name: Edge__CorsOrigins__{{ $i }}
   value: {{ $origin | quote }}

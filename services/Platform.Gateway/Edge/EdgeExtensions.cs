@@ -19,7 +19,7 @@ public static class EdgeExtensions
             {
                 options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
             }
-            options.ForwardLimit = null;
+            options.ForwardLimit = edge.ProxyHops;
         });
         builder.Services.AddCors(options => options.AddDefaultPolicy(policy => policy
             .WithOrigins([.. edge.CorsOrigins])

@@ -11,6 +11,15 @@ public sealed class EdgeOptions
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>
+    /// How many proxies in front of the gateway each add an entry to X-Forwarded-For: the ingress controller, 1; a
+    /// load balancer or CDN that adds one in front of it, one more each. The gateway believes that many entries from the
+    /// right and no more, even where an entry lies in <see cref="TrustedProxies"/> (a NAT-ing load balancer's address
+    /// does): the entries further left are whatever the client sent.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 10)]
+    public int ProxyHops { get; set; } = 1;
+
     /// <summary>Origins (scheme://host[:port]) whose browser scripts may call the API. Empty: no cross-origin access.</summary>
     public List<string> CorsOrigins { get; set; } = [];
 
