@@ -134,4 +134,8 @@ public sealed class AccountOptions
 
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan MailQuotaWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How recent the login that started a session must be for it to delete an account (the caller's own, or a user's as admin).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan ReauthenticationWindow { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -20,6 +20,7 @@ public static class AuthProblems
     public const string EmailNotVerifiedType = ProblemTypes.BaseUri + "email-not-verified";
     public const string EmailAlreadyVerifiedType = ProblemTypes.BaseUri + "email-already-verified";
     public const string MailThrottledType = ProblemTypes.BaseUri + "mail-throttled";
+    public const string ReauthenticationRequiredType = ProblemTypes.BaseUri + "reauthentication-required";
 
     public static IResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request is not valid.", type: ProblemTypes.Validation);
@@ -47,6 +48,19 @@ public static class AuthProblems
     public static IResult AccountDisabled() =>
         TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, type: AccountDisabledType,
             title: "The account is disabled.", detail: "An administrator disabled it; contact them.");
+
+    /// <summary>
+    /// RFC 9470's step-up challenge: 401 with <c>error="insufficient_user_authentication"</c> and <c>max_age</c>, which a
+    /// client tells from an expired token's 401 (refreshing does not help; logging in again does).
+    /// </summary>
+    public static IResult ReauthenticationRequired(HttpContext http, TimeSpan window)
+    {
+        var seconds = (int)window.TotalSeconds;
+        http.Response.Headers.WWWAuthenticate = $"Bearer error=\"insufficient_user_authentication\", error_description=\"A more recent login is required\", max_age={seconds}";
+        return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, type: ReauthenticationRequiredType,
+            title: "A more recent login is required.",
+            detail: $"This needs a session started by a login within the last {window.TotalMinutes:0.#} minutes; log in again and retry.");
+    }
 
     /// <summary>403, not 401: the caller's token is fine, and a client must not take this for "log in again".</summary>
     public static IResult WrongPassword() =>

@@ -38,8 +38,9 @@ public static class AccountsApi
             .Produces<UserView>()
             .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound);
         auth.MapDelete("/account", DeleteAsync).RequireAuthorization().WithName("DeleteAccount").WithSummary("Delete the caller's account")
-            .WithDescription("Ends every session; the other services purge the user's tasks and files.")
+            .WithDescription("Ends every session; the other services purge the user's tasks and files. Needs a session started by a login within the last 10 minutes (`Accounts:ReauthenticationWindow`): otherwise 401 `reauthentication-required` with RFC 9470's `WWW-Authenticate: Bearer error=\"insufficient_user_authentication\", max_age=…`; log in again and retry.")
             .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblems(StatusCodes.Status401Unauthorized, "The session's login is not recent enough.", AuthProblems.ReauthenticationRequiredType)
             .ProducesProblems(StatusCodes.Status404NotFound, "The account no longer exists.", ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status409Conflict, "The caller is the last active admin.", AuthProblems.LastAdminType);
         return auth;
@@ -91,8 +92,13 @@ public static class AccountsApi
     /// Deletes the account and, in the same transaction, the <c>user.deleted</c> event that tells the other services
     /// to purge the user's data; then ends all its sessions everywhere. The last active admin cannot leave (409).
     /// </summary>
-    private static async Task<IResult> DeleteAsync(ClaimsPrincipal principal, AuthDbContext db, SessionManager sessions, RevocationPropagator revocations, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(ClaimsPrincipal principal, HttpContext http, AuthDbContext db, SessionManager sessions, RevocationPropagator revocations,
+        IOptions<AccountOptions> accounts, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (await RecentLogin.RequireAsync(principal, http, db, accounts.Value.ReauthenticationWindow, clock, cancellationToken) is { } stale)
+        {
+            return stale;
+        }
         var userId = principal.UserId();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await LastAdminGuard.SerializeAdminChangesAsync(db, cancellationToken);

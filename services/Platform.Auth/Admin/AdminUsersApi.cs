@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Platform.Api.OpenApi;
 using Platform.Api.Paging;
 using Platform.Auth.Accounts;
@@ -48,8 +49,9 @@ public static class AdminUsersApi
             .ProducesProblems(StatusCodes.Status404NotFound, "No such user.", ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status409Conflict, "Removing admin would leave no active admin.", AuthProblems.LastAdminType);
         admin.MapDelete("/users/{id:guid}", DeleteAsync).WithName("AdminDeleteUser").WithSummary("Delete a user")
-            .WithDescription("As the user's own deletion: every session ends and the other services purge the user's tasks and files (user.deleted).")
+            .WithDescription("As the user's own deletion: every session ends and the other services purge the user's tasks and files (user.deleted). Needs the admin's session to be started by a login within the last 10 minutes, as the own deletion does.")
             .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblems(StatusCodes.Status401Unauthorized, "The admin's login is not recent enough.", AuthProblems.ReauthenticationRequiredType)
             .ProducesProblems(StatusCodes.Status404NotFound, "No such user.", ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status409Conflict, "The user is the last active admin.", AuthProblems.LastAdminType);
         return admin;
@@ -171,9 +173,9 @@ public static class AdminUsersApi
         }, cancellationToken);
     }
 
-    private static Task<IResult> DeleteAsync(Guid id, HttpContext http, AuthDbContext db, SessionManager sessions, RevocationPropagator revocations,
-        CancellationToken cancellationToken) =>
-        ChangeAsync(id, db, revocations, async user =>
+    private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, AuthDbContext db, SessionManager sessions, RevocationPropagator revocations,
+        IOptions<AccountOptions> accounts, TimeProvider clock, CancellationToken cancellationToken) =>
+        await RecentLogin.RequireAsync(http.User, http, db, accounts.Value.ReauthenticationWindow, clock, cancellationToken) ?? await ChangeAsync(id, db, revocations, async user =>
         {
             if (await LastAdminGuard.IsLastActiveAdminAsync(db, user.Id, cancellationToken))
             {
