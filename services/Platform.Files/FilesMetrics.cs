@@ -9,6 +9,7 @@ public sealed class FilesMetrics
 
     private readonly Counter<long> uploadedBytes;
     private readonly Counter<long> downloadedBytes;
+    private readonly Counter<long> downloadsRefused;
     private readonly Counter<long> uploads;
     private readonly Histogram<double> uploadDuration;
     private readonly Counter<long> contentRemovals;
@@ -19,6 +20,8 @@ public sealed class FilesMetrics
         var meter = meters.Create(MeterName);
         uploadedBytes = meter.CreateCounter<long>("files.uploaded_bytes", "By", "Bytes of files stored by completed uploads.");
         downloadedBytes = meter.CreateCounter<long>("files.downloaded_bytes", "By", "Bytes of file content sent to clients.");
+        downloadsRefused = meter.CreateCounter<long>("files.downloads_refused", "{download}",
+            "Downloads answered 503 because every download slot of the pod (Files:MaxConcurrentDownloads) stayed taken for Files:MaxDownloadWaitSeconds.");
         uploads = meter.CreateCounter<long>("files.uploads", "{upload}", "Uploads by result: stored, too_large, quota_exceeded, owner_deleted, busy, user_limit, invalid (also a body the server could not read: too slow, malformed), abandoned (the client went away midway), failed (an error of the service's own).");
         uploadDuration = meter.CreateHistogram("files.upload.duration", "s", "Time from the start of an upload to its answer, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
@@ -40,6 +43,8 @@ public sealed class FilesMetrics
     }
 
     public void Downloaded(int bytes) => downloadedBytes.Add(bytes);
+
+    public void DownloadRefused() => downloadsRefused.Add(1);
 
     /// <summary>
     /// The removal pass's series, at zero, when a pod with a content directory starts: a counter whose series appears

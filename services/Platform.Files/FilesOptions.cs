@@ -37,6 +37,19 @@ public sealed class FilesOptions
     public int MaxUploadWaitSeconds { get; set; } = 10;
 
     /// <summary>
+    /// Downloads this instance sends at once. A download holds no connection while its client receives, but while a
+    /// segment is sent it holds that segment's buffer (up to 512 KiB from PostgreSQL), the file result's 64 KiB copy
+    /// buffer and Kestrel's response buffer: about 640 KiB, so the default of 64 bounds them near 40 MiB of the pod's
+    /// memory. Without a bound, clients that stop reading mid-file could take all of it.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentDownloads { get; set; } = 64;
+
+    /// <summary>How long a download past that bound waits for a slot before it is answered 503 with Retry-After.</summary>
+    [Range(0, 3600)]
+    public int MaxDownloadWaitSeconds { get; set; } = 10;
+
+    /// <summary>
     /// Where new uploads' bytes go. Empty (the default): into PostgreSQL, replicated and backed up with the rest. An
     /// absolute path: one file per upload under it, on a volume every files pod mounts (ReadWriteMany). PostgreSQL then
     /// holds metadata only, and an upload costs a fraction of the CPU (docs/architecture.md §9.4). Files already

@@ -34,6 +34,14 @@ public static class FilesProblems
             title: "Too many uploads at once; send the file again in a moment.");
     }
 
+    /// <summary>Every download slot stayed taken (Storage.DownloadSlots); the client may ask again after Retry-After.</summary>
+    public static ProblemHttpResult DownloadsBusy(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: ProblemTypes.Overloaded,
+            title: "Too many downloads at once; ask for the file again in a moment.");
+    }
+
     /// <summary>The user's own uploads hold their share of the slots (Storage.UploadSlots); this one may follow when one of them ends.</summary>
     public static ProblemHttpResult TooManyUploads(HttpContext http, int limit)
     {

@@ -22,6 +22,7 @@ public static class FilesServiceExtensions
         builder.Services.AddSingleton<FileDataSources>();
         builder.Services.AddSingleton<FileCatalog>();
         builder.Services.AddSingleton<UploadSlots>();
+        builder.Services.AddSingleton<DownloadSlots>();
         builder.Services.AddSingleton<FileUploader>();
         builder.Services.AddSingleton<FileContent>();
         if (builder.Configuration.GetSection(FilesOptions.Section)[nameof(FilesOptions.ContentDirectory)] is { Length: > 0 } contentDirectory)

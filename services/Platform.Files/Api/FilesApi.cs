@@ -36,7 +36,9 @@ public static class FilesApi
             .WithResponseHeader(StatusCodes.Status304NotModified, "ETag", EtagDescription)
             .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status416RangeNotSatisfiable, "The range starts past the end of the file.", ProblemTypes.RangeNotSatisfiable)
-            .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size");
+            .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size")
+            .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be asked for again.")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already sends as many downloads as it may at once.", ProblemTypes.Overloaded);
         files.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteFile").WithSummary("Delete a file")
             .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
         return files;
@@ -83,9 +85,11 @@ public static class FilesApi
     /// ASP.NET Core's file result does the HTTP semantics over the seekable chunk stream: ETag and If-None-Match
     /// (304), If-Range, a single byte range (206, or 416 with <c>Content-Range: bytes */size</c>, also for any range of an
     /// empty file; several ranges, or a malformed one, get the whole file, 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>.
+    /// Its body is sent holding a download slot (<see cref="DownloadResult"/>).
     /// </summary>
-    private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ContentAsync(
-        Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileContent contents, CancellationToken cancellationToken)
+    private static async Task<Results<DownloadResult, ProblemHttpResult>> ContentAsync(
+        Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileContent contents, DownloadSlots slots, FilesMetrics metrics,
+        CancellationToken cancellationToken)
     {
         var owner = principal.UserId();
         if (await catalog.FindAsync(owner, id, cancellationToken) is not { } file)
@@ -99,8 +103,8 @@ public static class FilesApi
             http.Response.Headers.ContentRange = $"bytes */{file.Size}";
             return FilesProblems.RangeNotSatisfiable(file.Size);
         }
-        return TypedResults.File(contents.Open(file), file.ContentType, file.Name,
-            lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true);
+        return new DownloadResult(TypedResults.File(slots.Hold(contents.Open(file)), file.ContentType, file.Name,
+            lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true), metrics);
     }
 
     /// <summary>

@@ -1,0 +1,119 @@
+using System.Net;
+using Platform.Testing;
+
+namespace Platform.Files.Tests;
+
+/// <summary>
+/// A download holds a segment's buffer while its client receives it, and no connection, so nothing but its slot bounds
+/// how many a pod sends at once. Here one download may be sent at a time and none waits: a client that stops reading
+/// holds the only slot.
+/// </summary>
+[Collection(FilesTierCollection.Name)]
+public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetime
+{
+    private const int LargeSize = 24 * 1024 * 1024;
+    private FilesPlatform platform = null!;
+    private FilesClient user = null!;
+    private UploadedFile large = null!;
+    private UploadedFile small = null!;
+
+    public async Task InitializeAsync()
+    {
+        platform = await FilesPlatform.StartAsync(fixture.Tier, "files_download_slots", new Dictionary<string, string?>
+        {
+            ["Files:MaxConcurrentDownloads"] = "1",
+            ["Files:MaxDownloadWaitSeconds"] = "0",
+        });
+        user = await platform.NewUserAsync();
+        large = await user.UploadOkAsync(GeneratedContentStream.Bytes(LargeSize, seed: 7), "large.bin", "application/octet-stream");
+        small = await user.UploadOkAsync("small"u8.ToArray(), "small.txt");
+    }
+
+    public async Task DisposeAsync()
+    {
+        user.Dispose();
+        await platform.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_stalled_download_holds_the_only_slot_another_is_refused_503_and_the_slot_comes_back_when_its_client_goes()
+    {
+        var stalled = await StartStalledDownloadAsync();
+        try
+        {
+            using var refused = await user.GetAsync($"/api/files/{small.Id}/content").WaitAsync(TimeSpan.FromSeconds(10));
+
+            var problem = await FilesClient.ProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "https://platform.dev/problems/overloaded");
+            Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "503 without Retry-After");
+            Assert.Contains("download", problem.GetProperty("title").GetString(), StringComparison.OrdinalIgnoreCase);
+            Assert.Null(refused.Content.Headers.ContentDisposition);
+        }
+        finally
+        {
+            await stalled.Body.DisposeAsync();
+            stalled.Response.Dispose();
+        }
+
+        // The server learns of the disconnect at its next write; until then the slot is still held.
+        var served = await Poll.UntilAsync(async () =>
+        {
+            using var download = await user.GetAsync($"/api/files/{small.Id}/content");
+            return download.StatusCode == HttpStatusCode.OK ? await download.Content.ReadAsStringAsync() : null;
+        }, body => body is not null, TimeSpan.FromSeconds(20), "a download once the stalled one's client has gone");
+        Assert.Equal("small", served);
+        using var again = await user.GetAsync($"/api/files/{small.Id}/content");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Answers_without_a_body_take_no_slot()
+    {
+        var stalled = await StartStalledDownloadAsync();
+        try
+        {
+            var path = $"/api/files/{small.Id}/content";
+            var etag = $"\"{small.Sha256}\"";
+            using (var notModified = await user.GetAsync(path, h => h.TryAddWithoutValidation("If-None-Match", etag)))
+            {
+                Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+            }
+            using (var failed = await user.GetAsync(path, h => h.TryAddWithoutValidation("If-Match", "\"0000\"")))
+            {
+                Assert.Equal(HttpStatusCode.PreconditionFailed, failed.StatusCode);
+            }
+            using (var unsatisfiable = await user.GetAsync(path, h => h.TryAddWithoutValidation("Range", "bytes=100-")))
+            {
+                Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, unsatisfiable.StatusCode);
+            }
+            using (var conditionalUnsatisfiable = await user.GetAsync(path, h =>
+            {
+                h.TryAddWithoutValidation("Range", "bytes=100-");
+                h.TryAddWithoutValidation("If-Range", etag);
+            }))
+            {
+                Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, conditionalUnsatisfiable.StatusCode);
+            }
+            using (var head = await user.SendAsync(HttpMethod.Head, path, null))
+            {
+                Assert.NotEqual(HttpStatusCode.ServiceUnavailable, head.StatusCode);
+            }
+            using var whole = await user.GetAsync(path);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, whole.StatusCode);
+        }
+        finally
+        {
+            await stalled.Body.DisposeAsync();
+            stalled.Response.Dispose();
+        }
+    }
+
+    /// <summary>A download of the large file whose client has read its headers and a little of it, and reads no more.</summary>
+    private async Task<(HttpResponseMessage Response, Stream Body)> StartStalledDownloadAsync()
+    {
+        var response = await user.SendAsync(HttpMethod.Get, $"/api/files/{large.Id}/content", null, completion: HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStreamAsync();
+        await body.ReadExactlyAsync(new byte[64 * 1024]);
+        return (response, body);
+    }
+}
