@@ -19,9 +19,13 @@ public static class FilesProblems
     public static ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "No such file.");
 
-    public static ProblemHttpResult RangeNotSatisfiable(long size) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status416RangeNotSatisfiable, type: ProblemTypes.RangeNotSatisfiable,
+    /// <summary>With <c>Content-Range: bytes */size</c>, as RFC 9110 §15.5.17 asks of a 416.</summary>
+    public static ProblemHttpResult RangeNotSatisfiable(HttpContext http, long size)
+    {
+        http.Response.Headers.ContentRange = $"bytes */{size}";
+        return TypedResults.Problem(statusCode: StatusCodes.Status416RangeNotSatisfiable, type: ProblemTypes.RangeNotSatisfiable,
             title: "The range starts past the end of the file.", detail: $"The file has {size} bytes.");
+    }
 
     public static ProblemHttpResult AccountGone() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");

@@ -67,12 +67,67 @@ public sealed class RangeTests(FilesTierFixture fixture) : IAsyncLifetime
 
     [Theory]
     [MemberData(nameof(UnsatisfiableRanges))]
-    public async Task A_range_beyond_the_end_is_416_with_the_size(string range)
+    public async Task A_range_beyond_the_end_is_416_problem_details_with_the_size(string range)
     {
         using var response = await GetWithRangeAsync(range);
 
-        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
-        Assert.Equal($"bytes */{Size}", response.Content.Headers.ContentRange?.ToString());
+        await AssertUnsatisfiableAsync(response, Size);
+    }
+
+    /// <summary>
+    /// Conditions that let the range be evaluated: an If-Range naming the file as it is (by ETag or by its
+    /// Last-Modified date), an If-None-Match naming another file, an If-Match naming this one. The file result answered
+    /// these with its own 416 — empty, in the file's media type, as an attachment.
+    /// </summary>
+    [Theory]
+    [InlineData("If-Range", "etag")]
+    [InlineData("If-Range", "date")]
+    [InlineData("If-None-Match", "other")]
+    [InlineData("If-Match", "etag")]
+    public async Task A_range_beyond_the_end_whose_condition_holds_is_416_problem_details_with_the_size(string header, string value)
+    {
+        using var response = await user.GetAsync($"/api/files/{file.Id}/content", h =>
+        {
+            h.TryAddWithoutValidation("Range", $"bytes={Size}-");
+            h.TryAddWithoutValidation(header, Validator(value));
+        });
+
+        await AssertUnsatisfiableAsync(response, Size);
+    }
+
+    [Fact]
+    public async Task If_range_with_an_old_etag_and_a_range_beyond_the_end_gets_the_whole_file()
+    {
+        using var response = await user.GetAsync($"/api/files/{file.Id}/content", h =>
+        {
+            h.TryAddWithoutValidation("Range", $"bytes={Size}-");
+            h.TryAddWithoutValidation("If-Range", Validator("other"));
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Size, (await response.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    /// <summary>RFC 9110 §13.2.2: preconditions are evaluated before the range, so a failed one is the answer.</summary>
+    [Theory]
+    [InlineData("If-Match", "other", HttpStatusCode.PreconditionFailed)]
+    [InlineData("If-Unmodified-Since", "before", HttpStatusCode.PreconditionFailed)]
+    [InlineData("If-None-Match", "etag", HttpStatusCode.NotModified)]
+    [InlineData("If-Modified-Since", "date", HttpStatusCode.NotModified)]
+    public async Task A_failed_precondition_wins_over_a_range_beyond_the_end(string header, string value, HttpStatusCode status)
+    {
+        using var response = await user.GetAsync($"/api/files/{file.Id}/content", h =>
+        {
+            h.TryAddWithoutValidation("Range", $"bytes={Size}-");
+            h.TryAddWithoutValidation(header, Validator(value));
+        });
+
+        if (status == HttpStatusCode.PreconditionFailed)
+        {
+            await FilesClient.ProblemAsync(response, status, "https://platform.dev/problems/precondition-failed");
+        }
+        Assert.Equal(status, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentRange);
     }
 
     [Theory]
@@ -114,11 +169,34 @@ public sealed class RangeTests(FilesTierFixture fixture) : IAsyncLifetime
     {
         var empty = await user.UploadOkAsync([], "empty.bin");
 
-        using var response = await user.GetAsync($"/api/files/{empty.Id}/content", h => h.TryAddWithoutValidation("Range", "bytes=0-"));
+        using var plain = await user.GetAsync($"/api/files/{empty.Id}/content", h => h.TryAddWithoutValidation("Range", "bytes=0-"));
+        using var conditional = await user.GetAsync($"/api/files/{empty.Id}/content", h =>
+        {
+            h.TryAddWithoutValidation("Range", "bytes=0-");
+            h.TryAddWithoutValidation("If-Range", $"\"{empty.Sha256}\"");
+        });
 
-        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
-        Assert.Equal("bytes */0", response.Content.Headers.ContentRange?.ToString());
+        await AssertUnsatisfiableAsync(plain, 0);
+        await AssertUnsatisfiableAsync(conditional, 0);
     }
+
+    private static async Task AssertUnsatisfiableAsync(HttpResponseMessage response, long size)
+    {
+        var problem = await FilesClient.ProblemAsync(response, HttpStatusCode.RequestedRangeNotSatisfiable, "https://platform.dev/problems/range-not-satisfiable");
+        Assert.Equal($"bytes */{size}", response.Content.Headers.ContentRange?.ToString());
+        Assert.Contains($"{size} bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Null(response.Content.Headers.ContentDisposition);
+    }
+
+    /// <summary>A validator of <see cref="file"/>: its ETag, another one, its Last-Modified date, or a day before it.</summary>
+    private string Validator(string kind) => kind switch
+    {
+        "etag" => $"\"{file.Sha256}\"",
+        "other" => "\"0000\"",
+        "date" => file.CreatedAt.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "before" => file.CreatedAt.AddDays(-1).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
 
     [Fact]
     public async Task New_chunks_are_stored_in_their_heap_pages_not_in_toast()

@@ -4,9 +4,14 @@ using Platform.Files.Storage;
 namespace Platform.Files.Api;
 
 /// <summary>
-/// A file's content as ASP.NET Core's file result answers it, its body sent holding a download slot
-/// (<see cref="DownloadSlots"/>): the content takes one at its first read, before the answer has started, and one
-/// refused there is answered 503 instead of the file.
+/// A file's content as ASP.NET Core's file result answers it, with what that result does not do:
+/// <list type="bullet">
+/// <item>Its body is sent holding a download slot (<see cref="DownloadSlots"/>): the content takes one at its first
+/// read, before the answer has started, and a download refused one there is answered 503 instead of the file.</item>
+/// <item>Its 416 is problem details like every other error. The result writes an empty 416 in the file's own media
+/// type, as an attachment, wherever it finds the range unsatisfiable — after If-Match, If-None-Match, the dates and
+/// If-Range, which RFC 9110 §13.2.2 evaluates first — so it is rewritten here, after them, not guessed beforehand.</item>
+/// </list>
 /// </summary>
 public sealed class DownloadResult(FileStreamHttpResult file, FilesMetrics metrics) : IResult
 {
@@ -21,6 +26,12 @@ public sealed class DownloadResult(FileStreamHttpResult file, FilesMetrics metri
             metrics.DownloadRefused();
             httpContext.Response.Clear(); // the file's status and headers: none of it was sent
             await FilesProblems.DownloadsBusy(httpContext).ExecuteAsync(httpContext);
+            return;
+        }
+        if (httpContext.Response.StatusCode == StatusCodes.Status416RangeNotSatisfiable && !httpContext.Response.HasStarted)
+        {
+            httpContext.Response.Clear(); // the empty body's Content-Length: 0, and the file's type and disposition
+            await FilesProblems.RangeNotSatisfiable(httpContext, file.FileLength ?? 0).ExecuteAsync(httpContext);
         }
     }
 }

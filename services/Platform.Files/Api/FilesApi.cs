@@ -35,6 +35,7 @@ public static class FilesApi
             .WithResponseHeader(StatusCodes.Status206PartialContent, "Content-Range", "bytes a-b/size")
             .WithResponseHeader(StatusCodes.Status304NotModified, "ETag", EtagDescription)
             .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound)
+            .ProducesProblems(StatusCodes.Status412PreconditionFailed, "If-Match or If-Unmodified-Since names another version of the file.", ProblemTypes.PreconditionFailed)
             .ProducesProblems(StatusCodes.Status416RangeNotSatisfiable, "The range starts past the end of the file.", ProblemTypes.RangeNotSatisfiable)
             .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size")
             .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be asked for again.")
@@ -83,9 +84,10 @@ public static class FilesApi
 
     /// <summary>
     /// ASP.NET Core's file result does the HTTP semantics over the seekable chunk stream: ETag and If-None-Match
-    /// (304), If-Range, a single byte range (206, or 416 with <c>Content-Range: bytes */size</c>, also for any range of an
-    /// empty file; several ranges, or a malformed one, get the whole file, 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>.
-    /// Its body is sent holding a download slot (<see cref="DownloadResult"/>).
+    /// (304), If-Match and If-Unmodified-Since (412), If-Range, a single byte range (206, or 416 with <c>Content-Range:
+    /// bytes */size</c>, also for any range of an empty file; several ranges, or a malformed one, get the whole file,
+    /// 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>. Its body is sent
+    /// holding a download slot, and its 416 is problem details (<see cref="DownloadResult"/>).
     /// </summary>
     private static async Task<Results<DownloadResult, ProblemHttpResult>> ContentAsync(
         Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileContent contents, DownloadSlots slots, FilesMetrics metrics,
@@ -98,11 +100,6 @@ public static class FilesApi
         }
         IgnoreRangesOfOtherUnits(http.Request);
         http.Response.Headers.XContentTypeOptions = "nosniff";
-        if (RangeStartsPastTheEnd(http.Request, file.Size))
-        {
-            http.Response.Headers.ContentRange = $"bytes */{file.Size}";
-            return FilesProblems.RangeNotSatisfiable(file.Size);
-        }
         return new DownloadResult(TypedResults.File(slots.Hold(contents.Open(file)), file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true), metrics);
     }
@@ -119,17 +116,6 @@ public static class FilesApi
             request.Headers.Remove(HeaderNames.Range);
         }
     }
-
-    /// <summary>
-    /// The one byte range asked for cannot be served (RFC 9110 §14.1.1). Left to the file result, that is an empty 416
-    /// in the file's own media type; answered here, it is problem details like every other error. Conditional
-    /// requests (If-None-Match, If-Range) stay with the file result, which evaluates them before the range.
-    /// </summary>
-    private static bool RangeStartsPastTheEnd(HttpRequest request, long size) =>
-        request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0
-        && RangeHeaderValue.TryParse(request.Headers.Range.ToString(), out var parsed) && parsed.Ranges.Count == 1
-        && parsed.Ranges.First() is var range
-        && (range.From is { } from ? from >= size : range.To is 0 || size == 0);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, ClaimsPrincipal principal, FileCatalog catalog, CancellationToken cancellationToken) =>
         await catalog.DeleteAsync(principal.UserId(), id, FileEvents.CorrelationId(), cancellationToken)
