@@ -16,6 +16,9 @@ public sealed class FilesClient(HttpClient http, HttpClient authHttp, Guid userI
 
     public HttpClient Http { get; } = http;
 
+    /// <summary>The user's bearer token, for requests HttpClient cannot make (<see cref="RawRequest"/>).</summary>
+    public string AccessToken { get; } = accessToken;
+
     public Task<HttpResponseMessage> UploadRawAsync(HttpContent content, string? name)
     {
         var path = name is null ? "/api/files" : "/api/files?name=" + Uri.EscapeDataString(name);
@@ -67,14 +70,14 @@ public sealed class FilesClient(HttpClient http, HttpClient authHttp, Guid userI
     public Task<HttpResponseMessage> DeleteAccountAsync()
     {
         var request = new HttpRequestMessage(HttpMethod.Delete, "/api/auth/account");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
         return authHttp.SendAsync(request);
     }
 
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, Action<HttpRequestHeaders>? headers = null, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
         headers?.Invoke(request.Headers);
         return await Http.SendAsync(request, completion);
     }

@@ -92,6 +92,52 @@ public sealed class LimitsTests(FilesTierFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, afterDelete.StatusCode);
     }
 
+    /// <summary>
+    /// The request declares a file that fits the per-file maximum but not what is left of the quota: the answer comes
+    /// before the body, which this client never sends. Before, the service read the body to find out, and this client
+    /// got nothing until Kestrel gave up on it.
+    /// </summary>
+    [Fact]
+    public async Task A_raw_upload_declaring_more_than_the_remaining_quota_is_413_quota_exceeded_before_its_body_is_sent()
+    {
+        await user.UploadOkAsync(new byte[MaxFile], "a.bin");
+        await user.UploadOkAsync(new byte[MaxFile], "b.bin");
+        await user.UploadOkAsync(new byte[MaxFile / 2], "c.bin");
+        var before = await platform.AllStoredRowsAsync();
+
+        var (status, _, body) = await RawRequest.SendAndStallAsync(platform.Files.Address,
+            $"POST /api/files?name=d.bin HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {user.AccessToken}\r\n"
+            + $"Content-Type: application/octet-stream\r\nContent-Length: {MaxFile}", "", TimeSpan.FromSeconds(10));
+
+        Assert.Equal(413, status);
+        Assert.Contains("\"https://platform.dev/problems/quota-exceeded\"", body, StringComparison.Ordinal);
+        Assert.Equal(before, await platform.AllStoredRowsAsync());
+        using var fits = await user.UploadRawAsync(new ByteArrayContent(new byte[MaxFile / 2]), "d.bin");
+        Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
+    }
+
+    /// <summary>A multipart body's Content-Length counts its boundaries and headers too: they are allowed for (1 MiB).</summary>
+    [Fact]
+    public async Task A_multipart_upload_of_exactly_the_remaining_quota_is_stored_and_one_declaring_far_more_is_refused_before_its_file_is_sent()
+    {
+        await user.UploadOkAsync(new byte[MaxFile], "a.bin");
+        await user.UploadOkAsync(new byte[MaxFile], "b.bin");
+        await user.UploadOkAsync(new byte[MaxFile / 2], "c.bin");
+        const string boundary = "b0undary";
+        var head = $"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n";
+
+        // 1.75 MiB declared: at least 0.75 MiB of file, within the per-file maximum and over the 0.5 MiB left.
+        var (status, _, body) = await RawRequest.SendAndStallAsync(platform.Files.Address,
+            $"POST /api/files HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {user.AccessToken}\r\n"
+            + $"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {MaxFile + MaxFile * 3 / 4}", head, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(413, status);
+        Assert.Contains("\"https://platform.dev/problems/quota-exceeded\"", body, StringComparison.Ordinal);
+        using var fits = await user.UploadMultipartAsync(new ByteArrayContent(new byte[MaxFile / 2]), "d.bin");
+        Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
+        Assert.Equal(Quota, (await user.ListAllAsync()).Sum(f => f.Size));
+    }
+
     [Fact]
     public async Task The_quota_is_per_user()
     {

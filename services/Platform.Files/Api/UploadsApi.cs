@@ -114,7 +114,17 @@ public static class UploadsApi
     private static Task<UploadOutcome> FromRawBodyAsync(HttpRequest request, Guid owner, FileUploader uploader, FilesOptions limits, CancellationToken cancellationToken) =>
         request.ContentLength > limits.MaxFileBytes
             ? Task.FromResult<UploadOutcome>(new UploadOutcome.TooLarge())
-            : uploader.StoreAsync(owner, FileNames.Sanitize(request.Query["name"].FirstOrDefault()), MediaTypes.Normalize(request.ContentType), request.Body, cancellationToken);
+            : uploader.StoreAsync(owner, FileNames.Sanitize(request.Query["name"].FirstOrDefault()), MediaTypes.Normalize(request.ContentType), request.Body,
+                request.ContentLength, cancellationToken);
+
+    /// <summary>
+    /// The least the file part of a multipart body can have: its Content-Length less <see cref="MultipartAllowance"/>,
+    /// the room the body limit already gives boundaries, part headers and small fields beside the file. A form that
+    /// carries more than that beside its file is refused near the per-file maximum already; near the quota it is now
+    /// refused too, rather than read. Below the allowance nothing is known, and only the stream's own bound applies.
+    /// </summary>
+    private static long? LeastFileSize(HttpRequest request) =>
+        request.ContentLength is { } length && length > MultipartAllowance ? length - MultipartAllowance : null;
 
     /// <summary>Parts before the <c>file</c> part are skipped unread; parts after it are never read.</summary>
     private static async Task<(UploadOutcome?, ValidationProblem?)> FromMultipartAsync(
@@ -135,7 +145,8 @@ public static class UploadsApi
                     && HeaderUtilities.RemoveQuotes(disposition.Name).Equals("file", StringComparison.Ordinal))
                 {
                     var name = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
-                    return (await uploader.StoreAsync(owner, FileNames.Sanitize(name), MediaTypes.Normalize(section.ContentType), section.Body, cancellationToken), null);
+                    return (await uploader.StoreAsync(owner, FileNames.Sanitize(name), MediaTypes.Normalize(section.ContentType), section.Body,
+                        LeastFileSize(request), cancellationToken), null);
                 }
             }
             return (null, FilesProblems.Validation("file", "The multipart form has no part named 'file'."));

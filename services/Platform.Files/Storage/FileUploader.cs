@@ -44,7 +44,15 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
     /// <summary>Drops an upload's lease ($1 its id): in its commit, or when it is discarded.</summary>
     private const string ReleaseLeaseSql = "DELETE FROM content_removals WHERE file_id = $1 AND kind = 'upload'";
 
-    public async Task<UploadOutcome> StoreAsync(Guid owner, string name, string contentType, Stream content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores <paramref name="content"/> for <paramref name="owner"/>. <paramref name="leastSize"/> is what the request
+    /// declares the content has at least (null: nothing, a chunked body): more than the user's remaining quota is
+    /// refused when the usage is read, before a byte of the content — a client need not send a file only to learn it
+    /// did not fit. The usage is read after the upload slot is taken, as every other query of an upload is, so a refusal
+    /// costs no connection beyond the slot's bound. The check while streaming and the one under the owner lock stay:
+    /// a chunked body declares nothing, and uploads running at once share the remainder.
+    /// </summary>
+    public async Task<UploadOutcome> StoreAsync(Guid owner, string name, string contentType, Stream content, long? leastSize, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var file = new StoredFile(Guid.CreateVersion7(now), owner, name, contentType, 0, [], ChunkSize, now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)));
@@ -59,17 +67,21 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
             return new UploadOutcome.Busy();
         }
         return directory is null
-            ? await StoreInPostgresAsync(file, content, cancellationToken)
-            : await StoreInDirectoryAsync(directory, file with { ChunkSize = 0, Store = ContentStore.Directory }, content, cancellationToken);
+            ? await StoreInPostgresAsync(file, content, leastSize, cancellationToken)
+            : await StoreInDirectoryAsync(directory, file with { ChunkSize = 0, Store = ContentStore.Directory }, content, leastSize, cancellationToken);
     }
 
-    private async Task<UploadOutcome> StoreInPostgresAsync(StoredFile pending, Stream content, CancellationToken cancellationToken)
+    private async Task<UploadOutcome> StoreInPostgresAsync(StoredFile pending, Stream content, long? leastSize, CancellationToken cancellationToken)
     {
         var limits = options.Value;
         await using var connection = await sources.Writes.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // Usage as committed now bounds the stream early; the check under the owner lock at the end is the one that counts.
         var allowed = Allowed(limits, await UsedBytesAsync(connection, transaction, pending.Owner, pending.Id, cancellationToken));
+        if (leastSize > allowed)
+        {
+            return CutOff(limits, leastSize.Value);
+        }
         await InsertAsync(connection, transaction, pending, cancellationToken);
 
         Copied copied;
@@ -112,7 +124,7 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
         return new UploadOutcome.Stored(file);
     }
 
-    private async Task<UploadOutcome> StoreInDirectoryAsync(ContentDirectory store, StoredFile pending, Stream content, CancellationToken cancellationToken)
+    private async Task<UploadOutcome> StoreInDirectoryAsync(ContentDirectory store, StoredFile pending, Stream content, long? leastSize, CancellationToken cancellationToken)
     {
         var limits = options.Value;
         long used;
@@ -125,11 +137,16 @@ public sealed class FileUploader(FileDataSources sources, UploadSlots slots, IOp
         var committing = false;
         try
         {
+            var allowed = Allowed(limits, used);
+            if (leastSize > allowed)
+            {
+                return CutOff(limits, leastSize.Value);
+            }
             Copied copied;
             // The store's I/O failures are wrapped where they happen (ContentStoreException): the request body's are the client's.
             await using (var written = ContentStoreException.Wrap(() => store.Create(pending.Id)))
             {
-                copied = await CopyAsync(content, Allowed(limits, used), (buffer, filled) =>
+                copied = await CopyAsync(content, allowed, (buffer, filled) =>
                 {
                     // Synchronous: the page cache takes it in microseconds, and an asynchronous file write on Linux
                     // is this same call on another pool thread.
