@@ -46,6 +46,9 @@ public sealed class FilesMetrics
 
     public void DownloadRefused() => downloadsRefused.Add(1);
 
+    /// <summary>The refusals' series, at zero, once downloads are gated, so FilesDownloadsRefused sees the first refusal.</summary>
+    public void DeclareDownloadRefusals() => downloadsRefused.Add(0);
+
     /// <summary>
     /// The removal pass's series, at zero, when a pod with a content directory starts: a counter whose series appears
     /// at 1 hides its first increase from <c>increase()</c>, and FilesContentNotRemoved must see the first refusal.

@@ -11,12 +11,18 @@ namespace Platform.Files.Storage;
 /// more waits up to <see cref="FilesOptions.MaxDownloadWaitSeconds"/> for a slot, holding a socket and nothing else,
 /// then is refused. The slot is taken by the content's first read, so answers without a body (304, 412, 416) take none.
 /// </summary>
-public sealed class DownloadSlots(IOptions<FilesOptions> options) : IDisposable
+public sealed class DownloadSlots : IDisposable
 {
     /// <summary>Waiting downloads hold a socket and nothing else; the wait's time bound, not this, is what limits them.</summary>
     private const int QueueLimit = 1024;
 
-    private readonly SlotGate gate = new(options.Value.MaxConcurrentDownloads, QueueLimit, TimeSpan.FromSeconds(options.Value.MaxDownloadWaitSeconds));
+    private readonly SlotGate gate;
+
+    public DownloadSlots(IOptions<FilesOptions> options, FilesMetrics metrics)
+    {
+        gate = new SlotGate(options.Value.MaxConcurrentDownloads, QueueLimit, TimeSpan.FromSeconds(options.Value.MaxDownloadWaitSeconds));
+        metrics.DeclareDownloadRefusals();
+    }
 
     /// <summary>
     /// The content, taking a slot when it is first read and giving it back when it is disposed: after its last byte,
