@@ -97,6 +97,30 @@ public sealed class EmailVerificationTests(AuthTierFixture fixture) : IAsyncLife
         Assert.True(EmailVerifiedClaim(await api.LoginOkAsync(email)));
     }
 
+    /// <summary>
+    /// A deletion holds the user's row, then its cascade takes the token rows. A verification that spent its token
+    /// first and then waited for the user's row deadlocked with it (one of the two failed after a second); it now waits
+    /// for the user's row before it touches the token, and finds the token gone with the account.
+    /// </summary>
+    [Fact]
+    public async Task A_verification_racing_the_accounts_deletion_waits_for_it_and_finds_the_link_dead()
+    {
+        var user = await clients.NewUserAsync();
+        var token = MailLinks.TokenOf((await fixture.Mail.Mailbox.WaitForAsync(user.Email, VerifySubject))[0], "verify-email");
+        Task<HttpResponseMessage> verifying;
+        await using (var hold = await UserRowHold.TakeAsync(host, user.Id))
+        {
+            verifying = VerifyAsync(token);
+            await hold.WaitForWaitersAsync(1, "the verification to wait for the user's row");
+            await hold.ExecuteAsync($"DELETE FROM users WHERE id = {user.Id}");
+            await hold.CommitAsync();
+        }
+
+        using var verified = await verifying;
+
+        await AuthApiClient.ProblemAsync(verified, HttpStatusCode.BadRequest, AuthProblems.InvalidVerificationTokenType);
+    }
+
     [Fact]
     public async Task Bad_verification_input_is_refused_with_problem_details()
     {

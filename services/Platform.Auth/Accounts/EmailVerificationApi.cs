@@ -79,9 +79,17 @@ public static class EmailVerificationApi
         {
             return AuthProblems.InvalidVerificationToken();
         }
+        var now = clock.GetUtcNow();
+        if (await AccountTokens.RedeemableByAsync(db, tokenHash, AccountToken.EmailVerification, now, cancellationToken) is not { } tokenUser)
+        {
+            return AuthProblems.InvalidVerificationToken();
+        }
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await AccountTokens.RedeemAsync(db, tokenHash, AccountToken.EmailVerification, clock.GetUtcNow(), cancellationToken) is not { } userId
-            || await db.Users.SingleOrDefaultAsync(u => u.Id == userId, cancellationToken) is not { } user)
+        // The user's row before the token's, as a deletion takes them (its cascade removes the token): spending the token
+        // first deadlocked with a deletion of the same account.
+        if (await UserRowLock.ForUpdateAsync(db, tokenUser, cancellationToken) is null
+            || await AccountTokens.RedeemAsync(db, tokenHash, AccountToken.EmailVerification, now, cancellationToken) != tokenUser
+            || await db.Users.SingleOrDefaultAsync(u => u.Id == tokenUser, cancellationToken) is not { } user)
         {
             return AuthProblems.InvalidVerificationToken();
         }
