@@ -45,6 +45,13 @@ public sealed class FilesOptions
     [Range(1, 10_000)]
     public int MaxConcurrentDownloads { get; set; } = 64;
 
+    /// <summary>
+    /// Downloads one user may have being sent or waiting on one instance at once, so one user's clients that read
+    /// slowly cannot hold every slot. Unset: a quarter of the slots, at least 2 (16 of the default 64).
+    /// </summary>
+    [Range(1, 10_000)]
+    public int? MaxConcurrentDownloadsPerUser { get; set; }
+
     /// <summary>How long a download past that bound waits for a slot before it is answered 503 with Retry-After.</summary>
     [Range(0, 3600)]
     public int MaxDownloadWaitSeconds { get; set; } = 10;

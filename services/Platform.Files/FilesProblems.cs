@@ -46,6 +46,15 @@ public static class FilesProblems
             title: "Too many downloads at once; ask for the file again in a moment.");
     }
 
+    /// <summary>The user's own downloads hold their share of the slots (Storage.DownloadSlots); this one may follow when one of them ends.</summary>
+    public static ProblemHttpResult TooManyDownloads(HttpContext http, int limit)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, type: ProblemTypes.TooManyRequests,
+            title: "You already have as many downloads running as one user may; ask for this file when one of them has finished.",
+            detail: $"A user may have {limit} downloads being sent or waiting at once on each instance of the service.");
+    }
+
     /// <summary>The user's own uploads hold their share of the slots (Storage.UploadSlots); this one may follow when one of them ends.</summary>
     public static ProblemHttpResult TooManyUploads(HttpContext http, int limit)
     {

@@ -13,7 +13,7 @@ namespace Platform.Files.Api;
 /// If-Range, which RFC 9110 §13.2.2 evaluates first — so it is rewritten here, after them, not guessed beforehand.</item>
 /// </list>
 /// </summary>
-public sealed class DownloadResult(FileStreamHttpResult file, FilesMetrics metrics) : IResult
+public sealed class DownloadResult(FileStreamHttpResult file, DownloadSlots slots, FilesMetrics metrics) : IResult
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -21,10 +21,15 @@ public sealed class DownloadResult(FileStreamHttpResult file, FilesMetrics metri
         {
             await file.ExecuteAsync(httpContext);
         }
-        catch (DownloadsBusyException) when (!httpContext.Response.HasStarted)
+        catch (DownloadRefusedException refused) when (!httpContext.Response.HasStarted)
         {
-            metrics.DownloadRefused();
             httpContext.Response.Clear(); // the file's status and headers: none of it was sent
+            if (refused.UserAtLimit)
+            {
+                await FilesProblems.TooManyDownloads(httpContext, slots.PerUser).ExecuteAsync(httpContext);
+                return;
+            }
+            metrics.DownloadRefused();
             await FilesProblems.DownloadsBusy(httpContext).ExecuteAsync(httpContext);
             return;
         }

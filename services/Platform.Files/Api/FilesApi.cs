@@ -38,6 +38,8 @@ public static class FilesApi
             .ProducesProblems(StatusCodes.Status412PreconditionFailed, "If-Match or If-Unmodified-Since names another version of the file.", ProblemTypes.PreconditionFailed)
             .ProducesProblems(StatusCodes.Status416RangeNotSatisfiable, "The range starts past the end of the file.", ProblemTypes.RangeNotSatisfiable)
             .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size")
+            .ProducesProblems(StatusCodes.Status429TooManyRequests, "The caller already has as many downloads being sent as one user may on this instance.", ProblemTypes.TooManyRequests)
+            .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the file may be asked for again.")
             .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be asked for again.")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already sends as many downloads as it may at once.", ProblemTypes.Overloaded);
         files.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteFile").WithSummary("Delete a file")
@@ -100,8 +102,8 @@ public static class FilesApi
         }
         IgnoreRangesOfOtherUnits(http.Request);
         http.Response.Headers.XContentTypeOptions = "nosniff";
-        return new DownloadResult(TypedResults.File(slots.Hold(contents.Open(file)), file.ContentType, file.Name,
-            lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true), metrics);
+        return new DownloadResult(TypedResults.File(slots.Hold(contents.Open(file), owner), file.ContentType, file.Name,
+            lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true), slots, metrics);
     }
 
     /// <summary>

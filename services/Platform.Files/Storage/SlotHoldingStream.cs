@@ -1,16 +1,14 @@
-using System.Threading.RateLimiting;
-using Platform.Hosting;
-
 namespace Platform.Files.Storage;
 
 /// <summary>
-/// Content that takes a slot of <paramref name="gate"/> at its first read and gives it back when disposed. The file
+/// Content that takes a slot (<paramref name="acquire"/>, which throws when it refuses one) at its first read and gives
+/// it back when disposed. The file
 /// result reads the content only to send a body, and before it writes the first byte, so an answer without a body
 /// takes no slot and a read refused one can still be answered in full.
 /// </summary>
-internal sealed class SlotHoldingStream(Stream content, SlotGate gate) : ContentStream
+internal sealed class SlotHoldingStream(Stream content, Func<CancellationToken, ValueTask<IDisposable>> acquire) : ContentStream
 {
-    private RateLimitLease? slot;
+    private IDisposable? slot;
 
     public override long Length => content.Length;
 
@@ -24,34 +22,43 @@ internal sealed class SlotHoldingStream(Stream content, SlotGate gate) : Content
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (slot is null)
-        {
-            var lease = await gate.AcquireAsync(cancellationToken);
-            if (!lease.IsAcquired)
-            {
-                lease.Dispose();
-                throw new DownloadsBusyException();
-            }
-            slot = lease;
-        }
+        slot ??= await acquire(cancellationToken);
         return await content.ReadAsync(buffer, cancellationToken);
     }
 
+    /// <summary>The content first, so its buffer is back in the pool before another download may take one; the slot whatever that throws.</summary>
     public override async ValueTask DisposeAsync()
     {
-        await content.DisposeAsync();
-        await base.DisposeAsync();
+        try
+        {
+            await content.DisposeAsync();
+        }
+        finally
+        {
+            GiveBack();
+            await base.DisposeAsync();
+        }
     }
 
-    /// <summary>The content first, so its buffer is back in the pool before another download may take one.</summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            content.Dispose();
-            slot?.Dispose();
-            slot = null;
+            try
+            {
+                content.Dispose();
+            }
+            finally
+            {
+                GiveBack();
+            }
         }
         base.Dispose(disposing);
+    }
+
+    private void GiveBack()
+    {
+        slot?.Dispose();
+        slot = null;
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class UploadSlots : IDisposable
     private const int QueueLimit = 1024;
 
     private readonly SlotGate gate;
-    private readonly Dictionary<Guid, int> uploadsByUser = [];
+    private readonly UserShares shares;
 
     /// <summary>Uploads at once into PostgreSQL when <see cref="FilesOptions.MaxConcurrentUploads"/> is not set.</summary>
     public const int DefaultIntoPostgres = 4;
@@ -46,11 +46,11 @@ public sealed partial class UploadSlots : IDisposable
             limit = lowered;
         }
         gate = new SlotGate(limit, QueueLimit, TimeSpan.FromSeconds(settings.MaxUploadWaitSeconds));
-        PerUser = settings.MaxConcurrentUploadsPerUser ?? Math.Min(limit, Math.Max(2, limit / 4));
+        shares = new UserShares(settings.MaxConcurrentUploadsPerUser ?? Math.Min(limit, Math.Max(2, limit / 4)));
     }
 
     /// <summary>Uploads one user may have running or waiting on this instance.</summary>
-    public int PerUser { get; }
+    public int PerUser => shares.PerUser;
 
     /// <summary>
     /// A slot for one of <paramref name="owner"/>'s uploads: refused at once when the user already has
@@ -58,7 +58,7 @@ public sealed partial class UploadSlots : IDisposable
     /// </summary>
     public async ValueTask<UploadSlot> AcquireAsync(Guid owner, CancellationToken cancellationToken)
     {
-        if (!TryCountIn(owner))
+        if (!shares.TryTake(owner))
         {
             return UploadSlot.UserAtLimit;
         }
@@ -68,49 +68,19 @@ public sealed partial class UploadSlots : IDisposable
             if (!lease.IsAcquired)
             {
                 lease.Dispose();
-                CountOut(owner);
+                shares.Give(owner);
                 return UploadSlot.Busy;
             }
-            return new UploadSlot(lease, () => CountOut(owner));
+            return new UploadSlot(lease, () => shares.Give(owner));
         }
         catch
         {
-            CountOut(owner);
+            shares.Give(owner);
             throw;
         }
     }
 
     public void Dispose() => gate.Dispose();
-
-    private bool TryCountIn(Guid owner)
-    {
-        lock (uploadsByUser)
-        {
-            var running = uploadsByUser.GetValueOrDefault(owner);
-            if (running >= PerUser)
-            {
-                return false;
-            }
-            uploadsByUser[owner] = running + 1;
-            return true;
-        }
-    }
-
-    private void CountOut(Guid owner)
-    {
-        lock (uploadsByUser)
-        {
-            var running = uploadsByUser[owner] - 1;
-            if (running == 0)
-            {
-                uploadsByUser.Remove(owner);
-            }
-            else
-            {
-                uploadsByUser[owner] = running;
-            }
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Files:MaxConcurrentUploads {Configured} lowered to {Limit}: each upload holds one of the primary's {Pool} pooled connections, and one is kept for downloads and deletions where the pool has more than one")]
     private static partial void LogBoundLowered(ILogger logger, int configured, int pool, int limit);
