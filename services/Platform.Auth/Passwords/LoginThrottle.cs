@@ -12,18 +12,19 @@ namespace Platform.Auth.Passwords;
 /// <list type="bullet">
 /// <item>Per account and client address (an IPv6 client by its /64): the first <see cref="FreeFailures"/> failures cost
 /// nothing, each further one blocks that address's attempts on the account for twice as long as the last (1 s, 2 s, 4 s
-/// … at most 15 min), for as long as failures keep coming within <see cref="Window"/> of each other. Someone guessing
-/// from their own address therefore locks out only that address, never the owner elsewhere.</item>
+/// … at most 15 min); its failures are remembered for <see cref="Window"/> past the end of its block, so a guesser
+/// who waits out a block goes on at the longest one. Someone guessing from their own address therefore locks out only
+/// that address, never the owner elsewhere.</item>
 /// <item>Per account: at most <see cref="AccountFailures"/> failures from all addresses together in a fixed window that
 /// starts at the first, then the account refuses checks until the window ends. This caps a guesser spread over many
 /// addresses; holding an account shut this way takes that many guesses every window, not one.</item>
 /// </list>
 /// An attempt is reserved before its password is checked and counted when the check ends, in one atomic step each, so
-/// a burst of concurrent attempts gets no more checks than one at a time would: once an address has failed, it may have
-/// only as many checks in flight as it has free failures left (at least one). State lives in Redis so all auth replicas
-/// share it; while Redis is down each replica keeps it in memory instead.
+/// a burst of concurrent attempts gets no more checks than one at a time would: an address may have only as many
+/// checks in flight as it has free failures left (at least one), the account only as many as its cap leaves. State
+/// lives in Redis so all auth replicas share it; while Redis is down each replica keeps it in memory instead.
 /// </summary>
-public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider clock, ILogger<LoginThrottle> logger) : IDisposable
+public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider clock, ILogger<LoginThrottle> logger)
 {
     public const int FreeFailures = 5;
     public const int AccountFailures = 100;
@@ -36,43 +37,51 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
     /// <summary>What an attempt refused only because another one is in flight is told to wait.</summary>
     public static readonly TimeSpan InFlightRetry = TimeSpan.FromSeconds(1);
 
-    // KEYS: address failures, address blocked, address in flight, account failures, account in flight.
+    // KEYS: address failures, address blocked, address in flight, account failures, account in flight. The in-flight
+    // sets hold one member per reservation, scored with its expiry, so a reservation whose replica died expires by
+    // itself however many come after it.
     private const string BeginScript = """
         local blocked = redis.call('PTTL', KEYS[2])
         if blocked > 0 then return blocked end
-        local free, accountLimit, retry = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+        local free, accountLimit, lease, retry = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+        redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
         local accountFailures = tonumber(redis.call('GET', KEYS[4]) or '0')
         if accountFailures >= accountLimit then
           local window = redis.call('PTTL', KEYS[4])
           if window > 0 then return window end
           return retry
         end
-        if accountFailures + tonumber(redis.call('GET', KEYS[5]) or '0') >= accountLimit then return retry end
+        if accountFailures + redis.call('ZCARD', KEYS[5]) >= accountLimit then return retry end
         local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-        if failures > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= math.max(1, free - failures) then return retry end
-        redis.call('INCR', KEYS[3])
-        redis.call('PEXPIRE', KEYS[3], ARGV[3])
-        redis.call('INCR', KEYS[5])
-        redis.call('PEXPIRE', KEYS[5], ARGV[3])
+        if redis.call('ZCARD', KEYS[3]) >= math.max(1, free - failures) then return retry end
+        redis.call('ZADD', KEYS[3], now + lease, ARGV[5])
+        redis.call('PEXPIRE', KEYS[3], lease)
+        redis.call('ZADD', KEYS[5], now + lease, ARGV[5])
+        redis.call('PEXPIRE', KEYS[5], lease)
         return 0
         """;
 
-    // ARGV[1]: 'failed', 'succeeded' or 'unchecked'; ARGV[5]: '1' when Begin reserved in Redis.
+    // ARGV[1]: 'failed', 'succeeded' or 'unchecked'; ARGV[5]: '1' when Begin reserved in Redis, ARGV[6] as whom. An
+    // address's failures are kept for a window past its block, so the next failure after a block escalates it.
     private const string EndScript = """
         if ARGV[5] == '1' then
-          for _, key in ipairs({KEYS[3], KEYS[5]}) do
-            if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
-          end
+          redis.call('ZREM', KEYS[3], ARGV[6])
+          redis.call('ZREM', KEYS[5], ARGV[6])
         end
         if ARGV[1] == 'failed' then
+          local window, free = tonumber(ARGV[2]), tonumber(ARGV[3])
           local failures = redis.call('INCR', KEYS[1])
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          local free = tonumber(ARGV[3])
+          local block = 0
           if failures > free then
-            redis.call('SET', KEYS[2], '1', 'PX', math.min(1000 * 2 ^ (failures - free - 1), tonumber(ARGV[4])))
+            block = math.min(1000 * 2 ^ (failures - free - 1), tonumber(ARGV[4]))
+            redis.call('SET', KEYS[2], '1', 'PX', block)
           end
+          redis.call('PEXPIRE', KEYS[1], block + window)
           if redis.call('INCR', KEYS[4]) == 1 or redis.call('PTTL', KEYS[4]) < 0 then
-            redis.call('PEXPIRE', KEYS[4], ARGV[2])
+            redis.call('PEXPIRE', KEYS[4], window)
           end
         elseif ARGV[1] == 'succeeded' then
           redis.call('DEL', KEYS[1], KEYS[2])
@@ -89,16 +98,17 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
     public async Task<LoginAttempt> BeginAsync(string emailNormalized, IPAddress? client)
     {
         var keys = ThrottleKeys.Of(emailNormalized, client);
+        var reservation = Guid.NewGuid().ToString("N");
         try
         {
             var wait = (long)await redis.Database.ScriptEvaluateAsync(BeginScript, keys.All,
-                [FreeFailures, AccountFailures, (long)InFlightLease.TotalMilliseconds, (long)InFlightRetry.TotalMilliseconds]);
-            return new LoginAttempt(this, keys, TimeSpan.FromMilliseconds(wait), reservedIn: ReservedIn.Redis);
+                [FreeFailures, AccountFailures, (long)InFlightLease.TotalMilliseconds, (long)InFlightRetry.TotalMilliseconds, reservation]);
+            return new LoginAttempt(this, keys, reservation, TimeSpan.FromMilliseconds(wait), ReservedIn.Redis);
         }
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogRedisDown(logger, e);
-            return new LoginAttempt(this, keys, memory.Begin(keys), reservedIn: ReservedIn.Memory);
+            return new LoginAttempt(this, keys, reservation, memory.Begin(keys), ReservedIn.Memory);
         }
     }
 
@@ -117,9 +127,7 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
         }
     }
 
-    public void Dispose() => memory.Dispose();
-
-    internal async Task EndAsync(ThrottleKeys keys, ReservedIn reservedIn, LoginOutcome outcome)
+    internal async Task EndAsync(ThrottleKeys keys, string reservation, ReservedIn reservedIn, LoginOutcome outcome)
     {
         if (reservedIn == ReservedIn.Memory)
         {
@@ -129,7 +137,7 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
         try
         {
             await redis.Database.ScriptEvaluateAsync(EndScript, keys.All,
-                [Name(outcome), (long)Window.TotalMilliseconds, FreeFailures, (long)MaxBlock.TotalMilliseconds, reservedIn == ReservedIn.Redis ? "1" : "0"]);
+                [Name(outcome), (long)Window.TotalMilliseconds, FreeFailures, (long)MaxBlock.TotalMilliseconds, reservedIn == ReservedIn.Redis ? "1" : "0", reservation]);
         }
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
@@ -173,13 +181,15 @@ public sealed class LoginAttempt : IAsyncDisposable
 {
     private readonly LoginThrottle throttle;
     private readonly ThrottleKeys keys;
+    private readonly string reservation;
     private readonly ReservedIn reservedIn;
     private bool ended;
 
-    internal LoginAttempt(LoginThrottle throttle, ThrottleKeys keys, TimeSpan retryAfter, ReservedIn reservedIn)
+    internal LoginAttempt(LoginThrottle throttle, ThrottleKeys keys, string reservation, TimeSpan retryAfter, ReservedIn reservedIn)
     {
         this.throttle = throttle;
         this.keys = keys;
+        this.reservation = reservation;
         this.reservedIn = reservedIn;
         RetryAfter = retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.Zero;
         ended = !Allowed; // a refused attempt reserved nothing
@@ -203,7 +213,7 @@ public sealed class LoginAttempt : IAsyncDisposable
             return Task.CompletedTask;
         }
         ended = true;
-        return throttle.EndAsync(keys, reservedIn, outcome);
+        return throttle.EndAsync(keys, reservation, reservedIn, outcome);
     }
 }
 

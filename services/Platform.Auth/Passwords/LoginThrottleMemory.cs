@@ -1,23 +1,29 @@
-using Microsoft.Extensions.Caching.Memory;
-
 namespace Platform.Auth.Passwords;
 
 /// <summary>
 /// The login throttle's rules in one replica's memory, for while Redis is down: the same scopes, counts and blocks as
-/// <see cref="LoginThrottle"/>'s scripts, under one lock instead of Redis's single thread.
+/// <see cref="LoginThrottle"/>'s scripts, under one lock instead of Redis's single thread. It holds at most
+/// <see cref="Capacity"/> scopes; when they are all live (a spray of addresses while Redis is down), a new one is
+/// refused rather than let in uncounted, and no live one is ever evicted.
 /// </summary>
-internal sealed class LoginThrottleMemory(TimeProvider clock) : IDisposable
+internal sealed class LoginThrottleMemory(TimeProvider clock)
 {
-    private readonly MemoryCache states = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    public const int Capacity = 100_000;
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<string, Counts> states = [];
     private readonly Lock gate = new();
+    private DateTimeOffset lastPruned = DateTimeOffset.MinValue;
 
     public TimeSpan Begin(ThrottleKeys keys)
     {
         lock (gate)
         {
             var now = clock.GetUtcNow();
-            var address = State(keys.AddressFailures.ToString(), now);
-            var account = State(keys.AccountFailures.ToString(), now);
+            if (State(keys.AddressFailures.ToString(), now) is not { } address || State(keys.AccountFailures.ToString(), now) is not { } account)
+            {
+                return LoginThrottle.InFlightRetry;
+            }
             if (address.BlockedUntil > now)
             {
                 return address.BlockedUntil - now;
@@ -27,14 +33,12 @@ internal sealed class LoginThrottleMemory(TimeProvider clock) : IDisposable
                 return account.WindowEnds - now;
             }
             if (account.Failures + account.InFlight >= LoginThrottle.AccountFailures
-                || (address.Failures > 0 && address.InFlight >= Math.Max(1, LoginThrottle.FreeFailures - address.Failures)))
+                || address.InFlight >= Math.Max(1, LoginThrottle.FreeFailures - address.Failures))
             {
                 return LoginThrottle.InFlightRetry;
             }
             address.InFlight++;
             account.InFlight++;
-            Store(keys.AddressFailures.ToString(), address, now);
-            Store(keys.AccountFailures.ToString(), account, now);
             return TimeSpan.Zero;
         }
     }
@@ -44,8 +48,10 @@ internal sealed class LoginThrottleMemory(TimeProvider clock) : IDisposable
         lock (gate)
         {
             var now = clock.GetUtcNow();
-            var address = State(keys.AddressFailures.ToString(), now);
-            var account = State(keys.AccountFailures.ToString(), now);
+            if (State(keys.AddressFailures.ToString(), now) is not { } address || State(keys.AccountFailures.ToString(), now) is not { } account)
+            {
+                return; // reserved in Redis, which went away since, and no room here: the failure goes uncounted
+            }
             if (reserved)
             {
                 address.InFlight = Math.Max(0, address.InFlight - 1);
@@ -54,12 +60,13 @@ internal sealed class LoginThrottleMemory(TimeProvider clock) : IDisposable
             if (outcome == LoginOutcome.Failed)
             {
                 address.Failures++;
-                address.WindowEnds = now + LoginThrottle.Window;
+                var block = TimeSpan.Zero;
                 if (address.Failures > LoginThrottle.FreeFailures)
                 {
-                    var block = Math.Min(1000 * Math.Pow(2, address.Failures - LoginThrottle.FreeFailures - 1), LoginThrottle.MaxBlock.TotalMilliseconds);
-                    address.BlockedUntil = now + TimeSpan.FromMilliseconds(block);
+                    block = TimeSpan.FromMilliseconds(Math.Min(1000 * Math.Pow(2, address.Failures - LoginThrottle.FreeFailures - 1), LoginThrottle.MaxBlock.TotalMilliseconds));
+                    address.BlockedUntil = now + block;
                 }
+                address.WindowEnds = now + block + LoginThrottle.Window;
                 if (account.Failures++ == 0)
                 {
                     account.WindowEnds = now + LoginThrottle.Window;
@@ -70,8 +77,6 @@ internal sealed class LoginThrottleMemory(TimeProvider clock) : IDisposable
                 address.Failures = 0;
                 address.BlockedUntil = DateTimeOffset.MinValue;
             }
-            Store(keys.AddressFailures.ToString(), address, now);
-            Store(keys.AccountFailures.ToString(), account, now);
         }
     }
 
@@ -79,34 +84,52 @@ internal sealed class LoginThrottleMemory(TimeProvider clock) : IDisposable
     {
         lock (gate)
         {
-            states.Remove(keys.AddressFailures.ToString());
-            if (states.TryGetValue(keys.AccountFailures.ToString(), out Counts? account))
+            if (states.TryGetValue(keys.AddressFailures.ToString(), out var address))
             {
-                account!.Failures = 0;
+                address.Failures = 0;
+                address.BlockedUntil = DateTimeOffset.MinValue;
+            }
+            if (states.TryGetValue(keys.AccountFailures.ToString(), out var account))
+            {
+                account.Failures = 0;
             }
         }
     }
 
-    public void Dispose() => states.Dispose();
-
-    /// <summary>The scope's counts, new ones once its failure window has passed; in-flight reservations carry over.</summary>
-    private Counts State(string key, DateTimeOffset now)
+    /// <summary>
+    /// The scope's counts — new ones once its failure window has passed, in-flight reservations carried over — or null
+    /// when it is new and every place is taken by a live scope.
+    /// </summary>
+    private Counts? State(string key, DateTimeOffset now)
     {
-        if (!states.TryGetValue(key, out Counts? counts))
+        if (states.TryGetValue(key, out var counts))
         {
-            return new Counts();
+            if (counts.WindowEnds <= now)
+            {
+                counts.Failures = 0;
+            }
+            return counts;
         }
-        if (counts!.WindowEnds <= now)
+        if (states.Count >= Capacity && (now - lastPruned < PruneInterval || Prune(now) >= Capacity))
         {
-            counts.Failures = 0;
+            return null;
         }
+        counts = new Counts();
+        states[key] = counts;
         return counts;
     }
 
-    private void Store(string key, Counts counts, DateTimeOffset now)
+    private int Prune(DateTimeOffset now)
     {
-        var until = new[] { counts.WindowEnds, counts.BlockedUntil, now + LoginThrottle.InFlightLease }.Max();
-        states.Set(key, counts, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = until });
+        lastPruned = now;
+        foreach (var (key, counts) in states)
+        {
+            if (counts.InFlight == 0 && counts.WindowEnds <= now && counts.BlockedUntil <= now)
+            {
+                states.Remove(key);
+            }
+        }
+        return states.Count;
     }
 
     private sealed class Counts
