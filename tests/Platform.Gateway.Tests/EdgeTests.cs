@@ -163,6 +163,22 @@ public sealed class EdgeTests(GatewayPlatform platform) : IAsyncLifetime
         foreign.Dispose();
     }
 
+    [Fact]
+    public async Task A_cross_origin_script_may_read_the_authentication_challenge_and_retry_after()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(platform.Gateway, "/api/tasks"));
+        request.Headers.Add("Origin", GatewayPlatform.AllowedOrigin);
+        request.Headers.Add("X-Forwarded-For", platform.NewClientAddress());
+
+        using var answer = await platform.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+        var exposed = answer.Headers.GetValues("Access-Control-Expose-Headers").SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).ToList();
+        // A step-up challenge (RFC 9470) is only in WWW-Authenticate; a browser hides every header not listed here.
+        Assert.Contains("WWW-Authenticate", exposed, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("Retry-After", exposed, StringComparer.OrdinalIgnoreCase);
+    }
+
     [Theory]
     [InlineData("/internal/keyset")]
     [InlineData("/api/auth/%2e%2e/%2e%2e/internal/keyset")]

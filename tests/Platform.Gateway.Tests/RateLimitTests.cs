@@ -46,6 +46,22 @@ public sealed class RateLimitTests(GatewayPlatform platform)
     }
 
     [Fact]
+    public async Task An_ipv6_client_is_limited_by_its_slash_64_not_by_each_address_in_it()
+    {
+        var prefix = $"2001:db8:{Random.Shared.Next(0x10000):x}:{Random.Shared.Next(0x10000):x}";
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            using var request = platform.Request(HttpMethod.Post, "/api/auth/login", $"{prefix}::{i + 1:x}");
+            request.Content = new StringContent($$"""{"email":"nobody-{{Guid.NewGuid():N}}@example.org","password":"wrong-password-1"}""", Encoding.UTF8, "application/json");
+            using var answer = await platform.Client.SendAsync(request);
+            statuses.Add(answer.StatusCode);
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 10).Concat([HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests]), statuses);
+    }
+
+    [Fact]
     public async Task Two_gateway_instances_draw_on_one_budget()
     {
         await using var second = InProcessGateway.Start(platform);

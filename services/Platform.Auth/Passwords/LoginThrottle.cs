@@ -1,7 +1,7 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Platform.Hosting.Http;
 using Platform.Redis;
 using StackExchange.Redis;
 
@@ -228,28 +228,10 @@ internal sealed record ThrottleKeys(RedisKey AddressFailures, RedisKey AddressBl
     public static ThrottleKeys Of(string emailNormalized, IPAddress? client)
     {
         var account = Hash(emailNormalized);
-        var address = Hash(emailNormalized + "\n" + AddressScope(client));
+        var address = Hash(emailNormalized + "\n" + ClientScope.Of(client));
         var prefix = "login:{" + account + "}:";
         return new ThrottleKeys(prefix + "failures:" + address, prefix + "blocked:" + address, prefix + "inflight:" + address,
             prefix + "failures", prefix + "inflight");
-    }
-
-    /// <summary>An IPv4 client by its address; an IPv6 client by its /64, which one subscriber usually holds whole.</summary>
-    public static string AddressScope(IPAddress? client)
-    {
-        if (client is null)
-        {
-            return "unknown";
-        }
-        if (client.IsIPv4MappedToIPv6)
-        {
-            client = client.MapToIPv4();
-        }
-        if (client.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return client.ToString();
-        }
-        return Convert.ToHexStringLower(client.GetAddressBytes(), 0, 8) + "/64";
     }
 
     private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)), 0, 16);

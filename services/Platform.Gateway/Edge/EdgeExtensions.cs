@@ -26,7 +26,7 @@ public static class EdgeExtensions
             .WithMethods("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
             .WithHeaders("Authorization", "Content-Type", "If-Match", "If-None-Match", "Range", "Last-Event-ID", RequestIds.Header)
             .WithExposedHeaders("ETag", "Location", "Retry-After", "Content-Range", "RateLimit-Limit", "RateLimit-Remaining",
-                "RateLimit-Reset", "RateLimit-Policy", RequestIds.Header)
+                "RateLimit-Reset", "RateLimit-Policy", "WWW-Authenticate", RequestIds.Header)
             .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
         return builder;
     }

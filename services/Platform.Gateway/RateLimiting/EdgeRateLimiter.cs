@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Options;
+using Platform.Hosting.Http;
 using Platform.Redis;
 
 namespace Platform.Gateway.RateLimiting;
@@ -81,9 +82,11 @@ public sealed partial class EdgeRateLimiter
             state.userId.TryFormat(key[(at + 3)..], out _, "N");
         });
 
-    /// <summary>The key of a client address's bucket under a policy: <c>rl:{policy}:a:{address}</c>.</summary>
-    public static string AddressKey(string policyName, IPAddress? address) =>
-        address is null ? $"rl:{policyName}:a:unknown" : $"rl:{policyName}:a:{address}";
+    /// <summary>
+    /// The key of a client address's bucket under a policy: <c>rl:{policy}:a:{scope}</c>, an IPv6 client's scope its
+    /// /64 (<see cref="ClientScope"/>), or one subscriber could take a fresh address, and a fresh bucket, per request.
+    /// </summary>
+    public static string AddressKey(string policyName, IPAddress? address) => $"rl:{policyName}:a:{ClientScope.Of(address)}";
 
     /// <summary>A permit for <paramref name="key"/> (<see cref="UserKey"/>, <see cref="AddressKey"/>) under the policy.</summary>
     public async ValueTask<RateLimitDecision> AcquireAsync(string policyName, string key)
