@@ -75,6 +75,6 @@ KILLS
   printf '## Bad input\n\n'
   section test bad-input
   printf '## Attacks\n\n'
-  section security refresh-reuse refresh-race enumeration brute-force-account brute-force-address idor files cors headers jwt-services
+  section security refresh-reuse refresh-race enumeration brute-force-account brute-force-account-spread brute-force-address idor files cors headers jwt-services
 } > "$OUT"
 echo "wrote $OUT"
