@@ -34,6 +34,8 @@ public static class AuthenticationExtensions
         services.TryAddSingleton<RevokedSessions>();
         services.TryAddSingleton(provider => new SessionRevocations(
             provider.GetRequiredService<IRedisConnection>(), provider.GetRequiredService<RevokedSessions>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddHttpClient(RevocationsFromAuth.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
+        services.TryAddSingleton<RevocationsFromAuth>();
         services.AddHostedService<RevokedSessionsSync>();
 
         services.TryAddSingleton<ValidatedTokenCache>();

@@ -12,11 +12,14 @@ namespace Platform.Authentication;
 /// Keeps <see cref="RevokedSessions"/> in step with Redis without a Redis call per request: a subscription to
 /// <see cref="SessionRevocations.Channel"/> adds revocations as they happen, and a SCAN of
 /// <c>revoked:session:*</c> picks up the ones published while we were not listening — at start, and after
-/// every reconnection. While Redis is down the set stays as it is.
+/// every reconnection. While Redis is down (or cannot be read at start), the recent revocations are fetched from auth
+/// every few seconds instead (<see cref="RevocationsFromAuth"/>), so neither a pod started during an outage nor one
+/// running through it accepts a session revoked meanwhile for longer than that.
 /// </summary>
 internal sealed partial class RevokedSessionsSync(
     IRedisConnection redis,
     RevokedSessions revoked,
+    RevocationsFromAuth fallback,
     IOptions<AuthOptions> options,
     TimeProvider time,
     AuthenticationMetrics metrics,
@@ -36,15 +39,23 @@ internal sealed partial class RevokedSessionsSync(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         redis.Restored += OnRestored;
+        redis.Lost += OnLost;
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(StartBudget);
         synchronised = await TrySynchroniseAsync(budget.Token);
+        if (!synchronised)
+        {
+            using var fetchBudget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            fetchBudget.CancelAfter(StartBudget);
+            await fallback.FetchAsync(fetchBudget.Token);
+        }
         await base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         redis.Restored -= OnRestored;
+        redis.Lost -= OnLost;
         await base.StopAsync(cancellationToken);
     }
 
@@ -52,10 +63,15 @@ internal sealed partial class RevokedSessionsSync(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var resyncRequested = await WaitForResyncRequestAsync(synchronised ? PruneInterval : RetryDelay, stoppingToken);
+            var resyncRequested = await WaitForResyncRequestAsync(synchronised && redis.IsConnected ? PruneInterval : RetryDelay, stoppingToken);
             if (resyncRequested || !synchronised)
             {
                 synchronised = await TrySynchroniseAsync(stoppingToken);
+            }
+            if (!synchronised || !redis.IsConnected)
+            {
+                // Revocations published while Redis is away reach no subscriber: auth's database still has them.
+                await fallback.FetchAsync(stoppingToken);
             }
             revoked.RemoveExpired();
         }
@@ -63,6 +79,9 @@ internal sealed partial class RevokedSessionsSync(
 
     // Raised once per restored connection (commands and subscriptions each have one); both may lose messages.
     private void OnRestored(object? sender, EventArgs e) => resyncRequests.Writer.TryWrite(true);
+
+    // Wakes the loop out of its minute-long wait: from now on it fetches from auth every few seconds until Redis is back.
+    private void OnLost(object? sender, EventArgs e) => resyncRequests.Writer.TryWrite(true);
 
     private async Task<bool> WaitForResyncRequestAsync(TimeSpan timeout, CancellationToken stoppingToken)
     {

@@ -9,7 +9,8 @@ namespace Platform.Redis;
 /// The one Redis connection of a process. Callers use the async API of <see cref="Database"/> and
 /// <see cref="Subscriber"/> only. While Redis is unreachable commands fail fast instead of queueing, so a
 /// Redis outage makes callers fall back at once rather than wait; the connection and its subscriptions come
-/// back by themselves, and <see cref="Restored"/> tells who must resynchronise state kept from Redis.
+/// back by themselves, and <see cref="Restored"/> tells who must resynchronise state kept from Redis;
+/// <see cref="Lost"/> tells who must look elsewhere meanwhile.
 /// </summary>
 public interface IRedisConnection
 {
@@ -20,6 +21,8 @@ public interface IRedisConnection
     bool IsConnected { get; }
 
     event EventHandler? Restored;
+
+    event EventHandler? Lost;
 
     Task<TimeSpan> PingAsync();
 }
@@ -45,7 +48,11 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     {
         this.multiplexer = multiplexer;
         this.logger = logger;
-        multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(logger, e.EndPoint?.ToString(), e.FailureType.ToString());
+        multiplexer.ConnectionFailed += (_, e) =>
+        {
+            LogConnectionFailed(logger, e.EndPoint?.ToString(), e.FailureType.ToString());
+            Lost?.Invoke(this, EventArgs.Empty);
+        };
         multiplexer.ConnectionRestored += (_, e) =>
         {
             LogConnectionRestored(logger, e.EndPoint?.ToString());
@@ -54,6 +61,8 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     }
 
     public event EventHandler? Restored;
+
+    public event EventHandler? Lost;
 
     public IDatabase Database => multiplexer.GetDatabase();
 

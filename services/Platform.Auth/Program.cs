@@ -60,6 +60,7 @@ app.MapPrometheusScrapingEndpoint();
 app.UseUtf8JsonBodiesOnly();
 app.MapPlatformOpenApi();
 app.MapKeysApi();
+app.MapRevocationsApi();
 app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapPasswordChangeApi().MapPasswordResetApi()
     .MapEmailVerificationApi().MapClientConfigApi().MapForwardAuthApi();
 app.MapGroup("/api/admin").WithTags("admin").RequireAuthorization(PlatformPolicies.Admin).MapAdminUsersApi().MapAdminAuditApi();

@@ -83,6 +83,54 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A service that starts while Redis is down cannot read the revocations there: it fetches them from auth's
+    /// database. Before, its set was empty and it accepted a logged-out session's token until Redis came back.
+    /// </summary>
+    [Fact]
+    public async Task A_service_started_while_redis_is_down_refuses_a_session_revoked_before()
+    {
+        var (_, tokens) = await api.NewUserAsync();
+        using (var logout = await api.SendAsync(HttpMethod.Post, "/api/auth/logout", tokens.AccessToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+        }
+        await fixture.Tier.DownAsync(Platform.Testing.DataTier.Redis);
+        try
+        {
+            await using var started = await OtherService.StartAsync(fixture.Tier, host);
+
+            Assert.Equal(HttpStatusCode.Unauthorized, await started.WhoAmIAsync(tokens.AccessToken));
+        }
+        finally
+        {
+            await fixture.Tier.UpAsync(Platform.Testing.DataTier.Redis);
+        }
+    }
+
+    /// <summary>A revocation made while Redis is down reaches no subscriber; a running service fetches it from auth within seconds.</summary>
+    [Fact]
+    public async Task A_running_service_refuses_a_session_revoked_while_redis_is_down()
+    {
+        var (_, tokens) = await api.NewUserAsync();
+        Assert.Equal(HttpStatusCode.OK, await other.WhoAmIAsync(tokens.AccessToken));
+        await fixture.Tier.DownAsync(Platform.Testing.DataTier.Redis);
+        try
+        {
+            using (var logout = await api.SendAsync(HttpMethod.Post, "/api/auth/logout", tokens.AccessToken))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+            }
+
+            await Poll.UntilAsync(async () => await other.WhoAmIAsync(tokens.AccessToken) == HttpStatusCode.Unauthorized,
+                TimeSpan.FromSeconds(20), "the running service to refuse the session revoked during the outage");
+        }
+        finally
+        {
+            await fixture.Tier.UpAsync(Platform.Testing.DataTier.Redis);
+        }
+    }
+
+    /// <summary>
     /// A revocation's key is written once and read only when a validator starts, so Redis under memory pressure may
     /// evict it (volatile-lru), or come back empty: auth writes the missing keys of recent revocations again, and a
     /// service started afterwards still refuses the logged-out token. Before, it accepted it until it expired.

@@ -181,6 +181,8 @@ public sealed class EdgeTests(GatewayPlatform platform) : IAsyncLifetime
 
     [Theory]
     [InlineData("/internal/keyset")]
+    [InlineData("/internal/revocations")]
+    [InlineData("/api/auth/%2e%2e/%2e%2e/internal/revocations")]
     [InlineData("/api/auth/%2e%2e/%2e%2e/internal/keyset")]
     [InlineData("/api/auth/..%2f..%2finternal/keyset")]
     [InlineData("/api/tasks/%2e%2e/readyz")]

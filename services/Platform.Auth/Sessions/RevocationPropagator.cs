@@ -36,7 +36,8 @@ public sealed partial class RevocationPropagator(
 
     private volatile bool behind = true;
 
-    private TimeSpan Relevance => tokens.Value.AccessTokenLifetime + Margin;
+    /// <summary>How long after its revocation a session's tokens may still be valid somewhere.</summary>
+    public TimeSpan Relevance => tokens.Value.AccessTokenLifetime + Margin;
 
     public async Task PublishAsync(IReadOnlyCollection<Guid> sessionIds, CancellationToken cancellationToken)
     {
@@ -144,7 +145,7 @@ public sealed partial class RevocationPropagator(
     }
 
     /// <summary>The revocations whose tokens may still be valid somewhere.</summary>
-    private async Task<List<Revocation>> RecentAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<List<Revocation>> RecentAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var since = now - Relevance;
         await using var scope = scopes.CreateAsyncScope();
@@ -160,7 +161,7 @@ public sealed partial class RevocationPropagator(
         return recent;
     }
 
-    private sealed record Revocation(Guid Id, DateTimeOffset RevokedAt);
+    public sealed record Revocation(Guid Id, DateTimeOffset RevokedAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis did not take {Count} session revocations; they are recorded and will be re-published")]
     private static partial void LogDeferred(ILogger logger, Exception exception, int count);
