@@ -29,20 +29,25 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
         try
         {
             var list = await httpClients.CreateClient(HttpClientName).GetFromJsonAsync<RevocationList>(uri, cancellationToken);
-            foreach (var revocation in list?.Revocations ?? [])
+            var revocations = list?.Revocations ?? [];
+            foreach (var revocation in revocations)
             {
-                revoked.Revoke(revocation.SessionId, revocation.Until);
+                if (revocation is not null)
+                {
+                    revoked.Revoke(revocation.SessionId, revocation.Until);
+                }
             }
-            LogFetched(logger, list?.Revocations.Count ?? 0, revoked.Count);
+            LogFetched(logger, revocations.Count, revoked.Count);
             return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return false;
         }
-        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException)
+        catch (Exception e)
         {
-            LogFetchFailed(logger, uri, e.Message); // a TaskCanceledException here is the client's own timeout
+            // Whatever answered there (a timeout is the client's own cancellation): a fallback must never stop the loop or the start.
+            LogFetchFailed(logger, uri, e.Message);
             return false;
         }
     }

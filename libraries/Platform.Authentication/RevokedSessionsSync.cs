@@ -33,6 +33,8 @@ internal sealed partial class RevokedSessionsSync(
 
     // Capacity 1, dropping extra writes: reconnections that arrive during a resync collapse into one more resync.
     private readonly Channel<bool> resyncRequests = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    // Likewise for a lost connection, which asks for no resync (there is nothing to read): only for the wait to end.
+    private readonly Channel<bool> wakeups = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private bool subscribed;
     private bool synchronised;
 
@@ -63,7 +65,9 @@ internal sealed partial class RevokedSessionsSync(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var resyncRequested = await WaitForResyncRequestAsync(synchronised && redis.IsConnected ? PruneInterval : RetryDelay, stoppingToken);
+            // Jittered while Redis is away, so the validators' fetches from auth do not all land in the same instant.
+            var resyncRequested = await WaitForResyncRequestAsync(
+                synchronised && redis.IsConnected ? PruneInterval : RetryDelay * (0.5 + Random.Shared.NextDouble()), stoppingToken);
             if (resyncRequested || !synchronised)
             {
                 synchronised = await TrySynchroniseAsync(stoppingToken);
@@ -81,21 +85,20 @@ internal sealed partial class RevokedSessionsSync(
     private void OnRestored(object? sender, EventArgs e) => resyncRequests.Writer.TryWrite(true);
 
     // Wakes the loop out of its minute-long wait: from now on it fetches from auth every few seconds until Redis is back.
-    private void OnLost(object? sender, EventArgs e) => resyncRequests.Writer.TryWrite(true);
+    private void OnLost(object? sender, EventArgs e) => wakeups.Writer.TryWrite(true);
 
+    /// <summary>Until a resync is asked for (true), the connection is lost, or the timeout passes (false).</summary>
     private async Task<bool> WaitForResyncRequestAsync(TimeSpan timeout, CancellationToken stoppingToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         wait.CancelAfter(timeout);
-        try
-        {
-            await resyncRequests.Reader.WaitToReadAsync(wait.Token);
-            return resyncRequests.Reader.TryRead(out _);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-            return false;
-        }
+        // Neither wait throws: each ends when its channel has an item or the wait is cancelled.
+        await Task.WhenAny(
+            resyncRequests.Reader.WaitToReadAsync(wait.Token).AsTask().ContinueWith(static _ => { }, TaskScheduler.Default),
+            wakeups.Reader.WaitToReadAsync(wait.Token).AsTask().ContinueWith(static _ => { }, TaskScheduler.Default));
+        stoppingToken.ThrowIfCancellationRequested();
+        wakeups.Reader.TryRead(out _);
+        return resyncRequests.Reader.TryRead(out _);
     }
 
     /// <summary>Subscribes first and scans second, so no revocation can fall between the two.</summary>

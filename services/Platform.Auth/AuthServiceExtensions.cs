@@ -65,6 +65,7 @@ public static class AuthServiceExtensions
         builder.AddPlatformRetention(EndedSessionsRetention.Rule);
         builder.AddPlatformRetention(EndedSessionsRetention.DeletedUsersRule);
         builder.Services.AddSingleton<RevocationPropagator>();
+        builder.Services.AddSingleton<RecentRevocations>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RevocationPropagator>());
         builder.Services.AddSingleton<ISigningKeySource, KeysetSigningKeySource>();
         builder.Services.AddSingleton<AccountMails>();

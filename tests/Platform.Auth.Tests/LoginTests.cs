@@ -104,11 +104,28 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
 
         await AuthApiClient.ProblemAsync(guesser, HttpStatusCode.TooManyRequests, AuthProblems.LoginThrottled);
         Assert.Equal(HttpStatusCode.OK, owner.StatusCode);
-        // The guesser's failures outlive its block by a window, so waiting a block out does not reset the escalation.
+    }
+
+    /// <summary>
+    /// A guesser who waited out the longest block must go on at it, not get five free guesses again: the failures are
+    /// kept a window past the block. The test gives an address fifteen failures (as if its earlier blocks had passed)
+    /// and makes the sixteenth; before, the count expired with the block, both after 15 minutes.
+    /// </summary>
+    [Fact]
+    public async Task After_the_longest_block_the_failures_are_kept_a_window_longer_so_the_escalation_goes_on()
+    {
+        var (email, _) = await api.NewUserAsync();
         await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(fixture.Tier.RedisConnectionString);
-        var keys = ThrottleKeys.Of(email, IPAddress.Parse("203.0.113.7"));
-        Assert.Equal(6, (long)await redis.GetDatabase().StringGetAsync(keys.AddressFailures));
-        Assert.True(await redis.GetDatabase().KeyTimeToLiveAsync(keys.AddressFailures) > LoginThrottle.Window);
+        var keys = ThrottleKeys.Of(email, IPAddress.Parse("203.0.113.77"));
+        await redis.GetDatabase().StringSetAsync(keys.AddressFailures, 15, LoginThrottle.Window);
+
+        using var sixteenth = await api.LoginFromAsync("203.0.113.77", email, "Wrong-password-1");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, sixteenth.StatusCode);
+        var blocked = await redis.GetDatabase().KeyTimeToLiveAsync(keys.AddressBlocked);
+        var failures = await redis.GetDatabase().KeyTimeToLiveAsync(keys.AddressFailures);
+        Assert.InRange(blocked!.Value, LoginThrottle.MaxBlock - TimeSpan.FromMinutes(1), LoginThrottle.MaxBlock);
+        Assert.InRange(failures!.Value, LoginThrottle.MaxBlock + LoginThrottle.Window - TimeSpan.FromMinutes(1), LoginThrottle.MaxBlock + LoginThrottle.Window);
     }
 
     [Fact]

@@ -76,6 +76,24 @@ public sealed class LoginThrottleMemoryTests
         Assert.Equal(LoginThrottle.InFlightRetry, memory.Begin(keys));
     }
 
+    [Fact]
+    public void When_full_it_forgets_the_scopes_with_few_failures_first_and_never_a_blocked_one()
+    {
+        for (var i = 0; i <= LoginThrottle.FreeFailures; i++)
+        {
+            Fail(keys);
+        }
+        Assert.True(Wait(keys) > TimeSpan.Zero);
+
+        for (var i = 0; i < LoginThrottleMemory.Capacity / 2; i++)
+        {
+            Fail(ThrottleKeys.Of($"sprayed-{i}@example.org", IPAddress.Parse("203.0.113.1"))); // each a new address scope and account scope
+        }
+
+        Assert.True(Wait(keys) > TimeSpan.Zero, "the blocked address was forgotten to make room");
+        Assert.Equal(TimeSpan.Zero, memory.Begin(ThrottleKeys.Of("newcomer@example.org", IPAddress.Parse("198.51.100.1"))));
+    }
+
     private void Fail(ThrottleKeys at)
     {
         Assert.Equal(TimeSpan.Zero, memory.Begin(at));

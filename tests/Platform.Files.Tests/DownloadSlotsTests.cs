@@ -96,6 +96,13 @@ public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetim
             await stalled.Body.DisposeAsync();
             stalled.Response.Dispose();
         }
+
+        // The share comes back with the slot once the server learns its client has gone.
+        await Poll.UntilAsync(async () =>
+        {
+            using var download = await greedy.GetAsync($"/api/files/{greedySmall.Id}/content");
+            return download.StatusCode;
+        }, status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the user's download once the stalled one's client has gone");
     }
 
     [Fact]

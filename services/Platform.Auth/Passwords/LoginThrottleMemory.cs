@@ -3,8 +3,9 @@ namespace Platform.Auth.Passwords;
 /// <summary>
 /// The login throttle's rules in one replica's memory, for while Redis is down: the same scopes, counts and blocks as
 /// <see cref="LoginThrottle"/>'s scripts, under one lock instead of Redis's single thread. It holds at most
-/// <see cref="Capacity"/> scopes; when they are all live (a spray of addresses while Redis is down), a new one is
-/// refused rather than let in uncounted, and no live one is ever evicted.
+/// <see cref="Capacity"/> scopes. When it is full (a spray of addresses while Redis is down) it first forgets the scopes
+/// that matter least — no block, nothing in flight, fewer failures than the free ones — and only when none is left
+/// refuses a new scope rather than let it in uncounted; a blocked scope is never forgotten before its time.
 /// </summary>
 internal sealed class LoginThrottleMemory(TimeProvider clock)
 {
@@ -124,7 +125,7 @@ internal sealed class LoginThrottleMemory(TimeProvider clock)
         lastPruned = now;
         foreach (var (key, counts) in states)
         {
-            if (counts.InFlight == 0 && counts.WindowEnds <= now && counts.BlockedUntil <= now)
+            if (counts.InFlight == 0 && counts.BlockedUntil <= now && (counts.WindowEnds <= now || counts.Failures < LoginThrottle.FreeFailures))
             {
                 states.Remove(key);
             }
