@@ -96,6 +96,7 @@ internal sealed partial class RevokedSessionsSync(
         await Task.WhenAny(
             resyncRequests.Reader.WaitToReadAsync(wait.Token).AsTask().ContinueWith(static _ => { }, TaskScheduler.Default),
             wakeups.Reader.WaitToReadAsync(wait.Token).AsTask().ContinueWith(static _ => { }, TaskScheduler.Default));
+        await wait.CancelAsync(); // ends the other wait too, so no waiter is left behind on its channel
         stoppingToken.ThrowIfCancellationRequested();
         wakeups.Reader.TryRead(out _);
         return resyncRequests.Reader.TryRead(out _);
