@@ -131,6 +131,34 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A Redis that hangs (here SIGSTOP) keeps its connections open: the client does not call it lost for a minute or
+    /// more, and no revocation message arrives meanwhile. A running service notices that Redis stops answering its
+    /// probe and fetches the revocations from auth; before, it accepted the logged-out token until the client gave up.
+    /// </summary>
+    [Fact]
+    public async Task A_running_service_refuses_a_session_revoked_while_redis_hangs()
+    {
+        var (_, tokens) = await api.NewUserAsync();
+        Assert.Equal(HttpStatusCode.OK, await other.WhoAmIAsync(tokens.AccessToken));
+        var redisPid = File.ReadAllText(Path.Combine(fixture.Tier.RunDirectory, "pids", "redis.pid")).Trim();
+        (await ShellCommand.RunAsync("kill", ["-STOP", redisPid], null, TimeSpan.FromSeconds(5))).EnsureSuccess("kill -STOP redis");
+        try
+        {
+            using (var logout = await api.SendAsync(HttpMethod.Post, "/api/auth/logout", tokens.AccessToken))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+            }
+
+            await Poll.UntilAsync(async () => await other.WhoAmIAsync(tokens.AccessToken) == HttpStatusCode.Unauthorized,
+                TimeSpan.FromSeconds(20), "the running service to refuse the session revoked while Redis hangs");
+        }
+        finally
+        {
+            (await ShellCommand.RunAsync("kill", ["-CONT", redisPid], null, TimeSpan.FromSeconds(5))).EnsureSuccess("kill -CONT redis");
+        }
+    }
+
+    /// <summary>
     /// A revocation's key is written once and read only when a validator starts, so Redis under memory pressure may
     /// evict it (volatile-lru), or come back empty: auth writes the missing keys of recent revocations again, and a
     /// service started afterwards still refuses the logged-out token. Before, it accepted it until it expired.
