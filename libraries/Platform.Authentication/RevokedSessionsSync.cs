@@ -14,9 +14,7 @@ namespace Platform.Authentication;
 /// <c>revoked:session:*</c> picks up the ones published while we were not listening — at start, and after
 /// every reconnection. While Redis is down (or cannot be read at start), the recent revocations are fetched from auth
 /// every few seconds instead (<see cref="RevocationsFromAuth"/>), so neither a pod started during an outage nor one
-/// running through it accepts a session revoked meanwhile for longer than that. A Redis that hangs keeps its
-/// connections open, and the client may not call them lost for a minute or more: so Redis is also asked a PING every
-/// few seconds, and one it does not answer counts as down until a resync succeeds.
+/// running through it accepts a session revoked meanwhile for longer than that.
 /// </summary>
 internal sealed partial class RevokedSessionsSync(
     IRedisConnection redis,
@@ -29,10 +27,7 @@ internal sealed partial class RevokedSessionsSync(
 {
     /// <summary>The first resync runs before the server accepts requests, but a slow Redis must not hold up the start.</summary>
     private static readonly TimeSpan StartBudget = TimeSpan.FromSeconds(5);
-    /// <summary>Between resync attempts while Redis is away, and between probes while it is not; jittered by ±50 %.</summary>
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
-    /// <summary>The client's own command timeout (<see cref="RedisConnection"/>), which a hung Redis never reaches.</summary>
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
     private const int ScanPageSize = 1_000;
 
@@ -68,47 +63,21 @@ internal sealed partial class RevokedSessionsSync(
 
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        var lastPruned = time.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
-            // Jittered, so the validators' probes of Redis and fetches from auth do not all land in the same instant.
-            var resyncRequested = await WaitForResyncRequestAsync(RetryDelay * (0.5 + Random.Shared.NextDouble()), stoppingToken);
+            // Jittered while Redis is away, so the validators' fetches from auth do not all land in the same instant.
+            var resyncRequested = await WaitForResyncRequestAsync(
+                synchronised && redis.IsConnected ? PruneInterval : RetryDelay * (0.5 + Random.Shared.NextDouble()), stoppingToken);
             if (resyncRequested || !synchronised)
             {
                 synchronised = await TrySynchroniseAsync(stoppingToken);
-            }
-            else if (redis.IsConnected && !await AnswersAsync(stoppingToken))
-            {
-                // Hung: messages published from now on may never arrive, and keys written meanwhile are read by the
-                // next resync, which runs once Redis answers again.
-                synchronised = false;
             }
             if (!synchronised || !redis.IsConnected)
             {
                 // Revocations published while Redis is away reach no subscriber: auth's database still has them.
                 await fallback.FetchAsync(stoppingToken);
             }
-            if (time.GetElapsedTime(lastPruned) >= PruneInterval)
-            {
-                revoked.RemoveExpired();
-                lastPruned = time.GetTimestamp();
-            }
-        }
-    }
-
-    /// <summary>Whether Redis answers a PING within <see cref="ProbeTimeout"/>.</summary>
-    private async Task<bool> AnswersAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            metrics.RedisCalled();
-            await redis.PingAsync().WaitAsync(ProbeTimeout, time, stoppingToken);
-            return true;
-        }
-        catch (Exception e) when (RedisConnection.IsOutage(e) && !stoppingToken.IsCancellationRequested)
-        {
-            LogProbeFailed(logger, ProbeTimeout.TotalSeconds, e.Message);
-            return false;
+            revoked.RemoveExpired();
         }
     }
 
@@ -225,9 +194,6 @@ internal sealed partial class RevokedSessionsSync(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Revoked sessions could not be synchronised from Redis (will retry; refusing the sessions already known meanwhile): {Error}")]
     private static partial void LogSyncFailed(ILogger logger, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis did not answer a ping within {Seconds} s (fetching revocations from auth until a resync succeeds): {Error}")]
-    private static partial void LogProbeFailed(ILogger logger, double seconds, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a message on the revocation channel that is not a session id: {Message}")]
     private static partial void LogMalformedMessage(ILogger logger, string? message);

@@ -58,6 +58,11 @@ public sealed class SessionRevocations
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
         var until = time.GetUtcNow() + ttl;
         local.Revoke(sessionId, until);
+        if (!redis.IsConnected)
+        {
+            // Down, or hung (unanswered pings): fail now instead of after the command timeout.
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not answering; the revocation is not published");
+        }
         var database = redis.Database;
         await database.StringSetAsync(KeyFor(sessionId), until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ttl);
         await redis.Subscriber.PublishAsync(RedisChannelName, sessionId.ToString("D"));

@@ -44,6 +44,11 @@ public sealed class RecentWriters
         {
             Sweep(now);
         }
+        if (!redis.IsConnected)
+        {
+            Doubt(); // down or hung: no wait for a timeout; the mark is replayed when Redis is restored
+            return;
+        }
         try
         {
             await redis.Database.StringSetAsync(prefix + subject, 1, window);

@@ -10,7 +10,9 @@ namespace Platform.Redis;
 /// <see cref="Subscriber"/> only. While Redis is unreachable commands fail fast instead of queueing, so a
 /// Redis outage makes callers fall back at once rather than wait; the connection and its subscriptions come
 /// back by themselves, and <see cref="Restored"/> tells who must resynchronise state kept from Redis;
-/// <see cref="Lost"/> tells who must look elsewhere meanwhile.
+/// <see cref="Lost"/> tells who must look elsewhere meanwhile. A Redis that hangs with its connections open counts as
+/// lost too, once it leaves pings unanswered (<see cref="RedisConnection"/>), so callers that ask
+/// <see cref="IsConnected"/> before a call fall back instead of each waiting out a timeout.
 /// </summary>
 public interface IRedisConnection
 {
@@ -41,8 +43,20 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         exception is RedisException or TimeoutException or OperationCanceledException
             or InvalidOperationException or ObjectDisposedException or IOException;
 
+    /// <summary>
+    /// How often an open connection is asked a PING, and how long an answer may take: a Redis that hangs (a stopped
+    /// process, a partition that drops packets) keeps the connection open, and the client gives it up only after a
+    /// minute or more without reads. Meanwhile every command would wait out <c>AsyncTimeout</c> (2 s).
+    /// </summary>
+    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Pings unanswered in a row before the connection counts as lost: one slow answer is a hiccup, not a hang.</summary>
+    internal const int ProbeFailuresToLose = 2;
+
     private readonly ConnectionMultiplexer multiplexer;
     private readonly ILogger logger;
+    private readonly CancellationTokenSource stopping = new();
+    private volatile bool unresponsive;
 
     private RedisConnection(ConnectionMultiplexer multiplexer, ILogger logger)
     {
@@ -51,13 +65,15 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         multiplexer.ConnectionFailed += (_, e) =>
         {
             LogConnectionFailed(logger, e.EndPoint?.ToString(), e.FailureType.ToString());
-            Lost?.Invoke(this, EventArgs.Empty);
+            Raise(Lost);
         };
         multiplexer.ConnectionRestored += (_, e) =>
         {
             LogConnectionRestored(logger, e.EndPoint?.ToString());
-            Restored?.Invoke(this, EventArgs.Empty);
+            unresponsive = false; // a new connection: the probe judges it afresh
+            Raise(Restored);
         };
+        _ = ProbeAsync(stopping.Token);
     }
 
     public event EventHandler? Restored;
@@ -68,7 +84,8 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
 
     public ISubscriber Subscriber => multiplexer.GetSubscriber();
 
-    public bool IsConnected => multiplexer.IsConnected;
+    /// <summary>Connected, and answering its pings.</summary>
+    public bool IsConnected => !unresponsive && multiplexer.IsConnected;
 
     public Task<TimeSpan> PingAsync() => multiplexer.GetDatabase().PingAsync();
 
@@ -118,10 +135,90 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         return options;
     }
 
-    public void Dispose() => multiplexer.Dispose();
+    public void Dispose()
+    {
+        stopping.Cancel();
+        multiplexer.Dispose();
+    }
+
+    /// <summary>
+    /// Pings an open connection every <see cref="ProbeInterval"/>: after <see cref="ProbeFailuresToLose"/> unanswered
+    /// in a row it counts as lost (<see cref="Lost"/>, <see cref="IsConnected"/> false) until one is answered, which
+    /// counts as restored — whatever was written while it hung may be gone, so state kept from Redis is read again.
+    /// </summary>
+    private async Task ProbeAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ProbeInterval);
+        var unanswered = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (!multiplexer.IsConnected)
+                {
+                    unanswered = 0; // down, not hung: the multiplexer reports it and reconnects
+                    continue;
+                }
+                try
+                {
+                    await multiplexer.GetDatabase().PingAsync().WaitAsync(ProbeInterval, stoppingToken);
+                    unanswered = 0;
+                    if (unresponsive)
+                    {
+                        unresponsive = false;
+                        LogAnsweringAgain(logger);
+                        Raise(Restored);
+                    }
+                }
+                catch (Exception e) when (IsOutage(e) && !stoppingToken.IsCancellationRequested)
+                {
+                    if (++unanswered == ProbeFailuresToLose && !unresponsive)
+                    {
+                        unresponsive = true;
+                        LogUnresponsive(logger, unanswered, ProbeInterval.TotalSeconds);
+                        Raise(Lost);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // disposed
+        }
+        catch (Exception e)
+        {
+            unresponsive = false; // without a probe, the multiplexer's own view is the best there is
+            LogProbeStopped(logger, e);
+        }
+    }
+
+    /// <summary>A subscriber's failure is logged: it must neither stop the probe nor the multiplexer's events.</summary>
+    private void Raise(EventHandler? handler)
+    {
+        try
+        {
+            handler?.Invoke(this, EventArgs.Empty);
+        }
+        catch (Exception e)
+        {
+            LogHandlerFailed(logger, e);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection to {Endpoint} failed: {FailureType}")]
     private static partial void LogConnectionFailed(ILogger logger, string? endpoint, string failureType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis left {Count} pings in a row unanswered for {Seconds} s each: counted as lost until it answers (callers fall back)")]
+    private static partial void LogUnresponsive(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis answers pings again: counted as restored")]
+    private static partial void LogAnsweringAgain(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Redis ping probe stopped")]
+    private static partial void LogProbeStopped(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A handler of the Redis connection's Lost or Restored event failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection to {Endpoint} restored")]
     private static partial void LogConnectionRestored(ILogger logger, string? endpoint);

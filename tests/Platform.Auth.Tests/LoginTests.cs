@@ -307,20 +307,14 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
     public async Task A_hung_redis_makes_login_slower_not_an_error()
     {
         var (email, _) = await api.NewUserAsync();
-        var redisPid = File.ReadAllText(Path.Combine(fixture.Tier.RunDirectory, "pids", "redis.pid")).Trim();
         // SIGSTOP: Redis keeps its connections open but answers nothing, so calls time out instead of failing fast.
-        (await Platform.Testing.ShellCommand.RunAsync("kill", ["-STOP", redisPid], null, TimeSpan.FromSeconds(5))).EnsureSuccess("kill -STOP redis");
-        try
+        using (Platform.Testing.DataTierProcesses.Freeze(fixture.Tier, Platform.Testing.DataTier.Redis, "redis-server"))
         {
             using var wrong = await api.LoginAsync(email, "Wrong-password-1");
             using var right = await api.LoginAsync(email);
 
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
             Assert.Equal(HttpStatusCode.OK, right.StatusCode);
-        }
-        finally
-        {
-            (await Platform.Testing.ShellCommand.RunAsync("kill", ["-CONT", redisPid], null, TimeSpan.FromSeconds(5))).EnsureSuccess("kill -CONT redis");
         }
     }
 

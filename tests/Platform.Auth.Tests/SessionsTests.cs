@@ -140,9 +140,7 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
     {
         var (_, tokens) = await api.NewUserAsync();
         Assert.Equal(HttpStatusCode.OK, await other.WhoAmIAsync(tokens.AccessToken));
-        var redisPid = File.ReadAllText(Path.Combine(fixture.Tier.RunDirectory, "pids", "redis.pid")).Trim();
-        (await ShellCommand.RunAsync("kill", ["-STOP", redisPid], null, TimeSpan.FromSeconds(5))).EnsureSuccess("kill -STOP redis");
-        try
+        using (DataTierProcesses.Freeze(fixture.Tier, Platform.Testing.DataTier.Redis, "redis-server"))
         {
             using (var logout = await api.SendAsync(HttpMethod.Post, "/api/auth/logout", tokens.AccessToken))
             {
@@ -151,10 +149,6 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
 
             await Poll.UntilAsync(async () => await other.WhoAmIAsync(tokens.AccessToken) == HttpStatusCode.Unauthorized,
                 TimeSpan.FromSeconds(20), "the running service to refuse the session revoked while Redis hangs");
-        }
-        finally
-        {
-            (await ShellCommand.RunAsync("kill", ["-CONT", redisPid], null, TimeSpan.FromSeconds(5))).EnsureSuccess("kill -CONT redis");
         }
     }
 

@@ -90,6 +90,33 @@ public sealed class RedisConnectionTests(DataTierFixture fixture) : IAsyncLifeti
         Assert.Equal(64 * 200, (long)await redis.Database.StringGetAsync(key));
     }
 
+    /// <summary>
+    /// A Redis that hangs keeps its connections open, and the client would not give them up for a minute or more:
+    /// every command waited out the 2 s timeout meanwhile. Unanswered pings now count as lost within seconds, so
+    /// callers that ask <see cref="IRedisConnection.IsConnected"/> fall back, and an answered one as restored.
+    /// </summary>
+    [Fact]
+    public async Task A_hung_server_counts_as_lost_within_seconds_and_as_restored_when_it_answers()
+    {
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        redis.Lost += (_, _) => lost.TrySetResult();
+        redis.Restored += (_, _) => restored.TrySetResult();
+        await Poll.UntilAsync(() => Task.FromResult(redis.IsConnected), TimeSpan.FromSeconds(10), "the connection");
+
+        using (DataTierProcesses.Freeze(fixture.Tier, DataTier.Redis, "redis-server"))
+        {
+            await lost.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.False(redis.IsConnected);
+            Assert.False(restored.Task.IsCompleted);
+        }
+
+        await restored.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(redis.IsConnected);
+        Assert.True(await redis.Database.StringSetAsync(prefix + "after-hang", "back"));
+        Assert.Equal("back", (string?)await redis.Database.StringGetAsync(prefix + "after-hang"));
+    }
+
     [Fact]
     public async Task After_a_server_restart_commands_and_subscriptions_come_back()
     {

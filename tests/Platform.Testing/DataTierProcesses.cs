@@ -17,6 +17,36 @@ public static class DataTierProcesses
             .ToList();
     }
 
+    /// <summary>
+    /// Stops (SIGSTOP) every process of a component until the result is disposed (SIGCONT): a server that hangs with
+    /// its connections open, as a frozen process or a partition that drops packets does.
+    /// </summary>
+    public static IDisposable Freeze(DataTier tier, string component, string executable)
+    {
+        var frozen = Of(tier, component, executable);
+        if (frozen.Count == 0)
+        {
+            throw new InvalidOperationException($"No {executable} process of {component} to freeze.");
+        }
+        Signal("STOP", frozen);
+        return new Thawing(frozen);
+    }
+
+    private sealed class Thawing(List<int> frozen) : IDisposable
+    {
+        public void Dispose() => Signal("CONT", frozen);
+    }
+
+    private static void Signal(string signal, List<int> pids)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", .. pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {string.Join(' ', pids)} exited with {kill.ExitCode}.");
+        }
+    }
+
     /// <summary>The process's state letter from /proc (R, S, T, Z…); X when it is gone.</summary>
     public static char State(int pid) => Read($"/proc/{pid}/stat") is { } stat ? stat[(stat.LastIndexOf(')') + 2)..][0] : 'X';
 

@@ -31,6 +31,10 @@ public sealed partial class MailQuota(IRedisConnection redis, IOptions<AccountOp
     {
         var settings = options.Value;
         var key = Key(kind, emailNormalized);
+        if (!redis.IsConnected)
+        {
+            return TakeInMemory(key, settings) <= settings.MailsPerAddress; // down or hung: no wait for a timeout
+        }
         long count;
         try
         {
@@ -39,13 +43,19 @@ public sealed partial class MailQuota(IRedisConnection redis, IOptions<AccountOp
         catch (Exception e) when (RedisConnection.IsOutage(e))
         {
             LogRedisDown(logger, e);
-            lock (fallbackGate)
-            {
-                count = fallback.TryGetValue(key.ToString(), out long previous) ? previous + 1 : 1;
-                fallback.Set(key.ToString(), count, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = settings.MailQuotaWindow });
-            }
+            count = TakeInMemory(key, settings);
         }
         return count <= settings.MailsPerAddress;
+    }
+
+    private long TakeInMemory(RedisKey key, AccountOptions settings)
+    {
+        lock (fallbackGate)
+        {
+            var count = fallback.TryGetValue(key.ToString(), out long previous) ? previous + 1 : 1;
+            fallback.Set(key.ToString(), count, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = settings.MailQuotaWindow });
+            return count;
+        }
     }
 
     public void Dispose() => fallback.Dispose();

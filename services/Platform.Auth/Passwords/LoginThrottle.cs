@@ -99,6 +99,10 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
     {
         var keys = ThrottleKeys.Of(emailNormalized, client);
         var reservation = Guid.NewGuid().ToString("N");
+        if (!redis.IsConnected)
+        {
+            return new LoginAttempt(this, keys, reservation, memory.Begin(keys), ReservedIn.Memory); // down or hung: no wait for a timeout
+        }
         try
         {
             var wait = (long)await redis.Database.ScriptEvaluateAsync(BeginScript, keys.All,
@@ -117,6 +121,10 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
     {
         var keys = ThrottleKeys.Of(emailNormalized, client);
         memory.Clear(keys);
+        if (!redis.IsConnected)
+        {
+            return;
+        }
         try
         {
             await redis.Database.KeyDeleteAsync([keys.AddressFailures, keys.AddressBlocked, keys.AccountFailures]);
@@ -132,6 +140,11 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
         if (reservedIn == ReservedIn.Memory)
         {
             memory.End(keys, outcome, reserved: true);
+            return;
+        }
+        if (!redis.IsConnected)
+        {
+            memory.End(keys, outcome, reserved: false); // as when the call fails: Redis' reservation expires by itself
             return;
         }
         try
