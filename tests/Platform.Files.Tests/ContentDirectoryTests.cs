@@ -141,6 +141,22 @@ public sealed class ContentDirectoryTests(FilesTierFixture fixture) : IAsyncLife
         Assert.Equal(4, (await user.ListAllAsync()).Count);
     }
 
+    /// <summary>HEAD answers from the file's row: with its content file gone, GET fails, and HEAD still describes the file.</summary>
+    [Fact]
+    public async Task Head_opens_no_content_file()
+    {
+        var file = await user.UploadOkAsync(GeneratedContentStream.Bytes(5000, seed: 3), "described.bin", "application/octet-stream");
+        File.Delete(Directory.PathOf(file.Id));
+
+        using var head = await user.SendAsync(HttpMethod.Head, $"/api/files/{file.Id}/content", null, headers => headers.Range = new RangeHeaderValue(1000, 1999));
+        using var get = await user.GetAsync($"/api/files/{file.Id}/content", headers => headers.Range = new RangeHeaderValue(1000, 1999));
+
+        Assert.Equal(HttpStatusCode.PartialContent, head.StatusCode);
+        Assert.Equal(1000, head.Content.Headers.ContentLength);
+        Assert.Equal("bytes 1000-1999/5000", head.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(HttpStatusCode.InternalServerError, get.StatusCode);
+    }
+
     [Fact]
     public async Task A_deleted_file_is_gone_at_once_for_clients_and_its_content_at_the_next_removal()
     {

@@ -85,8 +85,10 @@ public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetim
         {
             using var refused = await greedy.GetAsync($"/api/files/{greedySmall.Id}/content");
             using var served = await other.GetAsync($"/api/files/{othersFile.Id}/content");
+            using var head = await greedy.SendAsync(HttpMethod.Head, $"/api/files/{greedySmall.Id}/content", null);
 
             await FilesClient.ProblemAsync(refused, HttpStatusCode.TooManyRequests, "https://platform.dev/problems/too-many-requests");
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode); // a HEAD takes no share of the user's
             Assert.NotNull(refused.Headers.RetryAfter);
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
             Assert.Equal("theirs", await served.Content.ReadAsStringAsync());
@@ -132,6 +134,11 @@ public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetim
             }))
             {
                 Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, conditionalUnsatisfiable.StatusCode);
+            }
+            using (var head = await user.SendAsync(HttpMethod.Head, path, null))
+            {
+                Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+                Assert.Equal(small.Size, head.Content.Headers.ContentLength);
             }
             using var whole = await user.GetAsync(path);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, whole.StatusCode);

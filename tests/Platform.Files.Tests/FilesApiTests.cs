@@ -264,6 +264,7 @@ public sealed class FilesApiTests(FilesTierFixture fixture) : IAsyncLifetime
     [InlineData("GET", "/api/files")]
     [InlineData("GET", "/api/files/0197a8b2-0000-7000-8000-000000000000")]
     [InlineData("GET", "/api/files/0197a8b2-0000-7000-8000-000000000000/content")]
+    [InlineData("HEAD", "/api/files/0197a8b2-0000-7000-8000-000000000000/content")]
     [InlineData("DELETE", "/api/files/0197a8b2-0000-7000-8000-000000000000")]
     public async Task Every_route_answers_401_without_a_token(string method, string path)
     {

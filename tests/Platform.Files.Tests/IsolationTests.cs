@@ -48,6 +48,22 @@ public sealed class IsolationTests(FilesTierFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Head_of_another_users_file_content_is_404_as_get_is()
+    {
+        using var get = await bob.GetAsync($"/api/files/{alicesFile.Id}/content");
+        using var head = await bob.SendAsync(HttpMethod.Head, $"/api/files/{alicesFile.Id}/content", null);
+        using var headWithEtag = await bob.SendAsync(HttpMethod.Head, $"/api/files/{alicesFile.Id}/content", null,
+            h => h.IfNoneMatch.Add(new EntityTagHeaderValue($"\"{alicesFile.Sha256}\"")));
+
+        await FilesClient.ProblemAsync(get, HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, headWithEtag.StatusCode);
+        Assert.Null(head.Headers.ETag);
+        Assert.Null(head.Content.Headers.ContentDisposition);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Deleting_another_users_file_is_404_and_leaves_it_in_place()
     {
         using var response = await bob.DeleteAsync($"/api/files/{alicesFile.Id}");

@@ -26,6 +26,30 @@ public static class FilesApi
             .WithDescription("Streamed with the stored Content-Type. Several ranges, a malformed range or another unit get the whole file (200).")
             .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
             .Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
+            .WithDownloadAnswers()
+            .ProducesProblems(StatusCodes.Status429TooManyRequests, "The caller already has as many downloads being sent as one user may on this instance.", ProblemTypes.TooManyRequests)
+            .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the file may be asked for again.")
+            .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be asked for again.")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already sends as many downloads as it may at once.", ProblemTypes.Overloaded);
+        files.MapMethods("/{id:guid}/content", [HttpMethods.Head], ContentAsync).WithName("DownloadFileHeaders").WithSummary("What a download would answer, without its bytes")
+            .WithDescription("The status and headers GET would answer to the same request — Content-Length of what it would send, ETag, Last-Modified, "
+                + "Accept-Ranges, Content-Range — and no body. The content is not read and takes no download slot, so it is never refused for want of one.")
+            .Produces(StatusCodes.Status200OK)
+            .Produces(StatusCodes.Status206PartialContent)
+            .WithResponseHeader(StatusCodes.Status200OK, "Content-Length", "The file's size in bytes.")
+            .WithResponseHeader(StatusCodes.Status206PartialContent, "Content-Length", "The range's length in bytes.")
+            .WithDownloadAnswers();
+        files.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteFile").WithSummary("Delete a file")
+            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
+        return files;
+    }
+
+    private const string NotFoundDescription = "No such file of the caller's.";
+    private const string EtagDescription = "\"<sha256 of the content>\" (strong).";
+
+    /// <summary>What GET and HEAD of a file's content both answer: conditions, ranges and their errors.</summary>
+    private static RouteHandlerBuilder WithDownloadAnswers(this RouteHandlerBuilder download) =>
+        download
             .Produces(StatusCodes.Status304NotModified)
             .WithRequestHeader("Range", "One byte range: a-b, a- or -n.")
             .WithRequestHeader("If-Range", "The ETag or date the client holds: the range is served only if the file is still that one.")
@@ -37,18 +61,7 @@ public static class FilesApi
             .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound)
             .ProducesProblems(StatusCodes.Status412PreconditionFailed, "If-Match or If-Unmodified-Since names another version of the file.", ProblemTypes.PreconditionFailed)
             .ProducesProblems(StatusCodes.Status416RangeNotSatisfiable, "The range starts past the end of the file.", ProblemTypes.RangeNotSatisfiable)
-            .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size")
-            .ProducesProblems(StatusCodes.Status429TooManyRequests, "The caller already has as many downloads being sent as one user may on this instance.", ProblemTypes.TooManyRequests)
-            .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the file may be asked for again.")
-            .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be asked for again.")
-            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "This instance already sends as many downloads as it may at once.", ProblemTypes.Overloaded);
-        files.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteFile").WithSummary("Delete a file")
-            .ProducesProblems(StatusCodes.Status404NotFound, NotFoundDescription, ProblemTypes.NotFound);
-        return files;
-    }
-
-    private const string NotFoundDescription = "No such file of the caller's.";
-    private const string EtagDescription = "\"<sha256 of the content>\" (strong).";
+            .WithResponseHeader(StatusCodes.Status416RangeNotSatisfiable, "Content-Range", "bytes */size");
 
     private static RouteHandlerBuilder WithContentHeaders(this RouteHandlerBuilder download, int status) =>
         download
@@ -89,7 +102,9 @@ public static class FilesApi
     /// (304), If-Match and If-Unmodified-Since (412), If-Range, a single byte range (206, or 416 with <c>Content-Range:
     /// bytes */size</c>, also for any range of an empty file; several ranges, or a malformed one, get the whole file,
     /// 200), Accept-Ranges, and an attachment Content-Disposition with an RFC 5987 <c>filename*</c>. Its body is sent
-    /// holding a download slot, and its 416 is problem details (<see cref="DownloadResult"/>).
+    /// holding a download slot, and its 416 is problem details (<see cref="DownloadResult"/>). A HEAD goes the same way,
+    /// with the same owner's check, but over <see cref="UnreadContent"/>: the file result sends it no body, so its
+    /// content is neither opened nor read and it takes no slot.
     /// </summary>
     private static async Task<Results<DownloadResult, ProblemHttpResult>> ContentAsync(
         Guid id, HttpContext http, ClaimsPrincipal principal, FileCatalog catalog, FileContent contents, DownloadSlots slots, FilesMetrics metrics,
@@ -102,7 +117,8 @@ public static class FilesApi
         }
         IgnoreRangesOfOtherUnits(http.Request);
         http.Response.Headers.XContentTypeOptions = "nosniff";
-        return new DownloadResult(TypedResults.File(slots.Hold(contents.Open(file), owner), file.ContentType, file.Name,
+        var content = HttpMethods.IsHead(http.Request.Method) ? new UnreadContent(file.Size) : slots.Hold(contents.Open(file), owner);
+        return new DownloadResult(TypedResults.File(content, file.ContentType, file.Name,
             lastModified: file.CreatedAt, entityTag: new EntityTagHeaderValue($"\"{file.Sha256Hex}\""), enableRangeProcessing: true), slots, metrics);
     }
 

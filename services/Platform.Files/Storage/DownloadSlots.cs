@@ -12,7 +12,7 @@ namespace Platform.Files.Storage;
 /// more waits up to <see cref="FilesOptions.MaxDownloadWaitSeconds"/> for a slot, holding a socket and nothing else,
 /// then is refused. A user has at most <see cref="FilesOptions.MaxConcurrentDownloadsPerUser"/> of them being sent or
 /// waiting, so no one user's slow readers hold every slot. The slot is taken by the content's first read, so answers
-/// without a body (304, 412, 416) take none.
+/// without a body (304, 412, 416, and any answer to a HEAD) take none.
 /// </summary>
 public sealed class DownloadSlots : IDisposable
 {
