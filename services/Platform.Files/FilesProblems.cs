@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 using Platform.Hosting.Problems;
 
 namespace Platform.Files;
@@ -26,6 +27,12 @@ public static class FilesProblems
         return TypedResults.Problem(statusCode: StatusCodes.Status416RangeNotSatisfiable, type: ProblemTypes.RangeNotSatisfiable,
             title: "The range starts past the end of the file.", detail: $"The file has {size} bytes.");
     }
+
+    /// <summary>The file result's bare 412, said as what it means: the file is not the one the client's condition names.</summary>
+    public static ProblemHttpResult PreconditionFailed(EntityTagHeaderValue? etag, DateTimeOffset? lastModified) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status412PreconditionFailed, type: ProblemTypes.PreconditionFailed,
+            title: "The file is not the version your If-Match or If-Unmodified-Since names.",
+            detail: $"Its ETag is {etag} and its Last-Modified {lastModified:R}, as this answer's headers say too: ask again with those, or without the condition.");
 
     public static ProblemHttpResult AccountGone() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");

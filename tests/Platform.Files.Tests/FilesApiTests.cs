@@ -168,6 +168,20 @@ public sealed class FilesApiTests(FilesTierFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task If_match_with_another_etag_is_412_problem_details_that_name_the_files_own_version()
+    {
+        var uploaded = await user.UploadOkAsync([7, 7, 7]);
+
+        using var response = await user.GetAsync($"/api/files/{uploaded.Id}/content", h => h.IfMatch.Add(new EntityTagHeaderValue("\"something-else\"")));
+
+        var problem = await FilesClient.ProblemAsync(response, HttpStatusCode.PreconditionFailed, ProblemTypes.PreconditionFailed);
+        Assert.Equal("The file is not the version your If-Match or If-Unmodified-Since names.", problem.GetProperty("title").GetString());
+        Assert.Contains($"\"{uploaded.Sha256}\"", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"\"{uploaded.Sha256}\"", response.Headers.ETag?.Tag);
+        Assert.Null(response.Content.Headers.ContentDisposition);
+    }
+
+    [Fact]
     public async Task The_list_pages_newest_first_with_a_cursor_and_ends_with_a_null_cursor()
     {
         var uploaded = new List<UploadedFile>();

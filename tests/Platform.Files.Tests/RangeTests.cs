@@ -124,7 +124,8 @@ public sealed class RangeTests(FilesTierFixture fixture) : IAsyncLifetime
 
         if (status == HttpStatusCode.PreconditionFailed)
         {
-            await FilesClient.ProblemAsync(response, status, "https://platform.dev/problems/precondition-failed");
+            var problem = await FilesClient.ProblemAsync(response, status, "https://platform.dev/problems/precondition-failed");
+            Assert.Contains(file.Sha256, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
         Assert.Equal(status, response.StatusCode);
         Assert.Null(response.Content.Headers.ContentRange);

@@ -11,6 +11,8 @@ namespace Platform.Files.Api;
 /// <item>Its 416 is problem details like every other error. The result writes an empty 416 in the file's own media
 /// type, as an attachment, wherever it finds the range unsatisfiable — after If-Match, If-None-Match, the dates and
 /// If-Range, which RFC 9110 §13.2.2 evaluates first — so it is rewritten here, after them, not guessed beforehand.</item>
+/// <item>Its 412 says which file the condition failed on. The result writes it bare, and the status-code pages would give
+/// it only the generic "Precondition Failed"; its ETag and Last-Modified headers stay, as the version to ask for.</item>
 /// </list>
 /// </summary>
 public sealed class DownloadResult(FileStreamHttpResult file, DownloadSlots slots, FilesMetrics metrics) : IResult
@@ -33,10 +35,18 @@ public sealed class DownloadResult(FileStreamHttpResult file, DownloadSlots slot
             await FilesProblems.DownloadsBusy(httpContext).ExecuteAsync(httpContext);
             return;
         }
-        if (httpContext.Response.StatusCode == StatusCodes.Status416RangeNotSatisfiable && !httpContext.Response.HasStarted)
+        if (httpContext.Response.HasStarted)
+        {
+            return;
+        }
+        if (httpContext.Response.StatusCode == StatusCodes.Status416RangeNotSatisfiable)
         {
             httpContext.Response.Clear(); // the empty body's Content-Length: 0, and the file's type and disposition
             await FilesProblems.RangeNotSatisfiable(httpContext, file.FileLength ?? 0).ExecuteAsync(httpContext);
+        }
+        else if (httpContext.Response.StatusCode == StatusCodes.Status412PreconditionFailed)
+        {
+            await FilesProblems.PreconditionFailed(file.EntityTag, file.LastModified).ExecuteAsync(httpContext);
         }
     }
 }
