@@ -21,7 +21,8 @@ public sealed class FilesMetrics
         uploadedBytes = meter.CreateCounter<long>("files.uploaded_bytes", "By", "Bytes of files stored by completed uploads.");
         downloadedBytes = meter.CreateCounter<long>("files.downloaded_bytes", "By", "Bytes of file content sent to clients.");
         downloadsRefused = meter.CreateCounter<long>("files.downloads_refused", "{download}",
-            "Downloads answered 503 because every download slot of the pod (Files:MaxConcurrentDownloads) stayed taken for Files:MaxDownloadWaitSeconds.");
+            "Downloads refused a slot, by reason: busy (503: every download slot of the pod, Files:MaxConcurrentDownloads, stayed taken for Files:MaxDownloadWaitSeconds), "
+            + "user_limit (429: the user already had Files:MaxConcurrentDownloadsPerUser downloads being sent or waiting on the pod).");
         uploads = meter.CreateCounter<long>("files.uploads", "{upload}", "Uploads by result: stored, too_large, quota_exceeded, owner_deleted, busy, user_limit, invalid (also a body the server could not read: too slow, malformed), abandoned (the client went away midway), failed (an error of the service's own).");
         uploadDuration = meter.CreateHistogram("files.upload.duration", "s", "Time from the start of an upload to its answer, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
@@ -44,10 +45,17 @@ public sealed class FilesMetrics
 
     public void Downloaded(int bytes) => downloadedBytes.Add(bytes);
 
-    public void DownloadRefused() => downloadsRefused.Add(1);
+    /// <summary>A download refused its slot: <paramref name="userAtLimit"/> for the user's share (429), otherwise the pod's slots (503).</summary>
+    public void DownloadRefused(bool userAtLimit) => downloadsRefused.Add(1, DownloadRefusalReason(userAtLimit));
 
-    /// <summary>The refusals' series, at zero, once downloads are gated, so FilesDownloadsRefused sees the first refusal.</summary>
-    public void DeclareDownloadRefusals() => downloadsRefused.Add(0);
+    /// <summary>The refusals' series, one per reason, at zero, once downloads are gated, so FilesDownloadsRefused sees the first refusal.</summary>
+    public void DeclareDownloadRefusals()
+    {
+        downloadsRefused.Add(0, DownloadRefusalReason(userAtLimit: false));
+        downloadsRefused.Add(0, DownloadRefusalReason(userAtLimit: true));
+    }
+
+    private static KeyValuePair<string, object?> DownloadRefusalReason(bool userAtLimit) => new("reason", userAtLimit ? "user_limit" : "busy");
 
     /// <summary>
     /// The removal pass's series, at zero, when a pod with a content directory starts: a counter whose series appears

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 using Platform.Testing;
 
 namespace Platform.Files.Tests;
@@ -48,6 +50,8 @@ public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetim
             Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "503 without Retry-After");
             Assert.Contains("download", problem.GetProperty("title").GetString(), StringComparison.OrdinalIgnoreCase);
             Assert.Null(refused.Content.Headers.ContentDisposition);
+            Assert.Equal(1, await RefusedAsync(platform, "busy"));
+            Assert.Equal(0, await RefusedAsync(platform, "user_limit"));
         }
         finally
         {
@@ -92,6 +96,9 @@ public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetim
             Assert.NotNull(refused.Headers.RetryAfter);
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
             Assert.Equal("theirs", await served.Content.ReadAsStringAsync());
+            // Counted apart from the pod's own refusals, which FilesDownloadsRefused alerts on.
+            Assert.Equal(1, await RefusedAsync(shared, "user_limit"));
+            Assert.Equal(0, await RefusedAsync(shared, "busy"));
         }
         finally
         {
@@ -148,6 +155,16 @@ public sealed class DownloadSlotsTests(FilesTierFixture fixture) : IAsyncLifetim
             await stalled.Body.DisposeAsync();
             stalled.Response.Dispose();
         }
+    }
+
+    /// <summary><c>files_downloads_refused_total</c> of one reason, as the service exports it; the series must exist.</summary>
+    private static async Task<long> RefusedAsync(FilesPlatform service, string reason)
+    {
+        using var http = new HttpClient { BaseAddress = service.Files.Address };
+        var metrics = await http.GetStringAsync("/metrics");
+        var series = Regex.Match(metrics, $$"""(?m)^files_downloads_refused_total\{[^}]*reason="{{reason}}"[^}]*\} (?<count>[0-9]+)$""");
+        Assert.True(series.Success, $"no files_downloads_refused_total series with reason=\"{reason}\"");
+        return long.Parse(series.Groups["count"].Value, CultureInfo.InvariantCulture);
     }
 
     /// <summary>A download of the large file whose client has read its headers and a little of it, and reads no more.</summary>

@@ -26,13 +26,9 @@ public sealed class DownloadResult(FileStreamHttpResult file, DownloadSlots slot
         catch (DownloadRefusedException refused) when (!httpContext.Response.HasStarted)
         {
             httpContext.Response.Clear(); // the file's status and headers: none of it was sent
-            if (refused.UserAtLimit)
-            {
-                await FilesProblems.TooManyDownloads(httpContext, slots.PerUser).ExecuteAsync(httpContext);
-                return;
-            }
-            metrics.DownloadRefused();
-            await FilesProblems.DownloadsBusy(httpContext).ExecuteAsync(httpContext);
+            metrics.DownloadRefused(refused.UserAtLimit);
+            var problem = refused.UserAtLimit ? FilesProblems.TooManyDownloads(httpContext, slots.PerUser) : FilesProblems.DownloadsBusy(httpContext);
+            await problem.ExecuteAsync(httpContext);
             return;
         }
         if (httpContext.Response.HasStarted)
