@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Platform.Testing;
@@ -7,7 +8,10 @@ using Xunit.Abstractions;
 
 namespace Platform.Gateway.Tests;
 
-/// <summary>Bodies stream through the gateway both ways: a gigabyte passes while the gateway process's resident set barely moves.</summary>
+/// <summary>
+/// Bodies stream through the gateway both ways: a gigabyte passes while the gateway process's resident set barely moves.
+/// A HEAD, which download managers send before their ranged GETs, passes with the headers and without a body.
+/// </summary>
 [Collection(GatewayPlatformCollection.Name)]
 public sealed class StreamingTests(GatewayPlatform platform, ITestOutputHelper output)
 {
@@ -42,6 +46,27 @@ public sealed class StreamingTests(GatewayPlatform platform, ITestOutputHelper o
                          $"1 GiB up {uploadTime.TotalSeconds:0.0} s ({GiB / MiB / uploadTime.TotalSeconds:0} MiB/s), down {downloadTime.TotalSeconds:0.0} s ({GiB / MiB / downloadTime.TotalSeconds:0} MiB/s)");
         Assert.Equal((GiB, sent.Sha256Hex), (length, sha256));
         Assert.True(peak - baseline < 64 * MiB, $"the gateway's VmRSS rose by {(peak - baseline) / MiB} MiB");
+    }
+
+    [Fact]
+    public async Task A_head_of_a_files_content_passes_the_gateway_with_the_headers_of_its_ranged_get_and_no_body()
+    {
+        var user = await platform.SignUpAsync();
+        using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+        using var content = new GeneratedContentStream(MiB, seed: 5);
+        var id = await UploadAsync(client, user, content);
+
+        using var request = platform.Request(HttpMethod.Head, $"/api/files/{id}/content", user.ClientAddress, user.AccessToken);
+        request.Headers.Range = new RangeHeaderValue(100, 199);
+        using var answer = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.PartialContent, answer.StatusCode);
+        Assert.Equal(100, answer.Content.Headers.ContentLength);
+        Assert.Equal($"bytes 100-199/{MiB}", answer.Content.Headers.ContentRange?.ToString());
+        Assert.Equal("bytes", Assert.Single(answer.Headers.AcceptRanges));
+        Assert.Equal($"\"{content.Sha256Hex}\"", answer.Headers.ETag?.Tag);
+        Assert.NotNull(answer.Content.Headers.LastModified);
+        Assert.Empty(await answer.Content.ReadAsByteArrayAsync());
     }
 
     private async Task<string> UploadAsync(HttpClient client, SignedInUser user, GeneratedContentStream content)
