@@ -60,8 +60,18 @@ public sealed class SessionRevocations
         local.Revoke(sessionId, until);
         if (!redis.IsConnected)
         {
-            // Down, or hung (unanswered pings): fail now instead of after the command timeout.
-            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not answering; the revocation is not published");
+            // Down, or hung (unanswered pings): sent unawaited in case Redis is only slow, and reported as not done at
+            // once instead of after the command timeout, so the caller leaves it to the propagator's retries.
+            try
+            {
+                _ = redis.Database.StringSetAsync(KeyFor(sessionId), until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ttl, flags: CommandFlags.FireAndForget);
+                _ = redis.Subscriber.PublishAsync(RedisChannelName, sessionId.ToString("D"), CommandFlags.FireAndForget);
+            }
+            catch (Exception e) when (RedisConnection.IsOutage(e))
+            {
+                // refused at once, as the exception below says
+            }
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not answering; the revocation may not be published");
         }
         var database = redis.Database;
         await database.StringSetAsync(KeyFor(sessionId), until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ttl);

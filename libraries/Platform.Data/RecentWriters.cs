@@ -46,7 +46,17 @@ public sealed class RecentWriters
         }
         if (!redis.IsConnected)
         {
-            Doubt(); // down or hung: no wait for a timeout; the mark is replayed when Redis is restored
+            // Down or hung: no wait for a timeout. Sent all the same, unawaited, in case Redis is only slow and other
+            // instances still read it; and replayed when it is restored.
+            Doubt();
+            try
+            {
+                _ = redis.Database.StringSetAsync(prefix + subject, 1, window, flags: CommandFlags.FireAndForget);
+            }
+            catch (Exception e) when (RedisConnection.IsOutage(e))
+            {
+                // refused at once: nothing to add to the doubt above
+            }
             return;
         }
         try

@@ -50,13 +50,20 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     /// </summary>
     internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>Pings unanswered in a row before the connection counts as lost: one slow answer is a hiccup, not a hang.</summary>
-    internal const int ProbeFailuresToLose = 2;
+    /// <summary>
+    /// Pings unanswered in a row before the connection counts as lost, and answered in a row before it counts as
+    /// restored: a stall of a second or two (a fork for a snapshot, a slow script) is a hiccup, and one that comes and
+    /// goes must not flip every pod between Redis and its fallback, each flip back a resync, at the same instant.
+    /// </summary>
+    internal const int ProbeFailuresToLose = 3;
+
+    internal const int ProbeAnswersToRestore = 2;
 
     private readonly ConnectionMultiplexer multiplexer;
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopping = new();
     private volatile bool unresponsive;
+    private volatile bool disposed;
 
     private RedisConnection(ConnectionMultiplexer multiplexer, ILogger logger)
     {
@@ -70,7 +77,7 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
         multiplexer.ConnectionRestored += (_, e) =>
         {
             LogConnectionRestored(logger, e.EndPoint?.ToString());
-            unresponsive = false; // a new connection: the probe judges it afresh
+            unresponsive = false; // a new connection: the probe judges it afresh (and its count starts again, below)
             Raise(Restored);
         };
         _ = ProbeAsync(stopping.Token);
@@ -137,42 +144,46 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
 
     public void Dispose()
     {
+        disposed = true;
         stopping.Cancel();
         multiplexer.Dispose();
+        stopping.Dispose();
     }
 
     /// <summary>
     /// Pings an open connection every <see cref="ProbeInterval"/>: after <see cref="ProbeFailuresToLose"/> unanswered
-    /// in a row it counts as lost (<see cref="Lost"/>, <see cref="IsConnected"/> false) until one is answered, which
-    /// counts as restored — whatever was written while it hung may be gone, so state kept from Redis is read again.
+    /// in a row it counts as lost (<see cref="Lost"/>, <see cref="IsConnected"/> false) until
+    /// <see cref="ProbeAnswersToRestore"/> are answered in a row, which counts as restored: whoever skipped Redis
+    /// meanwhile (marks, counts, revocation messages that timed out) writes or reads again what it keeps there.
     /// </summary>
     private async Task ProbeAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(ProbeInterval);
-        var unanswered = 0;
+        var timer = new PeriodicTimer(ProbeInterval);
+        int unanswered = 0, answered = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 if (!multiplexer.IsConnected)
                 {
-                    unanswered = 0; // down, not hung: the multiplexer reports it and reconnects
+                    unanswered = answered = 0; // down, not hung: the multiplexer reports it, reconnects and reports that
                     continue;
                 }
                 try
                 {
                     await multiplexer.GetDatabase().PingAsync().WaitAsync(ProbeInterval, stoppingToken);
                     unanswered = 0;
-                    if (unresponsive)
+                    if (unresponsive && ++answered >= ProbeAnswersToRestore)
                     {
                         unresponsive = false;
-                        LogAnsweringAgain(logger);
+                        LogAnsweringAgain(logger, answered);
                         Raise(Restored);
                     }
                 }
-                catch (Exception e) when (IsOutage(e) && !stoppingToken.IsCancellationRequested)
+                catch (Exception e) when (IsOutage(e) && !stoppingToken.IsCancellationRequested && !disposed)
                 {
-                    if (++unanswered == ProbeFailuresToLose && !unresponsive)
+                    answered = 0;
+                    if (++unanswered >= ProbeFailuresToLose && !unresponsive)
                     {
                         unresponsive = true;
                         LogUnresponsive(logger, unanswered, ProbeInterval.TotalSeconds);
@@ -181,7 +192,7 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested || disposed)
         {
             // disposed
         }
@@ -190,11 +201,19 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
             unresponsive = false; // without a probe, the multiplexer's own view is the best there is
             LogProbeStopped(logger, e);
         }
+        finally
+        {
+            timer.Dispose();
+        }
     }
 
     /// <summary>A subscriber's failure is logged: it must neither stop the probe nor the multiplexer's events.</summary>
     private void Raise(EventHandler? handler)
     {
+        if (disposed)
+        {
+            return;
+        }
         try
         {
             handler?.Invoke(this, EventArgs.Empty);
@@ -211,8 +230,8 @@ public sealed partial class RedisConnection : IRedisConnection, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis left {Count} pings in a row unanswered for {Seconds} s each: counted as lost until it answers (callers fall back)")]
     private static partial void LogUnresponsive(ILogger logger, int count, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Redis answers pings again: counted as restored")]
-    private static partial void LogAnsweringAgain(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis answered {Count} pings in a row again: counted as restored")]
+    private static partial void LogAnsweringAgain(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Redis ping probe stopped")]
     private static partial void LogProbeStopped(ILogger logger, Exception exception);

@@ -6,6 +6,10 @@ internal sealed class RedisHealthCheck(IRedisConnection redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (!redis.IsConnected)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, "Redis is not connected, or leaves pings unanswered.");
+        }
         try
         {
             var latency = await redis.PingAsync().WaitAsync(cancellationToken);

@@ -316,6 +316,7 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
             Assert.Equal(HttpStatusCode.OK, right.StatusCode);
         }
+        await Platform.Testing.RedisReadiness.UntilAsync(api.Http, healthy: true);
     }
 
     private async Task<long> HashCountAsync(AuthApiClient? of = null)

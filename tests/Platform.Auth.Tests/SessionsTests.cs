@@ -150,6 +150,7 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
             await Poll.UntilAsync(async () => await other.WhoAmIAsync(tokens.AccessToken) == HttpStatusCode.Unauthorized,
                 TimeSpan.FromSeconds(20), "the running service to refuse the session revoked while Redis hangs");
         }
+        await RedisReadiness.UntilAsync(api.Http, healthy: true);
     }
 
     /// <summary>

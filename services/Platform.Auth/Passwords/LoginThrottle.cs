@@ -121,10 +121,6 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
     {
         var keys = ThrottleKeys.Of(emailNormalized, client);
         memory.Clear(keys);
-        if (!redis.IsConnected)
-        {
-            return;
-        }
         try
         {
             await redis.Database.KeyDeleteAsync([keys.AddressFailures, keys.AddressBlocked, keys.AccountFailures]);
@@ -140,11 +136,6 @@ public sealed partial class LoginThrottle(IRedisConnection redis, TimeProvider c
         if (reservedIn == ReservedIn.Memory)
         {
             memory.End(keys, outcome, reserved: true);
-            return;
-        }
-        if (!redis.IsConnected)
-        {
-            memory.End(keys, outcome, reserved: false); // as when the call fails: Redis' reservation expires by itself
             return;
         }
         try

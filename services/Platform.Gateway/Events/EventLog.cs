@@ -40,6 +40,15 @@ public sealed class EventLog(IRedisConnection redis, IOptions<EventStreamOptions
 
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
 
+    /// <summary>Down or hung (<see cref="IRedisConnection.IsConnected"/>): the outage now, not after the budget.</summary>
+    private void ThrowIfUnavailable()
+    {
+        if (!redis.IsConnected)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not answering");
+        }
+    }
+
     private static RedisKey StreamKey(Guid userId) => $"events:{{{userId:D}}}";
 
     private static RedisKey IdKey(Guid userId, Guid eventId) => $"events:{{{userId:D}}}:id:{eventId:D}";
@@ -47,6 +56,7 @@ public sealed class EventLog(IRedisConnection redis, IOptions<EventStreamOptions
     /// <summary>Appends the event unless already logged. Throws when Redis is unavailable (see <see cref="RedisConnection.IsOutage"/>).</summary>
     public async Task AppendAsync(ClientEvent clientEvent, CancellationToken cancellationToken)
     {
+        ThrowIfUnavailable();
         var settings = options.Value;
         await redis.Database.ScriptEvaluateAsync(AppendScript,
             [StreamKey(clientEvent.UserId), IdKey(clientEvent.UserId, clientEvent.Id)],
@@ -57,6 +67,7 @@ public sealed class EventLog(IRedisConnection redis, IOptions<EventStreamOptions
     /// <summary>The user's events logged after <paramref name="lastEventId"/>, oldest first; null when the log cannot resume from it.</summary>
     public async Task<IReadOnlyList<ClientEvent>?> ReadAfterAsync(Guid userId, Guid lastEventId, CancellationToken cancellationToken)
     {
+        ThrowIfUnavailable();
         var result = await redis.Database.ScriptEvaluateAsync(ReadAfterScript, [StreamKey(userId), IdKey(userId, lastEventId)])
             .WaitAsync(Budget, cancellationToken);
         if (result.IsNull || result.Resp2Type != ResultType.Array)

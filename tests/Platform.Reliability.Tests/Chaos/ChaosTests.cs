@@ -21,6 +21,37 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
         Assert.Empty(drill.ServerErrors);
     }
 
+    /// <summary>
+    /// Redis frozen (SIGSTOP) under load: its connections stay open and nothing answers. The services count it lost
+    /// after two unanswered pings and fall back as for a stopped Redis; before, every request that touched Redis waited
+    /// out the client's 2 s timeout until the client gave the connection up, a minute or more later.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Drill")]
+    public async Task Redis_hung_under_load_costs_no_5xx_and_slows_only_its_first_seconds()
+    {
+        IDisposable? frozen = null;
+        DrillResult drill;
+        try
+        {
+            drill = await FaultDrill.RunAsync(platform, "Redis hung (SIGSTOP)",
+                () => { frozen = DataTierProcesses.Freeze(platform.Tier, DataTier.Redis, "redis-server"); return Task.CompletedTask; },
+                () => { frozen?.Dispose(); frozen = null; return Task.CompletedTask; });
+        }
+        finally
+        {
+            frozen?.Dispose(); // the drill failed before its repair: later drills need Redis
+        }
+        var settled = drill.BrokenAt + TimeSpan.FromSeconds(4);
+        var slowAfter = drill.DuringFault.Where(s => s.At >= settled && s.Elapsed > TimeSpan.FromSeconds(1)).ToList();
+        var slowestAfter = drill.DuringFault.Where(s => s.At >= settled).Select(s => s.Elapsed).DefaultIfEmpty().Max();
+
+        Record(drill, "zero 5xx; nothing slower than 1 s from 4 s into the hang", drill.ServerErrors.Count == 0 && slowAfter.Count == 0,
+            $"answers slower than 1 s that started 4 s or more into the hang: {slowAfter.Count}; the slowest of those: {Report.Ms(slowestAfter)}.");
+        Assert.Empty(drill.ServerErrors);
+        Assert.Empty(slowAfter);
+    }
+
     [Fact]
     [Trait("Category", "Drill")]
     public async Task The_read_replica_down_under_load_costs_no_5xx()
