@@ -49,9 +49,12 @@ GET /api/files in turn); at least 3 s of it, the last 2 s without a failure, the
 (what \`make run\` does: it starts whatever is not running). *Recovery* runs from the start of that repair to the last failed
 request before two seconds in which every request succeeded; *fault held* includes the time the stop itself took. A killed
 service's routes answer 502 (connection refused, at once) until enough of them failed for its circuit to open, then 503.
+*Redis hung* freezes Redis (SIGSTOP) instead of stopping it, and thaws it (SIGCONT) as its repair: its connections stay
+open and nothing answers. Measured before the connection's ping probe (36bbefb, the same drill): 20 × 503 after 8.5 s,
+1,839 of 1,939 answers during the hang slower than 1 s, the last of them started 11.2 s into a 12 s hang, slowest 9.6 s.
 
 HEADER
-  section chaos redis-stopped read-replica-stopped rabbitmq-stopped postgresql-primary-stopped tasks-service-killed outbox
+  section chaos redis-stopped redis-hung read-replica-stopped rabbitmq-stopped postgresql-primary-stopped tasks-service-killed outbox
   cat <<'KILLS'
 ## Hard failures
 

@@ -34,7 +34,7 @@ public sealed class ChaosTests(ReliabilityPlatform platform)
         DrillResult drill;
         try
         {
-            drill = await FaultDrill.RunAsync(platform, "Redis hung (SIGSTOP)",
+            drill = await FaultDrill.RunAsync(platform, "Redis hung",
                 () => { frozen = DataTierProcesses.Freeze(platform.Tier, DataTier.Redis, "redis-server"); return Task.CompletedTask; },
                 () => { frozen?.Dispose(); frozen = null; return Task.CompletedTask; });
         }
