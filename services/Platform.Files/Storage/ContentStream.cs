@@ -27,4 +27,18 @@ public abstract class ContentStream : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>Where a seek from <paramref name="position"/> in content of <paramref name="length"/> bytes lands; never before its start.</summary>
+    protected static long SeekTarget(long offset, SeekOrigin origin, long position, long length)
+    {
+        var target = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => position + offset,
+            SeekOrigin.End => length + offset,
+            _ => throw new ArgumentOutOfRangeException(nameof(origin)),
+        };
+        ArgumentOutOfRangeException.ThrowIfNegative(target, nameof(offset));
+        return target;
+    }
 }

@@ -42,14 +42,7 @@ public sealed class StoredContentStream(NpgsqlDataSource dataSource, StoredFile 
 
     public override long Seek(long offset, SeekOrigin origin)
     {
-        var target = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => position + offset,
-            SeekOrigin.End => file.Size + offset,
-            _ => throw new ArgumentOutOfRangeException(nameof(origin)),
-        };
-        ArgumentOutOfRangeException.ThrowIfNegative(target, nameof(offset));
+        var target = SeekTarget(offset, origin, position, file.Size);
         if (target != position)
         {
             segmentsSinceSeek = 0;

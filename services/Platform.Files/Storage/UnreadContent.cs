@@ -17,19 +17,7 @@ internal sealed class UnreadContent(long length) : ContentStream
         set => Seek(value, SeekOrigin.Begin);
     }
 
-    public override long Seek(long offset, SeekOrigin origin)
-    {
-        var target = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => position + offset,
-            SeekOrigin.End => length + offset,
-            _ => throw new ArgumentOutOfRangeException(nameof(origin)),
-        };
-        ArgumentOutOfRangeException.ThrowIfNegative(target, nameof(offset));
-        position = target;
-        return position;
-    }
+    public override long Seek(long offset, SeekOrigin origin) => position = SeekTarget(offset, origin, position, length);
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         throw new InvalidOperationException("A HEAD answer has no body: its content is not read.");
