@@ -59,10 +59,10 @@ app.MapHealthEndpoints();
 app.MapPrometheusScrapingEndpoint();
 app.UseUtf8JsonBodiesOnly();
 app.MapPlatformOpenApi();
-app.MapKeysApi();
+app.MapGroup("").AnswerHeadLikeGet().MapKeysApi();
 app.MapRevocationsApi();
-app.MapGroup("/api/auth").WithTags("auth").MapAccountsApi().MapSessionsApi().MapPasswordChangeApi().MapPasswordResetApi()
+app.MapGroup("/api/auth").WithTags("auth").AnswerHeadLikeGet().MapAccountsApi().MapSessionsApi().MapPasswordChangeApi().MapPasswordResetApi()
     .MapEmailVerificationApi().MapClientConfigApi().MapForwardAuthApi();
-app.MapGroup("/api/admin").WithTags("admin").RequireAuthorization(PlatformPolicies.Admin).MapAdminUsersApi().MapAdminAuditApi();
+app.MapGroup("/api/admin").WithTags("admin").RequireAuthorization(PlatformPolicies.Admin).AnswerHeadLikeGet().MapAdminUsersApi().MapAdminAuditApi();
 await app.RunAsync();
 return 0;

@@ -46,6 +46,6 @@ app.UseAuthorization();
 app.MapHealthEndpoints();
 app.MapPrometheusScrapingEndpoint();
 app.MapPlatformOpenApi();
-app.MapGroup("/api/files").WithTags("files").RequireAuthorization().MapUploadsApi().MapFilesApi();
+app.MapGroup("/api/files").WithTags("files").RequireAuthorization().AnswerHeadLikeGet().MapUploadsApi().MapFilesApi();
 await app.RunAsync();
 return 0;

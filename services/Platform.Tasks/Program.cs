@@ -43,6 +43,6 @@ app.UseAuthorization();
 app.MapHealthEndpoints();
 app.MapPrometheusScrapingEndpoint();
 app.MapPlatformOpenApi();
-app.MapGroup("/api/tasks").WithTags("tasks").MapTasksApi();
+app.MapGroup("/api/tasks").WithTags("tasks").AnswerHeadLikeGet().MapTasksApi();
 await app.RunAsync();
 return 0;

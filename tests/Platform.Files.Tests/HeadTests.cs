@@ -91,6 +91,33 @@ public sealed class HeadTests(FilesTierFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.InternalServerError, get.StatusCode);
     }
 
+    /// <summary>The other GET routes answer HEAD by the platform's convention; content keeps its own HEAD endpoint.</summary>
+    [Theory]
+    [InlineData("/api/files", HttpStatusCode.OK)]
+    [InlineData("/api/files?limit=0", HttpStatusCode.BadRequest)]
+    [InlineData("/api/files/{id}", HttpStatusCode.OK)]
+    [InlineData("/api/files/00000000-0000-0000-0000-000000000001", HttpStatusCode.NotFound)]
+    public async Task Head_of_the_listing_and_metadata_answers_as_get_does(string path, HttpStatusCode status)
+    {
+        var answers = await HeadAndGet.SendAsync(user.Http, path.Replace("{id}", file.Id.ToString(), StringComparison.Ordinal), user.AccessToken, "Cache-Control");
+
+        Assert.Equal(status, answers.Status);
+        Assert.Empty(answers.Differences);
+    }
+
+    [Fact]
+    public async Task Head_of_another_users_file_is_404_as_get_is()
+    {
+        using var other = await platform.NewUserAsync();
+
+        foreach (var path in new[] { $"/api/files/{file.Id}", $"/api/files/{file.Id}/content" })
+        {
+            var answers = await HeadAndGet.SendAsync(other.Http, path, other.AccessToken);
+            Assert.Equal(HttpStatusCode.NotFound, answers.Status);
+            Assert.Empty(answers.Differences);
+        }
+    }
+
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string? range, string? condition, string? validator) =>
         user.SendAsync(method, $"/api/files/{file.Id}/content", null, headers =>
         {

@@ -17,10 +17,12 @@ public sealed class TasksClient(HttpClient http, Guid userId, string accessToken
 
     public Guid UserId { get; } = userId;
 
+    public string AccessToken { get; } = accessToken;
+
     public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? body = null, string contentType = "application/json", string? ifMatch = null, string? token = null)
     {
         var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token ?? accessToken);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token ?? AccessToken);
         if (body is not null)
         {
             request.Content = new StringContent(body, Encoding.UTF8);

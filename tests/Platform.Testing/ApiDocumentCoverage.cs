@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Api.OpenApi;
+using Platform.Hosting.Http;
 
 namespace Platform.Testing;
 
@@ -12,15 +14,29 @@ namespace Platform.Testing;
 /// </summary>
 public static class ApiDocumentCoverage
 {
-    /// <summary>"GET /api/tasks/{id}" for every method of every route endpoint (constraints dropped, as the document writes them).</summary>
+    /// <summary>
+    /// "GET /api/tasks/{id}" for every method of every route endpoint (constraints dropped, as the document writes them),
+    /// except the HEAD a GET answers by convention (<see cref="HeadRequests"/>), which the document states once.
+    /// </summary>
     public static IReadOnlyList<string> MappedOperations(IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        return [.. services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+        return [.. RouteEndpoints(services)
             .SelectMany(endpoint => (endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Where(method => !(method == HttpMethods.Head && endpoint.Metadata.GetMetadata<ImplicitHeadMetadata>() is not null))
                 .Select(method => $"{method} {Template(endpoint.RoutePattern)}"))
             .Distinct().Order(StringComparer.Ordinal)];
     }
+
+    /// <summary>The routes whose GET endpoint answers HEAD too (<see cref="HeadRequests"/>).</summary>
+    public static IReadOnlyList<string> ImplicitHeads(IServiceProvider services) =>
+        [.. RouteEndpoints(services)
+            .Where(endpoint => endpoint.Metadata.GetMetadata<ImplicitHeadMetadata>() is not null
+                && endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods is ["GET", "HEAD"])
+            .Select(endpoint => Template(endpoint.RoutePattern)).Order(StringComparer.Ordinal)];
+
+    private static IEnumerable<RouteEndpoint> RouteEndpoints(IServiceProvider services) =>
+        services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
 
     public static IReadOnlyList<string> DocumentedOperations(JsonElement document) =>
         [.. document.GetProperty("paths").EnumerateObject()

@@ -5,13 +5,15 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
+using Platform.Hosting.Http;
 
 namespace Platform.Api.OpenApi;
 
 /// <summary>
 /// The service's OpenAPI 3.1 document at <c>/openapi/v1.json</c>, built from its endpoints and their metadata. Health,
-/// metrics and <c>/internal/*</c> are left out: the document describes what clients may call. <c>OpenApi__Enabled=false</c>
-/// turns it off.
+/// metrics and <c>/internal/*</c> are left out: the document describes what clients may call. So is the HEAD of each
+/// GET (<see cref="HeadRequests"/>), which the description of the API states once. <c>OpenApi__Enabled=false</c> turns
+/// it off.
 /// </summary>
 public static class OpenApiExtensions
 {
@@ -27,10 +29,12 @@ public static class OpenApiExtensions
         builder.Services.AddOpenApi(DocumentName, options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
-            options.ShouldInclude = description => description.RelativePath is { } path && !IsInternal("/" + path);
+            // A HEAD that only mirrors its GET (HeadRequests) is not an operation of its own: the document says it once.
+            options.ShouldInclude = description => description.RelativePath is { } path && !IsInternal("/" + path)
+                && !(HttpMethods.IsHead(description.HttpMethod ?? "") && description.ActionDescriptor.EndpointMetadata.OfType<ImplicitHeadMetadata>().Any());
             options.AddDocumentTransformer((document, _, _) =>
             {
-                document.Info = new OpenApiInfo { Title = title, Version = DocumentName, Description = description };
+                document.Info = new OpenApiInfo { Title = title, Version = DocumentName, Description = description + " " + HeadRequests.DocumentNote };
                 // Relative: the document is read through the gateway or a port-forward as often as directly.
                 document.Servers = [new OpenApiServer { Url = "/" }];
                 document.Tags = new HashSet<OpenApiTag>(tags.Select(tag => new OpenApiTag { Name = tag.Key, Description = tag.Value }));

@@ -6,6 +6,7 @@ using Platform.Api.OpenApi;
 using Platform.Authentication;
 using Platform.Files.Data;
 using Platform.Files.Storage;
+using Platform.Hosting.Http;
 using Platform.Hosting.Problems;
 
 namespace Platform.Files.Api;
@@ -26,7 +27,7 @@ public static class FilesApi
             .WithDescription("Streamed with the stored Content-Type. Several ranges, a malformed range or another unit get the whole file (200).")
             .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
             .Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
-            .WithDownloadAnswers()
+            .WithDownloadAnswers().WithSeparateHead()
             .ProducesProblems(StatusCodes.Status429TooManyRequests, "The caller already has as many downloads being sent as one user may on this instance.", ProblemTypes.TooManyRequests)
             .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the file may be asked for again.")
             .WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds until the file may be asked for again.")

@@ -1,4 +1,5 @@
 using Platform.Gateway.Edge;
+using Platform.Hosting.Http;
 using Platform.Hosting.Problems;
 using Scalar.AspNetCore;
 
@@ -44,7 +45,7 @@ public static class ApiDocsExtensions
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "public, max-age=60";
             await context.Response.Body.WriteAsync(json, context.RequestAborted);
-        }).AllowAnonymous().ExcludeFromDescription();
+        }).AllowAnonymous().ExcludeFromDescription().AnswerHeadLikeGet();
         if (options.PageEnabled)
         {
             app.MapScalarApiReference(PagePath, scalar => scalar

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Platform.Gateway.RateLimiting;
+using Platform.Hosting.Http;
 using Platform.Hosting.Problems;
 using Yarp.ReverseProxy.Configuration;
 
@@ -67,7 +68,7 @@ public static class ApiDocumentMerger
                 ["version"] = "v1",
                 ["description"] = "Everything the gateway routes. Bodies are JSON, errors are problem details (application/problem+json) whose "
                     + "type is stable. Routes marked x-platform-public need no token; every other needs the header Authorization: Bearer followed by the accessToken "
-                    + "from POST /api/auth/login.",
+                    + "from POST /api/auth/login. " + HeadRequests.DocumentNote,
             },
             ["servers"] = new JsonArray(new JsonObject { ["url"] = "/", ["description"] = "This gateway" }),
             ["paths"] = paths,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Platform.Authentication;
 using Platform.Gateway.Edge;
+using Platform.Hosting.Http;
 using Platform.Hosting.Problems;
 using Platform.Redis;
 
@@ -18,10 +19,16 @@ public static partial class EventStreamApi
     public const string LastEventIdHeader = "Last-Event-ID";
 
     public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet(Path, StreamAsync).RequireAuthorization();
+        endpoints.MapGet(Path, StreamAsync).RequireAuthorization().AnswerHeadLikeGet();
 
     private static async Task StreamAsync(HttpContext context, EventStreamHub hub, EventLog log, EventStreamMetrics metrics, TimeProvider time, ILoggerFactory loggers)
     {
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            // What a stream would start with, without opening one: a HEAD takes no stream slot and waits for nothing.
+            SetStreamHeaders(context.Response);
+            return;
+        }
         var user = context.User;
         var userId = user.UserId();
         var sessionId = user.SessionId();
@@ -36,10 +43,7 @@ public static partial class EventStreamApi
         {
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             var response = context.Response;
-            response.ContentType = "text/event-stream; charset=utf-8";
-            response.Headers.CacheControl = "no-store";
-            // For an nginx in front that was not configured for streams: do not buffer this answer.
-            response.Headers["X-Accel-Buffering"] = "no";
+            SetStreamHeaders(response);
             var aborted = context.RequestAborted;
             await WriteAsync(response, StreamFrames.Opening, aborted);
 
@@ -75,6 +79,14 @@ public static partial class EventStreamApi
         {
             await hub.CloseAsync(subscriber);
         }
+    }
+
+    private static void SetStreamHeaders(HttpResponse response)
+    {
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-store";
+        // For an nginx in front that was not configured for streams: do not buffer this answer.
+        response.Headers["X-Accel-Buffering"] = "no";
     }
 
     /// <summary>The subscriber is registered before the log is read, so nothing falls between the replay and the live events.</summary>

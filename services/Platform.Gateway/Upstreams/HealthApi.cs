@@ -1,3 +1,5 @@
+using Platform.Hosting.Http;
+
 namespace Platform.Gateway.Upstreams;
 
 public static class HealthApi
@@ -15,5 +17,5 @@ public static class HealthApi
                 return TypedResults.Json(new { status = allUp ? "up" : "degraded", services },
                     statusCode: allUp ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
             })
-            .AllowAnonymous();
+            .AllowAnonymous().AnswerHeadLikeGet();
 }
