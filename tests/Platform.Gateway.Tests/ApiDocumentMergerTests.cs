@@ -42,6 +42,19 @@ public sealed class ApiDocumentMergerTests
     }
 
     [Fact]
+    public void A_heads_answers_describe_no_body_not_even_the_edges_problems()
+    {
+        var head = Merge()["paths"]!["/api/tasks/{id}"]!["head"]!;
+
+        var responses = head["responses"]!.AsObject();
+        Assert.Contains("404", responses.Select(r => r.Key));
+        Assert.Contains("401", responses.Select(r => r.Key));
+        Assert.Contains("502", responses.Select(r => r.Key));
+        Assert.All(responses, response => Assert.Null(response.Value!["content"]));
+        Assert.NotNull(Merge()["paths"]!["/api/tasks/{id}"]!["get"]!["responses"]!["401"]!["content"]);
+    }
+
+    [Fact]
     public void Schemas_of_the_same_name_are_shared_when_equal_and_renamed_when_not()
     {
         var merged = Merge();
@@ -80,7 +93,9 @@ public sealed class ApiDocumentMergerTests
           "openapi": "3.1.1",
           "paths": {
             "/api/tasks": { "get": { "responses": { "200": { "description": "OK" } } } },
-            "/api/tasks/{id}": { "get": { "responses": { "200": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } } } } } },
+            "/api/tasks/{id}": { "get": { "responses": { "200": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } } } } },
+              "head": { "responses": { "200": { "description": "OK" }, "404": { "description": "No such task",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/ProblemDetails" } } } } } } },
             "/healthz": { "get": { "responses": { "200": { "description": "OK" } } } }
           },
           "components": { "schemas": { "ProblemDetails": { "type": "object" }, "Item": { "type": "object", "properties": { "title": { "type": "string" } } } } }

@@ -13,7 +13,8 @@ namespace Platform.Api.OpenApi;
 /// <summary>
 /// Writes into each operation what the generator cannot see in a handler's signature: the bearer requirement and its 401,
 /// the problem <c>type</c> values of each error status (as an enum, with an example), the headers of each answer, the
-/// request headers it reads, the request example, and the 500 and 503 any request can meet.
+/// request headers it reads, the request example, and the 500 and 503 any request can meet. A HEAD's answers have no
+/// body, so they describe none.
 /// </summary>
 internal sealed class PlatformOperationTransformer : IOpenApiOperationTransformer
 {
@@ -78,6 +79,19 @@ internal sealed class PlatformOperationTransformer : IOpenApiOperationTransforme
             {
                 mediaType.Example = example.Example.DeepClone();
             }
+        }
+        if (HttpMethods.IsHead(context.Description.HttpMethod ?? ""))
+        {
+            WithoutBodies(operation);
+        }
+    }
+
+    /// <summary>A HEAD is answered without a body, whatever its status: its answers have headers and a description only.</summary>
+    private static void WithoutBodies(OpenApiOperation operation)
+    {
+        foreach (var response in operation.Responses!.Values.OfType<OpenApiResponse>())
+        {
+            response.Content = null;
         }
     }
 

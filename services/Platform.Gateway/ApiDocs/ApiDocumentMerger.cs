@@ -46,6 +46,10 @@ public static class ApiDocumentMerger
                         continue;
                     }
                     DescribeEdge(operation, route, rateLimited(route));
+                    if (method == "head")
+                    {
+                        WithoutBodies(operation);
+                    }
                     var target = paths[path] as JsonObject ?? new JsonObject();
                     paths[path] = target;
                     target[method] = operation.DeepClone();
@@ -169,6 +173,15 @@ public static class ApiDocumentMerger
         AddProblem(responses, StatusCodes.Status503ServiceUnavailable, ProblemTypes.ServiceUnavailable, "The service is unavailable for a moment.",
             ("Retry-After", "Seconds to wait before trying again.", false));
         AddProblem(responses, StatusCodes.Status504GatewayTimeout, ProblemTypes.GatewayTimeout, "The service did not answer within the route's timeout.");
+    }
+
+    /// <summary>A HEAD is answered without a body, the edge's own answers included.</summary>
+    private static void WithoutBodies(JsonObject operation)
+    {
+        foreach (var (_, response) in operation["responses"]?.AsObject() ?? [])
+        {
+            (response as JsonObject)?.Remove("content");
+        }
     }
 
     /// <summary>
