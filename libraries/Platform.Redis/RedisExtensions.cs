@@ -11,9 +11,9 @@ namespace Platform.Redis;
 public static class RedisExtensions
 {
     /// <summary>
-    /// The process's Redis connection and its readiness check. A service that only degrades without Redis (the
-    /// gateway: rate limits fall back to memory) passes <see cref="HealthStatus.Degraded"/>, so an outage does not
-    /// take it out of its load balancer.
+    /// The process's Redis connection, its readiness check and its gauge (<see cref="RedisMetrics"/>). A service that
+    /// only degrades without Redis (the gateway: rate limits fall back to memory) passes
+    /// <see cref="HealthStatus.Degraded"/>, so an outage does not take it out of its load balancer.
     /// </summary>
     public static WebApplicationBuilder AddPlatformRedis(this WebApplicationBuilder builder, HealthStatus outageStatus = HealthStatus.Unhealthy)
     {
@@ -26,6 +26,7 @@ public static class RedisExtensions
             RedisConnection.Connect(RedisConnection.Options(connectionString, builder.Configuration), builder.Environment.ApplicationName, services.GetRequiredService<ILogger<RedisConnection>>()));
         builder.Services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", failureStatus: outageStatus, tags: [HealthEndpoints.ReadyTag], timeout: HealthEndpoints.CheckTimeout);
+        builder.Services.AddHostedService<RedisMetrics>();
         return builder;
     }
 }
