@@ -53,7 +53,8 @@ public sealed class DashboardTests
                      "kube_horizontalpodautoscaler_spec_min_replicas", "kube_horizontalpodautoscaler_spec_max_replicas",
                      "kube_customresource_scalingpolicy_rps_per_pod", "auth_signing_key_age_seconds",
                      "auth_token_validation_failures_total", "gateway_rate_limited_total", "cache_requests_total",
-                     "db_replica_lag_seconds", "outbox_pending", "rabbitmq_queue_messages_ready",
+                     "db_replica_lag_seconds", "outbox_pending", "rabbitmq_queue_messages_ready", "platform_redis_available",
+                     "files_downloads_refused_total",
                  })
         {
             Assert.Contains(required, names);
