@@ -55,6 +55,21 @@ public sealed class DashboardMetricsExistTests(ScrapedPlatform platform)
         Assert.True(missing.Count == 0, "Dashboard queries read metrics nothing exports:\n" + string.Join('\n', missing.Select(m => $"{m.Name}  ({m.Query})")));
     }
 
+    public static TheoryData<string> AllServices => ["gateway", "auth", "tasks", "files"];
+
+    /// <summary>
+    /// The check above is satisfied by any one service; the Redis panel and RedisUnavailable read each pod's own view,
+    /// so every service must export it (each registers Redis in its Program.cs, and with it the gauge).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllServices))]
+    public async Task Every_service_exports_whether_it_can_use_redis(string service)
+    {
+        var metrics = await platform.Client.GetStringAsync(new Uri(platform.Services[service], "/metrics"));
+
+        Assert.Contains("\nplatform_redis_available 1\n", metrics, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> DataServices => ["auth", "tasks", "files"];
 
     /// <summary>
