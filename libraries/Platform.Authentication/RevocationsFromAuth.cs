@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,14 +8,21 @@ namespace Platform.Authentication;
 /// <summary>
 /// The recent revocations as auth's database holds them (<c>GET /internal/revocations</c> beside its JWK set), for
 /// while Redis cannot say: a pod that starts during a Redis outage would otherwise know of none, and a running one
-/// would hear of none made during it. Not available where <c>Auth:JwksUri</c> is not set (auth itself).
+/// would hear of none made during it. Not available where <c>Auth:JwksUri</c> is not set (auth itself). The first fetch
+/// takes the whole list; each later one only what auth recorded since the last answer's <c>asOf</c>, less
+/// <see cref="Overlap"/> — a revocation stamped before a read and committed after it still falls in the next one — so a
+/// validator polling through an outage downloads what is new, not every revocation of the last token lifetime again.
 /// </summary>
 internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options, IHttpClientFactory httpClients, RevokedSessions revoked,
     ILogger<RevocationsFromAuth> logger)
 {
     public const string HttpClientName = "Platform.Authentication.Revocations";
 
+    /// <summary>How far back of the last answer each fetch reaches: far more than a revocation's stamp-to-commit time or auth pods' clock skew.</summary>
+    public static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
+
     private readonly Uri? uri = options.Value.JwksUri is { IsAbsoluteUri: true } jwks ? new Uri(jwks, RevocationList.Path) : null;
+    private DateTimeOffset? asOf; // of the last answer; only the sync's loop fetches, one fetch at a time
 
     /// <summary>
     /// Records every revocation auth lists; false when there is nothing to ask, auth did not answer, or the caller gave
@@ -28,7 +36,7 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
         }
         try
         {
-            var list = await httpClients.CreateClient(HttpClientName).GetFromJsonAsync<RevocationList>(uri, cancellationToken);
+            var list = await httpClients.CreateClient(HttpClientName).GetFromJsonAsync<RevocationList>(Since(asOf), cancellationToken);
             var revocations = list?.Revocations ?? [];
             foreach (var revocation in revocations)
             {
@@ -37,6 +45,7 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
                     revoked.Revoke(revocation.SessionId, revocation.Until);
                 }
             }
+            asOf = list?.AsOf;
             LogFetched(logger, revocations.Count, revoked.Count);
             return true;
         }
@@ -52,6 +61,11 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
         }
     }
 
+    private Uri Since(DateTimeOffset? lastAnswer) =>
+        lastAnswer is { } last
+            ? new Uri($"{uri}?since={Uri.EscapeDataString((last - Overlap).ToString("O", CultureInfo.InvariantCulture))}")
+            : uri!;
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Revoked sessions fetched from auth while Redis is unavailable: {Found} listed, {Known} known")]
     private static partial void LogFetched(ILogger logger, int found, int known);
 
@@ -59,8 +73,11 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
     private static partial void LogFetchFailed(ILogger logger, Uri uri, string error);
 }
 
-/// <summary>The body of auth's <c>GET /internal/revocations</c>: each session whose tokens may still be valid somewhere, and until when.</summary>
-public sealed record RevocationList(IReadOnlyList<RevocationEntry> Revocations)
+/// <summary>
+/// The body of auth's <c>GET /internal/revocations</c>: each session whose tokens may still be valid somewhere, and until
+/// when; <see cref="AsOf"/> is when auth read them (null from an auth that predates it, which ignores <c>?since=</c>).
+/// </summary>
+public sealed record RevocationList(IReadOnlyList<RevocationEntry> Revocations, DateTimeOffset? AsOf = null)
 {
     /// <summary>Where auth serves it: beside its JWK set, on its port the other services already reach, and never through the gateway.</summary>
     public const string Path = "/internal/revocations";

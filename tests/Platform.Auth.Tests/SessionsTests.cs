@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Platform.Authentication;
 using Platform.Testing;
 using StackExchange.Redis;
 
@@ -128,6 +130,42 @@ public sealed class SessionsTests(AuthTierFixture fixture) : IAsyncLifetime
         {
             await fixture.Tier.UpAsync(Platform.Testing.DataTier.Redis);
         }
+    }
+
+    /// <summary>
+    /// What validators fetch while Redis is away: the whole list with the time auth read it, then with <c>?since=</c>
+    /// only what was revoked after — so polling through an outage costs what is new, not every recent revocation again.
+    /// </summary>
+    [Fact]
+    public async Task The_revocation_list_answers_only_what_was_revoked_since_the_time_asked()
+    {
+        var (_, first) = await api.NewUserAsync();
+        var (_, second) = await api.NewUserAsync();
+        (await api.SendAsync(HttpMethod.Post, "/api/auth/logout", first.AccessToken)).Dispose();
+        var all = await Poll.UntilAsync(() => api.Http.GetFromJsonAsync<RevocationList>(RevocationList.Path)!,
+            list => list!.Revocations.Any(r => r.SessionId == AdminClient.SessionIdOf(first)), TimeSpan.FromSeconds(10), "the first logout to be listed");
+
+        (await api.SendAsync(HttpMethod.Post, "/api/auth/logout", second.AccessToken)).Dispose();
+        var since = $"{RevocationList.Path}?since={Uri.EscapeDataString(all!.AsOf!.Value.ToString("O", CultureInfo.InvariantCulture))}";
+        var newer = await Poll.UntilAsync(() => api.Http.GetFromJsonAsync<RevocationList>(since)!,
+            list => list!.Revocations.Any(r => r.SessionId == AdminClient.SessionIdOf(second)), TimeSpan.FromSeconds(10), "the second logout to be listed");
+
+        Assert.DoesNotContain(newer!.Revocations, r => r.SessionId == AdminClient.SessionIdOf(first));
+        Assert.True(newer.AsOf > all.AsOf);
+        var future = await api.Http.GetFromJsonAsync<RevocationList>($"{RevocationList.Path}?since={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddHours(1).ToString("O", CultureInfo.InvariantCulture))}");
+        Assert.Empty(future!.Revocations);
+    }
+
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("2026-13-01T00:00:00Z")]
+    [InlineData("")]
+    public async Task A_since_that_is_not_a_time_is_a_validation_problem(string since)
+    {
+        using var answer = await api.Http.GetAsync($"{RevocationList.Path}?since={Uri.EscapeDataString(since)}");
+
+        var problem = await AuthApiClient.ProblemAsync(answer, HttpStatusCode.BadRequest, Platform.Hosting.Problems.ProblemTypes.Validation);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("since", out _));
     }
 
     /// <summary>
