@@ -12,17 +12,24 @@ namespace Platform.Authentication;
 /// takes the whole list; each later one only what auth recorded since the last answer's <c>asOf</c>, less
 /// <see cref="Overlap"/> — a revocation stamped before a read and committed after it still falls in the next one — so a
 /// validator polling through an outage downloads what is new, not every revocation of the last token lifetime again.
+/// The overlap rests on auth pods' clocks agreeing and on short transactions; nothing enforces either, so the whole
+/// list is taken again every <see cref="WholeListEvery"/>, which bounds what a wrong guess can miss.
 /// </summary>
 internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options, IHttpClientFactory httpClients, RevokedSessions revoked,
-    ILogger<RevocationsFromAuth> logger)
+    TimeProvider time, ILogger<RevocationsFromAuth> logger)
 {
     public const string HttpClientName = "Platform.Authentication.Revocations";
 
     /// <summary>How far back of the last answer each fetch reaches: far more than a revocation's stamp-to-commit time or auth pods' clock skew.</summary>
-    public static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Overlap = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often a fetch takes the whole list regardless.</summary>
+    public static readonly TimeSpan WholeListEvery = TimeSpan.FromMinutes(1);
 
     private readonly Uri? uri = options.Value.JwksUri is { IsAbsoluteUri: true } jwks ? new Uri(jwks, RevocationList.Path) : null;
-    private DateTimeOffset? asOf; // of the last answer; only the sync's loop fetches, one fetch at a time
+    // Of the last answer, and when the last whole list came; only the sync's loop fetches, one fetch at a time.
+    private DateTimeOffset? asOf;
+    private long wholeListAt;
 
     /// <summary>
     /// Records every revocation auth lists; false when there is nothing to ask, auth did not answer, or the caller gave
@@ -36,7 +43,8 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
         }
         try
         {
-            var list = await httpClients.CreateClient(HttpClientName).GetFromJsonAsync<RevocationList>(Since(asOf), cancellationToken);
+            var whole = asOf is null || time.GetElapsedTime(wholeListAt) >= WholeListEvery;
+            var list = await httpClients.CreateClient(HttpClientName).GetFromJsonAsync<RevocationList>(whole ? uri : Since(asOf!.Value), cancellationToken);
             var revocations = list?.Revocations ?? [];
             foreach (var revocation in revocations)
             {
@@ -46,6 +54,10 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
                 }
             }
             asOf = list?.AsOf;
+            if (whole)
+            {
+                wholeListAt = time.GetTimestamp();
+            }
             LogFetched(logger, revocations.Count, revoked.Count);
             return true;
         }
@@ -61,10 +73,8 @@ internal sealed partial class RevocationsFromAuth(IOptions<AuthOptions> options,
         }
     }
 
-    private Uri Since(DateTimeOffset? lastAnswer) =>
-        lastAnswer is { } last
-            ? new Uri($"{uri}?since={Uri.EscapeDataString((last - Overlap).ToString("O", CultureInfo.InvariantCulture))}")
-            : uri!;
+    private Uri Since(DateTimeOffset lastAnswer) =>
+        new($"{uri}?since={Uri.EscapeDataString((lastAnswer - Overlap).ToString("O", CultureInfo.InvariantCulture))}");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revoked sessions fetched from auth while Redis is unavailable: {Found} listed, {Known} known")]
     private static partial void LogFetched(ILogger logger, int found, int known);

@@ -66,7 +66,7 @@ internal sealed partial class RevokedSessionsSync(
         while (!stoppingToken.IsCancellationRequested)
         {
             // Jittered while Redis is away, so the validators' fetches from auth do not all land in the same instant.
-            var resyncRequested = await WaitForResyncRequestAsync(
+            var (resyncRequested, lost) = await WaitForResyncRequestAsync(
                 synchronised && redis.IsConnected ? PruneInterval : RetryDelay * (0.5 + Random.Shared.NextDouble()), stoppingToken);
             if (resyncRequested || !synchronised)
             {
@@ -74,6 +74,11 @@ internal sealed partial class RevokedSessionsSync(
             }
             if (!synchronised || !redis.IsConnected)
             {
+                if (lost)
+                {
+                    // Every pod loses Redis in the same second, and the first fetch is the whole list: spread them.
+                    await Task.Delay(RetryDelay * 0.5 * Random.Shared.NextDouble(), time, stoppingToken);
+                }
                 // Revocations published while Redis is away reach no subscriber: auth's database still has them.
                 await fallback.FetchAsync(stoppingToken);
             }
@@ -87,8 +92,8 @@ internal sealed partial class RevokedSessionsSync(
     // Wakes the loop out of its minute-long wait: from now on it fetches from auth every few seconds until Redis is back.
     private void OnLost(object? sender, EventArgs e) => wakeups.Writer.TryWrite(true);
 
-    /// <summary>Until a resync is asked for (true), the connection is lost, or the timeout passes (false).</summary>
-    private async Task<bool> WaitForResyncRequestAsync(TimeSpan timeout, CancellationToken stoppingToken)
+    /// <summary>Until a resync is asked for, the connection is lost, or the timeout passes; says which of the first two happened.</summary>
+    private async Task<(bool Resync, bool Lost)> WaitForResyncRequestAsync(TimeSpan timeout, CancellationToken stoppingToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         wait.CancelAfter(timeout);
@@ -98,8 +103,8 @@ internal sealed partial class RevokedSessionsSync(
             wakeups.Reader.WaitToReadAsync(wait.Token).AsTask().ContinueWith(static _ => { }, TaskScheduler.Default));
         await wait.CancelAsync(); // ends the other wait too, so no waiter is left behind on its channel
         stoppingToken.ThrowIfCancellationRequested();
-        wakeups.Reader.TryRead(out _);
-        return resyncRequests.Reader.TryRead(out _);
+        var lost = wakeups.Reader.TryRead(out _);
+        return (resyncRequests.Reader.TryRead(out _), lost);
     }
 
     /// <summary>Subscribes first and scans second, so no revocation can fall between the two.</summary>

@@ -18,6 +18,7 @@ public sealed class RevocationsFromAuthTests : IAsyncLifetime
 
     private readonly ConcurrentQueue<string> asked = new();
     private readonly ConcurrentQueue<RevocationList> answers = new();
+    private readonly ManualTimeProvider clock = new();
     private TestApp auth = null!;
     private ServiceProvider services = null!;
     private RevokedSessions revoked = null!;
@@ -34,6 +35,7 @@ public sealed class RevocationsFromAuthTests : IAsyncLifetime
             .AddLogging()
             .AddHttpClient()
             .AddSingleton(Options.Create(new AuthOptions { Issuer = TokenSpec.TrustedIssuer, JwksUri = new Uri(auth.Client.BaseAddress!, "/.well-known/jwks.json") }))
+            .AddSingleton<TimeProvider>(clock)
             .AddSingleton(new RevokedSessions(TimeProvider.System))
             .AddSingleton<RevocationsFromAuth>()
             .BuildServiceProvider();
@@ -57,7 +59,7 @@ public sealed class RevocationsFromAuthTests : IAsyncLifetime
         Assert.True(await fallback.FetchAsync(CancellationToken.None));
         Assert.True(await fallback.FetchAsync(CancellationToken.None));
 
-        Assert.Equal(["", "?since=2026-12-07T09%3A59%3A00.0000000%2B00%3A00"], asked);
+        Assert.Equal(["", "?since=2026-12-07T09%3A59%3A45.0000000%2B00%3A00"], asked);
         Assert.True(revoked.IsRevoked(first));
         Assert.True(revoked.IsRevoked(second));
     }
@@ -72,7 +74,27 @@ public sealed class RevocationsFromAuthTests : IAsyncLifetime
         answers.Enqueue(new RevocationList([], ReadAt.AddSeconds(10)));
         Assert.True(await fallback.FetchAsync(CancellationToken.None));
 
-        Assert.Equal(["", "?since=2026-12-07T09%3A59%3A00.0000000%2B00%3A00", "?since=2026-12-07T09%3A59%3A00.0000000%2B00%3A00"], asked);
+        Assert.Equal(["", "?since=2026-12-07T09%3A59%3A45.0000000%2B00%3A00", "?since=2026-12-07T09%3A59%3A45.0000000%2B00%3A00"], asked);
+    }
+
+    /// <summary>The overlap trusts auth pods' clocks and short transactions; a whole list a minute bounds what it could miss.</summary>
+    [Fact]
+    public async Task The_whole_list_is_taken_again_every_minute()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            answers.Enqueue(new RevocationList([], ReadAt.AddSeconds(30 * i)));
+        }
+
+        Assert.True(await fallback.FetchAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(await fallback.FetchAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(await fallback.FetchAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(await fallback.FetchAsync(CancellationToken.None));
+
+        Assert.Equal(["", "?since=2026-12-07T09%3A59%3A45.0000000%2B00%3A00", "", "?since=2026-12-07T10%3A00%3A45.0000000%2B00%3A00"], asked);
     }
 
     [Fact]
