@@ -8,7 +8,8 @@ namespace Platform.Gateway;
 /// The gateway's own metrics: <c>gateway_upstream_request_duration_seconds{route,upstream,status}</c>,
 /// <c>gateway_rate_limited_total{policy}</c>, <c>gateway_rate_limit_decisions_total{store}</c>,
 /// <c>gateway_rate_limiter_fallback</c> (1 while Redis is unreachable and limits hold per instance) and
-/// <c>gateway_circuit_state{upstream}</c> (0 closed, 1 open, 2 half-open, 3 isolated).
+/// <c>gateway_circuit_state{upstream,destination}</c> (0 closed, 1 open, 2 half-open, 3 isolated) and
+/// <c>gateway_circuit_refusals_total{upstream}</c> (requests answered 503 without forwarding, the circuit being open).
 /// </summary>
 public sealed class GatewayMetrics
 {
@@ -26,6 +27,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> upstreamDuration;
     private readonly Counter<long> rateLimited;
     private readonly Counter<long> rateLimitDecisions;
+    private readonly Counter<long> circuitRefusals;
     private volatile bool rateLimiterFallback;
 
     public GatewayMetrics(IMeterFactory meterFactory)
@@ -39,6 +41,8 @@ public sealed class GatewayMetrics
             description: "Requests refused with 429 by a rate-limit policy.");
         rateLimitDecisions = meter.CreateCounter<long>("gateway.rate_limit.decisions", unit: "{decision}",
             description: "Rate-limit decisions, by where the budget was kept: redis (shared by all instances) or memory (this instance, Redis unreachable).");
+        circuitRefusals = meter.CreateCounter<long>("gateway.circuit.refusals", unit: "{request}",
+            description: "Requests answered 503 without being forwarded, because the upstream's circuit was open.");
         meter.CreateObservableGauge("gateway.rate_limiter.fallback", () => rateLimiterFallback ? 1 : 0, unit: "{state}",
             description: "1 while Redis is unreachable and rate limits hold per gateway instance only.");
         Meter = meter;
@@ -63,6 +67,11 @@ public sealed class GatewayMetrics
             new KeyValuePair<string, object?>("route", route),
             new KeyValuePair<string, object?>("upstream", upstream),
             new KeyValuePair<string, object?>("status", StatusLabel(status)));
+
+    /// <summary>Starts an upstream's count of circuit refusals at 0, so its rate is known from the first refusal on.</summary>
+    public void DeclareCircuit(string upstream) => circuitRefusals.Add(0, new KeyValuePair<string, object?>("upstream", upstream));
+
+    public void CircuitRefused(string upstream) => circuitRefusals.Add(1, new KeyValuePair<string, object?>("upstream", upstream));
 
     /// <summary>Starts a policy's refusal count at 0, so dashboards see the series before the first refusal.</summary>
     public void DeclarePolicy(string policy) => rateLimited.Add(0, new KeyValuePair<string, object?>("policy", policy));

@@ -29,11 +29,13 @@ public sealed class ResilienceTests(GatewayPlatform platform)
             Assert.Equal("https://platform.dev/problems/service-unavailable", open.ProblemType);
             Assert.NotNull(open.RetryAfter);
             Assert.Empty(open.Violations);
+            var refusedBefore = await platform.MetricAsync("gateway", TasksRefusals);
             var fast = await SendAsync(user, "/api/tasks");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, fast.Status);
             Assert.Empty(fast.Violations);
             Assert.True(fast.Elapsed < TimeSpan.FromSeconds(1), $"an open circuit answered after {fast.Elapsed.TotalMilliseconds:0} ms");
             Assert.Equal(1, await platform.MetricAsync("gateway", TasksCircuit));
+            Assert.True(await platform.MetricAsync("gateway", TasksRefusals) > refusedBefore, "the refusal was not counted for UpstreamCircuitOpen");
 
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(user, "/api/auth/me")).Status);
             using var health = await platform.Client.GetAsync(new Uri(platform.Gateway, "/api/health"));
@@ -168,6 +170,8 @@ public sealed class ResilienceTests(GatewayPlatform platform)
             return true;
         }, TimeSpan.FromSeconds(15), "every request to go to the live address");
     }
+
+    private const string TasksRefusals = "gateway_circuit_refusals_total{upstream=\"tasks\"}";
 
     private string TasksCircuit => "gateway_circuit_state{destination=\"" + platform.GatewayUpstreams["tasks"].Authority + "\",upstream=\"tasks\"}";
 

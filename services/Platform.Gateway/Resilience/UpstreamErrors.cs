@@ -20,11 +20,13 @@ public static class UpstreamErrors
     /// time, 502 when it could not be reached, 413 when the client's body was over the route's limit. A client that
     /// went away gets nothing. A request body whose copy failed after the upstream had answered keeps that answer
     /// (see <see cref="RecordAnswers"/>). Called by <see cref="Upstreams.UpstreamMetrics"/>' middleware, so a
-    /// forward costs one async step for both and the metrics see the status the client got.
+    /// forward costs one async step for both and the metrics see the status the client got. A refusal by the open
+    /// circuit is counted too (<c>gateway_circuit_refusals_total</c>, what UpstreamCircuitOpen reads).
     /// </summary>
-    public static ValueTask AnswerFailedForwardAsync(HttpContext context)
+    public static ValueTask AnswerFailedForwardAsync(HttpContext context, GatewayMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(metrics);
         var error = context.GetForwarderErrorFeature();
         if (error is null || context.Response.HasStarted || IsClientGone(error.Error) || IsAnsweredBeforeTheBody(context, error.Error))
         {
@@ -33,8 +35,9 @@ public static class UpstreamErrors
         var upstream = context.GetReverseProxyFeature().Cluster.Config.ClusterId;
         var problem = Describe(error, upstream, out var retryAfter);
         context.Response.Clear();
-        if (retryAfter is { } seconds)
+        if (retryAfter is { } seconds) // only the open circuit's answer has one
         {
+            metrics.CircuitRefused(upstream);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         }
         return context.WriteProblemAsync(problem.Status!.Value, problem.Type!, problem.Title!, problem.Detail!);

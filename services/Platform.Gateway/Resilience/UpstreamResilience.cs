@@ -28,6 +28,7 @@ public sealed class UpstreamResilience
     private readonly ResilienceOptions options;
     private readonly TimeSpan defaultTimeout;
     private readonly TimeProvider time;
+    private readonly GatewayMetrics metrics;
     private readonly Deadlines deadlines;
     private readonly long sweepEvery;
     private long nextSweep;
@@ -38,6 +39,7 @@ public sealed class UpstreamResilience
         ArgumentNullException.ThrowIfNull(metrics);
         this.options = options.Value;
         this.time = time;
+        this.metrics = metrics;
         defaultTimeout = TimeSpan.FromSeconds(this.options.TimeoutSeconds);
         deadlines = new Deadlines(time);
         sweepEvery = (long)(IdleExpiry.TotalSeconds / 10 * time.TimestampFrequency);
@@ -88,6 +90,7 @@ public sealed class UpstreamResilience
 
     private Upstream Create(string upstream)
     {
+        metrics.DeclareCircuit(upstream);
         var circuit = new CircuitBreakerStateProvider();
         var breaker = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time, Name = upstream }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>

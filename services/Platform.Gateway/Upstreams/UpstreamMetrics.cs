@@ -22,16 +22,17 @@ public static class UpstreamMetrics
         pipeline.Use(async (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();
+            var metrics = context.RequestServices.GetRequiredService<GatewayMetrics>();
             try
             {
                 await next(context);
-                await UpstreamErrors.AnswerFailedForwardAsync(context);
+                await UpstreamErrors.AnswerFailedForwardAsync(context, metrics);
             }
             finally
             {
                 var proxy = context.GetReverseProxyFeature();
                 var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? ClientClosedRequest : context.Response.StatusCode;
-                context.RequestServices.GetRequiredService<GatewayMetrics>().UpstreamRequest(
+                metrics.UpstreamRequest(
                     proxy.Route.Config.RouteId, proxy.Cluster.Config.ClusterId, status, Stopwatch.GetElapsedTime(started));
             }
         });
