@@ -105,6 +105,15 @@ public sealed class HeadTests(FilesTierFixture fixture) : IAsyncLifetime
         Assert.Empty(answers.Differences);
     }
 
+    /// <summary>Content's GET is marked WithSeparateHead: without it, both endpoints of that route would take HEAD and every HEAD would be a 500.</summary>
+    [Fact]
+    public void Content_keeps_its_own_head_and_no_route_has_two()
+    {
+        Assert.DoesNotContain("/api/files/{id}/content", ApiDocumentCoverage.ImplicitHeads(platform.Files.Services));
+        Assert.Contains("/api/files/{id}", ApiDocumentCoverage.ImplicitHeads(platform.Files.Services));
+        Assert.Empty(ApiDocumentCoverage.RoutesWithTwoHeads(platform.Files.Services));
+    }
+
     [Fact]
     public async Task Head_of_another_users_file_is_404_as_get_is()
     {

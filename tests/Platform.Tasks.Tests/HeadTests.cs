@@ -3,7 +3,7 @@ using Platform.Testing;
 
 namespace Platform.Tasks.Tests;
 
-/// <summary>HEAD on the task routes: GET's status and headers (the ETag a client would write against), no body, and the same isolation.</summary>
+/// <summary>HEAD on the task routes: GET's status and headers (the ETag a client would write against) and the same isolation.</summary>
 [Collection(TasksTierCollection.Name)]
 public sealed class HeadTests(TasksTierFixture fixture) : IAsyncLifetime
 {
@@ -14,7 +14,7 @@ public sealed class HeadTests(TasksTierFixture fixture) : IAsyncLifetime
     public async Task DisposeAsync() => await host.DisposeAsync();
 
     [Fact]
-    public async Task Head_of_a_task_answers_its_etag_and_no_body()
+    public async Task Head_of_a_task_answers_gets_status_and_etag()
     {
         var alice = host.NewUser(fixture);
         var task = await alice.CreateOkAsync("headed");
@@ -53,6 +53,13 @@ public sealed class HeadTests(TasksTierFixture fixture) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, answers.Status);
         Assert.Empty(answers.Differences);
+    }
+
+    [Fact]
+    public void Every_get_route_answers_head_through_one_endpoint()
+    {
+        Assert.Equal(["/api/tasks", "/api/tasks/{id}"], ApiDocumentCoverage.ImplicitHeads(host.Services).Where(path => path.StartsWith("/api/", StringComparison.Ordinal)));
+        Assert.Empty(ApiDocumentCoverage.RoutesWithTwoHeads(host.Services));
     }
 
     [Fact]

@@ -35,6 +35,13 @@ public static class ApiDocumentCoverage
                 && endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods is ["GET", "HEAD"])
             .Select(endpoint => Template(endpoint.RoutePattern)).Order(StringComparer.Ordinal)];
 
+    /// <summary>Routes where more than one endpoint takes HEAD — each such HEAD would fail as ambiguous (a GET missing <c>WithSeparateHead</c>).</summary>
+    public static IReadOnlyList<string> RoutesWithTwoHeads(IServiceProvider services) =>
+        [.. RouteEndpoints(services)
+            .Where(endpoint => endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("HEAD") == true)
+            .GroupBy(endpoint => Template(endpoint.RoutePattern))
+            .Where(route => route.Count() > 1).Select(route => route.Key)];
+
     private static IEnumerable<RouteEndpoint> RouteEndpoints(IServiceProvider services) =>
         services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
 

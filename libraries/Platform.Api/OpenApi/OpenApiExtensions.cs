@@ -66,7 +66,7 @@ public static class OpenApiExtensions
             // and every gateway pod asks each service again every minute (ApiDocs:RefreshSeconds).
             var document = new Lazy<Task<byte[]>>(() => BuildAsync(app.Services));
             app.MapGet(DocumentPath, async () => Results.Bytes(await document.Value, "application/json;charset=utf-8"))
-                .AllowAnonymous().ExcludeFromDescription();
+                .AllowAnonymous().ExcludeFromDescription().AnswerHeadLikeGet();
         }
         return app;
     }

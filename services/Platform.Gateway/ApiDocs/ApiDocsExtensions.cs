@@ -55,7 +55,7 @@ public static class ApiDocsExtensions
                 .DisableTelemetry()
                 .DisableAgent() // the page's AI chat would send our API document to a third party
                 .DisableMcp())
-                .AllowAnonymous();
+                .AllowAnonymous().AnswerHeadLikeGet();
         }
         return app;
     }
