@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 
@@ -27,7 +29,9 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> upstreamDuration;
     private readonly Counter<long> rateLimited;
     private readonly Counter<long> rateLimitDecisions;
-    private readonly Counter<long> circuitRefusals;
+    // Observable, not a counter declared with Add(0): circuits are made as the first requests and probes go out, which
+    // can be before the exporter listens, and a measurement made then is lost; these counts are read at each scrape.
+    private readonly ConcurrentDictionary<string, StrongBox<long>> circuitRefusals = new(StringComparer.Ordinal);
     private volatile bool rateLimiterFallback;
 
     public GatewayMetrics(IMeterFactory meterFactory)
@@ -41,8 +45,9 @@ public sealed class GatewayMetrics
             description: "Requests refused with 429 by a rate-limit policy.");
         rateLimitDecisions = meter.CreateCounter<long>("gateway.rate_limit.decisions", unit: "{decision}",
             description: "Rate-limit decisions, by where the budget was kept: redis (shared by all instances) or memory (this instance, Redis unreachable).");
-        circuitRefusals = meter.CreateCounter<long>("gateway.circuit.refusals", unit: "{request}",
-            description: "Requests answered 503 without being forwarded, because the upstream's circuit was open.");
+        meter.CreateObservableCounter("gateway.circuit.refusals",
+            () => circuitRefusals.Select(pair => new Measurement<long>(Volatile.Read(ref pair.Value.Value), new KeyValuePair<string, object?>("upstream", pair.Key))),
+            unit: "{request}", description: "Requests answered 503 without being forwarded, because the upstream's circuit was open.");
         meter.CreateObservableGauge("gateway.rate_limiter.fallback", () => rateLimiterFallback ? 1 : 0, unit: "{state}",
             description: "1 while Redis is unreachable and rate limits hold per gateway instance only.");
         Meter = meter;
@@ -69,9 +74,11 @@ public sealed class GatewayMetrics
             new KeyValuePair<string, object?>("status", StatusLabel(status)));
 
     /// <summary>Starts an upstream's count of circuit refusals at 0, so its rate is known from the first refusal on.</summary>
-    public void DeclareCircuit(string upstream) => circuitRefusals.Add(0, new KeyValuePair<string, object?>("upstream", upstream));
+    public void DeclareCircuit(string upstream) => RefusalsOf(upstream);
 
-    public void CircuitRefused(string upstream) => circuitRefusals.Add(1, new KeyValuePair<string, object?>("upstream", upstream));
+    public void CircuitRefused(string upstream) => Interlocked.Increment(ref RefusalsOf(upstream).Value);
+
+    private StrongBox<long> RefusalsOf(string upstream) => circuitRefusals.GetOrAdd(upstream, static _ => new StrongBox<long>());
 
     /// <summary>Starts a policy's refusal count at 0, so dashboards see the series before the first refusal.</summary>
     public void DeclarePolicy(string policy) => rateLimited.Add(0, new KeyValuePair<string, object?>("policy", policy));
