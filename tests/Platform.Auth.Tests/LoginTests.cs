@@ -232,6 +232,56 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         await strongerApi.LoginOkAsync(email);
     }
 
+    /// <summary>
+    /// Two logins of one user just after the cost was raised: both check the old hash, the first rehashes it, and the
+    /// second found the hash it checked gone and answered 401 — to the right password. The test holds the user's row,
+    /// lets the second login check the password and queue behind it, then writes what the first one's rehash writes.
+    /// </summary>
+    [Fact]
+    public async Task A_login_whose_checked_hash_another_login_rehashed_meanwhile_still_succeeds()
+    {
+        var (email, _) = await api.NewUserAsync();
+        await using var stronger = await AuthHost.StartAsync(fixture.Tier, "auth_login", host.KeysDirectory,
+            new Dictionary<string, string?> { ["Passwords:BcryptCost"] = "5" });
+        var strongerApi = new AuthApiClient(stronger.CreateRealClient());
+        var userId = await stronger.QueryAsync(db => db.Users.Where(u => u.EmailNormalized == email).Select(u => u.Id).SingleAsync());
+        var rehashed = await stronger.Services.GetRequiredService<PasswordHasher>().HashAsync(AuthApiClient.GoodPassword, CancellationToken.None);
+
+        Task<HttpResponseMessage> login;
+        await using (var hold = await UserRowHold.TakeAsync(stronger, userId))
+        {
+            login = strongerApi.LoginAsync(email);
+            await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
+            await hold.ExecuteAsync($"UPDATE users SET password_hash = {rehashed} WHERE id = {userId}");
+            await hold.CommitAsync();
+        }
+
+        using var answer = await login;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(rehashed, await stronger.QueryAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.PasswordHash).SingleAsync()));
+    }
+
+    /// <summary>The same race with a password set meanwhile to another one (a reset): still a wrong password.</summary>
+    [Fact]
+    public async Task A_login_whose_checked_hash_a_reset_replaced_meanwhile_is_refused()
+    {
+        var (email, _) = await api.NewUserAsync();
+        var userId = await host.QueryAsync(db => db.Users.Where(u => u.EmailNormalized == email).Select(u => u.Id).SingleAsync());
+        var other = await host.Services.GetRequiredService<PasswordHasher>().HashAsync("another-Horse-battery-7", CancellationToken.None);
+
+        Task<HttpResponseMessage> login;
+        await using (var hold = await UserRowHold.TakeAsync(host, userId))
+        {
+            login = api.LoginAsync(email);
+            await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
+            await hold.ExecuteAsync($"UPDATE users SET password_hash = {other} WHERE id = {userId}");
+            await hold.CommitAsync();
+        }
+
+        using var answer = await login;
+        await AuthApiClient.ProblemAsync(answer, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
+    }
+
     [Theory]
     [InlineData("1", "60")] // the queue's length refuses: one check may wait, the rest are told at once
     [InlineData("100", "0.3")] // the wait refuses: 12 checks one after another take over 800 ms, and the queue never fills

@@ -117,8 +117,18 @@ public static class SessionsApi
             return AuthProblems.NoSigningKey();
         }
         var checkedHash = user.PasswordHash;
-        if (await sessions.StartAsync(user, checkedHash, client, DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent), cancellationToken)
-            is not { } started)
+        var device = DeviceDescription.FromUserAgent(http.Request.Headers.UserAgent);
+        var started = await sessions.StartAsync(user, checkedHash, client, device, cancellationToken);
+        if (started is null && user.DisabledAt is null
+            && await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.PasswordHash).SingleOrDefaultAsync(cancellationToken) is { } now
+            && now != checkedHash && await hasher.VerifyAsync(request.Password, now, cancellationToken) is { } recheck && recheck != PasswordCheck.Invalid)
+        {
+            // Another login of this password rehashed it at a raised cost after this one read the row: the hash changed,
+            // the password did not. A reset or change to another password fails this second check and is answered below.
+            (checkedHash, check) = (now, recheck);
+            started = await sessions.StartAsync(user, checkedHash, client, device, cancellationToken);
+        }
+        if (started is not { } begun)
         {
             // The password was reset or changed, or the account disabled or deleted, while this login checked the old
             // row: a disable is said as such (StartAsync reloaded the row), the rest answered as a wrong password; the
@@ -133,7 +143,7 @@ public static class SessionsApi
                 .ExecuteUpdateAsync(set => set.SetProperty(u => u.PasswordHash, stronger), cancellationToken);
         }
         metrics.Login("success");
-        return Tokens(issuer, user, started.Session, started.RefreshToken);
+        return Tokens(issuer, user, begun.Session, begun.RefreshToken);
     }
 
     private static async Task<IResult> RefreshAsync(RefreshRequest request, SessionManager sessions, AccessTokenIssuer issuer, CancellationToken cancellationToken) =>
