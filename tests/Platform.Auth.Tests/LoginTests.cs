@@ -247,16 +247,8 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         var userId = await stronger.QueryAsync(db => db.Users.Where(u => u.EmailNormalized == email).Select(u => u.Id).SingleAsync());
         var rehashed = await stronger.Services.GetRequiredService<PasswordHasher>().HashAsync(AuthApiClient.GoodPassword, CancellationToken.None);
 
-        Task<HttpResponseMessage> login;
-        await using (var hold = await UserRowHold.TakeAsync(stronger, userId))
-        {
-            login = strongerApi.LoginAsync(email);
-            await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
-            await hold.ExecuteAsync($"UPDATE users SET password_hash = {rehashed} WHERE id = {userId}");
-            await hold.CommitAsync();
-        }
+        using var answer = await LoginWhileTheHashIsReplacedAsync(stronger, strongerApi, email, userId, rehashed!);
 
-        using var answer = await login;
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal(rehashed, await stronger.QueryAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.PasswordHash).SingleAsync()));
     }
@@ -269,17 +261,23 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         var userId = await host.QueryAsync(db => db.Users.Where(u => u.EmailNormalized == email).Select(u => u.Id).SingleAsync());
         var other = await host.Services.GetRequiredService<PasswordHasher>().HashAsync("another-Horse-battery-7", CancellationToken.None);
 
+        using var answer = await LoginWhileTheHashIsReplacedAsync(host, api, email, userId, other!);
+
+        await AuthApiClient.ProblemAsync(answer, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
+    }
+
+    /// <summary>Holds the user's row, lets a login check the password and queue behind it, then writes <paramref name="hash"/>.</summary>
+    private static async Task<HttpResponseMessage> LoginWhileTheHashIsReplacedAsync(AuthHost at, AuthApiClient client, string email, Guid userId, string hash)
+    {
         Task<HttpResponseMessage> login;
-        await using (var hold = await UserRowHold.TakeAsync(host, userId))
+        await using (var hold = await UserRowHold.TakeAsync(at, userId))
         {
-            login = api.LoginAsync(email);
+            login = client.LoginAsync(email);
             await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
-            await hold.ExecuteAsync($"UPDATE users SET password_hash = {other} WHERE id = {userId}");
+            await hold.ExecuteAsync($"UPDATE users SET password_hash = {hash} WHERE id = {userId}");
             await hold.CommitAsync();
         }
-
-        using var answer = await login;
-        await AuthApiClient.ProblemAsync(answer, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
+        return await login;
     }
 
     [Theory]
