@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.Auth.Data;
+using Platform.Auth.Passwords;
 using Platform.Auth.Tokens;
 using Platform.Contracts.Events;
 using Platform.Hosting.Problems;
@@ -109,6 +111,31 @@ public sealed class PasswordChangeTests(AuthTierFixture fixture) : IAsyncLifetim
             await AuthApiClient.ProblemAsync(reset, HttpStatusCode.BadRequest, AuthProblems.InvalidResetTokenType);
         }
         await clients.Api.LoginOkAsync(other.Email, NewPassword);
+    }
+
+    /// <summary>
+    /// A login's rehash at a raised cost replaces the hash a change checked the current password against, but not the
+    /// password: the change rechecks it against the new hash and goes on (it answered 409 before).
+    /// </summary>
+    [Fact]
+    public async Task A_change_that_raced_a_logins_rehash_goes_on()
+    {
+        var user = await clients.NewUserAsync();
+        var rehashed = await host.Services.GetRequiredService<PasswordHasher>().HashAsync(AuthApiClient.GoodPassword, CancellationToken.None);
+        Task<HttpResponseMessage> changing;
+        await using (var hold = await UserRowHold.TakeAsync(host, user.Id))
+        {
+            changing = ChangeAsync(user.Tokens, AuthApiClient.GoodPassword, NewPassword);
+            await hold.WaitForWaitersAsync(1, "the change, its current password checked, to wait for the user's row");
+            await hold.ExecuteAsync($"UPDATE users SET password_hash = {rehashed} WHERE id = {user.Id}");
+            await hold.CommitAsync();
+        }
+
+        using (var changed = await changing)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
+        }
+        await clients.Api.LoginOkAsync(user.Email, NewPassword);
     }
 
     private async Task<HttpResponseMessage> ChangeAsync(Tokens caller, string currentPassword, string newPassword)

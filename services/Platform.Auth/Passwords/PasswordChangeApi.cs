@@ -74,27 +74,37 @@ public static class PasswordChangeApi
         await attempt.SucceededAsync();
         var current = principal.SessionId();
         var checkedHash = user.PasswordHash;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var locked = await UserRowLock.ForUpdateAsync(db, user.Id, cancellationToken);
-        if (locked is null)
+        for (var recheck = true; ; recheck = false)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var locked = await UserRowLock.ForUpdateAsync(db, user.Id, cancellationToken);
+            if (locked is null)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, type: ProblemTypes.NotFound, title: "The account no longer exists.");
+            }
+            if (!string.Equals(locked.PasswordHash, checkedHash, StringComparison.Ordinal))
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                // A login's rehash at a raised cost changes the hash, not the password: checked once more (outside the
+                // lock), the current password still opens the row as it is now, and the change goes on over that hash.
+                if (recheck && await hasher.VerifyAsync(request.CurrentPassword!, locked.PasswordHash, cancellationToken) is { } again && again != PasswordCheck.Invalid)
+                {
+                    checkedHash = locked.PasswordHash;
+                    continue;
+                }
+                // Reset or changed by another request since the current password was checked: that one stands.
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: ProblemTypes.Conflict,
+                    title: "The password was changed meanwhile.", detail: "Another request changed or reset the password while this one checked it; check the current password again.");
+            }
+            // A reset link mailed before the change must not undo it.
+            await AccountTokens.SpendAllAsync(db, user.Id, AccountToken.PasswordReset, clock.GetUtcNow(), cancellationToken);
+            user.PasswordHash = hash;
+            db.AddEvent(AccountEvents.PasswordChanged(user.Id, current, "change"));
+            var ended = await sessions.EndAllInTransactionAsync(user.Id, "password-changed", cancellationToken, keep: current);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            await revocations.PublishAsync(ended, cancellationToken);
+            return TypedResults.NoContent();
         }
-        if (!string.Equals(locked.PasswordHash, checkedHash, StringComparison.Ordinal))
-        {
-            // Reset or changed by another request since the current password was checked: that one stands.
-            await transaction.RollbackAsync(cancellationToken);
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, type: ProblemTypes.Conflict,
-                title: "The password was changed meanwhile.", detail: "Another request changed or reset the password while this one checked it; check the current password again.");
-        }
-        // A reset link mailed before the change must not undo it.
-        await AccountTokens.SpendAllAsync(db, user.Id, AccountToken.PasswordReset, clock.GetUtcNow(), cancellationToken);
-        user.PasswordHash = hash;
-        db.AddEvent(AccountEvents.PasswordChanged(user.Id, current, "change"));
-        var ended = await sessions.EndAllInTransactionAsync(user.Id, "password-changed", cancellationToken, keep: current);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        await revocations.PublishAsync(ended, cancellationToken);
-        return TypedResults.NoContent();
     }
 }
