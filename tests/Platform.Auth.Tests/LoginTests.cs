@@ -247,7 +247,7 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         var userId = await stronger.QueryAsync(db => db.Users.Where(u => u.EmailNormalized == email).Select(u => u.Id).SingleAsync());
         var rehashed = await stronger.Services.GetRequiredService<PasswordHasher>().HashAsync(AuthApiClient.GoodPassword, CancellationToken.None);
 
-        using var answer = await LoginWhileTheHashIsReplacedAsync(stronger, strongerApi, email, userId, rehashed!);
+        using var answer = await UserRowHold.WhileTheHashIsReplacedAsync(stronger, userId, rehashed!, () => strongerApi.LoginAsync(email), LoginWaits);
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal(rehashed, await stronger.QueryAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.PasswordHash).SingleAsync()));
@@ -261,24 +261,12 @@ public sealed class LoginTests(AuthTierFixture fixture) : IAsyncLifetime
         var userId = await host.QueryAsync(db => db.Users.Where(u => u.EmailNormalized == email).Select(u => u.Id).SingleAsync());
         var other = await host.Services.GetRequiredService<PasswordHasher>().HashAsync("another-Horse-battery-7", CancellationToken.None);
 
-        using var answer = await LoginWhileTheHashIsReplacedAsync(host, api, email, userId, other!);
+        using var answer = await UserRowHold.WhileTheHashIsReplacedAsync(host, userId, other!, () => api.LoginAsync(email), LoginWaits);
 
         await AuthApiClient.ProblemAsync(answer, HttpStatusCode.Unauthorized, AuthProblems.InvalidCredentials);
     }
 
-    /// <summary>Holds the user's row, lets a login check the password and queue behind it, then writes <paramref name="hash"/>.</summary>
-    private static async Task<HttpResponseMessage> LoginWhileTheHashIsReplacedAsync(AuthHost at, AuthApiClient client, string email, Guid userId, string hash)
-    {
-        Task<HttpResponseMessage> login;
-        await using (var hold = await UserRowHold.TakeAsync(at, userId))
-        {
-            login = client.LoginAsync(email);
-            await hold.WaitForWaitersAsync(1, "the login, its password checked, to wait for the user's row");
-            await hold.ExecuteAsync($"UPDATE users SET password_hash = {hash} WHERE id = {userId}");
-            await hold.CommitAsync();
-        }
-        return await login;
-    }
+    private const string LoginWaits = "the login, its password checked, to wait for the user's row";
 
     [Theory]
     [InlineData("1", "60")] // the queue's length refuses: one check may wait, the rest are told at once

@@ -15,6 +15,7 @@ namespace Platform.Auth.Tests;
 public sealed class PasswordChangeTests(AuthTierFixture fixture) : IAsyncLifetime
 {
     private const string NewPassword = "another-Horse-battery-7";
+    private const string ChangeWaits = "the change, its current password checked, to wait for the user's row";
     private AuthHost host = null!;
     private AdminClient clients = null!;
     private EventQueue events = null!;
@@ -80,15 +81,8 @@ public sealed class PasswordChangeTests(AuthTierFixture fixture) : IAsyncLifetim
     public async Task A_change_that_raced_another_loses_and_a_change_spends_the_reset_links()
     {
         var user = await clients.NewUserAsync();
-        Task<HttpResponseMessage> changing;
-        await using (var hold = await UserRowHold.TakeAsync(host, user.Id))
-        {
-            changing = ChangeAsync(user.Tokens, AuthApiClient.GoodPassword, NewPassword);
-            await hold.WaitForWaitersAsync(1, "the change, its current password checked, to wait for the user's row");
-            await hold.ExecuteAsync($"UPDATE users SET password_hash = 'set-by-a-reset' WHERE id = {user.Id}");
-            await hold.CommitAsync();
-        }
-        using (var lost = await changing)
+        using (var lost = await UserRowHold.WhileTheHashIsReplacedAsync(host, user.Id, "set-by-a-reset",
+            () => ChangeAsync(user.Tokens, AuthApiClient.GoodPassword, NewPassword), ChangeWaits))
         {
             await AuthApiClient.ProblemAsync(lost, HttpStatusCode.Conflict, ProblemTypes.Conflict);
         }
@@ -122,16 +116,8 @@ public sealed class PasswordChangeTests(AuthTierFixture fixture) : IAsyncLifetim
     {
         var user = await clients.NewUserAsync();
         var rehashed = await host.Services.GetRequiredService<PasswordHasher>().HashAsync(AuthApiClient.GoodPassword, CancellationToken.None);
-        Task<HttpResponseMessage> changing;
-        await using (var hold = await UserRowHold.TakeAsync(host, user.Id))
-        {
-            changing = ChangeAsync(user.Tokens, AuthApiClient.GoodPassword, NewPassword);
-            await hold.WaitForWaitersAsync(1, "the change, its current password checked, to wait for the user's row");
-            await hold.ExecuteAsync($"UPDATE users SET password_hash = {rehashed} WHERE id = {user.Id}");
-            await hold.CommitAsync();
-        }
-
-        using (var changed = await changing)
+        using (var changed = await UserRowHold.WhileTheHashIsReplacedAsync(host, user.Id, rehashed!,
+            () => ChangeAsync(user.Tokens, AuthApiClient.GoodPassword, NewPassword), ChangeWaits))
         {
             Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
         }

@@ -47,6 +47,24 @@ public sealed class UserRowHold : IAsyncDisposable
 
     public Task CommitAsync() => transaction.CommitAsync();
 
+    /// <summary>
+    /// Holds the user's row, sends <paramref name="send"/> and waits until it queues behind the row (its password
+    /// checked), writes <paramref name="hash"/> as what raced it would, lets go; returns the request's answer.
+    /// </summary>
+    public static async Task<HttpResponseMessage> WhileTheHashIsReplacedAsync(AuthHost host, Guid userId, string hash, Func<Task<HttpResponseMessage>> send, string what)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        Task<HttpResponseMessage> sending;
+        await using (var hold = await TakeAsync(host, userId))
+        {
+            sending = send();
+            await hold.WaitForWaitersAsync(1, what);
+            await hold.ExecuteAsync($"UPDATE users SET password_hash = {hash} WHERE id = {userId}");
+            await hold.CommitAsync();
+        }
+        return await sending;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await transaction.DisposeAsync();
